@@ -1,0 +1,26 @@
+# The two entry points of the README (demo, test), plus helpers. Both run setup first.
+SHELL := /bin/bash
+ADDR ?= 127.0.0.1:8080
+
+.PHONY: setup demo test pkg cli clean
+
+setup:
+	@scripts/setup
+
+## Build pkg/ (release, wasm SIMD) and serve the demo page on http://$(ADDR)
+demo: setup pkg cli
+	target/release/edge-registry serve www --mount /pkg=pkg --addr $(ADDR)
+
+## Every test tier (lint, native, wasm in Node/Chromium/worker, JS API in Node, browser e2e)
+test: setup
+	@scripts/test
+
+pkg:
+	scripts/build-pkg
+
+cli:
+	cargo build --release --features cli --bin edge-registry
+
+clean:
+	cargo clean
+	rm -rf pkg

@@ -1,0 +1,310 @@
+//! `edge-registry serve`: a small static file server for the demo page, the built package and
+//! registry directories. It serves GET and HEAD only, never leaves its roots (no `..`, no
+//! symbolic links out), sends the right `Content-Type` for `.wasm` and `.mjs`, and allows
+//! cross-origin reads so pages and test runners on other ports can fetch a registry.
+
+use std::fs::File;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
+
+/// A URL prefix served from a directory.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// URL path prefix without a trailing slash; empty for the root.
+    pub prefix: String,
+    /// Canonical directory.
+    pub dir: PathBuf,
+}
+
+impl Mount {
+    /// `"/pkg=pkg"` style: a URL prefix, `=`, a directory.
+    pub fn parse(spec: &str) -> Result<Mount, String> {
+        let (prefix, dir) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("mount `{spec}` must look like /prefix=DIR"))?;
+        Mount::new(prefix, Path::new(dir))
+    }
+
+    /// A mount of `dir` at `prefix`; the directory must exist.
+    pub fn new(prefix: &str, dir: &Path) -> Result<Mount, String> {
+        let prefix = prefix.trim_end_matches('/');
+        if !prefix.is_empty() && !prefix.starts_with('/') {
+            return Err(format!("mount prefix `{prefix}` must start with /"));
+        }
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| format!("cannot serve {}: {e}", dir.display()))?;
+        if !dir.is_dir() {
+            return Err(format!("cannot serve {}: not a directory", dir.display()));
+        }
+        Ok(Mount {
+            prefix: prefix.to_string(),
+            dir,
+        })
+    }
+}
+
+/// The content type for a file name.
+pub fn content_type(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "wasm" => "application/wasm",
+        "json" | "map" => "application/json",
+        "csv" => "text/csv; charset=utf-8",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "ts" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Why a request path was not mapped to a file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reject {
+    /// Not under any mount, or no such file.
+    NotFound,
+    /// The path tries to leave its root or is malformed.
+    Forbidden,
+}
+
+/// Maps a request target (path and optional query) to a file inside one of the mounts. The
+/// longest matching prefix wins.
+pub fn resolve(mounts: &[Mount], target: &str) -> Result<PathBuf, Reject> {
+    let path = target.split(['?', '#']).next().unwrap_or("");
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| Reject::Forbidden)?;
+    if !decoded.starts_with('/') || decoded.contains('\0') || decoded.contains('\\') {
+        return Err(Reject::Forbidden);
+    }
+    let mount = mounts
+        .iter()
+        .filter(|m| {
+            m.prefix.is_empty()
+                || decoded == m.prefix
+                || decoded.starts_with(&format!("{}/", m.prefix))
+        })
+        .max_by_key(|m| m.prefix.len())
+        .ok_or(Reject::NotFound)?;
+    let rest = &decoded[mount.prefix.len()..];
+    let mut file = mount.dir.clone();
+    for part in rest.split('/').filter(|p| !p.is_empty()) {
+        let mut comps = Path::new(part).components();
+        match (comps.next(), comps.next()) {
+            (Some(Component::Normal(c)), None) => file.push(c),
+            _ => return Err(Reject::Forbidden),
+        }
+    }
+    let file = file.canonicalize().map_err(|_| Reject::NotFound)?;
+    if !file.starts_with(&mount.dir) {
+        return Err(Reject::Forbidden);
+    }
+    let file = if file.is_dir() {
+        file.join("index.html")
+    } else {
+        file
+    };
+    if file.is_file() {
+        Ok(file)
+    } else {
+        Err(Reject::NotFound)
+    }
+}
+
+fn header(name: &str, value: &str) -> Option<Header> {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+fn common_headers() -> Vec<Header> {
+    [
+        ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+        ("Access-Control-Allow-Headers", "*"),
+        ("Access-Control-Expose-Headers", "Content-Length"),
+        ("Cache-Control", "no-cache"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    .iter()
+    .filter_map(|(n, v)| header(n, v))
+    .collect()
+}
+
+fn respond_status(req: Request, code: u16, text: &str) -> io::Result<()> {
+    let mut resp = Response::from_string(text).with_status_code(StatusCode(code));
+    for h in common_headers() {
+        resp.add_header(h);
+    }
+    if let Some(h) = header("Content-Type", "text/plain; charset=utf-8") {
+        resp.add_header(h);
+    }
+    req.respond(resp)
+}
+
+fn handle(mounts: &[Mount], req: Request, quiet: bool) -> io::Result<()> {
+    let method = req.method().clone();
+    let url = req.url().to_string();
+    let status;
+    let result = match method {
+        Method::Options => {
+            status = 204;
+            respond_status(req, 204, "")
+        }
+        Method::Get | Method::Head => match resolve(mounts, &url) {
+            Ok(path) => match File::open(&path) {
+                Ok(file) => {
+                    status = 200;
+                    let mut resp = Response::from_file(file);
+                    for h in common_headers() {
+                        resp.add_header(h);
+                    }
+                    if let Some(h) = header("Content-Type", content_type(&path)) {
+                        resp.add_header(h);
+                    }
+                    // tiny_http omits the body for HEAD requests itself.
+                    req.respond(resp)
+                }
+                Err(_) => {
+                    status = 404;
+                    respond_status(req, 404, "not found\n")
+                }
+            },
+            Err(Reject::NotFound) => {
+                status = 404;
+                respond_status(req, 404, "not found\n")
+            }
+            Err(Reject::Forbidden) => {
+                status = 403;
+                respond_status(req, 403, "forbidden\n")
+            }
+        },
+        _ => {
+            status = 405;
+            respond_status(req, 405, "method not allowed\n")
+        }
+    };
+    if !quiet {
+        eprintln!("{method} {url} {status}");
+    }
+    result
+}
+
+/// Serves `mounts` on `addr` until the process ends, with `threads` worker threads.
+pub fn run(addr: &str, mounts: Vec<Mount>, threads: usize, quiet: bool) -> Result<(), String> {
+    let server = Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let server = Arc::new(server);
+    let mounts = Arc::new(mounts);
+    let served = Arc::new(AtomicU64::new(0));
+    let bound = server
+        .server_addr()
+        .to_ip()
+        .map_or_else(|| addr.to_string(), |a| a.to_string());
+    for m in mounts.iter() {
+        let prefix = if m.prefix.is_empty() { "/" } else { &m.prefix };
+        eprintln!("serving {} at http://{bound}{prefix}", m.dir.display());
+    }
+    // Scripts that start the server on port 0 read the real address from this line.
+    eprintln!("listening on http://{bound}");
+    let workers: Vec<_> = (0..threads.max(1))
+        .map(|_| {
+            let server = Arc::clone(&server);
+            let mounts = Arc::clone(&mounts);
+            let served = Arc::clone(&served);
+            std::thread::spawn(move || {
+                for req in server.incoming_requests() {
+                    served.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = handle(&mounts, req, quiet) {
+                        if !quiet {
+                            eprintln!("response failed: {e}");
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> (tempfile::TempDir, Vec<Mount>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("www/sub")).unwrap();
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+        std::fs::write(dir.path().join("www/index.html"), "<p>hi</p>").unwrap();
+        std::fs::write(dir.path().join("www/sub/a b.js"), "1").unwrap();
+        std::fs::write(dir.path().join("pkg/x.wasm"), "\0asm").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "no").unwrap();
+        let mounts = vec![
+            Mount::new("", &dir.path().join("www")).unwrap(),
+            Mount::new("/pkg", &dir.path().join("pkg")).unwrap(),
+        ];
+        (dir, mounts)
+    }
+
+    #[test]
+    fn resolves_files_and_mounts() {
+        let (_d, m) = fixture();
+        assert!(resolve(&m, "/").unwrap().ends_with("www/index.html"));
+        assert!(resolve(&m, "/index.html?x=1")
+            .unwrap()
+            .ends_with("index.html"));
+        assert!(resolve(&m, "/sub/a%20b.js").unwrap().ends_with("a b.js"));
+        assert!(resolve(&m, "/pkg/x.wasm").unwrap().ends_with("pkg/x.wasm"));
+        assert_eq!(resolve(&m, "/pkgx/x.wasm"), Err(Reject::NotFound));
+        assert_eq!(resolve(&m, "/missing"), Err(Reject::NotFound));
+    }
+
+    #[test]
+    fn refuses_traversal() {
+        let (_d, m) = fixture();
+        for bad in [
+            "/../secret.txt",
+            "/%2e%2e/secret.txt",
+            "/sub/../../secret.txt",
+            "/pkg/..%2fsecret.txt",
+            "/pkg/%2e%2e%2f..%2fsecret.txt",
+            "/..\\secret.txt",
+            "/%00",
+            "/%ff",
+            "relative",
+        ] {
+            assert_eq!(resolve(&m, bad), Err(Reject::Forbidden), "{bad}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_symlinks_out_of_root() {
+        let (d, m) = fixture();
+        std::os::unix::fs::symlink(d.path().join("secret.txt"), d.path().join("www/link")).unwrap();
+        assert_eq!(resolve(&m, "/link"), Err(Reject::Forbidden));
+    }
+
+    #[test]
+    fn wasm_mime() {
+        assert_eq!(content_type(Path::new("a.wasm")), "application/wasm");
+        assert_eq!(
+            content_type(Path::new("a.MJS")),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(content_type(Path::new("a")), "application/octet-stream");
+    }
+}

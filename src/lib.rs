@@ -1,0 +1,15 @@
+//! edge-registry: signed (TUF) model registries, verified downloads and caching, ONNX inference
+//! with tract, and local model evaluation, for WebAssembly (pages, workers, Node, edge runtimes)
+//! and native code.
+//!
+//! The core modules are synchronous and I/O-free: they take bytes and return typed values. The
+//! only `#[wasm_bindgen]` code lives in the `wasm` module, a leaf that nothing else imports.
+
+pub mod digest;
+pub mod error;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+/// The library version, as in `Cargo.toml`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

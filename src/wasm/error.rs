@@ -1,0 +1,44 @@
+//! Turning core errors into JavaScript `Error` objects with a stable `code`.
+
+use wasm_bindgen::prelude::*;
+
+use crate::error::ErrorCode;
+
+/// The result type of every fallible export: the error is a JS `Error` with a `code`.
+pub type JsResult<T> = Result<T, JsValue>;
+
+/// A JS `Error` named `EdgeRegistryError` with `message` and a `code` property.
+pub fn coded_error(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    err.set_name("EdgeRegistryError");
+    // Setting a plain data property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code));
+    err.into()
+}
+
+/// Converts a core error into a JS `Error` carrying its code.
+pub fn js_error<E: ErrorCode>(err: &E) -> JsValue {
+    coded_error(err.code(), &err.to_string())
+}
+
+/// The error thrown when a consumed object (a finished verifier or hasher) is used again.
+pub(crate) fn finished() -> JsValue {
+    coded_error(
+        "INVALID_STATE",
+        "this object has finished; create a new one for another stream",
+    )
+}
+
+/// Validates a byte length passed from JS as a number: a non-negative integer no larger than
+/// `Number.MAX_SAFE_INTEGER`.
+pub(crate) fn length_from_js(value: f64, name: &str) -> JsResult<u64> {
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    if !value.is_finite() || value < 0.0 || value.fract() != 0.0 || value > MAX_SAFE {
+        return Err(coded_error(
+            "INVALID_ARGUMENT",
+            &format!("{name} must be a non-negative safe integer, got {value}"),
+        ));
+    }
+    // Exact: checked above to be an integer in [0, 2^53).
+    Ok(value as u64)
+}

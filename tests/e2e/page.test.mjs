@@ -1,0 +1,62 @@
+// Browser end-to-end tests of www/ served by `edge-registry serve`, in Debian's Chromium driven
+// by playwright-core. Screenshots go to target/e2e/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chromium } from "playwright-core";
+import { root, startServer } from "../js/helpers.mjs";
+
+const shots = new URL("target/e2e/", root).pathname;
+mkdirSync(shots, { recursive: true });
+const cargoVersion = readFileSync(new URL("Cargo.toml", root), "utf8").match(/^version = "([^"]+)"/m)[1];
+
+let server, browser;
+before(async () => {
+  server = await startServer(["www", "--mount", "/pkg=pkg"]);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+test("the page loads the wasm module and shows the library version", async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const wasmResponse = page.waitForResponse((r) => r.url().endsWith(".wasm"));
+  await page.goto(`${server.url}/`);
+  const resp = await wasmResponse;
+  assert.equal(resp.headers()["content-type"], "application/wasm");
+  await page.locator('#status[data-state="ok"]').waitFor({ timeout: 15000 });
+  assert.equal(await page.locator("#version").textContent(), cargoVersion);
+  await page.screenshot({ path: `${shots}01-loaded.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a picked file is hashed in the page, matching node:crypto", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/`);
+  await page.locator('#status[data-state="ok"]').waitFor();
+  const bytes = Buffer.alloc(3 * 1024 * 1024 + 17, 0);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 0xff;
+  await page.setInputFiles("#hash-file", { name: "blob.bin", mimeType: "application/octet-stream", buffer: bytes });
+  const want = createHash("sha256").update(bytes).digest("hex");
+  await page.locator("#hash-out", { hasText: want }).waitFor({ timeout: 15000 });
+  await page.screenshot({ path: `${shots}02-hashed.png`, fullPage: true });
+  await page.close();
+});
+
+test("the server refuses directory traversal", async () => {
+  for (const path of ["/../Cargo.toml", "/%2e%2e/Cargo.toml", "/pkg/..%2f..%2fCargo.toml"]) {
+    const r = await fetch(`${server.url}${path}`);
+    assert.ok(r.status === 403 || r.status === 404, `${path} gave ${r.status}`);
+    assert.ok(!(await r.text()).includes("[package]"), path);
+  }
+});

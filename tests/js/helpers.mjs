@@ -1,0 +1,69 @@
+// Shared helpers for the Node tests of the built package (pkg/).
+import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+
+export const root = new URL("../../", import.meta.url);
+
+/** Loads pkg/ (the release build) synchronously, as Node, Deno and workers can. */
+export async function loadPkg() {
+  const mod = await import(new URL("pkg/edge_registry.js", root));
+  mod.initSync({ module: readFileSync(new URL("pkg/edge_registry_bg.wasm", root)) });
+  return mod;
+}
+
+export function readJson(rel) {
+  return JSON.parse(readFileSync(new URL(rel, root), "utf8"));
+}
+
+/** xorshift32 (13, 17, 5), little-endian words: the generator of scripts/gen_digest_vectors.py. */
+export function xorshiftBytes(seed, length) {
+  const out = new Uint8Array(length + 4);
+  const view = new DataView(out.buffer);
+  let x = seed >>> 0;
+  for (let i = 0; i < length; i += 4) {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    view.setUint32(i, x, true);
+  }
+  return out.subarray(0, length);
+}
+
+export function* unevenChunks(data, sizes) {
+  let at = 0;
+  for (let i = 0; at < data.length; i++) {
+    const n = Math.min(sizes[i % sizes.length], data.length - at);
+    yield data.subarray(at, at + n);
+    at += n;
+  }
+}
+
+/**
+ * Starts `edge-registry serve` on a free port; resolves to { url, stop }.
+ * The binary is target/debug/edge-registry unless EDGE_REGISTRY_BIN says otherwise.
+ */
+export function startServer(args) {
+  const bin = process.env.EDGE_REGISTRY_BIN || new URL("target/debug/edge-registry", root).pathname;
+  const child = spawn(bin, ["serve", "--addr", "127.0.0.1:0", ...args], {
+    cwd: root.pathname,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const log = [];
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${buf}`)), 15000);
+    child.on("error", (e) => { clearTimeout(timer); reject(e); });
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${buf}`)); });
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (d) => {
+      buf += d;
+      for (const line of d.split("\n")) if (line) log.push(line);
+      const m = buf.match(/listening on (http:\/\/[\d.:]+)/);
+      if (m) {
+        clearTimeout(timer);
+        child.removeAllListeners("exit");
+        resolve({ url: m[1], log, stop: () => child.kill() });
+      }
+    });
+  });
+}
