@@ -5,8 +5,11 @@
 //! The core modules are synchronous and I/O-free: they take bytes and return typed values. The
 //! only `#[wasm_bindgen]` code lives in the `wasm` module, a leaf that nothing else imports.
 
+pub mod clock;
 pub mod digest;
 pub mod error;
+pub mod fetch;
+pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -17,6 +17,27 @@ macro_rules! everywhere {
     };
 }
 
+/// Declares async tests that run on every target: natively through `pollster::block_on`, in
+/// wasm as async `#[wasm_bindgen_test]`s on the JS event loop.
+#[macro_export]
+macro_rules! everywhere_async {
+    ($( $(#[$m:meta])* async fn $name:ident() $body:block )*) => {
+        $(
+            #[cfg(target_arch = "wasm32")]
+            $(#[$m])*
+            #[wasm_bindgen_test::wasm_bindgen_test]
+            async fn $name() $body
+
+            #[cfg(not(target_arch = "wasm32"))]
+            $(#[$m])*
+            #[test]
+            fn $name() {
+                pollster::block_on(async $body)
+            }
+        )*
+    };
+}
+
 /// The xorshift32 (13, 17, 5) byte stream of `scripts/gen_digest_vectors.py`: each state word
 /// is emitted little-endian.
 pub fn xorshift_bytes(seed: u32, len: usize) -> Vec<u8> {

@@ -1,0 +1,197 @@
+//! Fetching bytes: a trait with an in-memory implementation (tests, fuzzing, callers that
+//! already hold the bytes) and target-gated real ones.
+//!
+//! Every fetch has a byte limit. Bodies are delivered chunk by chunk to a sink, so a caller can
+//! hash and store while the download runs, and an endless response is cut off at the limit
+//! without being buffered.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::error::ErrorCode;
+
+/// Errors from fetching.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The server answered 404 / the file does not exist. Code `NOT_FOUND`.
+    #[error("not found: {url}")]
+    NotFound {
+        /// What was asked for.
+        url: String,
+    },
+    /// Another non-success HTTP status. Code `HTTP_STATUS`.
+    #[error("HTTP {status} from {url}")]
+    Status {
+        /// What was asked for.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The transfer failed (no network, connection reset, DNS, CORS). Code `NETWORK`.
+    #[error("network error fetching {url}: {reason}")]
+    Network {
+        /// What was asked for.
+        url: String,
+        /// What the platform said.
+        reason: String,
+    },
+    /// More than `limit` bytes arrived; the transfer was stopped. Code `LENGTH_EXCEEDED`.
+    #[error("{url}: more than the {limit} bytes allowed arrived")]
+    TooLarge {
+        /// What was asked for.
+        url: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// The caller cancelled (for example an `AbortSignal`). Code `ABORTED`.
+    #[error("fetch of {url} aborted")]
+    Aborted {
+        /// What was asked for.
+        url: String,
+    },
+    /// The sink refused a chunk; the sink keeps its own error. Code `SINK_STOPPED`.
+    #[error("fetch of {url} stopped by its consumer")]
+    Stopped {
+        /// What was asked for.
+        url: String,
+    },
+}
+
+impl ErrorCode for FetchError {
+    fn code(&self) -> &'static str {
+        match self {
+            FetchError::NotFound { .. } => "NOT_FOUND",
+            FetchError::Status { .. } => "HTTP_STATUS",
+            FetchError::Network { .. } => "NETWORK",
+            FetchError::TooLarge { .. } => "LENGTH_EXCEEDED",
+            FetchError::Aborted { .. } => "ABORTED",
+            FetchError::Stopped { .. } => "SINK_STOPPED",
+        }
+    }
+}
+
+/// A consumer of body chunks. Returning `Err(())` stops the transfer with
+/// [`FetchError::Stopped`]; the sink keeps the reason itself.
+pub type Sink<'a> = dyn FnMut(&[u8]) -> Result<(), ()> + 'a;
+
+/// Fetches URLs (or paths: the meaning of the string is the implementation's).
+#[allow(async_fn_in_trait)]
+pub trait Fetch {
+    /// Streams the body of `url` into `sink`. Fails with [`FetchError::TooLarge`] as soon as more
+    /// than `limit` bytes arrive, before handing the excess to the sink.
+    async fn fetch(&self, url: &str, limit: u64, sink: &mut Sink<'_>) -> Result<(), FetchError>;
+
+    /// The whole body of `url`, at most `limit` bytes.
+    async fn fetch_bytes(&self, url: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+        let mut out = Vec::new();
+        self.fetch(url, limit, &mut |chunk| {
+            out.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+}
+
+/// Delivers `body` to `sink` in chunks of `chunk_size`, enforcing `limit`: the shared core of
+/// implementations that hold the bytes already.
+pub fn deliver(
+    url: &str,
+    body: &[u8],
+    limit: u64,
+    chunk_size: usize,
+    sink: &mut Sink<'_>,
+) -> Result<(), FetchError> {
+    let mut sent: u64 = 0;
+    for chunk in body.chunks(chunk_size.max(1)) {
+        sent = sent.saturating_add(chunk.len() as u64);
+        if sent > limit {
+            return Err(FetchError::TooLarge {
+                url: url.to_string(),
+                limit,
+            });
+        }
+        sink(chunk).map_err(|()| FetchError::Stopped {
+            url: url.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// An in-memory "server": a map from URL to body, with a request log. Used by tests and by
+/// callers that already hold the bytes.
+#[derive(Debug, Default)]
+pub struct MemoryFetch {
+    files: RefCell<HashMap<String, Vec<u8>>>,
+    log: RefCell<Vec<String>>,
+    offline: std::cell::Cell<bool>,
+    chunk_size: usize,
+}
+
+impl MemoryFetch {
+    /// An empty server that delivers bodies in 64 KiB chunks.
+    pub fn new() -> Self {
+        MemoryFetch {
+            chunk_size: 64 * 1024,
+            ..Default::default()
+        }
+    }
+
+    /// Sets the chunk size bodies are delivered in.
+    pub fn with_chunk_size(mut self, chunk_size: usize) -> Self {
+        self.chunk_size = chunk_size.max(1);
+        self
+    }
+
+    /// Serves `body` at `url` (replacing what was there).
+    pub fn insert(&self, url: impl Into<String>, body: impl Into<Vec<u8>>) {
+        self.files.borrow_mut().insert(url.into(), body.into());
+    }
+
+    /// Stops serving `url`.
+    pub fn remove(&self, url: &str) {
+        self.files.borrow_mut().remove(url);
+    }
+
+    /// The body served at `url`, if any.
+    pub fn get(&self, url: &str) -> Option<Vec<u8>> {
+        self.files.borrow().get(url).cloned()
+    }
+
+    /// When offline, every fetch fails with [`FetchError::Network`].
+    pub fn set_offline(&self, offline: bool) {
+        self.offline.set(offline);
+    }
+
+    /// Every URL requested so far, in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.log.borrow().clone()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        self.log.borrow_mut().clear();
+    }
+}
+
+impl Fetch for MemoryFetch {
+    async fn fetch(&self, url: &str, limit: u64, sink: &mut Sink<'_>) -> Result<(), FetchError> {
+        self.log.borrow_mut().push(url.to_string());
+        if self.offline.get() {
+            return Err(FetchError::Network {
+                url: url.to_string(),
+                reason: "offline".into(),
+            });
+        }
+        let body = self
+            .files
+            .borrow()
+            .get(url)
+            .cloned()
+            .ok_or_else(|| FetchError::NotFound {
+                url: url.to_string(),
+            })?;
+        deliver(url, &body, limit, self.chunk_size.max(1), sink)
+    }
+}
