@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod fetch;
 pub mod store;

@@ -2,11 +2,13 @@
 //! its arguments, calls one core function and converts the result. Errors become real `Error`
 //! objects with a stable `code` property (see [`crate::error::ErrorCode`]).
 
+mod engine;
 mod error;
 
 use wasm_bindgen::prelude::*;
 
 use crate::digest::{Sha256Digest, Sha256Hasher, StreamingVerifier};
+pub use engine::JsModel;
 pub use error::{js_error, JsResult};
 
 /// Installs the panic hook so a Rust panic is reported on the console with its message.

@@ -1,6 +1,8 @@
 //! The `edge-registry` command-line tool.
 
+mod run_cmd;
 mod serve;
+mod tensor_io;
 
 use std::process::ExitCode;
 
@@ -16,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run one inference natively and print the outputs as JSON {name: {dtype, shape, data}}.
+    Run(run_cmd::RunArgs),
     /// Serve directories over HTTP (static files; GET and HEAD; no directory traversal).
     Serve {
         /// Directory served at `/`.
@@ -39,6 +43,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run_cmd::run(args),
         Command::Serve {
             root,
             addr,

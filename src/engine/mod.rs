@@ -1,0 +1,505 @@
+//! The inference engine: ONNX models loaded from verified bytes with tract, checked against the
+//! model card's declared schema, optimised once and run many times with typed, named tensors.
+//!
+//! A symbolic dimension (the batch `N`) stays symbolic through optimisation, so one loaded model
+//! runs batch 1 and batch N without reloading. Nothing here panics on hostile bytes or inputs:
+//! malformed models, unsupported operators and wrong inputs are typed errors. (tract itself may
+//! still panic on some hostile graphs; natively that is caught and reported as `INTERNAL_PANIC`,
+//! in wasm the JS layer recovers.)
+
+mod schema;
+mod tensor;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use prost::Message as _;
+use tract_onnx::pb;
+use tract_onnx::prelude::{
+    tvec, DatumType, Framework, InferenceModelExt, IntoRunnable, IntoTensor, TDim, TValue,
+    Tensor as TractTensor, TypedModel, TypedRunnableModel,
+};
+use tract_onnx::tract_core::ndarray::{ArrayD, IxDyn};
+
+pub use schema::{DType, Dim, ModelSchema, TensorSpec};
+pub use tensor::{NamedTensor, Tensor, TensorData};
+
+use crate::error::ErrorCode;
+
+/// Errors from loading and running models.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The bytes are not a usable ONNX model. Code `BAD_MODEL`.
+    #[error("not a usable ONNX model: {reason}")]
+    BadModel {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The model uses operators or types the engine does not implement. Code `UNSUPPORTED_MODEL`.
+    #[error("unsupported model: {reason}")]
+    Unsupported {
+        /// Operators the engine lacks, if that is the reason.
+        operators: Vec<String>,
+        /// In words.
+        reason: String,
+    },
+    /// Inputs (or a declared schema) do not match the model. Code `SCHEMA_MISMATCH`.
+    #[error("schema mismatch: {what}: expected {expected}, got {got}")]
+    SchemaMismatch {
+        /// Which tensor or part of the schema.
+        what: String,
+        /// What the model expects.
+        expected: String,
+        /// What was given.
+        got: String,
+    },
+    /// A size limit was exceeded before allocating. Code `LIMIT_EXCEEDED`.
+    #[error("limit exceeded: {what} is {got}, the limit is {limit}")]
+    LimitExceeded {
+        /// What was too large.
+        what: String,
+        /// Its size.
+        got: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The model failed while running. Code `INFERENCE_FAILED`.
+    #[error("inference failed: {reason}")]
+    Inference {
+        /// tract's explanation.
+        reason: String,
+    },
+    /// tract panicked (caught natively). Code `INTERNAL_PANIC`.
+    #[error("internal error in the inference engine: {reason}")]
+    Internal {
+        /// The panic message.
+        reason: String,
+    },
+}
+
+impl ErrorCode for EngineError {
+    fn code(&self) -> &'static str {
+        match self {
+            EngineError::BadModel { .. } => "BAD_MODEL",
+            EngineError::Unsupported { .. } => "UNSUPPORTED_MODEL",
+            EngineError::SchemaMismatch { .. } => "SCHEMA_MISMATCH",
+            EngineError::LimitExceeded { .. } => "LIMIT_EXCEEDED",
+            EngineError::Inference { .. } => "INFERENCE_FAILED",
+            EngineError::Internal { .. } => "INTERNAL_PANIC",
+        }
+    }
+}
+
+/// Size limits checked before anything is allocated from an untrusted number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineLimits {
+    /// Largest model file, in bytes.
+    pub max_model_bytes: u64,
+    /// Most elements in any one input tensor.
+    pub max_tensor_elements: u64,
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        EngineLimits {
+            max_model_bytes: 1 << 30,
+            max_tensor_elements: 1 << 28,
+        }
+    }
+}
+
+/// A loaded, optimised model, ready to run.
+#[derive(Debug, Clone)]
+pub struct Model {
+    plan: Arc<TypedRunnableModel>,
+    schema: ModelSchema,
+    limits: EngineLimits,
+}
+
+fn tract_reason(e: &tract_onnx::prelude::TractError) -> String {
+    // `{:#}` prints anyhow's whole context chain on one line.
+    format!("{e:#}")
+}
+
+fn bad(reason: impl Into<String>) -> EngineError {
+    EngineError::BadModel {
+        reason: reason.into(),
+    }
+}
+
+/// Runs `f`, turning a panic into [`EngineError::Internal`] natively. (In wasm a panic aborts
+/// the module; the JS layer handles that.)
+fn guard<T>(f: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(r) => r,
+            Err(payload) => {
+                let reason = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into());
+                Err(EngineError::Internal { reason })
+            }
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        f()
+    }
+}
+
+/// Decodes the protobuf and refuses what tract must never see: missing graphs, tensor data in
+/// external files (tract would read them from the local filesystem), operators tract lacks.
+fn decode(bytes: &[u8], limits: &EngineLimits) -> Result<pb::ModelProto, EngineError> {
+    let len = bytes.len() as u64;
+    if len > limits.max_model_bytes {
+        return Err(EngineError::LimitExceeded {
+            what: "model size".into(),
+            got: len,
+            limit: limits.max_model_bytes,
+        });
+    }
+    let proto = pb::ModelProto::decode(bytes).map_err(|e| bad(format!("protobuf: {e}")))?;
+    let graph = proto
+        .graph
+        .as_ref()
+        .ok_or_else(|| bad("the model has no graph"))?;
+    let register = &tract_onnx::onnx().op_register;
+    let mut missing = BTreeSet::new();
+    check_graph(graph, &mut missing, &|op| register.0.contains_key(op), 0)?;
+    if !missing.is_empty() {
+        let operators: Vec<String> = missing.into_iter().collect();
+        return Err(EngineError::Unsupported {
+            reason: format!("operators not implemented: {}", operators.join(", ")),
+            operators,
+        });
+    }
+    Ok(proto)
+}
+
+fn check_graph(
+    graph: &pb::GraphProto,
+    missing: &mut BTreeSet<String>,
+    known: &dyn Fn(&str) -> bool,
+    depth: usize,
+) -> Result<(), EngineError> {
+    if depth > 16 {
+        return Err(bad("subgraphs nested more than 16 deep"));
+    }
+    let external = pb::tensor_proto::DataLocation::External as i32;
+    if graph
+        .initializer
+        .iter()
+        .any(|t| t.data_location == Some(external) || !t.external_data.is_empty())
+    {
+        return Err(bad(
+            "tensor data stored in external files is not supported; embed the weights",
+        ));
+    }
+    for node in &graph.node {
+        if !known(&node.op_type) {
+            let name = if node.domain.is_empty() || node.domain == "ai.onnx" {
+                node.op_type.clone()
+            } else {
+                format!("{}:{}", node.domain, node.op_type)
+            };
+            missing.insert(name);
+        }
+        for attr in &node.attribute {
+            if let Some(g) = &attr.g {
+                check_graph(g, missing, known, depth + 1)?;
+            }
+            for g in &attr.graphs {
+                check_graph(g, missing, known, depth + 1)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dim_of(d: &TDim) -> Dim {
+    match d {
+        TDim::Val(v) if *v >= 0 => Dim::Fixed(*v as u64),
+        TDim::Sym(s) => Dim::Symbol(s.to_string()),
+        other => Dim::Symbol(other.to_string()),
+    }
+}
+
+fn dtype_of(dt: DatumType, what: &str) -> Result<DType, EngineError> {
+    Ok(match dt {
+        DatumType::F32 => DType::F32,
+        DatumType::F64 => DType::F64,
+        DatumType::I32 => DType::I32,
+        DatumType::I64 => DType::I64,
+        DatumType::U8 => DType::U8,
+        DatumType::Bool => DType::Bool,
+        other => {
+            return Err(EngineError::Unsupported {
+                operators: vec![],
+                reason: format!(
+                    "{what} has element type {other:?}; supported: float32, float64, int32, int64, uint8, bool"
+                ),
+            })
+        }
+    })
+}
+
+/// The schema of a typed tract model, with the ONNX names of its inputs and outputs.
+fn schema_of(model: &TypedModel) -> Result<ModelSchema, EngineError> {
+    let mut schema = ModelSchema::default();
+    for (i, outlet) in model.inputs.iter().enumerate() {
+        let name = model.node(outlet.node).name.clone();
+        let fact = model
+            .input_fact(i)
+            .map_err(|e| bad(format!("input {i}: {}", tract_reason(&e))))?;
+        schema.inputs.push(TensorSpec {
+            dtype: dtype_of(fact.datum_type, &format!("input `{name}`"))?,
+            shape: fact.shape.iter().map(dim_of).collect(),
+            name,
+        });
+    }
+    for (i, outlet) in model.outputs.iter().enumerate() {
+        let name = model
+            .outlet_label(*outlet)
+            .map(str::to_string)
+            .unwrap_or_else(|| model.node(outlet.node).name.clone());
+        let fact = model
+            .output_fact(i)
+            .map_err(|e| bad(format!("output {i}: {}", tract_reason(&e))))?;
+        schema.outputs.push(TensorSpec {
+            dtype: dtype_of(fact.datum_type, &format!("output `{name}`"))?,
+            shape: fact.shape.iter().map(dim_of).collect(),
+            name,
+        });
+    }
+    Ok(schema)
+}
+
+fn typed_model(bytes: &[u8], limits: &EngineLimits) -> Result<TypedModel, EngineError> {
+    let proto = decode(bytes, limits)?;
+    let inference = tract_onnx::onnx()
+        .model_for_proto_model(&proto)
+        .map_err(|e| bad(tract_reason(&e)))?;
+    drop(proto);
+    inference
+        .into_typed()
+        .map_err(|e| bad(format!("type analysis failed: {}", tract_reason(&e))))
+}
+
+/// The input and output schema an ONNX model's graph declares (names, types, shapes with
+/// symbolic dimensions), without optimising it. The publisher writes this into model cards.
+pub fn read_schema(bytes: &[u8]) -> Result<ModelSchema, EngineError> {
+    guard(|| schema_of(&typed_model(bytes, &EngineLimits::default())?))
+}
+
+impl Model {
+    /// Loads, checks and optimises a model. When `declared` is given (a model card's schema),
+    /// the graph must match it, else [`EngineError::SchemaMismatch`].
+    pub fn load(bytes: &[u8], declared: Option<&ModelSchema>) -> Result<Model, EngineError> {
+        Model::load_with_limits(bytes, declared, EngineLimits::default())
+    }
+
+    /// [`Model::load`] with explicit limits.
+    pub fn load_with_limits(
+        bytes: &[u8],
+        declared: Option<&ModelSchema>,
+        limits: EngineLimits,
+    ) -> Result<Model, EngineError> {
+        guard(|| {
+            let typed = typed_model(bytes, &limits)?;
+            let schema = schema_of(&typed)?;
+            if let Some(card) = declared {
+                schema
+                    .check_declared(card)
+                    .map_err(|detail| EngineError::SchemaMismatch {
+                        what: "model card vs graph".into(),
+                        expected: "the schema the card declares".into(),
+                        got: detail,
+                    })?;
+            }
+            let plan = typed
+                .into_optimized()
+                .map_err(|e| bad(format!("optimisation failed: {}", tract_reason(&e))))?
+                .into_runnable()
+                .map_err(|e| bad(format!("planning failed: {}", tract_reason(&e))))?;
+            Ok(Model {
+                plan,
+                schema,
+                limits,
+            })
+        })
+    }
+
+    /// The model's inputs and outputs.
+    pub fn schema(&self) -> &ModelSchema {
+        &self.schema
+    }
+
+    /// Runs the model. Every input must be given by name with the declared type and a shape
+    /// that fits the declared one (fixed sizes equal, each symbol one value across inputs).
+    /// Outputs come back in the graph's order, by name.
+    pub fn run(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, EngineError> {
+        let mut by_name: HashMap<String, Tensor> = HashMap::with_capacity(inputs.len());
+        for input in inputs {
+            if !self.schema.inputs.iter().any(|s| s.name == input.name) {
+                return Err(EngineError::SchemaMismatch {
+                    what: format!("input `{}`", input.name),
+                    expected: format!("one of {}", self.input_names()),
+                    got: format!("unknown input `{}`", input.name),
+                });
+            }
+            if by_name.insert(input.name.clone(), input.tensor).is_some() {
+                return Err(EngineError::SchemaMismatch {
+                    what: format!("input `{}`", input.name),
+                    expected: "each input once".into(),
+                    got: "the same input twice".into(),
+                });
+            }
+        }
+        let mut symbols: HashMap<String, usize> = HashMap::new();
+        let mut feed = tvec![];
+        for spec in &self.schema.inputs {
+            let tensor = by_name
+                .remove(&spec.name)
+                .ok_or_else(|| EngineError::SchemaMismatch {
+                    what: format!("input `{}`", spec.name),
+                    expected: spec.to_string(),
+                    got: "nothing (missing input)".into(),
+                })?;
+            self.check_input(spec, &tensor, &mut symbols)?;
+            feed.push(TValue::from(to_tract(tensor)?));
+        }
+        let outputs = guard(|| {
+            self.plan.run(feed).map_err(|e| EngineError::Inference {
+                reason: tract_reason(&e),
+            })
+        })?;
+        outputs
+            .into_iter()
+            .zip(&self.schema.outputs)
+            .map(|(value, spec)| {
+                Ok(NamedTensor {
+                    name: spec.name.clone(),
+                    tensor: from_tract(&value)?,
+                })
+            })
+            .collect()
+    }
+
+    fn input_names(&self) -> String {
+        let names: Vec<String> = self
+            .schema
+            .inputs
+            .iter()
+            .map(|s| format!("`{}`", s.name))
+            .collect();
+        names.join(", ")
+    }
+
+    fn check_input(
+        &self,
+        spec: &TensorSpec,
+        tensor: &Tensor,
+        symbols: &mut HashMap<String, usize>,
+    ) -> Result<(), EngineError> {
+        let got = || {
+            let dims: Vec<String> = tensor.shape.iter().map(|d| d.to_string()).collect();
+            format!("{}[{}]", tensor.dtype(), dims.join(", "))
+        };
+        let mismatch = |expected: String, got: String| EngineError::SchemaMismatch {
+            what: format!("input `{}`", spec.name),
+            expected,
+            got,
+        };
+        if tensor.dtype() != spec.dtype || tensor.shape.len() != spec.shape.len() {
+            return Err(mismatch(spec.to_string(), got()));
+        }
+        for (&n, dim) in tensor.shape.iter().zip(&spec.shape) {
+            match dim {
+                Dim::Fixed(want) if n as u64 != *want => {
+                    return Err(mismatch(spec.to_string(), got()));
+                }
+                Dim::Symbol(sym) => {
+                    let bound = *symbols.entry(sym.clone()).or_insert(n);
+                    if bound != n {
+                        return Err(mismatch(
+                            format!("{spec} with {sym} = {bound} as in the other inputs"),
+                            got(),
+                        ));
+                    }
+                }
+                Dim::Fixed(_) => {}
+            }
+        }
+        let elements = tensor
+            .shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+            .unwrap_or(u64::MAX);
+        if elements > self.limits.max_tensor_elements {
+            return Err(EngineError::LimitExceeded {
+                what: format!("input `{}` element count", spec.name),
+                got: elements,
+                limit: self.limits.max_tensor_elements,
+            });
+        }
+        if tensor.data.len() as u64 != elements {
+            return Err(mismatch(
+                format!("{elements} elements for shape {:?}", tensor.shape),
+                format!("{} elements", tensor.data.len()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Moves a checked tensor into tract without copying its buffer.
+fn to_tract(t: Tensor) -> Result<TractTensor, EngineError> {
+    fn arr<T: tract_onnx::prelude::Datum>(
+        shape: Vec<usize>,
+        v: Vec<T>,
+    ) -> Result<TractTensor, EngineError> {
+        ArrayD::from_shape_vec(IxDyn(&shape), v)
+            .map(IntoTensor::into_tensor)
+            .map_err(|e| EngineError::SchemaMismatch {
+                what: "input data".into(),
+                expected: format!("data matching shape {shape:?}"),
+                got: e.to_string(),
+            })
+    }
+    match t.data {
+        TensorData::F32(v) => arr(t.shape, v),
+        TensorData::F64(v) => arr(t.shape, v),
+        TensorData::I32(v) => arr(t.shape, v),
+        TensorData::I64(v) => arr(t.shape, v),
+        TensorData::U8(v) => arr(t.shape, v),
+        TensorData::Bool(v) => arr(t.shape, v),
+    }
+}
+
+fn from_tract(t: &TractTensor) -> Result<Tensor, EngineError> {
+    fn vec<T: tract_onnx::prelude::Datum + Copy>(t: &TractTensor) -> Result<Vec<T>, EngineError> {
+        let view = t
+            .to_plain_array_view::<T>()
+            .map_err(|e| EngineError::Inference {
+                reason: tract_reason(&e),
+            })?;
+        Ok(match view.as_slice() {
+            Some(s) => s.to_vec(),
+            None => view.iter().copied().collect(),
+        })
+    }
+    let shape = t.shape().to_vec();
+    let data = match dtype_of(t.datum_type(), "an output")? {
+        DType::F32 => TensorData::F32(vec(t)?),
+        DType::F64 => TensorData::F64(vec(t)?),
+        DType::I32 => TensorData::I32(vec(t)?),
+        DType::I64 => TensorData::I64(vec(t)?),
+        DType::U8 => TensorData::U8(vec(t)?),
+        DType::Bool => TensorData::Bool(vec(t)?),
+    };
+    Ok(Tensor { shape, data })
+}

@@ -1,0 +1,241 @@
+//! `Model`: ONNX inference from JavaScript. Typed arrays in, typed arrays out.
+
+use js_sys::{
+    Array, BigInt64Array, Float32Array, Float64Array, Int32Array, Object, Reflect, Uint8Array,
+};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::error::{coded_error, js_error, JsResult};
+use crate::engine::{DType, Model, ModelSchema, NamedTensor, Tensor, TensorData, TensorSpec};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** An element type, named as numpy names it. */
+export type DType = "float32" | "float64" | "int32" | "int64" | "uint8" | "bool";
+/** A declared input or output: fixed sizes as numbers, symbolic ones (the batch "N") as names. */
+export interface TensorSpec { name: string; dtype: DType; shape: (number | string)[]; }
+/** Typed array per dtype: float32 Float32Array, float64 Float64Array, int32 Int32Array,
+ * int64 BigInt64Array, uint8 and bool Uint8Array. Inputs may also be plain number arrays. */
+export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+export interface TensorInput { data: TensorData | number[]; shape: number[]; }
+export interface TensorOutput { data: TensorData; shape: number[]; dtype: DType; }
+/** The parts of a model card the engine checks. */
+export interface ModelCardSchema { inputs: TensorSpec[]; outputs: TensorSpec[]; }
+"#;
+
+#[derive(Deserialize)]
+struct CardSchema {
+    inputs: Vec<TensorSpec>,
+    outputs: Vec<TensorSpec>,
+}
+
+/// A loaded ONNX model.
+///
+/// ```js
+/// const model = Model.fromBytes(bytes);           // or await registry.load("digits@production")
+/// model.inputs;  // [{ name: "input", dtype: "float32", shape: ["N", 64] }]
+/// const out = model.run({ input: { data: new Float32Array(64), shape: [1, 64] } });
+/// out.probabilities.data; // Float32Array(10)
+/// ```
+#[wasm_bindgen(js_name = Model)]
+pub struct JsModel {
+    inner: Model,
+}
+
+fn schema_from_card(card: &JsValue) -> JsResult<Option<ModelSchema>> {
+    if card.is_undefined() || card.is_null() {
+        return Ok(None);
+    }
+    let parsed: CardSchema = serde_wasm_bindgen::from_value(card.clone()).map_err(|e| {
+        coded_error(
+            "INVALID_ARGUMENT",
+            &format!("card must have `inputs` and `outputs` tensor specs: {e}"),
+        )
+    })?;
+    Ok(Some(ModelSchema {
+        inputs: parsed.inputs,
+        outputs: parsed.outputs,
+    }))
+}
+
+fn specs_to_js(specs: &[TensorSpec]) -> JsResult<JsValue> {
+    serde_wasm_bindgen::to_value(specs).map_err(|e| coded_error("INTERNAL", &e.to_string()))
+}
+
+#[wasm_bindgen(js_class = Model)]
+impl JsModel {
+    /// Loads, checks and optimises an ONNX model from bytes. With a `card` (a model card, or
+    /// any object with `inputs` and `outputs`), the graph must match the declared schema, else
+    /// it throws `SCHEMA_MISMATCH`. Malformed bytes throw `BAD_MODEL`; operators the engine lacks
+    /// throw `UNSUPPORTED_MODEL` naming them.
+    ///
+    /// ```js
+    /// const model = Model.fromBytes(new Uint8Array(await (await fetch("model.onnx")).arrayBuffer()));
+    /// ```
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(
+        bytes: &[u8],
+        #[wasm_bindgen(unchecked_param_type = "ModelCardSchema | undefined")] card: JsValue,
+    ) -> JsResult<JsModel> {
+        let declared = schema_from_card(&card)?;
+        let inner = Model::load(bytes, declared.as_ref()).map_err(|e| js_error(&e))?;
+        Ok(JsModel { inner })
+    }
+
+    /// The inputs: name, dtype and shape (symbolic dimensions by name).
+    #[wasm_bindgen(getter, unchecked_return_type = "TensorSpec[]")]
+    pub fn inputs(&self) -> JsResult<JsValue> {
+        specs_to_js(&self.inner.schema().inputs)
+    }
+
+    /// The outputs: name, dtype and shape.
+    #[wasm_bindgen(getter, unchecked_return_type = "TensorSpec[]")]
+    pub fn outputs(&self) -> JsResult<JsValue> {
+        specs_to_js(&self.inner.schema().outputs)
+    }
+
+    /// Runs the model on named inputs and returns named outputs.
+    ///
+    /// ```js
+    /// const { label, probabilities } = model.run({
+    ///   input: { data: Float32Array.from(pixels), shape: [1, 64] },
+    /// });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Record<string, TensorOutput>")]
+    pub fn run(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, TensorInput>")] feeds: JsValue,
+    ) -> JsResult<JsValue> {
+        let inputs = feeds_from_js(&feeds, self.inner.schema())?;
+        let outputs = self.inner.run(inputs).map_err(|e| js_error(&e))?;
+        outputs_to_js(&outputs)
+    }
+}
+
+/// Converts `{ name: { data, shape } }` into named tensors, typed by the model's declared input
+/// types (a plain number array is converted to the declared type).
+pub(crate) fn feeds_from_js(feeds: &JsValue, schema: &ModelSchema) -> JsResult<Vec<NamedTensor>> {
+    let obj: &Object = feeds.dyn_ref().ok_or_else(|| {
+        coded_error(
+            "INVALID_ARGUMENT",
+            "inputs must be an object { name: { data, shape } }",
+        )
+    })?;
+    let mut out = Vec::new();
+    for entry in Object::entries(obj).iter() {
+        let pair: Array = entry.unchecked_into();
+        let name = pair.get(0).as_string().unwrap_or_default();
+        let value = pair.get(1);
+        let declared = schema
+            .inputs
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.dtype);
+        let data =
+            Reflect::get(&value, &"data".into()).map_err(|_| bad_input(&name, "has no `data`"))?;
+        let shape = shape_from_js(
+            &Reflect::get(&value, &"shape".into()).unwrap_or(JsValue::UNDEFINED),
+            &name,
+        )?;
+        let tensor_data = data_from_js(&data, declared, &name)?;
+        out.push(NamedTensor {
+            name,
+            tensor: Tensor::new(shape, tensor_data),
+        });
+    }
+    Ok(out)
+}
+
+fn bad_input(name: &str, why: &str) -> JsValue {
+    coded_error("INVALID_ARGUMENT", &format!("input `{name}` {why}"))
+}
+
+fn shape_from_js(shape: &JsValue, name: &str) -> JsResult<Vec<usize>> {
+    let arr: &Array = shape
+        .dyn_ref()
+        .ok_or_else(|| bad_input(name, "needs `shape`, an array of non-negative integers"))?;
+    arr.iter()
+        .map(|d| {
+            let n = d.as_f64().unwrap_or(-1.0);
+            if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 {
+                Ok(n as usize)
+            } else {
+                Err(bad_input(
+                    name,
+                    "has a shape entry that is not a non-negative integer",
+                ))
+            }
+        })
+        .collect()
+}
+
+fn data_from_js(data: &JsValue, declared: Option<DType>, name: &str) -> JsResult<TensorData> {
+    if let Some(a) = data.dyn_ref::<Float32Array>() {
+        return Ok(TensorData::F32(a.to_vec()));
+    }
+    if let Some(a) = data.dyn_ref::<Float64Array>() {
+        return Ok(TensorData::F64(a.to_vec()));
+    }
+    if let Some(a) = data.dyn_ref::<Int32Array>() {
+        return Ok(TensorData::I32(a.to_vec()));
+    }
+    if let Some(a) = data.dyn_ref::<BigInt64Array>() {
+        return Ok(TensorData::I64(a.to_vec()));
+    }
+    if let Some(a) = data.dyn_ref::<Uint8Array>() {
+        let v = a.to_vec();
+        return Ok(if declared == Some(DType::Bool) {
+            TensorData::Bool(v.into_iter().map(|b| b != 0).collect())
+        } else {
+            TensorData::U8(v)
+        });
+    }
+    if let Some(arr) = data.dyn_ref::<Array>() {
+        // Plain arrays follow the declared type (float32 when the input is unknown).
+        let nums: Vec<f64> = arr.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
+        return Ok(match declared.unwrap_or(DType::F32) {
+            DType::F32 => TensorData::F32(nums.iter().map(|&x| x as f32).collect()),
+            DType::F64 => TensorData::F64(nums),
+            DType::I32 => TensorData::I32(nums.iter().map(|&x| x as i32).collect()),
+            DType::I64 => TensorData::I64(nums.iter().map(|&x| x as i64).collect()),
+            DType::U8 => TensorData::U8(nums.iter().map(|&x| x as u8).collect()),
+            DType::Bool => TensorData::Bool(nums.iter().map(|&x| x != 0.0).collect()),
+        });
+    }
+    Err(bad_input(
+        name,
+        "`data` must be a Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array or number[]",
+    ))
+}
+
+/// Converts named output tensors into `{ name: { data, shape, dtype } }`.
+pub(crate) fn outputs_to_js(outputs: &[NamedTensor]) -> JsResult<JsValue> {
+    let obj = Object::new();
+    for out in outputs {
+        let t = &out.tensor;
+        let data: JsValue = match &t.data {
+            TensorData::F32(v) => Float32Array::from(v.as_slice()).into(),
+            TensorData::F64(v) => Float64Array::from(v.as_slice()).into(),
+            TensorData::I32(v) => Int32Array::from(v.as_slice()).into(),
+            TensorData::I64(v) => BigInt64Array::from(v.as_slice()).into(),
+            TensorData::U8(v) => Uint8Array::from(v.as_slice()).into(),
+            TensorData::Bool(v) => {
+                let bytes: Vec<u8> = v.iter().map(|&b| u8::from(b)).collect();
+                Uint8Array::from(bytes.as_slice()).into()
+            }
+        };
+        let shape: Array = t
+            .shape
+            .iter()
+            .map(|&d| JsValue::from_f64(d as f64))
+            .collect();
+        let entry = Object::new();
+        Reflect::set(&entry, &"data".into(), &data)?;
+        Reflect::set(&entry, &"shape".into(), &shape)?;
+        Reflect::set(&entry, &"dtype".into(), &t.dtype().name().into())?;
+        Reflect::set(&obj, &out.name.as_str().into(), &entry)?;
+    }
+    Ok(obj.into())
+}

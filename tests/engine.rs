@@ -1,0 +1,201 @@
+//! The engine against the committed models: outputs equal onnxruntime's (max abs error 1e-5)
+//! at batch 1 and batch 64 from one loaded model, every element type by name, and typed errors
+//! for malformed models, unsupported operators and wrong inputs. Natively and in wasm.
+
+mod common;
+
+use edge_registry::engine::{
+    read_schema, DType, Dim, EngineError, Model, ModelSchema, NamedTensor, Tensor, TensorData,
+};
+use edge_registry::error::ErrorCode;
+use serde_json::Value;
+
+struct Fixture {
+    name: &'static str,
+    model: &'static [u8],
+    card: &'static str,
+    expected: &'static str,
+}
+
+macro_rules! fixture {
+    ($dir:literal) => {
+        Fixture {
+            name: $dir,
+            model: include_bytes!(concat!("fixtures/models/", $dir, "/model.onnx")),
+            card: include_str!(concat!("fixtures/models/", $dir, "/card.json")),
+            expected: include_str!(concat!("fixtures/models/", $dir, "/expected.json")),
+        }
+    };
+}
+
+fn fixtures() -> Vec<Fixture> {
+    vec![
+        fixture!("digits-v1"),
+        fixture!("digits-v2"),
+        fixture!("digits-cnn"),
+        fixture!("iris"),
+        fixture!("breast-cancer"),
+        fixture!("diabetes"),
+    ]
+}
+
+fn card_schema(card: &str) -> ModelSchema {
+    serde_json::from_str(card).unwrap()
+}
+
+fn tensor_from_json(v: &Value) -> Tensor {
+    let shape: Vec<usize> = v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data = v["data"].as_array().unwrap();
+    let data = match v["dtype"].as_str().unwrap() {
+        "float32" => TensorData::F32(data.iter().map(|x| x.as_f64().unwrap() as f32).collect()),
+        "int64" => TensorData::I64(data.iter().map(|x| x.as_i64().unwrap()).collect()),
+        other => panic!("dtype {other}"),
+    };
+    Tensor::new(shape, data)
+}
+
+fn max_abs_err(got: &Tensor, want: &Tensor) -> f64 {
+    assert_eq!(got.shape, want.shape);
+    assert_eq!(got.dtype(), want.dtype());
+    got.data
+        .to_f64_vec()
+        .iter()
+        .zip(want.data.to_f64_vec())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
+}
+
+fn input(name: &str, shape: Vec<usize>, data: TensorData) -> NamedTensor {
+    NamedTensor {
+        name: name.into(),
+        tensor: Tensor::new(shape, data),
+    }
+}
+
+fn digits() -> Model {
+    let f = fixture!("digits-v1");
+    Model::load(f.model, Some(&card_schema(f.card))).unwrap()
+}
+
+everywhere! {
+    fn outputs_match_onnxruntime_at_batch_1_and_64_without_reloading() {
+        for f in fixtures() {
+            let model = Model::load(f.model, Some(&card_schema(f.card)))
+                .unwrap_or_else(|e| panic!("{}: {e}", f.name));
+            let expected: Value = serde_json::from_str(f.expected).unwrap();
+            for case in ["batch1", "batch64"] {
+                let case = &expected[case];
+                let feeds = case["inputs"].as_object().unwrap().iter()
+                    .map(|(k, v)| NamedTensor { name: k.clone(), tensor: tensor_from_json(v) })
+                    .collect();
+                let outputs = model.run(feeds).unwrap();
+                assert_eq!(outputs.len(), case["outputs"].as_object().unwrap().len());
+                for out in outputs {
+                    let want = tensor_from_json(&case["outputs"][&out.name]);
+                    let err = max_abs_err(&out.tensor, &want);
+                    assert!(err <= 1e-5, "{} {}: max abs error {err}", f.name, out.name);
+                    if want.dtype() == DType::I64 {
+                        assert_eq!(out.tensor.data, want.data, "{} labels", f.name);
+                    }
+                }
+            }
+        }
+    }
+
+    fn the_schema_comes_from_the_graph_with_a_symbolic_batch() {
+        let f = fixture!("digits-cnn");
+        let schema = read_schema(f.model).unwrap();
+        assert_eq!(schema.inputs.len(), 1);
+        assert_eq!(schema.inputs[0].name, "input");
+        assert_eq!(schema.inputs[0].dtype, DType::F32);
+        assert_eq!(schema.inputs[0].shape, vec![Dim::Symbol("N".into()), Dim::Fixed(1), Dim::Fixed(8), Dim::Fixed(8)]);
+        let names: Vec<_> = schema.outputs.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["label", "probabilities"]);
+        assert_eq!(schema.outputs[1].shape, vec![Dim::Symbol("N".into()), Dim::Fixed(10)]);
+        schema.check_declared(&card_schema(f.card)).unwrap();
+    }
+
+    fn every_element_type_crosses_by_name() {
+        let model = Model::load(include_bytes!("fixtures/engine/dtypes.onnx"), None).unwrap();
+        let outs = model.run(vec![
+            input("b", vec![3], TensorData::Bool(vec![true, false, true])),
+            input("f32", vec![3, 2], TensorData::F32(vec![0.5, 1.0, 1.5, 2.0, -1.0, 0.0])),
+            input("f64", vec![3, 2], TensorData::F64(vec![0.25, 1e300, -2.0, 3.0, 4.0, 5.0])),
+            input("i32", vec![3], TensorData::I32(vec![1, -2, 1 << 20])),
+            input("i64", vec![3], TensorData::I64(vec![1 << 40, 0, -1])),
+            input("u8", vec![3, 3], TensorData::U8(vec![0, 1, 2, 3, 4, 5, 253, 254, 255])),
+        ]).unwrap();
+        let get = |n: &str| outs.iter().find(|o| o.name == n).unwrap().tensor.clone();
+        assert_eq!(get("f32_out").data, TensorData::F32(vec![1.0, 2.0, 3.0, 4.0, -2.0, 0.0]));
+        assert_eq!(get("f64_out").data, TensorData::F64(vec![1.25, 1e300, -1.0, 4.0, 5.0, 6.0]));
+        assert_eq!(get("i32_out").data, TensorData::I32(vec![3, -6, 3 << 20]));
+        assert_eq!(get("i64_out").data, TensorData::I64(vec![(1 << 40) - 7, -7, -8]));
+        assert_eq!(get("u8_out").data, TensorData::U8(vec![0, 1, 2, 3, 4, 5, 253, 254, 255]));
+        assert_eq!(get("u8_out").shape, vec![3, 3]);
+        assert_eq!(get("b_out").data, TensorData::Bool(vec![false, true, false]));
+        let names: Vec<_> = model.schema().inputs.iter().map(|s| (s.name.as_str(), s.dtype)).collect();
+        assert_eq!(names, [("f32", DType::F32), ("f64", DType::F64), ("i32", DType::I32),
+            ("i64", DType::I64), ("u8", DType::U8), ("b", DType::Bool)]);
+    }
+
+    fn malformed_and_truncated_models_are_bad_model() {
+        let f = fixture!("digits-v2");
+        for bytes in [&b""[..], &b"not a model at all"[..], &f.model[..f.model.len() / 2], &[0xff; 64][..]] {
+            let err = Model::load(bytes, None).unwrap_err();
+            assert!(matches!(err.code(), "BAD_MODEL"), "{err}");
+        }
+    }
+
+    fn unsupported_operators_are_named() {
+        let err = Model::load(include_bytes!("fixtures/engine/unsupported.onnx"), None).unwrap_err();
+        assert_eq!(err.code(), "UNSUPPORTED_MODEL");
+        match err {
+            EngineError::Unsupported { operators, .. } => {
+                assert_eq!(operators, ["ai.onnx.ml:Imputer", "ai.onnx.ml:Scaler"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn a_card_that_disagrees_with_the_graph_is_refused() {
+        let f = fixture!("iris");
+        let mut card = card_schema(f.card);
+        card.inputs[0].shape[1] = Dim::Fixed(5);
+        let err = Model::load(f.model, Some(&card)).unwrap_err();
+        assert_eq!(err.code(), "SCHEMA_MISMATCH");
+        assert!(err.to_string().contains("expected input: float32[N, 5]"), "{err}");
+    }
+
+    fn wrong_inputs_are_schema_mismatches() {
+        let model = digits();
+        let cases = vec![
+            (vec![input("input", vec![1, 64], TensorData::F64(vec![0.0; 64]))], "float64[1, 64]"),
+            (vec![input("input", vec![1, 63], TensorData::F32(vec![0.0; 63]))], "float32[1, 63]"),
+            (vec![input("input", vec![64], TensorData::F32(vec![0.0; 64]))], "float32[64]"),
+            (vec![], "missing input"),
+            (vec![input("input", vec![1, 64], TensorData::F32(vec![0.0; 64])),
+                  input("extra", vec![1], TensorData::F32(vec![0.0]))], "unknown input `extra`"),
+            (vec![input("input", vec![2, 64], TensorData::F32(vec![0.0; 64]))], "64 elements"),
+        ];
+        for (feeds, needle) in cases {
+            let err = model.run(feeds).unwrap_err();
+            assert_eq!(err.code(), "SCHEMA_MISMATCH", "{err}");
+            assert!(err.to_string().contains(needle), "{err} lacks {needle}");
+        }
+        // A huge declared shape is refused before anything is allocated for it.
+        let err = model.run(vec![input("input", vec![1 << 30, 64], TensorData::F32(vec![]))]).unwrap_err();
+        assert_eq!(err.code(), "LIMIT_EXCEEDED");
+        let err = model.run(vec![input("input", vec![usize::MAX, 64], TensorData::F32(vec![]))]).unwrap_err();
+        assert_eq!(err.code(), "LIMIT_EXCEEDED");
+    }
+
+    fn zero_rows_run() {
+        let out = digits().run(vec![input("input", vec![0, 64], TensorData::F32(vec![]))]).unwrap();
+        assert_eq!(out[1].tensor.shape, vec![0, 10]);
+    }
+}
