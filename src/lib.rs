@@ -10,6 +10,7 @@ pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod store;
+pub mod tuf;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
