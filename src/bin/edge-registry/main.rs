@@ -1,6 +1,7 @@
 //! The `edge-registry` command-line tool.
 
 mod serve;
+mod tuf_client;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,8 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// The TUF client, driven by the standard client interoperability protocol.
+    TufClient(tuf_client::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
             }
             serve::run(&addr, all, threads, quiet)
         })(),
+        Command::TufClient(args) => tuf_client::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
