@@ -350,6 +350,10 @@ impl RepoBuilder {
 
     /// Signs a targets role with its keys.
     pub fn sign_targets(&self, role: &str) -> Result<Vec<u8>, TufError> {
+        self.sign_targets_with(role, &|_, _| {})
+    }
+
+    fn sign_targets_with(&self, role: &str, edit: &dyn Fn(&str, &mut Value)) -> Result<Vec<u8>, TufError> {
         let spec = if role == "targets" {
             &self.targets
         } else {
@@ -359,7 +363,9 @@ impl RepoBuilder {
             }
         };
         let signers: Vec<&Ed25519Signer> = spec.signers.iter().collect();
-        sign_metadata(&self.targets_signed(role), &signers)
+        let mut signed = self.targets_signed(role);
+        edit(role, &mut signed);
+        sign_metadata(&signed, &signers)
     }
 
     /// The `signed` object of snapshot for the given targets files (role name to bytes).
@@ -393,6 +399,13 @@ impl RepoBuilder {
 
     /// Signs every role and lays out the repository files.
     pub fn publish(&self) -> Result<Published, TufError> {
+        self.publish_with(&|_, _| {})
+    }
+
+    /// Like [`Self::publish`], but `edit(role, signed)` may change each role's `signed` object
+    /// (targets, delegated roles, snapshot, timestamp; committed roots are not touched) just
+    /// before it is signed: tests use it to build metadata that is correctly signed but wrong.
+    pub fn publish_with(&self, edit: &dyn Fn(&str, &mut Value)) -> Result<Published, TufError> {
         let mut out = Published::default();
         for (i, bytes) in self.roots.iter().enumerate() {
             out.metadata.insert(format!("{}.root.json", i + 1), bytes.clone());
@@ -403,10 +416,13 @@ impl RepoBuilder {
         let mut targets_files: BTreeMap<String, (u64, Vec<u8>)> = BTreeMap::new();
         targets_files.insert(
             "targets".into(),
-            (self.targets.version, self.sign_targets("targets")?),
+            (self.targets.version, self.sign_targets_with("targets", edit)?),
         );
         for d in &self.delegations {
-            targets_files.insert(d.name.clone(), (d.role.version, self.sign_targets(&d.name)?));
+            targets_files.insert(
+                d.name.clone(),
+                (d.role.version, self.sign_targets_with(&d.name, edit)?),
+            );
         }
         for (role, (version, bytes)) in &targets_files {
             out.metadata
@@ -415,9 +431,13 @@ impl RepoBuilder {
                 .insert(format!("{version}.{}.json", quote(role)), bytes.clone());
         }
         let sn_signers: Vec<&Ed25519Signer> = self.snapshot.signers.iter().collect();
-        let snapshot = sign_metadata(&self.snapshot_signed(&targets_files), &sn_signers)?;
+        let mut sn_signed = self.snapshot_signed(&targets_files);
+        edit("snapshot", &mut sn_signed);
+        let snapshot = sign_metadata(&sn_signed, &sn_signers)?;
         let ts_signers: Vec<&Ed25519Signer> = self.timestamp.signers.iter().collect();
-        let timestamp = sign_metadata(&self.timestamp_signed(&snapshot), &ts_signers)?;
+        let mut ts_signed = self.timestamp_signed(&snapshot);
+        edit("timestamp", &mut ts_signed);
+        let timestamp = sign_metadata(&ts_signed, &ts_signers)?;
         out.metadata.insert("snapshot.json".into(), snapshot.clone());
         out.metadata
             .insert(format!("{}.snapshot.json", self.snapshot.version), snapshot);
