@@ -19,7 +19,10 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run edge-registry")
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run edge-registry")
 }
 
 fn ok(out: &Output) -> String {
@@ -34,7 +37,12 @@ fn ok(out: &Output) -> String {
 }
 
 fn failed(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -47,7 +55,13 @@ struct Server {
 impl Server {
     fn start(dir: &Path) -> Server {
         let mut child = Command::new(BIN)
-            .args(["serve", dir.to_str().unwrap(), "--addr", "127.0.0.1:0", "--quiet"])
+            .args([
+                "serve",
+                dir.to_str().unwrap(),
+                "--addr",
+                "127.0.0.1:0",
+                "--quiet",
+            ])
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -106,22 +120,53 @@ fn tuf_client_refreshes_and_downloads_a_python_tuf_repository_over_http() {
     let dl = tmp.path().join("downloads");
     let (md_s, dl_s) = (md.to_str().unwrap(), dl.to_str().unwrap());
     let root1 = fixture("rotation-delegations/metadata/1.root.json");
-    ok(&run(&["tuf-client", "--metadata-dir", md_s, "init", root1.to_str().unwrap()]));
+    ok(&run(&[
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "init",
+        root1.to_str().unwrap(),
+    ]));
     let meta_url = format!("{}/metadata", server.url);
-    let out = ok(&run(&["tuf-client", "--metadata-dir", md_s, "--metadata-url", &meta_url, "refresh"]));
+    let out = ok(&run(&[
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "--metadata-url",
+        &meta_url,
+        "refresh",
+    ]));
     assert!(out.contains("root v2"), "{out}");
     let files = dir_contents(&md);
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
-        vec!["root.json", "snapshot.json", "targets.json", "timestamp.json"]
+        vec![
+            "root.json",
+            "snapshot.json",
+            "targets.json",
+            "timestamp.json"
+        ]
     );
-    assert_eq!(files["root.json"], std::fs::read(fixture("rotation-delegations/metadata/2.root.json")).unwrap());
+    assert_eq!(
+        files["root.json"],
+        std::fs::read(fixture("rotation-delegations/metadata/2.root.json")).unwrap()
+    );
 
     let target = "models/team-vision-segmenter/1/model.onnx";
     let targets_url = format!("{}/targets", server.url);
     let download = [
-        "tuf-client", "--metadata-dir", md_s, "--metadata-url", &meta_url, "--target-name", target,
-        "--target-base-url", &targets_url, "--target-dir", dl_s, "download",
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "--metadata-url",
+        &meta_url,
+        "--target-name",
+        target,
+        "--target-base-url",
+        &targets_url,
+        "--target-dir",
+        dl_s,
+        "download",
     ];
     let out = ok(&run(&download));
     assert!(out.contains("downloaded"), "{out}");
@@ -153,15 +198,38 @@ fn tuf_client_failed_refresh_leaves_the_metadata_dir_unchanged() {
     let root = repo_dir.join("metadata/1.root.json");
     let md_s = md.to_str().unwrap();
     let meta = repo_dir.join("metadata");
-    ok(&run(&["tuf-client", "--metadata-dir", md_s, "init", root.to_str().unwrap()]));
-    ok(&run(&["tuf-client", "--metadata-dir", md_s, "--metadata-url", meta.to_str().unwrap(), "refresh"]));
+    ok(&run(&[
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "init",
+        root.to_str().unwrap(),
+    ]));
+    ok(&run(&[
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "--metadata-url",
+        meta.to_str().unwrap(),
+        "refresh",
+    ]));
     let before = dir_contents(&md);
     // A rolled-back timestamp (file:// URL this time).
     b.timestamp.version = 1;
     write_repo(&repo_dir, &b.publish().unwrap());
     let url = format!("file://{}", meta.display());
-    let err = failed(&run(&["tuf-client", "--metadata-dir", md_s, "--metadata-url", &url, "refresh"]));
-    assert!(err.contains("ROLLBACK: timestamp: rollback refused"), "{err}");
+    let err = failed(&run(&[
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "--metadata-url",
+        &url,
+        "refresh",
+    ]));
+    assert!(
+        err.contains("ROLLBACK: timestamp: rollback refused"),
+        "{err}"
+    );
     assert_eq!(dir_contents(&md), before);
 }
 
@@ -176,11 +244,30 @@ fn tuf_client_redownloads_a_changed_artifact_to_the_same_name() {
     let server = Server::start(&repo_dir);
     let (md_s, dl_s) = (md.to_str().unwrap(), dl.to_str().unwrap());
     let root = repo_dir.join("metadata/1.root.json");
-    ok(&run(&["tuf-client", "--metadata-dir", md_s, "init", root.to_str().unwrap()]));
-    let (meta_url, targets_url) = (format!("{}/metadata", server.url), format!("{}/targets", server.url));
+    ok(&run(&[
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "init",
+        root.to_str().unwrap(),
+    ]));
+    let (meta_url, targets_url) = (
+        format!("{}/metadata", server.url),
+        format!("{}/targets", server.url),
+    );
     let download = [
-        "tuf-client", "--metadata-dir", md_s, "--metadata-url", &meta_url, "--target-name", "dir/a.txt",
-        "--target-base-url", &targets_url, "--target-dir", dl_s, "download",
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "--metadata-url",
+        &meta_url,
+        "--target-name",
+        "dir/a.txt",
+        "--target-base-url",
+        &targets_url,
+        "--target-dir",
+        dl_s,
+        "download",
     ];
     ok(&run(&download));
     let local = dl.join("dir%2Fa.txt");
@@ -208,18 +295,38 @@ fn tuf_client_refuses_bad_usage_and_untrusted_roots() {
     let md_s = md.to_str().unwrap();
     let err = failed(&run(&["tuf-client", "--metadata-dir", md_s, "refresh"]));
     assert!(err.contains("--metadata-url"), "{err}");
-    let err = failed(&run(&["tuf-client", "--metadata-dir", md_s, "init", "/nonexistent/root.json"]));
+    let err = failed(&run(&[
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "init",
+        "/nonexistent/root.json",
+    ]));
     assert!(err.contains("NOT_FOUND"), "{err}");
-    let root = std::fs::read_to_string(fixture("rotation-delegations/metadata/1.root.json")).unwrap();
+    let root =
+        std::fs::read_to_string(fixture("rotation-delegations/metadata/1.root.json")).unwrap();
     let tampered = tmp.path().join("tampered.json");
     std::fs::write(&tampered, root.replace("2099-01-01", "2098-01-01")).unwrap();
-    let err = failed(&run(&["tuf-client", "--metadata-dir", md_s, "init", tampered.to_str().unwrap()]));
+    let err = failed(&run(&[
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "init",
+        tampered.to_str().unwrap(),
+    ]));
     assert!(err.contains("SIGNATURE_THRESHOLD"), "{err}");
     assert!(!md.join("root.json").exists());
     // Usage errors exit 1 too (the interop protocol: 1 on any failure).
     let out = run(&["tuf-client", "--metadata-dir", md_s, "no-such-command"]);
     assert_eq!(out.status.code(), Some(1));
     // Refresh with no trusted root.
-    let err = failed(&run(&["tuf-client", "--metadata-dir", md_s, "--metadata-url", "http://127.0.0.1:9/", "refresh"]));
+    let err = failed(&run(&[
+        "tuf-client",
+        "--metadata-dir",
+        md_s,
+        "--metadata-url",
+        "http://127.0.0.1:9/",
+        "refresh",
+    ]));
     assert!(err.contains("INVALID_STATE"), "{err}");
 }

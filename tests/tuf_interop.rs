@@ -58,13 +58,20 @@ async fn check_every_expected_target(repo: &str) -> usize {
     u.refresh().await.unwrap();
     let targets = expected["targets"].as_object().unwrap();
     for (path, want) in targets {
-        let info = u.target_info(path).await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let info = u
+            .target_info(path)
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(info.role, want["role"].as_str().unwrap(), "{path}");
         assert_eq!(info.length, want["length"].as_u64().unwrap(), "{path}");
         let hashes: std::collections::BTreeMap<String, String> =
             serde_json::from_value(want["hashes"].clone()).unwrap();
         assert_eq!(info.hashes, hashes, "{path}");
-        let custom = if want["custom"].is_null() { None } else { Some(want["custom"].clone()) };
+        let custom = if want["custom"].is_null() {
+            None
+        } else {
+            Some(want["custom"].clone())
+        };
         assert_eq!(info.custom, custom, "{path}");
         let mut body = Vec::new();
         u.download_target(&info, &mut |c| {

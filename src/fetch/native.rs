@@ -150,7 +150,12 @@ mod tests {
         let got = pollster::block_on(f.fetch_bytes(&plain, 200_000)).unwrap();
         assert_eq!(got.len(), 200_000);
         let url = format!("file://{}", plain.replace(' ', "%20"));
-        assert_eq!(pollster::block_on(f.fetch_bytes(&url, 200_000)).unwrap().len(), 200_000);
+        assert_eq!(
+            pollster::block_on(f.fetch_bytes(&url, 200_000))
+                .unwrap()
+                .len(),
+            200_000
+        );
         let mut seen = 0usize;
         let err = pollster::block_on(f.fetch(&plain, 100_000, &mut |c| {
             seen += c.len();
@@ -161,7 +166,9 @@ mod tests {
         assert!(seen <= 100_000, "{seen}");
         let missing = dir.path().join("missing").to_str().unwrap().to_string();
         assert_eq!(
-            pollster::block_on(f.fetch_bytes(&missing, 1)).unwrap_err().code(),
+            pollster::block_on(f.fetch_bytes(&missing, 1))
+                .unwrap_err()
+                .code(),
             "NOT_FOUND"
         );
     }

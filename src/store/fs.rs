@@ -49,7 +49,11 @@ impl FsStore {
 
     /// The file a key maps to, after checking the key cannot escape the root.
     pub fn path_for(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let bad = |why: &str| Err(StoreError::Backend(format!("invalid store key {key:?}: {why}")));
+        let bad = |why: &str| {
+            Err(StoreError::Backend(format!(
+                "invalid store key {key:?}: {why}"
+            )))
+        };
         if key.is_empty() {
             return bad("empty");
         }
@@ -85,7 +89,9 @@ impl FsStore {
             } else {
                 format!("{rel}/{name}")
             };
-            let ft = entry.file_type().map_err(|e| io("stat", &entry.path(), e))?;
+            let ft = entry
+                .file_type()
+                .map_err(|e| io("stat", &entry.path(), e))?;
             if ft.is_dir() {
                 self.collect(&entry.path(), &key, out)?;
             } else if ft.is_file() && !name.ends_with(TMP_SUFFIX) {
@@ -186,14 +192,43 @@ mod tests {
     fn batches_keys_and_escapes() {
         let dir = tempfile::tempdir().unwrap();
         let s = FsStore::new(dir.path().join("store")).unwrap();
-        block_on(s.commit(&[Op::Put("m/a.json", b"1"), Op::Put("b", b"22"), Op::Put("m/c%2Fd.json", b"3")])).unwrap();
-        assert_eq!(block_on(s.keys("")).unwrap(), vec!["b", "m/a.json", "m/c%2Fd.json"]);
-        assert_eq!(block_on(s.keys("m/")).unwrap(), vec!["m/a.json", "m/c%2Fd.json"]);
+        block_on(s.commit(&[
+            Op::Put("m/a.json", b"1"),
+            Op::Put("b", b"22"),
+            Op::Put("m/c%2Fd.json", b"3"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            block_on(s.keys("")).unwrap(),
+            vec!["b", "m/a.json", "m/c%2Fd.json"]
+        );
+        assert_eq!(
+            block_on(s.keys("m/")).unwrap(),
+            vec!["m/a.json", "m/c%2Fd.json"]
+        );
         assert_eq!(block_on(s.get("b")).unwrap().as_deref(), Some(&b"22"[..]));
-        block_on(s.commit(&[Op::Delete("b"), Op::Put("m/a.json", b"x"), Op::Delete("nope")])).unwrap();
+        block_on(s.commit(&[
+            Op::Delete("b"),
+            Op::Put("m/a.json", b"x"),
+            Op::Delete("nope"),
+        ]))
+        .unwrap();
         assert_eq!(block_on(s.get("b")).unwrap(), None);
-        assert_eq!(block_on(s.get("m/a.json")).unwrap().as_deref(), Some(&b"x"[..]));
-        for bad in ["", "../x", "a/../../x", "/abs", "a//b", "a\\b", "c:x", "a/.", "x.edge-tmp"] {
+        assert_eq!(
+            block_on(s.get("m/a.json")).unwrap().as_deref(),
+            Some(&b"x"[..])
+        );
+        for bad in [
+            "",
+            "../x",
+            "a/../../x",
+            "/abs",
+            "a//b",
+            "a\\b",
+            "c:x",
+            "a/.",
+            "x.edge-tmp",
+        ] {
             let err = block_on(s.put(bad, b"no")).unwrap_err();
             assert_eq!(err.code(), "STORE", "{bad:?}");
         }
@@ -202,6 +237,9 @@ mod tests {
         assert_eq!(err.code(), "STORE");
         assert_eq!(block_on(s.get("ok")).unwrap(), None);
         assert!(!dir.path().join("bad").exists());
-        assert_eq!(block_on(s.keys("")).unwrap(), vec!["m/a.json", "m/c%2Fd.json"]);
+        assert_eq!(
+            block_on(s.keys("")).unwrap(),
+            vec!["m/a.json", "m/c%2Fd.json"]
+        );
     }
 }

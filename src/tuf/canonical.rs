@@ -92,14 +92,20 @@ mod tests {
     #[test]
     fn sorts_keys_and_drops_whitespace() {
         let v = json!({"b": [1, 2, {"z": null, "a": true}], "a": "x", "B": false});
-        assert_eq!(canon(&v), r#"{"B":false,"a":"x","b":[1,2,{"a":true,"z":null}]}"#);
+        assert_eq!(
+            canon(&v),
+            r#"{"B":false,"a":"x","b":[1,2,{"a":true,"z":null}]}"#
+        );
     }
 
     #[test]
     fn escapes_only_quote_and_backslash() {
         // securesystemslib: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
         let v = json!("a\"b\\c\nd\u{1}é");
-        assert_eq!(to_canonical(&v).unwrap(), "\"a\\\"b\\\\c\nd\u{1}é\"".as_bytes());
+        assert_eq!(
+            to_canonical(&v).unwrap(),
+            "\"a\\\"b\\\\c\nd\u{1}é\"".as_bytes()
+        );
     }
 
     #[test]
@@ -110,8 +116,13 @@ mod tests {
 
     #[test]
     fn keeps_large_integers_and_refuses_floats() {
-        let v: Value = serde_json::from_str(r#"{"a": 18446744073709551615, "b": -9223372036854775808}"#).unwrap();
-        assert_eq!(canon(&v), r#"{"a":18446744073709551615,"b":-9223372036854775808}"#);
+        let v: Value =
+            serde_json::from_str(r#"{"a": 18446744073709551615, "b": -9223372036854775808}"#)
+                .unwrap();
+        assert_eq!(
+            canon(&v),
+            r#"{"a":18446744073709551615,"b":-9223372036854775808}"#
+        );
         let f: Value = serde_json::from_str(r#"{"a": 1.0}"#).unwrap();
         assert!(to_canonical(&f).is_err());
         let big: Value = serde_json::from_str(r#"[18446744073709551616]"#).unwrap();

@@ -91,13 +91,9 @@ impl Key {
     fn identity(&self) -> Option<Vec<u8>> {
         match self.parsed.as_ref()? {
             ParsedKey::Ed25519(k) => Some([b"ed25519:".as_slice(), k.as_bytes()].concat()),
-            ParsedKey::EcdsaP256(k) => Some(
-                [
-                    b"p256:".as_slice(),
-                    k.to_encoded_point(true).as_bytes(),
-                ]
-                .concat(),
-            ),
+            ParsedKey::EcdsaP256(k) => {
+                Some([b"p256:".as_slice(), k.to_encoded_point(true).as_bytes()].concat())
+            }
             ParsedKey::Rsa(k, _) => {
                 use rsa::traits::PublicKeyParts;
                 let mut id = b"rsa:".to_vec();
@@ -199,15 +195,21 @@ fn verify_rsa(key: &rsa::RsaPublicKey, scheme: RsaScheme, message: &[u8], sig: &
             use rsa::signature::Verifier;
             let key = key.clone();
             match alg {
-                HashAlg::Sha256 => rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt_len)
-                    .verify(message, &s)
-                    .is_ok(),
-                HashAlg::Sha384 => rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt_len)
-                    .verify(message, &s)
-                    .is_ok(),
-                HashAlg::Sha512 => rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt_len)
-                    .verify(message, &s)
-                    .is_ok(),
+                HashAlg::Sha256 => {
+                    rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt_len)
+                        .verify(message, &s)
+                        .is_ok()
+                }
+                HashAlg::Sha384 => {
+                    rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt_len)
+                        .verify(message, &s)
+                        .is_ok()
+                }
+                HashAlg::Sha512 => {
+                    rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt_len)
+                        .verify(message, &s)
+                        .is_ok()
+                }
             }
         }
     }
@@ -274,7 +276,9 @@ fn pss_salt_len(key: &rsa::RsaPublicKey, alg: HashAlg, sig: &[u8]) -> Option<usi
     }
     let zero_bits = 8 * em_len - em_bits;
     if let Some(first) = db.first_mut() {
-        *first &= 0xffu8.checked_shr(u32::try_from(zero_bits).ok()?).unwrap_or(0);
+        *first &= 0xffu8
+            .checked_shr(u32::try_from(zero_bits).ok()?)
+            .unwrap_or(0);
     }
     let sep = db.iter().position(|&b| b != 0)?;
     if db.get(sep) != Some(&0x01) {
@@ -459,9 +463,12 @@ mod tests {
             verify_threshold("root", &keys, &ids, 2, msg, &[sig(&a, msg), sig(&b, msg)]).unwrap(),
             2
         );
-        let err =
-            verify_threshold("root", &keys, &ids, 2, msg, &[sig(&a, msg), sig(&a, msg)]).unwrap_err();
-        assert_eq!(err.to_string(), "root: signature threshold not met (1 of 2 valid signatures)");
+        let err = verify_threshold("root", &keys, &ids, 2, msg, &[sig(&a, msg), sig(&a, msg)])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "root: signature threshold not met (1 of 2 valid signatures)"
+        );
         let dup_ids = vec![a.keyid().to_string(), a.keyid().to_string()];
         assert!(verify_threshold("root", &keys, &dup_ids, 2, msg, &[sig(&a, msg)]).is_err());
         // A signature over other bytes does not count.
@@ -478,12 +485,25 @@ mod tests {
         let msg = b"m";
         let s = a.sign(msg).to_vec();
         let sigs = vec![
-            Signature { keyid: "id1".into(), sig: s.clone() },
-            Signature { keyid: "id2".into(), sig: s },
+            Signature {
+                keyid: "id1".into(),
+                sig: s.clone(),
+            },
+            Signature {
+                keyid: "id2".into(),
+                sig: s,
+            },
         ];
         let ids = vec!["id1".to_string(), "id2".to_string()];
         let err = verify_threshold("targets", &keys, &ids, 2, msg, &sigs).unwrap_err();
-        assert!(matches!(err, TufError::SignatureThreshold { valid: 1, threshold: 2, .. }));
+        assert!(matches!(
+            err,
+            TufError::SignatureThreshold {
+                valid: 1,
+                threshold: 2,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -179,7 +179,11 @@ pub trait RoleType: Sized {
     fn common(&self) -> &Common;
 }
 
-fn field<'a>(role: &str, obj: &'a serde_json::Map<String, Value>, name: &str) -> Result<&'a Value, TufError> {
+fn field<'a>(
+    role: &str,
+    obj: &'a serde_json::Map<String, Value>,
+    name: &str,
+) -> Result<&'a Value, TufError> {
     obj.get(name)
         .ok_or_else(|| TufError::bad(role, format!("missing field \"{name}\"")))
 }
@@ -210,7 +214,12 @@ impl Envelope<()> {
                     keyid: keyid.to_string(),
                     sig: hex::decode(sig).unwrap_or_default(),
                 }),
-                _ => return Err(TufError::bad(role, "a signature lacks \"keyid\" or \"sig\"")),
+                _ => {
+                    return Err(TufError::bad(
+                        role,
+                        "a signature lacks \"keyid\" or \"sig\"",
+                    ))
+                }
             }
         }
         let sobj = signed
@@ -238,7 +247,10 @@ impl Envelope<()> {
             .as_str()
             .ok_or_else(|| TufError::bad(role, "\"expires\" is not a string"))?;
         let expires_at = parse_expires(expires).ok_or_else(|| {
-            TufError::bad(role, format!("\"expires\" {expires:?} is not YYYY-MM-DDTHH:MM:SSZ"))
+            TufError::bad(
+                role,
+                format!("\"expires\" {expires:?} is not YYYY-MM-DDTHH:MM:SSZ"),
+            )
         })?;
         let canonical = to_canonical(signed).map_err(|e| TufError::bad(role, e.to_string()))?;
         let common = Common {
@@ -294,7 +306,10 @@ impl<T: RoleType> Envelope<T> {
 
 fn check_threshold(role: &str, what: &str, threshold: u64) -> Result<(), TufError> {
     if threshold < 1 {
-        return Err(TufError::bad(role, format!("{what}: threshold must be at least 1")));
+        return Err(TufError::bad(
+            role,
+            format!("{what}: threshold must be at least 1"),
+        ));
     }
     Ok(())
 }
@@ -345,7 +360,10 @@ impl Root {
 
 fn check_meta_file(role: &str, name: &str, m: &MetaFile) -> Result<(), TufError> {
     if m.version < 1 {
-        return Err(TufError::bad(role, format!("meta {name}: version must be at least 1")));
+        return Err(TufError::bad(
+            role,
+            format!("meta {name}: version must be at least 1"),
+        ));
     }
     if let Some(h) = &m.hashes {
         if h.is_empty() {
@@ -365,11 +383,14 @@ impl RoleType for Timestamp {
                 .get("meta")
                 .ok_or_else(|| TufError::bad(role, "missing field \"meta\""))?,
         )?;
-        let snapshot_meta = meta.get("snapshot.json").cloned().ok_or_else(|| TufError::MissingMeta {
-            role: role.to_string(),
-            file: "snapshot.json".into(),
-            detail: "timestamp meta must list it".into(),
-        })?;
+        let snapshot_meta =
+            meta.get("snapshot.json")
+                .cloned()
+                .ok_or_else(|| TufError::MissingMeta {
+                    role: role.to_string(),
+                    file: "snapshot.json".into(),
+                    detail: "timestamp meta must list it".into(),
+                })?;
         check_meta_file(role, "snapshot.json", &snapshot_meta)?;
         Ok(Timestamp {
             common,
@@ -413,7 +434,10 @@ impl RoleType for Targets {
         )?;
         for (path, t) in &targets {
             if t.hashes.is_empty() {
-                return Err(TufError::bad(role, format!("target {path:?} lists no hashes")));
+                return Err(TufError::bad(
+                    role,
+                    format!("target {path:?} lists no hashes"),
+                ));
             }
         }
         let delegations = match signed.get("delegations") {
@@ -462,7 +486,10 @@ fn parse_delegations(role: &str, d: &Value) -> Result<Delegations, TufError> {
         if TOP_LEVEL_ROLES.contains(&r.name.as_str()) {
             return Err(TufError::bad(
                 role,
-                format!("delegations: a delegated role may not be named \"{}\"", r.name),
+                format!(
+                    "delegations: a delegated role may not be named \"{}\"",
+                    r.name
+                ),
             ));
         }
         if !names.insert(r.name.as_str()) {
@@ -475,7 +502,10 @@ fn parse_delegations(role: &str, d: &Value) -> Result<Delegations, TufError> {
         if r.paths.is_some() && r.path_hash_prefixes.is_some() {
             return Err(TufError::bad(
                 role,
-                format!("delegations: role \"{}\" sets both paths and path_hash_prefixes", r.name),
+                format!(
+                    "delegations: role \"{}\" sets both paths and path_hash_prefixes",
+                    r.name
+                ),
             ));
         }
     }
@@ -533,10 +563,13 @@ impl Delegations {
                 threshold: s.threshold,
             });
         }
-        self.roles.iter().find(|r| r.name == name).map(|r| RoleKeys {
-            keyids: r.keyids.clone(),
-            threshold: r.threshold,
-        })
+        self.roles
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| RoleKeys {
+                keyids: r.keyids.clone(),
+                threshold: r.threshold,
+            })
     }
 }
 

@@ -34,7 +34,10 @@ enum Token {
     Star,
     Any,
     Char(char),
-    Class { negate: bool, items: Vec<(char, char)> },
+    Class {
+        negate: bool,
+        items: Vec<(char, char)>,
+    },
 }
 
 fn tokenize(pattern: &str) -> Vec<Token> {
@@ -222,8 +225,19 @@ mod tests {
     #[test]
     fn unsafe_paths_are_refused() {
         for bad in [
-            "", "/etc/passwd", "../x", "a/../b", "a/./b", "a//b", "a/", "a\\b", "a\0b", "c:x",
-            "http://x/y", "..", ".",
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a/./b",
+            "a//b",
+            "a/",
+            "a\\b",
+            "a\0b",
+            "c:x",
+            "http://x/y",
+            "..",
+            ".",
         ] {
             assert_eq!(
                 crate::error::ErrorCode::code(&check_target_path("targets", bad).unwrap_err()),

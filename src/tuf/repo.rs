@@ -157,7 +157,8 @@ impl RepoBuilder {
     /// A repository whose keys derive from `label` (one key per role, threshold 1), every role
     /// expiring at `expires`, consistent snapshots on, and root version 1 committed.
     pub fn new(label: &str, expires: UnixSeconds) -> Self {
-        let key = |role: &str| Ed25519Signer::from_seed(&seed_from_label(&format!("{label}/{role}")));
+        let key =
+            |role: &str| Ed25519Signer::from_seed(&seed_from_label(&format!("{label}/{role}")));
         let mut b = RepoBuilder {
             spec_version: SPEC_VERSION.to_string(),
             consistent_snapshot: true,
@@ -267,7 +268,13 @@ impl RepoBuilder {
     }
 
     /// Adds a target to delegated role `role` (no-op if there is no such role).
-    pub fn add_delegated_target(&mut self, role: &str, path: &str, content: &[u8], custom: Option<Value>) {
+    pub fn add_delegated_target(
+        &mut self,
+        role: &str,
+        path: &str,
+        content: &[u8],
+        custom: Option<Value>,
+    ) {
         if let Some(d) = self.delegation_mut(role) {
             d.targets.insert(
                 path.to_string(),
@@ -295,13 +302,18 @@ impl RepoBuilder {
     }
 
     fn delegations_of(&self, role: &str) -> Option<Value> {
-        let children: Vec<&DelegationSpec> =
-            self.delegations.iter().filter(|d| d.delegator == role).collect();
+        let children: Vec<&DelegationSpec> = self
+            .delegations
+            .iter()
+            .filter(|d| d.delegator == role)
+            .collect();
         if children.is_empty() {
             return None;
         }
-        let signers: Vec<&Ed25519Signer> =
-            children.iter().flat_map(|d| d.role.signers.iter()).collect();
+        let signers: Vec<&Ed25519Signer> = children
+            .iter()
+            .flat_map(|d| d.role.signers.iter())
+            .collect();
         let roles: Vec<Value> = children
             .iter()
             .map(|d| {
@@ -353,7 +365,11 @@ impl RepoBuilder {
         self.sign_targets_with(role, &|_, _| {})
     }
 
-    fn sign_targets_with(&self, role: &str, edit: &dyn Fn(&str, &mut Value)) -> Result<Vec<u8>, TufError> {
+    fn sign_targets_with(
+        &self,
+        role: &str,
+        edit: &dyn Fn(&str, &mut Value),
+    ) -> Result<Vec<u8>, TufError> {
         let spec = if role == "targets" {
             &self.targets
         } else {
@@ -408,7 +424,8 @@ impl RepoBuilder {
     pub fn publish_with(&self, edit: &dyn Fn(&str, &mut Value)) -> Result<Published, TufError> {
         let mut out = Published::default();
         for (i, bytes) in self.roots.iter().enumerate() {
-            out.metadata.insert(format!("{}.root.json", i + 1), bytes.clone());
+            out.metadata
+                .insert(format!("{}.root.json", i + 1), bytes.clone());
         }
         out.metadata
             .insert("root.json".into(), self.trusted_root().to_vec());
@@ -416,7 +433,10 @@ impl RepoBuilder {
         let mut targets_files: BTreeMap<String, (u64, Vec<u8>)> = BTreeMap::new();
         targets_files.insert(
             "targets".into(),
-            (self.targets.version, self.sign_targets_with("targets", edit)?),
+            (
+                self.targets.version,
+                self.sign_targets_with("targets", edit)?,
+            ),
         );
         for d in &self.delegations {
             targets_files.insert(
@@ -438,7 +458,8 @@ impl RepoBuilder {
         let mut ts_signed = self.timestamp_signed(&snapshot);
         edit("timestamp", &mut ts_signed);
         let timestamp = sign_metadata(&ts_signed, &ts_signers)?;
-        out.metadata.insert("snapshot.json".into(), snapshot.clone());
+        out.metadata
+            .insert("snapshot.json".into(), snapshot.clone());
         out.metadata
             .insert(format!("{}.snapshot.json", self.snapshot.version), snapshot);
         out.metadata.insert("timestamp.json".into(), timestamp);

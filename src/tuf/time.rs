@@ -141,7 +141,14 @@ mod tests {
 
     #[test]
     fn format_round_trips() {
-        for t in [0, 951_827_696, 1_709_164_800, 4_102_444_799, -1, 253_402_300_799] {
+        for t in [
+            0,
+            951_827_696,
+            1_709_164_800,
+            4_102_444_799,
+            -1,
+            253_402_300_799,
+        ] {
             assert_eq!(parse_expires(&format_expires(t)), Some(t), "{t}");
         }
         assert_eq!(format_expires(i64::MAX), "9999-12-31T23:59:59Z");

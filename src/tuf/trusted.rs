@@ -272,10 +272,12 @@ impl TrustedMetadataSet {
     }
 
     fn final_timestamp(&self) -> Result<&Verified<Timestamp>, TufError> {
-        self.timestamp.as_ref().ok_or_else(|| TufError::InvalidState {
-            role: "timestamp".into(),
-            reason: "no trusted timestamp".into(),
-        })
+        self.timestamp
+            .as_ref()
+            .ok_or_else(|| TufError::InvalidState {
+                role: "timestamp".into(),
+                reason: "no trusted timestamp".into(),
+            })
     }
 
     /// The trusted timestamp must not be expired (spec 5.4.4).
@@ -334,10 +336,12 @@ impl TrustedMetadataSet {
     }
 
     fn final_snapshot(&self) -> Result<&Verified<Snapshot>, TufError> {
-        self.snapshot.as_ref().ok_or_else(|| TufError::InvalidState {
-            role: "snapshot".into(),
-            reason: "no trusted snapshot".into(),
-        })
+        self.snapshot
+            .as_ref()
+            .ok_or_else(|| TufError::InvalidState {
+                role: "snapshot".into(),
+                reason: "no trusted snapshot".into(),
+            })
     }
 
     /// The trusted snapshot must not be expired (5.5.6) and must have the version the
@@ -391,16 +395,22 @@ impl TrustedMetadataSet {
             let root = &self.root.envelope.signed;
             new.verify_by(role, &root.keys, root.role(role)?)?;
         } else {
-            let parent = self.targets.get(delegator).ok_or_else(|| TufError::InvalidState {
-                role: role.to_string(),
-                reason: format!("delegator \"{delegator}\" is not trusted yet"),
-            })?;
-            let delegations = parent.signed().delegations.as_ref().ok_or_else(|| {
-                TufError::InvalidState {
+            let parent = self
+                .targets
+                .get(delegator)
+                .ok_or_else(|| TufError::InvalidState {
                     role: role.to_string(),
-                    reason: format!("\"{delegator}\" delegates nothing"),
-                }
-            })?;
+                    reason: format!("delegator \"{delegator}\" is not trusted yet"),
+                })?;
+            let delegations =
+                parent
+                    .signed()
+                    .delegations
+                    .as_ref()
+                    .ok_or_else(|| TufError::InvalidState {
+                        role: role.to_string(),
+                        reason: format!("\"{delegator}\" delegates nothing"),
+                    })?;
             let keys = delegations
                 .role_keys(role)
                 .ok_or_else(|| TufError::InvalidState {
@@ -416,7 +426,11 @@ impl TrustedMetadataSet {
                 got: new.signed.common.version,
             });
         }
-        self.expired(role, new.signed.common.expires_at, &new.signed.common.expires)?;
+        self.expired(
+            role,
+            new.signed.common.expires_at,
+            &new.signed.common.expires,
+        )?;
         self.targets.insert(
             role.to_string(),
             Verified {
@@ -424,9 +438,11 @@ impl TrustedMetadataSet {
                 bytes: bytes.to_vec(),
             },
         );
-        self.targets.get(role).ok_or_else(|| TufError::InvalidState {
-            role: role.to_string(),
-            reason: "just inserted".into(),
-        })
+        self.targets
+            .get(role)
+            .ok_or_else(|| TufError::InvalidState {
+                role: role.to_string(),
+                reason: "just inserted".into(),
+            })
     }
 }

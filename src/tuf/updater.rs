@@ -232,7 +232,11 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         for _ in 0..self.config.max_root_rotations {
             let next = set.root().version().saturating_add(1);
             let url = join(&self.config.metadata_base_url, &format!("{next}.root.json"));
-            match self.fetch.fetch_bytes(&url, self.config.root_max_length).await {
+            match self
+                .fetch
+                .fetch_bytes(&url, self.config.root_max_length)
+                .await
+            {
                 Ok(bytes) => {
                     set.update_root(&bytes)?;
                     rotations += 1;
@@ -246,7 +250,8 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         }
         set.check_final_root()?;
         let root = set.root().signed();
-        let rotated = root.role("timestamp")? != &initial_ts || root.role("snapshot")? != &initial_sn;
+        let rotated =
+            root.role("timestamp")? != &initial_ts || root.role("snapshot")? != &initial_sn;
 
         let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
         if stored_root.as_deref() != Some(set.root().bytes()) {
@@ -303,9 +308,15 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         }
 
         // 5.6: top-level targets.
-        if let Some(bytes) =
-            load_targets(&self.config, &self.fetch, &self.store, &mut set, "targets", "root")
-                .await?
+        if let Some(bytes) = load_targets(
+            &self.config,
+            &self.fetch,
+            &self.store,
+            &mut set,
+            "targets",
+            "root",
+        )
+        .await?
         {
             writes.push((self.key("targets"), bytes));
         }
@@ -331,10 +342,13 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
     /// snapshot, the delegator's keys and threshold, expiry) and persisted after it verifies.
     pub async fn target_info(&mut self, path: &str) -> Result<TargetInfo, TufError> {
         check_target_path("targets", path)?;
-        let set = self.trusted.as_mut().ok_or_else(|| TufError::InvalidState {
-            role: "targets".into(),
-            reason: "no successful refresh: call refresh() first".into(),
-        })?;
+        let set = self
+            .trusted
+            .as_mut()
+            .ok_or_else(|| TufError::InvalidState {
+                role: "targets".into(),
+                reason: "no successful refresh: call refresh() first".into(),
+            })?;
         let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
         let mut visited: BTreeSet<String> = BTreeSet::new();
         let mut count: u32 = 0;
@@ -499,7 +513,10 @@ async fn load_targets<F: Fetch, S: Store>(
     };
     let limit = meta.length.unwrap_or(config.targets_max_length);
     let url = join(&config.metadata_base_url, &name);
-    let bytes = fetch.fetch_bytes(&url, limit).await.map_err(fetch_err(role))?;
+    let bytes = fetch
+        .fetch_bytes(&url, limit)
+        .await
+        .map_err(fetch_err(role))?;
     set.update_delegated_targets(&bytes, role, parent)?;
     Ok(Some(bytes))
 }
@@ -539,8 +556,14 @@ struct TargetVerifier {
 
 impl TargetVerifier {
     fn new(info: &TargetInfo) -> Result<Self, TufError> {
-        let sha256 = info.hashes.get("sha256").map(|h| (Sha256::new(), h.clone()));
-        let sha512 = info.hashes.get("sha512").map(|h| (Sha512::new(), h.clone()));
+        let sha256 = info
+            .hashes
+            .get("sha256")
+            .map(|h| (Sha256::new(), h.clone()));
+        let sha512 = info
+            .hashes
+            .get("sha512")
+            .map(|h| (Sha512::new(), h.clone()));
         if sha256.is_none() && sha512.is_none() {
             return Err(TufError::UnsupportedHash {
                 role: info.role.clone(),

@@ -97,7 +97,11 @@ fn init(metadata_dir: &Path, trusted_root: &Path) -> Result<(), String> {
     TrustedMetadataSet::new(&bytes, SystemClock.now()).map_err(|e| fail(&e))?;
     let store = FsStore::new(metadata_dir).map_err(|e| fail(&e))?;
     pollster::block_on(store.put("root.json", &bytes)).map_err(|e| fail(&e))?;
-    println!("initialized {} with {}", metadata_dir.display(), trusted_root.display());
+    println!(
+        "initialized {} with {}",
+        metadata_dir.display(),
+        trusted_root.display()
+    );
     Ok(())
 }
 
