@@ -252,9 +252,56 @@ def build_succinct():
     return repo
 
 
+def write_key_vectors():
+    """Signatures made directly with pyca/cryptography in every scheme we verify, including
+    variants securesystemslib's own signer does not produce but its verifier accepts (RSA-PSS
+    with other salt lengths, as other TUF implementations sign; ECDSA with a high S value)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+    def pem(pub):
+        return pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+    msg = b'{"_type":"targets","version":1}'
+    vectors = []
+
+    def add(name, keytype, scheme, public, sig):
+        vectors.append({"name": name, "key": {"keytype": keytype, "scheme": scheme, "keyval": {"public": public}},
+                        "message": msg.decode(), "sig": sig.hex()})
+
+    rk = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for alg, h in (("sha256", hashes.SHA256()), ("sha384", hashes.SHA384()), ("sha512", hashes.SHA512())):
+        for salt_name, salt in (("digest", padding.PSS.DIGEST_LENGTH), ("max", padding.PSS.MAX_LENGTH), ("zero", 0)):
+            sig = rk.sign(msg, padding.PSS(mgf=padding.MGF1(h), salt_length=salt), h)
+            add(f"rsa-pss-{alg}-salt-{salt_name}", "rsa", f"rsassa-pss-{alg}", pem(rk.public_key()), sig)
+        sig = rk.sign(msg, padding.PKCS1v15(), h)
+        add(f"rsa-pkcs1v15-{alg}", "rsa", f"rsa-pkcs1v15-{alg}", pem(rk.public_key()), sig)
+    pkcs1 = rk.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode()
+    add("rsa-pkcs1v15-sha256-pkcs1-pem", "rsa", "rsa-pkcs1v15-sha256", pkcs1, rk.sign(msg, padding.PKCS1v15(), hashes.SHA256()))
+
+    ek = ec.generate_private_key(ec.SECP256R1())
+    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    sig = ek.sign(msg, ec.ECDSA(hashes.SHA256()))
+    r, s_ = decode_dss_signature(sig)
+    low, high = min(s_, n - s_), max(s_, n - s_)
+    for keytype in ("ecdsa", "ecdsa-sha2-nistp256"):
+        add(f"{keytype}-low-s", keytype, "ecdsa-sha2-nistp256", pem(ek.public_key()), encode_dss_signature(r, low))
+    add("ecdsa-high-s", "ecdsa", "ecdsa-sha2-nistp256", pem(ek.public_key()), encode_dss_signature(r, high))
+
+    dk = ed25519.Ed25519PrivateKey.generate()
+    raw = dk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    add("ed25519", "ed25519", "ed25519", raw.hex(), dk.sign(msg))
+
+    with open(os.path.join(OUT, "key-vectors.json"), "w") as f:
+        json.dump(vectors, f, indent=2)
+        f.write("\n")
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
+    write_key_vectors()
     checks = [
         (build_main(), "1.root.json"),
         (build_succinct(), "1.root.json"),

@@ -330,3 +330,37 @@ fn tuf_client_refuses_bad_usage_and_untrusted_roots() {
     ]));
     assert!(err.contains("INVALID_STATE"), "{err}");
 }
+
+/// python-tuf's ngclient (the reference client) refreshes and downloads from a repository our
+/// builder made: root rotation, delegations, consistent snapshots, hash-prefixed targets.
+/// Needs `pip install -r scripts/requirements-tuf.txt`, so it is ignored by default: run with
+/// `cargo test --features cli --test tuf_cli -- --ignored`. It fails (does not skip) without
+/// python-tuf.
+#[test]
+#[ignore]
+fn python_tuf_ngclient_accepts_a_repository_we_built() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut b = RepoBuilder::new("for-python-tuf", FAR);
+    b.add_target(
+        "models/iris/1/model.onnx",
+        b"model bytes",
+        Some(serde_json::json!({"name": "iris", "version": "1", "labels": ["a", "b"]})),
+    );
+    b.add_target("README.txt", b"hello\n", None);
+    b.delegate("targets", "team-vision", &["models/team-vision-*/*/*"], true);
+    b.add_delegated_target("team-vision", "models/team-vision-x/2/model.onnx", b"team bytes", None);
+    b.root.signers = vec![edge_registry::tuf::keys::Ed25519Signer::from_seed(&[9; 32])];
+    b.commit_root().unwrap();
+    write_repo(tmp.path(), &b.publish().unwrap());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tuf_ngclient_check.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(tmp.path())
+        .arg(tmp.path().join("metadata/1.root.json"))
+        .args(["models/iris/1/model.onnx", "README.txt", "models/team-vision-x/2/model.onnx"])
+        .output()
+        .expect("python3");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("accepted"), "{text}");
+}

@@ -152,3 +152,31 @@ everywhere_async! {
         assert_eq!(set.root().version(), 2);
     }
 }
+
+everywhere! {
+    fn every_key_type_and_scheme_verifies_pyca_cryptography_signatures() {
+        use edge_registry::tuf::keys::Key;
+        let vectors: Value = serde_json::from_slice(
+            PYTHON_TUF_FILES.iter().find(|(p, _)| *p == "key-vectors.json").unwrap().1,
+        )
+        .unwrap();
+        let vectors = vectors.as_array().unwrap();
+        assert_eq!(vectors.len(), 17);
+        for v in vectors {
+            let name = v["name"].as_str().unwrap();
+            let key = Key::from_value("root", &v["key"]).unwrap();
+            assert!(key.is_supported(), "{name}");
+            let msg = v["message"].as_str().unwrap().as_bytes();
+            let sig = hex::decode(v["sig"].as_str().unwrap()).unwrap();
+            assert!(key.verify(msg, &sig), "{name}: a valid signature was refused");
+            let mut other = msg.to_vec();
+            other[2] ^= 1;
+            assert!(!key.verify(&other, &sig), "{name}: a signature over other bytes verified");
+            let mut bad = sig.clone();
+            let last = bad.len() - 1;
+            bad[last] ^= 1;
+            assert!(!key.verify(msg, &bad), "{name}: a corrupted signature verified");
+            assert!(!key.verify(msg, &[]), "{name}");
+        }
+    }
+}
