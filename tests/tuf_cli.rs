@@ -347,8 +347,18 @@ fn python_tuf_ngclient_accepts_a_repository_we_built() {
         Some(serde_json::json!({"name": "iris", "version": "1", "labels": ["a", "b"]})),
     );
     b.add_target("README.txt", b"hello\n", None);
-    b.delegate("targets", "team-vision", &["models/team-vision-*/*/*"], true);
-    b.add_delegated_target("team-vision", "models/team-vision-x/2/model.onnx", b"team bytes", None);
+    b.delegate(
+        "targets",
+        "team-vision",
+        &["models/team-vision-*/*/*"],
+        true,
+    );
+    b.add_delegated_target(
+        "team-vision",
+        "models/team-vision-x/2/model.onnx",
+        b"team bytes",
+        None,
+    );
     b.root.signers = vec![edge_registry::tuf::keys::Ed25519Signer::from_seed(&[9; 32])];
     b.commit_root().unwrap();
     write_repo(tmp.path(), &b.publish().unwrap());
@@ -357,10 +367,18 @@ fn python_tuf_ngclient_accepts_a_repository_we_built() {
         .arg(script)
         .arg(tmp.path())
         .arg(tmp.path().join("metadata/1.root.json"))
-        .args(["models/iris/1/model.onnx", "README.txt", "models/team-vision-x/2/model.onnx"])
+        .args([
+            "models/iris/1/model.onnx",
+            "README.txt",
+            "models/team-vision-x/2/model.onnx",
+        ])
         .output()
         .expect("python3");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{text}");
     assert!(text.contains("accepted"), "{text}");
 }

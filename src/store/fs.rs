@@ -122,13 +122,14 @@ impl Store for FsStore {
                 }
             }
         };
-        for op in ops {
+        for (i, op) in ops.iter().enumerate() {
             let result = match *op {
                 Op::Put(key, value) => self.path_for(key).and_then(|path| {
                     let parent = path.parent().unwrap_or(&self.root).to_path_buf();
                     fs::create_dir_all(&parent).map_err(|e| io("create", &parent, e))?;
+                    // One temporary file per op, so a batch may put the same key twice.
                     let mut tmp = path.clone().into_os_string();
-                    tmp.push(TMP_SUFFIX);
+                    tmp.push(format!(".{i}{TMP_SUFFIX}"));
                     let tmp = PathBuf::from(tmp);
                     let mut f = fs::File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
                     f.write_all(value).map_err(|e| io("write", &tmp, e))?;
@@ -240,6 +241,22 @@ mod tests {
         assert_eq!(
             block_on(s.keys("")).unwrap(),
             vec!["m/a.json", "m/c%2Fd.json"]
+        );
+        // The same key twice in one batch: the last write wins, no temporary file is left.
+        block_on(s.commit(&[Op::Put("twice", b"1"), Op::Put("twice", b"2")])).unwrap();
+        assert_eq!(
+            block_on(s.get("twice")).unwrap().as_deref(),
+            Some(&b"2"[..])
+        );
+        let names: Vec<_> = std::fs::read_dir(s.root())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.to_string_lossy().ends_with(TMP_SUFFIX)),
+            "{names:?}"
         );
     }
 }
