@@ -540,7 +540,8 @@ everywhere_async! {
         assert_eq!(err.to_string(), "targets: signature threshold not met (1 of 2 valid signatures)");
     }
 
-    async fn duplicate_signatures_count_once() {
+    async fn duplicate_signature_key_ids_are_refused() {
+        // Spec 4.2: "The keyid MUST be unique in the signatures array".
         let mut b = repo();
         b.targets.signers = vec![key("t1"), key("t2")];
         b.targets.threshold = 2;
@@ -549,19 +550,21 @@ everywhere_async! {
         let mut u = client(&b);
         let doubled = with_signed(&u.fetcher().get("meta/1.targets.json").unwrap(), |v| {
             let first = v["signatures"][0].clone();
-            v["signatures"] = json!([first.clone(), first.clone(), first]);
+            v["signatures"] = json!([first.clone(), first]);
         });
         u.fetcher().insert("meta/1.targets.json", doubled);
-        let err = refused(&mut u, "SIGNATURE_THRESHOLD", "targets").await;
-        assert!(err.to_string().contains("(1 of 2"), "{err}");
+        let err = refused(&mut u, "BAD_METADATA", "targets").await;
+        assert!(err.to_string().contains("two signatures with key id"), "{err}");
     }
 
     async fn duplicate_keyids_in_a_role_count_once() {
         let mut b = repo();
         let k = key("t1");
+        // Root lists the key id twice with threshold 2; targets carries one signature.
         b.targets.signers = vec![k.clone(), k];
         b.targets.threshold = 2;
         b.commit_root().unwrap();
+        b.targets.signers.truncate(1);
         let mut u = client(&b);
         let err = refused(&mut u, "SIGNATURE_THRESHOLD", "targets").await;
         assert!(err.to_string().contains("(1 of 2"), "{err}");
@@ -823,6 +826,57 @@ everywhere_async! {
         assert_eq!(u.target_info("esc/file").await.unwrap().role, "../../escape");
         assert!(u.fetcher().requests().contains(&"meta/1...%2F..%2Fescape.json".to_string()), "{:?}", u.fetcher().requests());
         assert!(u.store().get("..%2F..%2Fescape.json").await.unwrap().is_some());
+    }
+
+    async fn role_reached_through_another_delegator_is_verified_again() {
+        // "Diamond": parent-a and parent-b both delegate to "release", each with its own key;
+        // release is signed by parent-a's key only, so it is trusted for team-a/* only.
+        let mut b = repo();
+        b.delegate("targets", "parent-a", &["team-a/*"], false);
+        b.delegate("targets", "parent-b", &["team-b/*"], false);
+        b.delegate("parent-a", "release", &["team-a/*"], false);
+        b.add_delegated_target("release", "team-a/file", b"trusted A", None);
+        b.add_delegated_target("release", "team-b/file", b"malicious B", None);
+        let other = key("release key of parent-b");
+        let p = b.publish_with(&|role, v| {
+            if role == "parent-b" {
+                v["delegations"] = json!({
+                    "keys": {other.keyid(): other.public_value()},
+                    "roles": [{"name": "release", "keyids": [other.keyid()], "threshold": 1, "terminating": false, "paths": ["team-b/*"]}],
+                });
+            }
+        }).unwrap();
+        let mut u = client(&b);
+        serve(u.fetcher(), &p);
+        u.refresh().await.unwrap();
+        assert_eq!(u.target_info("team-a/file").await.unwrap().role, "release");
+        let err = u.target_info("team-b/file").await.unwrap_err();
+        assert_eq!(err.code(), "SIGNATURE_THRESHOLD");
+        assert_eq!(err.to_string(), "release: signature threshold not met (0 of 1 valid signatures)");
+    }
+
+    async fn each_step_mode_persists_only_what_verified() {
+        let mut b = repo();
+        let mut config = UpdaterConfig::new("meta", "targets");
+        config.persist_each_step = true;
+        let mut u = client_with(&b, config);
+        u.refresh().await.unwrap();
+        // Root 2 and timestamp 2 are good; snapshot 2 is expired.
+        b.root.signers = vec![key("root-2")];
+        b.commit_root().unwrap();
+        bump(&mut b);
+        b.snapshot.expires = NOW - 1;
+        let p = b.publish().unwrap();
+        serve(u.fetcher(), &p);
+        let before = stored(&u).await;
+        let err = u.refresh().await.unwrap_err();
+        assert_eq!((err.code(), err.role()), ("EXPIRED", Some("snapshot")));
+        let after: std::collections::BTreeMap<String, Vec<u8>> = stored(&u).await.into_iter().collect();
+        assert_eq!(after["root.json"], p.metadata["2.root.json"]);
+        assert_eq!(after["timestamp.json"], p.metadata["timestamp.json"]);
+        let before: std::collections::BTreeMap<String, Vec<u8>> = before.into_iter().collect();
+        assert_eq!(after["snapshot.json"], before["snapshot.json"], "an expired snapshot was persisted");
+        assert_eq!(after["targets.json"], before["targets.json"]);
     }
 
     // ---- path traversal ----

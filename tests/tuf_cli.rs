@@ -187,7 +187,7 @@ fn tuf_client_refreshes_and_downloads_a_python_tuf_repository_over_http() {
 }
 
 #[test]
-fn tuf_client_failed_refresh_leaves_the_metadata_dir_unchanged() {
+fn tuf_client_failed_refresh_persists_nothing_that_failed() {
     let tmp = tempfile::tempdir().unwrap();
     let repo_dir = tmp.path().join("repo");
     let md = tmp.path().join("md");

@@ -206,9 +206,20 @@ impl Envelope<()> {
             .as_array()
             .ok_or_else(|| TufError::bad(role, "\"signatures\" is not a list"))?;
         let mut signatures = Vec::with_capacity(sigs.len());
+        let mut seen = BTreeSet::new();
         for s in sigs {
             let keyid = s.get("keyid").and_then(Value::as_str);
             let sig = s.get("sig").and_then(Value::as_str);
+            // Spec 4.2: "The keyid MUST be unique in the signatures array" (python-tuf refuses
+            // such metadata too). Thresholds also count each key once, as a second line.
+            if let Some(k) = keyid {
+                if !seen.insert(k) {
+                    return Err(TufError::bad(
+                        role,
+                        format!("two signatures with key id {k}"),
+                    ));
+                }
+            }
             match (keyid, sig) {
                 (Some(keyid), Some(sig)) => signatures.push(Signature {
                     keyid: keyid.to_string(),

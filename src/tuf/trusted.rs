@@ -4,7 +4,7 @@
 //! specification 1.0.x client workflow section (5.3 root, 5.4 timestamp, 5.5 snapshot, 5.6
 //! targets).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest as _, Sha256, Sha512};
 
@@ -69,6 +69,10 @@ pub struct TrustedMetadataSet {
     timestamp: Option<Verified<Timestamp>>,
     snapshot: Option<Verified<Snapshot>>,
     targets: BTreeMap<String, Verified<Targets>>,
+    /// For each trusted targets role, the delegators whose keys and threshold it was verified
+    /// against: a role reached through another delegator is verified again (a cached role must
+    /// not inherit authority from another search path).
+    verified_by: BTreeMap<String, BTreeSet<String>>,
 }
 
 fn verify_hashes_and_length(
@@ -149,6 +153,7 @@ impl TrustedMetadataSet {
             timestamp: None,
             snapshot: None,
             targets: BTreeMap::new(),
+            verified_by: BTreeMap::new(),
         })
     }
 
@@ -360,6 +365,69 @@ impl TrustedMetadataSet {
         Ok(())
     }
 
+    fn verify_delegation(
+        &self,
+        envelope: &Envelope<Targets>,
+        role: &str,
+        delegator: &str,
+    ) -> Result<u64, TufError> {
+        if delegator == "root" {
+            let root = &self.root.envelope.signed;
+            return envelope.verify_by(role, &root.keys, root.role(role)?);
+        }
+        let parent = self
+            .targets
+            .get(delegator)
+            .ok_or_else(|| TufError::InvalidState {
+                role: role.to_string(),
+                reason: format!("delegator \"{delegator}\" is not trusted yet"),
+            })?;
+        let delegations =
+            parent
+                .signed()
+                .delegations
+                .as_ref()
+                .ok_or_else(|| TufError::InvalidState {
+                    role: role.to_string(),
+                    reason: format!("\"{delegator}\" delegates nothing"),
+                })?;
+        let keys = delegations
+            .role_keys(role)
+            .ok_or_else(|| TufError::InvalidState {
+                role: role.to_string(),
+                reason: format!("\"{delegator}\" does not delegate to it"),
+            })?;
+        envelope.verify_by(role, &delegations.keys, &keys)
+    }
+
+    /// A trusted targets role reached through `delegator`: when it was verified through another
+    /// delegator only, its signatures are checked against this delegator's keys and threshold
+    /// too ("diamond" delegations: a cached role must not inherit authority from another search
+    /// path). Returns whether the role is trusted at all (`false`: load it first).
+    pub fn check_cached_delegation(
+        &mut self,
+        role: &str,
+        delegator: &str,
+    ) -> Result<bool, TufError> {
+        let Some(cached) = self.targets.get(role) else {
+            return Ok(false);
+        };
+        if self
+            .verified_by
+            .get(role)
+            .is_some_and(|d| d.contains(delegator))
+        {
+            return Ok(true);
+        }
+        let envelope = cached.envelope.clone();
+        self.verify_delegation(&envelope, role, delegator)?;
+        self.verified_by
+            .entry(role.to_string())
+            .or_default()
+            .insert(delegator.to_string());
+        Ok(true)
+    }
+
     /// Accepts top-level targets metadata (spec 5.6).
     pub fn update_targets(&mut self, bytes: &[u8]) -> Result<&Verified<Targets>, TufError> {
         self.update_delegated_targets(bytes, "targets", "root")
@@ -391,34 +459,7 @@ impl TrustedMetadataSet {
             })?;
         verify_hashes_and_length("snapshot", &file, &meta, bytes)?;
         let new: Envelope<Targets> = Envelope::parse(role, bytes)?;
-        if delegator == "root" {
-            let root = &self.root.envelope.signed;
-            new.verify_by(role, &root.keys, root.role(role)?)?;
-        } else {
-            let parent = self
-                .targets
-                .get(delegator)
-                .ok_or_else(|| TufError::InvalidState {
-                    role: role.to_string(),
-                    reason: format!("delegator \"{delegator}\" is not trusted yet"),
-                })?;
-            let delegations =
-                parent
-                    .signed()
-                    .delegations
-                    .as_ref()
-                    .ok_or_else(|| TufError::InvalidState {
-                        role: role.to_string(),
-                        reason: format!("\"{delegator}\" delegates nothing"),
-                    })?;
-            let keys = delegations
-                .role_keys(role)
-                .ok_or_else(|| TufError::InvalidState {
-                    role: role.to_string(),
-                    reason: format!("\"{delegator}\" does not delegate to it"),
-                })?;
-            new.verify_by(role, &delegations.keys, &keys)?;
-        }
+        self.verify_delegation(&new, role, delegator)?;
         if new.signed.common.version != meta.version {
             return Err(TufError::BadVersion {
                 role: role.to_string(),
@@ -431,6 +472,10 @@ impl TrustedMetadataSet {
             new.signed.common.expires_at,
             &new.signed.common.expires,
         )?;
+        self.verified_by
+            .entry(role.to_string())
+            .or_default()
+            .insert(delegator.to_string());
         self.targets.insert(
             role.to_string(),
             Verified {

@@ -41,6 +41,18 @@ pub struct UpdaterConfig {
     pub max_delegations: u32,
     /// With consistent snapshots, fetch targets as `<dir>/<hash>.<name>` (python-tuf: true).
     pub prefix_targets_with_hash: bool,
+    /// When to persist verified top-level metadata during a refresh.
+    ///
+    /// `false` (the default): all of it in one [`Store::commit`] once the whole refresh has
+    /// succeeded, so a failed refresh leaves the stored state byte-for-byte unchanged.
+    ///
+    /// `true`: each file as soon as it verifies (every intermediate root, then timestamp,
+    /// snapshot, targets), in the order the specification's workflow gives (5.3.8 "persist
+    /// root metadata", 5.4.5, 5.5.7, 5.6.6) and as python-tuf and the TUF conformance suite
+    /// expect. A failed refresh then keeps the roles that verified before the failure, which
+    /// also makes a root rotation stick when a later step is attacked. In both modes nothing
+    /// that failed a check is ever persisted.
+    pub persist_each_step: bool,
 }
 
 impl UpdaterConfig {
@@ -57,6 +69,7 @@ impl UpdaterConfig {
             max_root_rotations: 32,
             max_delegations: 32,
             prefix_targets_with_hash: true,
+            persist_each_step: false,
         }
     }
 
@@ -194,6 +207,21 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         metadata_key(&self.config.store_prefix, role)
     }
 
+    /// Persists a verified role now (each-step mode) or queues it for the final commit.
+    async fn save(
+        &self,
+        pending: &mut Vec<(String, Vec<u8>)>,
+        role: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), TufError> {
+        if self.config.persist_each_step {
+            self.store.put(&self.key(role), &bytes).await?;
+        } else {
+            pending.push((self.key(role), bytes));
+        }
+        Ok(())
+    }
+
     async fn initial_set(&self, now: UnixSeconds) -> Result<TrustedMetadataSet, TufError> {
         let stored = self.store.get(&self.key("root")).await?;
         match (&self.pinned_root, stored) {
@@ -215,10 +243,12 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
 
     /// Runs the client workflow (spec 5.1-5.6 for the top-level roles): reads the clock once,
     /// rotates the root through `N+1.root.json` (at most `max_root_rotations`), then loads
-    /// timestamp, snapshot and targets, each verified against the trusted state. The new
-    /// metadata is persisted in one [`Store::commit`] only when every step succeeded, byte for
-    /// byte as received; a failed refresh leaves the store unchanged and forgets the in-memory
-    /// trusted state (call `refresh` again before looking targets up).
+    /// timestamp, snapshot and targets, each verified against the trusted state. Verified
+    /// metadata is persisted byte for byte as received: by default in one [`Store::commit`]
+    /// once every step succeeded, so a failed refresh leaves the store unchanged (see
+    /// [`UpdaterConfig::persist_each_step`] for the specification's step-by-step order). A
+    /// failed refresh forgets the in-memory trusted state (call `refresh` again before looking
+    /// targets up).
     pub async fn refresh(&mut self) -> Result<RefreshReport, TufError> {
         self.trusted = None;
         let now = self.clock.now();
@@ -228,6 +258,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         let initial_sn: RoleKeys = set.root().signed().role("snapshot")?.clone();
 
         // 5.3: root rotation, one version at a time.
+        let each_step = self.config.persist_each_step;
         let mut rotations = 0u32;
         for _ in 0..self.config.max_root_rotations {
             let next = set.root().version().saturating_add(1);
@@ -240,6 +271,10 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 Ok(bytes) => {
                     set.update_root(&bytes)?;
                     rotations += 1;
+                    if each_step {
+                        // 5.3.8: persist each verified root (expiry is checked on the final one).
+                        self.store.put(&self.key("root"), &bytes).await?;
+                    }
                 }
                 Err(FetchError::NotFound { .. })
                 | Err(FetchError::Status {
@@ -248,15 +283,16 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 Err(e) => return Err(fetch_err("root")(e)),
             }
         }
+        let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
+        if stored_root.as_deref() != Some(set.root().bytes()) && !(each_step && rotations > 0) {
+            self.save(&mut writes, "root", set.root().bytes().to_vec())
+                .await?;
+        }
+        // 5.3.10: the final root must not be expired.
         set.check_final_root()?;
         let root = set.root().signed();
         let rotated =
             root.role("timestamp")? != &initial_ts || root.role("snapshot")? != &initial_sn;
-
-        let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
-        if stored_root.as_deref() != Some(set.root().bytes()) {
-            writes.push((self.key("root"), set.root().bytes().to_vec()));
-        }
 
         // 5.4: timestamp. A stored copy (unless its keys were rotated: 5.3.11) is the rollback
         // reference; a failure to load it only loses that reference.
@@ -272,7 +308,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
             .await
             .map_err(fetch_err("timestamp"))?;
         if set.update_timestamp(&bytes)? == TimestampUpdate::Updated {
-            writes.push((self.key("timestamp"), bytes));
+            self.save(&mut writes, "timestamp", bytes).await?;
         }
 
         // 5.5: snapshot. A stored copy that is still final (the version the timestamp lists,
@@ -304,7 +340,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 .await
                 .map_err(fetch_err("snapshot"))?;
             set.update_snapshot(&bytes, false)?;
-            writes.push((self.key("snapshot"), bytes));
+            self.save(&mut writes, "snapshot", bytes).await?;
         }
 
         // 5.6: top-level targets.
@@ -318,7 +354,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         )
         .await?
         {
-            writes.push((self.key("targets"), bytes));
+            self.save(&mut writes, "targets", bytes).await?;
         }
 
         let ops: Vec<Op<'_>> = writes
@@ -489,7 +525,7 @@ async fn load_targets<F: Fetch, S: Store>(
     role: &str,
     parent: &str,
 ) -> Result<Option<Vec<u8>>, TufError> {
-    if set.targets(role).is_some() {
+    if set.check_cached_delegation(role, parent)? {
         return Ok(None);
     }
     if let Some(local) = store.get(&metadata_key(&config.store_prefix, role)).await? {

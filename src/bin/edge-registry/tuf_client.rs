@@ -8,8 +8,9 @@
 //!     --target-base-url URL --target-dir DIR download
 //! ```
 //!
-//! Exit 0 on full success, 1 on any failure (the error and its code on standard error). The
-//! metadata directory holds non-versioned names (`root.json`, `timestamp.json`,
+//! Exit 0 on full success, 1 on any failure (the error and its code on standard error).
+//! Verified metadata is persisted role by role as the specification orders it
+//! ([`UpdaterConfig::persist_each_step`]). The metadata directory holds non-versioned names (`root.json`, `timestamp.json`,
 //! `snapshot.json`, `targets.json`, `<percent-encoded role>.json`); a downloaded target is
 //! stored as its percent-encoded path in the target directory, as python-tuf's ngclient does.
 
@@ -34,9 +35,10 @@ pub struct Args {
     /// Base URL (or directory) of the repository's metadata.
     #[arg(long, value_name = "URL")]
     metadata_url: Option<String>,
-    /// Target path to download.
+    /// Target path to download (repeatable: processed in order by one updater; the first
+    /// failure stops the command).
     #[arg(long, value_name = "PATH")]
-    target_name: Option<String>,
+    target_name: Vec<String>,
     /// Base URL (or directory) of the repository's targets.
     #[arg(long, value_name = "URL")]
     target_base_url: Option<String>,
@@ -111,20 +113,32 @@ fn updater(
 ) -> Result<Updater<NativeFetch, FsStore, SystemClock>, String> {
     let url = need(&args.metadata_url, "--metadata-url")?;
     let store = FsStore::new(&args.metadata_dir).map_err(|e| fail(&e))?;
-    Ok(Updater::new(
-        UpdaterConfig::new(url.clone(), targets_base.to_string()),
-        NativeFetch::new(),
-        store,
-        SystemClock,
-    ))
+    // The specification's order: persist each role as soon as it verifies (5.3.8, 5.4.5,
+    // 5.5.7, 5.6.6), which is what TUF conformance harnesses measure.
+    let mut config = UpdaterConfig::new(url.clone(), targets_base.to_string());
+    config.persist_each_step = true;
+    Ok(Updater::new(config, NativeFetch::new(), store, SystemClock))
 }
 
 fn download(args: &Args) -> Result<(), String> {
-    let name = need(&args.target_name, "--target-name")?;
+    if args.target_name.is_empty() {
+        return Err("INVALID_ARGUMENT: --target-name is required for this command".into());
+    }
     let base = need(&args.target_base_url, "--target-base-url")?;
     let dir = need(&args.target_dir, "--target-dir")?;
     let mut u = updater(args, base)?;
     pollster::block_on(u.refresh()).map_err(|e| fail(&e))?;
+    for name in &args.target_name {
+        download_one(&mut u, name, dir)?;
+    }
+    Ok(())
+}
+
+fn download_one(
+    u: &mut Updater<NativeFetch, FsStore, SystemClock>,
+    name: &str,
+    dir: &Path,
+) -> Result<(), String> {
     let info = pollster::block_on(u.target_info(name)).map_err(|e| fail(&e))?;
     check_target_path(&info.role, &info.path).map_err(|e| fail(&e))?;
     std::fs::create_dir_all(dir)
