@@ -901,6 +901,67 @@ everywhere_async! {
         assert_eq!(u.check_cached_target(&forged, b"#!/bin/sh").unwrap_err().code(), "BAD_TARGET_PATH");
     }
 
+    async fn mutated_metadata_never_panics() {
+        // Deterministic mutations (truncate, flip, insert, delete) of every role's bytes, fed
+        // to the verifier: each must end in Ok or a typed error, never a panic.
+        use edge_registry::tuf::TrustedMetadataSet;
+        let mut b = repo();
+        b.delegate("targets", "team", &["models/team-*/*/*"], false);
+        b.add_delegated_target("team", "models/team-a/1/m.onnx", b"m", None);
+        b.root.signers = vec![key("root-2")];
+        b.commit_root().unwrap();
+        let p = b.publish().unwrap();
+        let root1 = b.roots()[0].clone();
+        let files = ["2.root.json", "timestamp.json", "1.snapshot.json", "1.targets.json", "1.team.json"];
+        let mut x: u32 = 0x9e37_79b9;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let mut errors = 0;
+        let mut total = 0;
+        for (step, name) in files.iter().enumerate() {
+            let good = p.metadata[*name].clone();
+            for _ in 0..120 {
+                let mut m = good.clone();
+                let at = next() as usize % m.len();
+                match next() % 4 {
+                    0 => m.truncate(at),
+                    1 => m[at] ^= 1 << (next() % 8),
+                    2 => m.insert(at, (next() % 256) as u8),
+                    _ => {
+                        m.remove(at);
+                    }
+                }
+                // Bring a set to the step before `name` with the good files, then feed the
+                // mutated one.
+                let mut set = TrustedMetadataSet::new(&root1, NOW).unwrap();
+                let good_of = |n: &str| p.metadata[n].clone();
+                let feed = |set: &mut TrustedMetadataSet, i: usize, bytes: &[u8]| -> Result<(), TufError> {
+                    match i {
+                        0 => set.update_root(bytes).map(|_| ()),
+                        1 => set.update_timestamp(bytes).map(|_| ()),
+                        2 => set.update_snapshot(bytes, false),
+                        3 => set.update_targets(bytes).map(|_| ()),
+                        _ => set.update_delegated_targets(bytes, "team", "targets").map(|_| ()),
+                    }
+                };
+                for (i, prior) in files.iter().enumerate().take(step) {
+                    feed(&mut set, i, &good_of(prior)).unwrap();
+                }
+                total += 1;
+                if let Err(e) = feed(&mut set, step, &m) {
+                    assert!(!e.code().is_empty());
+                    errors += 1;
+                }
+            }
+        }
+        // Most mutations break something; a few (inside JSON whitespace) are harmless.
+        assert!(errors * 10 >= total * 8, "{errors} of {total} mutations refused");
+    }
+
     // ---- state handling ----
 
     async fn lookups_need_a_successful_refresh() {

@@ -612,11 +612,10 @@ impl SuccinctRoles {
     pub fn role_for_target(&self, target_path: &str) -> String {
         let h = crate::digest::Sha256Digest::of(target_path.as_bytes()).0;
         let first = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
-        let bin = if self.bit_length >= 32 {
-            first
-        } else {
-            first >> (32 - self.bit_length)
-        };
+        // bit_length is 1..=32 when parsed; stay panic-free for hand-made values too.
+        let bin = first
+            .checked_shr(32u32.saturating_sub(self.bit_length))
+            .unwrap_or(0);
         format!(
             "{}-{:0width$x}",
             self.name_prefix,
@@ -637,7 +636,7 @@ impl SuccinctRoles {
             return false;
         }
         u64::from_str_radix(suffix, 16)
-            .map(|n| n < (1u64 << self.bit_length))
+            .map(|n| n < 1u64.checked_shl(self.bit_length).unwrap_or(u64::MAX))
             .unwrap_or(false)
     }
 }
