@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean
+.PHONY: setup demo test pkg cli clean interop
 
 setup:
 	@scripts/setup
@@ -14,6 +14,11 @@ demo: setup pkg cli
 ## Every test tier (lint, native, wasm in Node/Chromium/worker, JS API in Node, browser e2e)
 test: setup
 	@scripts/test
+
+## python-tuf's ngclient reads a repository our signer built (needs Python 3 and pip)
+interop:
+	python3 -m pip install -q -r scripts/requirements-tuf.txt
+	cargo test --features cli --test tuf_cli -- --ignored
 
 pkg:
 	scripts/build-pkg

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod fetch;
 pub mod store;
+pub mod tuf;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

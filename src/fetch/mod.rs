@@ -10,6 +10,9 @@ use std::collections::HashMap;
 
 use crate::error::ErrorCode;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+
 /// Errors from fetching.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

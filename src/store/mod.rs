@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 
 use crate::error::ErrorCode;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fs;
+
 /// Errors from a store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

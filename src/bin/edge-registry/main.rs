@@ -3,6 +3,7 @@
 mod run_cmd;
 mod serve;
 mod tensor_io;
+mod tuf_client;
 
 use std::process::ExitCode;
 
@@ -38,10 +39,24 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// The TUF client, driven by the standard client interoperability protocol.
+    TufClient(tuf_client::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 (not clap's 2): the TUF client interop protocol expects 1 on any
+    // failure. --help and --version still exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args),
         Command::Serve {
@@ -57,6 +72,7 @@ fn main() -> ExitCode {
             }
             serve::run(&addr, all, threads, quiet)
         })(),
+        Command::TufClient(args) => tuf_client::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,252 @@
+//! Target paths and role names: delegation pattern matching, path safety, and the
+//! percent-encoding that turns untrusted names into single file names.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::TufError;
+
+/// Everything but `A-Z a-z 0-9 _ . - ~`: what Python's `urllib.parse.quote(name, safe="")`
+/// encodes, the way python-tuf's ngclient names role files and downloaded targets.
+const QUOTE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~');
+
+/// Percent-encodes `name` so it is one path segment with no `/`, `\`, `%`-ambiguity or NUL
+/// (python-tuf: `parse.quote(name, "")`).
+pub fn quote(name: &str) -> String {
+    utf8_percent_encode(name, QUOTE).to_string()
+}
+
+/// Whether a delegation's path pattern matches `target_path` (spec 4.5 "paths"; python-tuf
+/// `DelegatedRole._is_target_in_pathpattern`): both are split on `/`, must have the same number
+/// of segments, and each segment matches with shell-style wildcards (Python `fnmatch` on POSIX:
+/// `*`, `?`, `[seq]`, `[!seq]`, case-sensitive; `*` never crosses a `/`).
+pub fn path_matches(pattern: &str, target_path: &str) -> bool {
+    let p: Vec<&str> = pattern.split('/').collect();
+    let t: Vec<&str> = target_path.split('/').collect();
+    p.len() == t.len() && p.iter().zip(&t).all(|(p, t)| fnmatch(p, t))
+}
+
+#[derive(Debug)]
+enum Token {
+    Star,
+    Any,
+    Char(char),
+    Class {
+        negate: bool,
+        items: Vec<(char, char)>,
+    },
+}
+
+fn tokenize(pattern: &str) -> Vec<Token> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        match c {
+            '*' => {
+                if !matches!(out.last(), Some(Token::Star)) {
+                    out.push(Token::Star);
+                }
+            }
+            '?' => out.push(Token::Any),
+            '[' => {
+                // Python fnmatch.translate: find the closing `]`; a `]` right after `[` or `[!`
+                // is literal; with no closing `]` the `[` itself is literal.
+                let mut j = i;
+                if chars.get(j) == Some(&'!') {
+                    j += 1;
+                }
+                if chars.get(j) == Some(&']') {
+                    j += 1;
+                }
+                while j < chars.len() && chars[j] != ']' {
+                    j += 1;
+                }
+                if j >= chars.len() {
+                    out.push(Token::Char('['));
+                    continue;
+                }
+                let mut body = &chars[i..j];
+                i = j + 1;
+                let negate = body.first() == Some(&'!');
+                if negate {
+                    body = &body[1..];
+                }
+                let mut items = Vec::new();
+                let mut k = 0;
+                while k < body.len() {
+                    if k + 2 < body.len() && body[k + 1] == '-' {
+                        // Python 3.9+ drops empty ranges such as z-a.
+                        if body[k] <= body[k + 2] {
+                            items.push((body[k], body[k + 2]));
+                        }
+                        k += 3;
+                    } else {
+                        items.push((body[k], body[k]));
+                        k += 1;
+                    }
+                }
+                out.push(Token::Class { negate, items });
+            }
+            c => out.push(Token::Char(c)),
+        }
+    }
+    out
+}
+
+fn token_matches(t: &Token, c: char) -> bool {
+    match t {
+        Token::Star => true,
+        Token::Any => true,
+        Token::Char(x) => *x == c,
+        Token::Class { negate, items } => {
+            items.iter().any(|(lo, hi)| *lo <= c && c <= *hi) != *negate
+        }
+    }
+}
+
+/// Shell-style matching of one segment, linear-time backtracking over the last `*` (no
+/// exponential blow-up on hostile patterns).
+fn fnmatch(pattern: &str, text: &str) -> bool {
+    let tokens = tokenize(pattern);
+    let text: Vec<char> = text.chars().collect();
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match tokens.get(p) {
+            Some(Token::Star) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(tok) if token_matches(tok, text[t]) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    tokens[p..].iter().all(|t| matches!(t, Token::Star))
+}
+
+/// Checks that a target path can be used as a relative path under a download directory or a
+/// base URL without leaving it: not empty, not absolute, no empty, `.` or `..` segments, no
+/// backslash, no NUL, no control characters, no `:` in the first segment (Windows drives, URL
+/// schemes).
+pub fn check_target_path(role: &str, path: &str) -> Result<(), TufError> {
+    let fail = |reason: &str| {
+        Err(TufError::BadTargetPath {
+            role: role.to_string(),
+            path: path.to_string(),
+            reason: reason.to_string(),
+        })
+    };
+    if path.is_empty() {
+        return fail("empty path");
+    }
+    if path.starts_with('/') {
+        return fail("absolute path");
+    }
+    if path.contains('\\') {
+        return fail("backslash");
+    }
+    if path.chars().any(|c| c == '\0' || c.is_control()) {
+        return fail("NUL or control character");
+    }
+    if path.split('/').next().is_some_and(|s| s.contains(':')) {
+        return fail("colon in the first segment");
+    }
+    for seg in path.split('/') {
+        match seg {
+            "" => return fail("empty segment"),
+            "." | ".." => return fail("dot segment"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnmatch_follows_python() {
+        let cases = [
+            ("*", "", true),
+            ("*", "abc", true),
+            ("*.onnx", "model.onnx", true),
+            ("*.onnx", "model.onnxx", false),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("[ab]*", "bcd", true),
+            ("[!ab]*", "bcd", false),
+            ("[a-c]x", "bx", true),
+            ("[z-a]x", "bx", false),
+            ("[]]", "]", true),
+            ("[!]]", "a", true),
+            ("[", "[", true),
+            ("a[", "a[", true),
+            ("team-*", "team-vision", true),
+            ("*a*a*a*a*a*a*a*a*b", &"a".repeat(200), false),
+            ("ab*", "AB", false),
+        ];
+        for (p, t, want) in cases {
+            assert_eq!(fnmatch(p, t), want, "{p} vs {t}");
+        }
+    }
+
+    #[test]
+    fn patterns_match_segment_by_segment() {
+        assert!(path_matches("models/team-*/*", "models/team-a/x.onnx"));
+        assert!(!path_matches("models/*", "models/team-a/x.onnx"));
+        assert!(!path_matches("*", "a/b"));
+        assert!(path_matches("*/*", "a/b"));
+    }
+
+    #[test]
+    fn quote_matches_urllib() {
+        // urllib.parse.quote("a/b c%..~é", safe="") == "a%2Fb%20c%25..~%C3%A9"
+        assert_eq!(quote("a/b c%..~é"), "a%2Fb%20c%25..~%C3%A9");
+        assert_eq!(quote("role1"), "role1");
+    }
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a/./b",
+            "a//b",
+            "a/",
+            "a\\b",
+            "a\0b",
+            "c:x",
+            "http://x/y",
+            "..",
+            ".",
+        ] {
+            assert_eq!(
+                crate::error::ErrorCode::code(&check_target_path("targets", bad).unwrap_err()),
+                "BAD_TARGET_PATH",
+                "{bad:?}"
+            );
+        }
+        for good in ["a", "models/m/1/model.onnx", "a..b", "...", ".hidden/x"] {
+            assert!(check_target_path("targets", good).is_ok(), "{good}");
+        }
+    }
+}

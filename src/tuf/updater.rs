@@ -1,0 +1,661 @@
+//! The client workflow of the TUF specification (section 5) over the host traits: fetch with
+//! [`Fetch`], persist with [`Store`], read the time once per refresh from [`Clock`]. All
+//! verification is done by [`TrustedMetadataSet`]; this module only decides what to fetch and
+//! what to persist. Modelled on python-tuf's `ngclient.Updater`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use sha2::{Digest as _, Sha256, Sha512};
+
+use super::metadata::RoleKeys;
+use super::path::{check_target_path, quote};
+use super::trusted::{check_hashes, TimestampUpdate, TrustedMetadataSet};
+use super::TufError;
+use crate::clock::{Clock, UnixSeconds};
+use crate::fetch::{Fetch, FetchError, Sink};
+use crate::store::{Op, Store};
+
+/// Settings of an [`Updater`]. The defaults are python-tuf's `UpdaterConfig` defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdaterConfig {
+    /// Base URL (or path) of the metadata directory; file names are appended after a `/`.
+    pub metadata_base_url: String,
+    /// Base URL (or path) of the targets directory.
+    pub targets_base_url: String,
+    /// Prefix of the store keys holding trusted metadata (`<prefix>root.json`, ...).
+    pub store_prefix: String,
+    /// Largest root metadata accepted, in bytes (python-tuf: 512 000).
+    pub root_max_length: u64,
+    /// Largest timestamp metadata accepted (python-tuf: 16 384).
+    pub timestamp_max_length: u64,
+    /// Largest snapshot metadata accepted when the timestamp lists no length (python-tuf:
+    /// 2 000 000).
+    pub snapshot_max_length: u64,
+    /// Largest targets metadata accepted when the snapshot lists no length (python-tuf:
+    /// 5 000 000).
+    pub targets_max_length: u64,
+    /// Most root versions fetched in one refresh (python-tuf: 32).
+    pub max_root_rotations: u32,
+    /// Most targets roles visited in one target search (python-tuf: 32).
+    pub max_delegations: u32,
+    /// With consistent snapshots, fetch targets as `<dir>/<hash>.<name>` (python-tuf: true).
+    pub prefix_targets_with_hash: bool,
+    /// When to persist verified top-level metadata during a refresh.
+    ///
+    /// `false` (the default): all of it in one [`Store::commit`] once the whole refresh has
+    /// succeeded, so a failed refresh leaves the stored state byte-for-byte unchanged.
+    ///
+    /// `true`: each file as soon as it verifies (every intermediate root, then timestamp,
+    /// snapshot, targets), in the order the specification's workflow gives (5.3.8 "persist
+    /// root metadata", 5.4.5, 5.5.7, 5.6.6) and as python-tuf and the TUF conformance suite
+    /// expect. A failed refresh then keeps the roles that verified before the failure, which
+    /// also makes a root rotation stick when a later step is attacked. In both modes nothing
+    /// that failed a check is ever persisted.
+    pub persist_each_step: bool,
+}
+
+impl UpdaterConfig {
+    /// A configuration with python-tuf's defaults for the given metadata and targets locations.
+    pub fn new(metadata_base_url: impl Into<String>, targets_base_url: impl Into<String>) -> Self {
+        UpdaterConfig {
+            metadata_base_url: metadata_base_url.into(),
+            targets_base_url: targets_base_url.into(),
+            store_prefix: String::new(),
+            root_max_length: 512_000,
+            timestamp_max_length: 16_384,
+            snapshot_max_length: 2_000_000,
+            targets_max_length: 5_000_000,
+            max_root_rotations: 32,
+            max_delegations: 32,
+            prefix_targets_with_hash: true,
+            persist_each_step: false,
+        }
+    }
+
+    /// Sets the store key prefix.
+    pub fn with_store_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.store_prefix = prefix.into();
+        self
+    }
+}
+
+/// Version and expiry of one role after a refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleStatus {
+    /// Metadata version.
+    pub version: u64,
+    /// Expiry as written (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub expires: String,
+}
+
+/// What a successful refresh established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshReport {
+    /// The reference time every expiry was checked against.
+    pub reference_time: UnixSeconds,
+    /// How many root versions were rotated through.
+    pub root_rotations: u32,
+    /// The trusted root.
+    pub root: RoleStatus,
+    /// The trusted timestamp.
+    pub timestamp: RoleStatus,
+    /// The trusted snapshot.
+    pub snapshot: RoleStatus,
+    /// The trusted top-level targets.
+    pub targets: RoleStatus,
+    /// Whether the timestamp or snapshot keys changed, so stored copies were not used as the
+    /// rollback reference (fast-forward recovery, spec 5.3.11).
+    pub timestamp_snapshot_keys_rotated: bool,
+}
+
+/// A target as signed by a trusted role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetInfo {
+    /// The target path.
+    pub path: String,
+    /// Its signed length.
+    pub length: u64,
+    /// Its signed hashes (algorithm to hex).
+    pub hashes: BTreeMap<String, String>,
+    /// Its `custom` field as signed (the model card).
+    pub custom: Option<Value>,
+    /// The role that signed it.
+    pub role: String,
+}
+
+/// A TUF client over a fetcher, a store and a clock. See the module documentation.
+pub struct Updater<F: Fetch, S: Store, C: Clock> {
+    config: UpdaterConfig,
+    fetch: F,
+    store: S,
+    clock: C,
+    pinned_root: Option<Vec<u8>>,
+    trusted: Option<TrustedMetadataSet>,
+}
+
+fn join(base: &str, name: &str) -> String {
+    if base.is_empty() || base.ends_with('/') {
+        format!("{base}{name}")
+    } else {
+        format!("{base}/{name}")
+    }
+}
+
+fn fetch_err(role: &str) -> impl FnOnce(FetchError) -> TufError + '_ {
+    move |source| TufError::Fetch {
+        role: role.to_string(),
+        source,
+    }
+}
+
+fn status(v: u64, expires: &str) -> RoleStatus {
+    RoleStatus {
+        version: v,
+        expires: expires.to_string(),
+    }
+}
+
+/// The store key of a role's metadata: `<prefix><percent-encoded role>.json`.
+pub fn metadata_key(prefix: &str, role: &str) -> String {
+    format!("{prefix}{}.json", quote(role))
+}
+
+impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
+    /// An updater that trusts the root already in `store` (see [`Self::with_trusted_root`]).
+    pub fn new(config: UpdaterConfig, fetch: F, store: S, clock: C) -> Self {
+        Updater {
+            config,
+            fetch,
+            store,
+            clock,
+            pinned_root: None,
+            trusted: None,
+        }
+    }
+
+    /// Pins a trusted root (bytes the caller ships or obtained out of band). On refresh, the
+    /// root in the store is used instead when it verifies and its version is at least the
+    /// pinned one's (it was reached from a pinned root by verified rotations); otherwise the
+    /// pinned root is used, and persisted by the next successful refresh.
+    pub fn with_trusted_root(mut self, root: impl Into<Vec<u8>>) -> Self {
+        self.pinned_root = Some(root.into());
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &UpdaterConfig {
+        &self.config
+    }
+
+    /// The fetcher.
+    pub fn fetcher(&self) -> &F {
+        &self.fetch
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The trusted metadata of the last successful refresh.
+    pub fn trusted(&self) -> Option<&TrustedMetadataSet> {
+        self.trusted.as_ref()
+    }
+
+    fn key(&self, role: &str) -> String {
+        metadata_key(&self.config.store_prefix, role)
+    }
+
+    /// Persists a verified role now (each-step mode) or queues it for the final commit.
+    async fn save(
+        &self,
+        pending: &mut Vec<(String, Vec<u8>)>,
+        role: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), TufError> {
+        if self.config.persist_each_step {
+            self.store.put(&self.key(role), &bytes).await?;
+        } else {
+            pending.push((self.key(role), bytes));
+        }
+        Ok(())
+    }
+
+    async fn initial_set(&self, now: UnixSeconds) -> Result<TrustedMetadataSet, TufError> {
+        let stored = self.store.get(&self.key("root")).await?;
+        match (&self.pinned_root, stored) {
+            (None, None) => Err(TufError::InvalidState {
+                role: "root".into(),
+                reason: "no trusted root: pin one or put root.json in the store".into(),
+            }),
+            (Some(p), None) => TrustedMetadataSet::new(p, now),
+            (None, Some(s)) => TrustedMetadataSet::new(&s, now),
+            (Some(p), Some(s)) => {
+                let pinned = TrustedMetadataSet::new(p, now)?;
+                match TrustedMetadataSet::new(&s, now) {
+                    Ok(stored) if stored.root().version() >= pinned.root().version() => Ok(stored),
+                    _ => Ok(pinned),
+                }
+            }
+        }
+    }
+
+    /// Runs the client workflow (spec 5.1-5.6 for the top-level roles): reads the clock once,
+    /// rotates the root through `N+1.root.json` (at most `max_root_rotations`), then loads
+    /// timestamp, snapshot and targets, each verified against the trusted state. Verified
+    /// metadata is persisted byte for byte as received: by default in one [`Store::commit`]
+    /// once every step succeeded, so a failed refresh leaves the store unchanged (see
+    /// [`UpdaterConfig::persist_each_step`] for the specification's step-by-step order). A
+    /// failed refresh forgets the in-memory trusted state (call `refresh` again before looking
+    /// targets up).
+    pub async fn refresh(&mut self) -> Result<RefreshReport, TufError> {
+        self.trusted = None;
+        let now = self.clock.now();
+        let mut set = self.initial_set(now).await?;
+        let stored_root = self.store.get(&self.key("root")).await?;
+        let initial_ts: RoleKeys = set.root().signed().role("timestamp")?.clone();
+        let initial_sn: RoleKeys = set.root().signed().role("snapshot")?.clone();
+
+        // 5.3: root rotation, one version at a time.
+        let each_step = self.config.persist_each_step;
+        let mut rotations = 0u32;
+        for _ in 0..self.config.max_root_rotations {
+            let next = set.root().version().saturating_add(1);
+            let url = join(&self.config.metadata_base_url, &format!("{next}.root.json"));
+            match self
+                .fetch
+                .fetch_bytes(&url, self.config.root_max_length)
+                .await
+            {
+                Ok(bytes) => {
+                    set.update_root(&bytes)?;
+                    rotations += 1;
+                    if each_step {
+                        // 5.3.8: persist each verified root (expiry is checked on the final one).
+                        self.store.put(&self.key("root"), &bytes).await?;
+                    }
+                }
+                Err(FetchError::NotFound { .. })
+                | Err(FetchError::Status {
+                    status: 403 | 404, ..
+                }) => break,
+                Err(e) => return Err(fetch_err("root")(e)),
+            }
+        }
+        let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
+        if stored_root.as_deref() != Some(set.root().bytes()) && !(each_step && rotations > 0) {
+            self.save(&mut writes, "root", set.root().bytes().to_vec())
+                .await?;
+        }
+        // 5.3.10: the final root must not be expired.
+        set.check_final_root()?;
+        let root = set.root().signed();
+        let rotated =
+            root.role("timestamp")? != &initial_ts || root.role("snapshot")? != &initial_sn;
+
+        // 5.4: timestamp. A stored copy (unless its keys were rotated: 5.3.11) is the rollback
+        // reference; a failure to load it only loses that reference.
+        if !rotated {
+            if let Some(local) = self.store.get(&self.key("timestamp")).await? {
+                let _ = set.update_timestamp(&local);
+            }
+        }
+        let url = join(&self.config.metadata_base_url, "timestamp.json");
+        let bytes = self
+            .fetch
+            .fetch_bytes(&url, self.config.timestamp_max_length)
+            .await
+            .map_err(fetch_err("timestamp"))?;
+        if set.update_timestamp(&bytes)? == TimestampUpdate::Updated {
+            self.save(&mut writes, "timestamp", bytes).await?;
+        }
+
+        // 5.5: snapshot. A stored copy that is still final (the version the timestamp lists,
+        // unexpired) is used as is; otherwise it is the rollback reference for the new one.
+        let mut have_snapshot = false;
+        if !rotated {
+            if let Some(local) = self.store.get(&self.key("snapshot")).await? {
+                have_snapshot = set.update_snapshot(&local, true).is_ok();
+            }
+        }
+        if !have_snapshot {
+            let meta = set
+                .timestamp()
+                .map(|t| t.signed().snapshot_meta.clone())
+                .ok_or_else(|| TufError::InvalidState {
+                    role: "timestamp".into(),
+                    reason: "no trusted timestamp".into(),
+                })?;
+            let name = if set.root().signed().consistent_snapshot {
+                format!("{}.snapshot.json", meta.version)
+            } else {
+                "snapshot.json".to_string()
+            };
+            let limit = meta.length.unwrap_or(self.config.snapshot_max_length);
+            let url = join(&self.config.metadata_base_url, &name);
+            let bytes = self
+                .fetch
+                .fetch_bytes(&url, limit)
+                .await
+                .map_err(fetch_err("snapshot"))?;
+            set.update_snapshot(&bytes, false)?;
+            self.save(&mut writes, "snapshot", bytes).await?;
+        }
+
+        // 5.6: top-level targets.
+        if let Some(bytes) = load_targets(
+            &self.config,
+            &self.fetch,
+            &self.store,
+            &mut set,
+            "targets",
+            "root",
+        )
+        .await?
+        {
+            self.save(&mut writes, "targets", bytes).await?;
+        }
+
+        let ops: Vec<Op<'_>> = writes
+            .iter()
+            .map(|(k, v)| Op::Put(k.as_str(), v.as_slice()))
+            .collect();
+        if !ops.is_empty() {
+            self.store.commit(&ops).await?;
+        }
+
+        let report = report(&set, rotations, rotated)?;
+        self.trusted = Some(set);
+        Ok(report)
+    }
+
+    /// Finds the target `path` (spec 5.6.7): a pre-order depth-first search from the top-level
+    /// targets role through the delegations that match the path, stopping below a terminating
+    /// role, skipping roles already visited (delegation cycles), and failing with
+    /// `DELEGATION_LIMIT` rather than visiting more than `max_delegations` roles. Delegated
+    /// metadata is verified like top-level targets (length, hashes and version from the
+    /// snapshot, the delegator's keys and threshold, expiry) and persisted after it verifies.
+    pub async fn target_info(&mut self, path: &str) -> Result<TargetInfo, TufError> {
+        check_target_path("targets", path)?;
+        let set = self
+            .trusted
+            .as_mut()
+            .ok_or_else(|| TufError::InvalidState {
+                role: "targets".into(),
+                reason: "no successful refresh: call refresh() first".into(),
+            })?;
+        let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
+        let mut visited: BTreeSet<String> = BTreeSet::new();
+        let mut count: u32 = 0;
+        while let Some((role, parent)) = to_visit.pop() {
+            if visited.contains(&role) {
+                continue;
+            }
+            if count >= self.config.max_delegations {
+                return Err(TufError::DelegationLimit {
+                    role,
+                    limit: self.config.max_delegations,
+                });
+            }
+            if let Some(bytes) =
+                load_targets(&self.config, &self.fetch, &self.store, set, &role, &parent).await?
+            {
+                let key = metadata_key(&self.config.store_prefix, &role);
+                self.store.put(&key, &bytes).await?;
+            }
+            let targets = set
+                .targets(&role)
+                .ok_or_else(|| TufError::InvalidState {
+                    role: role.clone(),
+                    reason: "not loaded".into(),
+                })?
+                .signed();
+            if let Some(t) = targets.targets.get(path) {
+                return Ok(TargetInfo {
+                    path: path.to_string(),
+                    length: t.length,
+                    hashes: t.hashes.clone(),
+                    custom: t.custom.clone(),
+                    role,
+                });
+            }
+            visited.insert(role.clone());
+            count += 1;
+            if let Some(d) = &targets.delegations {
+                let mut children = Vec::new();
+                for (child, terminating, _) in d.roles_for_target(path) {
+                    children.push((child, role.clone()));
+                    if terminating {
+                        to_visit.clear();
+                        break;
+                    }
+                }
+                children.reverse();
+                to_visit.extend(children);
+            }
+        }
+        Err(TufError::TargetNotFound {
+            path: path.to_string(),
+        })
+    }
+
+    /// The URL a target is fetched from: with consistent snapshots (and
+    /// `prefix_targets_with_hash`), `<dir>/<hash>.<name>` using the sha256 hash when listed,
+    /// else the first listed algorithm in name order (python-tuf uses the first in document
+    /// order; repositories that list several hashes are expected to publish every name).
+    pub fn target_url(&self, info: &TargetInfo) -> Result<String, TufError> {
+        check_target_path(&info.role, &info.path)?;
+        let consistent = self
+            .trusted
+            .as_ref()
+            .map(|s| s.root().signed().consistent_snapshot)
+            .unwrap_or(false);
+        let name = if consistent && self.config.prefix_targets_with_hash {
+            let hash = info
+                .hashes
+                .get("sha256")
+                .or_else(|| info.hashes.values().next())
+                .ok_or_else(|| TufError::UnsupportedHash {
+                    role: info.role.clone(),
+                    path: info.path.clone(),
+                    listed: String::new(),
+                })?;
+            match info.path.rsplit_once('/') {
+                Some((dir, base)) => format!("{dir}/{hash}.{base}"),
+                None => format!("{hash}.{}", info.path),
+            }
+        } else {
+            info.path.clone()
+        };
+        Ok(join(&self.config.targets_base_url, &name))
+    }
+
+    /// Downloads a target, streaming each chunk through the length cap and the hashes
+    /// (spec 5.7.3) and then to `sink`. The length is enforced as bytes arrive (never more than
+    /// the signed length reaches the sink), but the hashes can only be checked at the end: if
+    /// this returns an error, **the caller must discard every chunk the sink received**. Every
+    /// listed hash with a supported algorithm (sha256, sha512) is checked; a target listing none
+    /// is refused with `UNSUPPORTED_HASH`.
+    pub async fn download_target(
+        &self,
+        info: &TargetInfo,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), TufError> {
+        let url = self.target_url(info)?;
+        let mut v = TargetVerifier::new(info)?;
+        self.fetch
+            .fetch(&url, info.length, &mut |chunk| {
+                v.update(chunk);
+                sink(chunk)
+            })
+            .await
+            .map_err(|source| TufError::Fetch {
+                role: info.path.clone(),
+                source,
+            })?;
+        v.finish()
+    }
+
+    /// Checks bytes held locally (a cache) against a target's signed length and hashes before
+    /// they are used.
+    pub fn check_cached_target(&self, info: &TargetInfo, bytes: &[u8]) -> Result<(), TufError> {
+        check_target_path(&info.role, &info.path)?;
+        let got = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        if got != info.length {
+            return Err(TufError::LengthMismatch {
+                role: info.role.clone(),
+                file: info.path.clone(),
+                expected: info.length,
+                got,
+            });
+        }
+        check_hashes(&info.role, &info.path, &info.hashes, bytes, true)
+    }
+}
+
+/// Loads targets metadata for `role` into the set (python-tuf `Updater._load_targets`): the
+/// stored copy when it still verifies against the trusted snapshot, else a download. Returns
+/// the downloaded bytes, which the caller persists.
+async fn load_targets<F: Fetch, S: Store>(
+    config: &UpdaterConfig,
+    fetch: &F,
+    store: &S,
+    set: &mut TrustedMetadataSet,
+    role: &str,
+    parent: &str,
+) -> Result<Option<Vec<u8>>, TufError> {
+    if set.check_cached_delegation(role, parent)? {
+        return Ok(None);
+    }
+    if let Some(local) = store.get(&metadata_key(&config.store_prefix, role)).await? {
+        if set.update_delegated_targets(&local, role, parent).is_ok() {
+            return Ok(None);
+        }
+    }
+    let file = format!("{role}.json");
+    let meta = set
+        .snapshot()
+        .and_then(|s| s.signed().meta.get(&file).cloned())
+        .ok_or_else(|| TufError::MissingMeta {
+            role: "snapshot".into(),
+            file: file.clone(),
+            detail: format!("role \"{role}\" is delegated but the snapshot does not list it"),
+        })?;
+    let name = if set.root().signed().consistent_snapshot {
+        format!("{}.{}.json", meta.version, quote(role))
+    } else {
+        format!("{}.json", quote(role))
+    };
+    let limit = meta.length.unwrap_or(config.targets_max_length);
+    let url = join(&config.metadata_base_url, &name);
+    let bytes = fetch
+        .fetch_bytes(&url, limit)
+        .await
+        .map_err(fetch_err(role))?;
+    set.update_delegated_targets(&bytes, role, parent)?;
+    Ok(Some(bytes))
+}
+
+fn report(
+    set: &TrustedMetadataSet,
+    root_rotations: u32,
+    rotated: bool,
+) -> Result<RefreshReport, TufError> {
+    let missing = |role: &str| TufError::InvalidState {
+        role: role.to_string(),
+        reason: "not loaded".into(),
+    };
+    let ts = set.timestamp().ok_or_else(|| missing("timestamp"))?;
+    let sn = set.snapshot().ok_or_else(|| missing("snapshot"))?;
+    let tg = set.targets("targets").ok_or_else(|| missing("targets"))?;
+    Ok(RefreshReport {
+        reference_time: set.reference_time(),
+        root_rotations,
+        root: status(set.root().version(), set.root().expires()),
+        timestamp: status(ts.version(), ts.expires()),
+        snapshot: status(sn.version(), sn.expires()),
+        targets: status(tg.version(), tg.expires()),
+        timestamp_snapshot_keys_rotated: rotated,
+    })
+}
+
+/// Streaming length + hash check of a target against its signed entry.
+struct TargetVerifier {
+    role: String,
+    path: String,
+    expected_len: u64,
+    seen: u64,
+    sha256: Option<(Sha256, String)>,
+    sha512: Option<(Sha512, String)>,
+}
+
+impl TargetVerifier {
+    fn new(info: &TargetInfo) -> Result<Self, TufError> {
+        let sha256 = info
+            .hashes
+            .get("sha256")
+            .map(|h| (Sha256::new(), h.clone()));
+        let sha512 = info
+            .hashes
+            .get("sha512")
+            .map(|h| (Sha512::new(), h.clone()));
+        if sha256.is_none() && sha512.is_none() {
+            return Err(TufError::UnsupportedHash {
+                role: info.role.clone(),
+                path: info.path.clone(),
+                listed: info.hashes.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        }
+        Ok(TargetVerifier {
+            role: info.role.clone(),
+            path: info.path.clone(),
+            expected_len: info.length,
+            seen: 0,
+            sha256,
+            sha512,
+        })
+    }
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.seen = self
+            .seen
+            .saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
+        if let Some((h, _)) = &mut self.sha256 {
+            h.update(chunk);
+        }
+        if let Some((h, _)) = &mut self.sha512 {
+            h.update(chunk);
+        }
+    }
+
+    fn finish(self) -> Result<(), TufError> {
+        if self.seen != self.expected_len {
+            return Err(TufError::LengthMismatch {
+                role: self.role,
+                file: self.path,
+                expected: self.expected_len,
+                got: self.seen,
+            });
+        }
+        let mut results = Vec::new();
+        if let Some((h, expected)) = self.sha256 {
+            results.push(("sha256", hex::encode(h.finalize()), expected));
+        }
+        if let Some((h, expected)) = self.sha512 {
+            results.push(("sha512", hex::encode(h.finalize()), expected));
+        }
+        for (alg, actual, expected) in results {
+            if !actual.eq_ignore_ascii_case(&expected) {
+                return Err(TufError::HashMismatch {
+                    role: self.role,
+                    file: self.path,
+                    algorithm: alg.to_string(),
+                    expected,
+                    actual,
+                });
+            }
+        }
+        Ok(())
+    }
+}
