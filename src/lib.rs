@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod digest;
 pub mod error;
+pub mod eval;
 pub mod fetch;
 pub mod store;
 
