@@ -124,6 +124,8 @@ pub struct EvalConfig {
     pub compare: CompareConfig,
     /// Gates to evaluate.
     pub gates: Vec<GateSpec>,
+    /// Columns checked for drift against the profile. Default (`None`): the features.
+    pub drift_columns: Option<Vec<String>>,
 }
 
 impl Default for EvalConfig {
@@ -144,6 +146,7 @@ impl Default for EvalConfig {
             prediction_column: "prediction".into(),
             compare: CompareConfig::default(),
             gates: Vec::new(),
+            drift_columns: None,
         }
     }
 }
@@ -418,13 +421,18 @@ impl Evaluator {
                 n_classes = Some(k.len());
             }
         }
-        let drift_pos: Vec<usize> = match profile {
-            Some(p) => feat
+        let drift_pos: Vec<usize> = match (profile, &cfg.drift_columns) {
+            (Some(p), Some(cols)) => cols
+                .iter()
+                .filter(|c| p.column(c).is_some())
+                .map(|c| pos(c))
+                .collect(),
+            (Some(p), None) => feat
                 .iter()
                 .copied()
                 .filter(|&i| p.column(&selected[i]).is_some())
                 .collect(),
-            None => Vec::new(),
+            (None, _) => Vec::new(),
         };
         let numeric: Vec<bool> = (0..selected.len())
             .map(|i| feat.contains(&i) || proba_pos.contains(&i) || Some(i) == value_pos)

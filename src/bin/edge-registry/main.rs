@@ -1,5 +1,6 @@
 //! The `edge-registry` command-line tool.
 
+mod eval_cmd;
 mod serve;
 
 use std::process::ExitCode;
@@ -16,6 +17,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Evaluate predictions on local data: metrics, calibration, slices, quality, drift, gates.
+    /// Prints a summary and writes a JSON report (exit status 3 when a gate fails).
+    Eval(eval_cmd::EvalArgs),
+    /// Compute a reference data profile (for drift and quality checks) from training data.
+    Profile(eval_cmd::ProfileArgs),
     /// Serve directories over HTTP (static files; GET and HEAD; no directory traversal).
     Serve {
         /// Directory served at `/`.
@@ -39,6 +45,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Eval(args) => match eval_cmd::run_eval(args) {
+            Ok(eval_cmd::Outcome::Ok) => Ok(()),
+            Ok(eval_cmd::Outcome::GateFailed) => return ExitCode::from(3),
+            Err(e) => Err(e),
+        },
+        Command::Profile(args) => eval_cmd::run_profile(args),
         Command::Serve {
             root,
             addr,
