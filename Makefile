@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean
+.PHONY: setup demo test pkg cli clean bench
 
 setup:
 	@scripts/setup
@@ -14,6 +14,11 @@ demo: setup pkg cli
 ## Every test tier (lint, native, wasm in Node/Chromium/worker, JS API in Node, browser e2e)
 test: setup
 	@scripts/test
+
+## Evaluation benchmark: full classification metric set on 1,000,000 rows, native vs scikit-learn
+bench:
+	cargo bench --bench eval_metrics
+	python3 scripts/bench_eval_sklearn.py
 
 pkg:
 	scripts/build-pkg
