@@ -992,8 +992,10 @@ mod tests {
 
     #[test]
     fn limits_are_typed_errors() {
-        let mut l = Limits::default();
-        l.max_record_bytes = 8;
+        let mut l = Limits {
+            max_record_bytes: 8,
+            ..Limits::default()
+        };
         let e = read_all(
             DataFormat::Csv,
             ColumnSelection::All,

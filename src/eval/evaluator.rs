@@ -444,7 +444,13 @@ impl Evaluator {
         });
         let pred_drift = profile
             .filter(|p| p.column(&cfg.prediction_column).is_some())
-            .map(|p| DriftAccumulator::new(p, &[cfg.prediction_column.clone()], cfg.drift.clone()));
+            .map(|p| {
+                DriftAccumulator::new(
+                    p,
+                    std::slice::from_ref(&cfg.prediction_column),
+                    cfg.drift.clone(),
+                )
+            });
         let slices = cfg
             .columns
             .slices

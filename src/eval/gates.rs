@@ -96,8 +96,18 @@ pub fn evaluate(results: &Results, gates: &[GateSpec]) -> GateReport {
             let value = results.metric(&g.metric);
             let reason = match value {
                 None => Some("metric not computed or undefined".to_string()),
-                Some(v) if g.min.is_some_and(|m| !(v >= m)) => Some("below minimum".into()),
-                Some(v) if g.max.is_some_and(|m| !(v <= m)) => Some("above maximum".into()),
+                Some(v)
+                    if g.min
+                        .is_some_and(|m| v.partial_cmp(&m).is_none_or(|o| o.is_lt())) =>
+                {
+                    Some("below minimum".into())
+                }
+                Some(v)
+                    if g.max
+                        .is_some_and(|m| v.partial_cmp(&m).is_none_or(|o| o.is_gt())) =>
+                {
+                    Some("above maximum".into())
+                }
                 Some(_) => None,
             };
             GateResult {

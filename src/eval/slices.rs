@@ -96,6 +96,9 @@ pub struct SliceGroup {
     pub slices: Vec<Slice>,
 }
 
+/// A slice being built: label, lower edge, upper edge, row indices.
+type Group = (String, Option<f64>, Option<f64>, Vec<u32>);
+
 const MISSING: u32 = u32::MAX;
 const OTHER: u32 = u32::MAX - 1;
 
@@ -171,7 +174,7 @@ impl SliceColumn {
         let quantile =
             self.all_numeric && (overflow || self.names.len() > 10) && cfg.quantile_bins > 1;
         // (label, lower, upper, rows)
-        let mut groups: Vec<(String, Option<f64>, Option<f64>, Vec<u32>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         let mut missing_rows: Vec<u32> = Vec::new();
         let kind;
         if quantile {

@@ -19,7 +19,7 @@ struct Cli {
 enum Command {
     /// Evaluate predictions on local data: metrics, calibration, slices, quality, drift, gates.
     /// Prints a summary and writes a JSON report (exit status 3 when a gate fails).
-    Eval(eval_cmd::EvalArgs),
+    Eval(Box<eval_cmd::EvalArgs>),
     /// Compute a reference data profile (for drift and quality checks) from training data.
     Profile(eval_cmd::ProfileArgs),
     /// Serve directories over HTTP (static files; GET and HEAD; no directory traversal).
@@ -45,7 +45,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Eval(args) => match eval_cmd::run_eval(args) {
+        Command::Eval(args) => match eval_cmd::run_eval(*args) {
             Ok(eval_cmd::Outcome::Ok) => Ok(()),
             Ok(eval_cmd::Outcome::GateFailed) => return ExitCode::from(3),
             Err(e) => Err(e),
