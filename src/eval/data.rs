@@ -12,7 +12,8 @@
 //!   time) or an object of columns (`{"x": [1, 2], "y": ["a", "b"]}`). The object-of-columns form
 //!   cannot produce a row before every column has been read, so its selected columns are kept
 //!   (parsed, not as text) until [`TableReader::finish`]; unselected columns are scanned and
-//!   dropped.
+//!   dropped. In the array-of-rows form the first row fixes the column set: a selected column
+//!   missing from it is a schema mismatch; later rows may omit keys (read as missing).
 //!
 //! Missing values: an empty field, or one of [`Limits::missing_tokens`] (by default `NA`,
 //! `N/A`, `NaN`, `nan`, `null`, `None`), or JSON `null`.

@@ -558,6 +558,70 @@ mod tests {
     }
 
     #[test]
+    fn cli_report_matches_the_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("preds.csv");
+        let csv = "y,p_0,p_1,g\n0,0.8,0.2,a\n1,0.3,0.7,b\n1,0.6,0.4,a\n0,x,0.5,b\n1,0.1,0.9,b\n";
+        std::fs::write(&data, csv).unwrap();
+        let out = dir.path().join("report.json");
+        let args = EvalArgs {
+            predictions: data.clone(),
+            label: "y".into(),
+            proba: vec!["p_0".into(), "p_1".into()],
+            pred: None,
+            value: None,
+            classes: vec![],
+            slices: vec!["g".into()],
+            id: None,
+            profile: None,
+            drift_columns: vec![],
+            top_k: vec![1, 2],
+            gates: vec!["accuracy>=0.99".into()],
+            on_bad_row: BadRowArg::Skip,
+            format: FormatArg::Auto,
+            out: Some(out.clone()),
+            json: false,
+        };
+        assert!(matches!(run_eval(args), Ok(Outcome::GateFailed)));
+        let written: Report = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(written.runtime.runtime, "native");
+        let mut cfg = EvalConfig::new(TaskKind::Classification, "y");
+        cfg.predictions = Some(PredictionColumns::proba(&["p_0", "p_1"]));
+        cfg.columns.slices = vec!["g".into()];
+        cfg.metrics.top_k = vec![1, 2];
+        cfg.gates = vec![parse_gate("accuracy>=0.99").unwrap()];
+        let lib = edge_registry::eval::score_predictions(
+            cfg,
+            None,
+            csv.as_bytes(),
+            ReportContext::default(),
+        )
+        .unwrap();
+        assert_eq!(written.portable_json(), lib.portable_json());
+        assert_eq!(written.data.rows_skipped, 1);
+        let text = summary(&written, &data);
+        assert!(text.contains("accuracy") && text.contains("FAIL"), "{text}");
+    }
+
+    #[test]
+    fn profile_command_writes_a_readable_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("train.csv");
+        std::fs::write(&data, "a,b\n1,x\n2,y\n3,x\n").unwrap();
+        let out = dir.path().join("profile.json");
+        run_profile(ProfileArgs {
+            data,
+            columns: vec![],
+            format: FormatArg::Auto,
+            out: Some(out.clone()),
+        })
+        .unwrap();
+        let p = Profile::from_json(&std::fs::read(out).unwrap()).unwrap();
+        assert_eq!(p.rows, 3);
+        assert_eq!(p.columns.len(), 2);
+    }
+
+    #[test]
     fn rfc3339_shape() {
         let t = now_rfc3339();
         assert_eq!(t.len(), 20);
