@@ -206,12 +206,25 @@ impl ClassificationData {
         }
     }
 
-    /// Every metric over all rows (`subset = None`) or over the listed row indices.
+    /// Every metric over all rows (`subset = None`) or over the listed row indices (which must
+    /// be `< len()`; they may repeat).
     pub fn metrics(
         &self,
         classes: &[String],
         subset: Option<&[u32]>,
         top_k: &[usize],
+    ) -> ClassificationMetrics {
+        self.metrics_with(classes, subset, top_k, true)
+    }
+
+    /// As [`ClassificationData::metrics`], skipping ROC AUC (one sort per class) when
+    /// `roc_auc` is false: bootstrap resamples of metrics that do not need it.
+    pub fn metrics_with(
+        &self,
+        classes: &[String],
+        subset: Option<&[u32]>,
+        top_k: &[usize],
+        roc_auc: bool,
     ) -> ClassificationMetrics {
         let c = self.n_classes;
         let rows = RowIter::new(self.labels.len(), subset);
@@ -290,7 +303,7 @@ impl ClassificationData {
             Some(_) if n > 0 => (
                 Some(self.log_loss(rows.clone())),
                 Some(self.brier(rows.clone())),
-                Some(self.roc_auc(rows.clone(), &support)),
+                roc_auc.then(|| self.roc_auc(rows.clone(), &support)),
                 top_k
                     .iter()
                     .map(|&k| TopK {

@@ -56,11 +56,27 @@ impl TaskData {
 
     /// Results over all rows or a subset (indices may repeat, as in a bootstrap resample).
     pub fn results(&self, subset: Option<&[u32]>, opts: &MetricOptions) -> Results {
+        self.results_with(subset, opts, true, true)
+    }
+
+    /// As [`TaskData::results`], optionally without ROC AUC and calibration (the costly parts)
+    /// when the caller does not need them.
+    pub fn results_with(
+        &self,
+        subset: Option<&[u32]>,
+        opts: &MetricOptions,
+        roc_auc: bool,
+        calibration: bool,
+    ) -> Results {
         match self {
             TaskData::Classification { data, classes } => Results {
-                classification: Some(data.metrics(classes, subset, &opts.top_k)),
+                classification: Some(data.metrics_with(classes, subset, &opts.top_k, roc_auc)),
                 regression: None,
-                calibration: calibration::of_data(data, subset, opts.calibration_bins),
+                calibration: if calibration {
+                    calibration::of_data(data, subset, opts.calibration_bins)
+                } else {
+                    None
+                },
             },
             TaskData::Regression(r) => Results {
                 classification: None,
