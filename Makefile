@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean interop
+.PHONY: setup demo test pkg cli clean interop bench
 
 setup:
 	@scripts/setup
@@ -19,6 +19,10 @@ test: setup
 interop:
 	python3 -m pip install -q -r scripts/requirements-tuf.txt
 	cargo test --features cli --test tuf_cli -- --ignored
+## Evaluation benchmark: full classification metric set on 1,000,000 rows, native vs scikit-learn
+bench:
+	cargo bench --bench eval_metrics
+	python3 scripts/bench_eval_sklearn.py
 
 pkg:
 	scripts/build-pkg

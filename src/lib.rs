@@ -9,6 +9,7 @@ pub mod clock;
 pub mod digest;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod fetch;
 pub mod store;
 pub mod tuf;

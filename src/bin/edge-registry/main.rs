@@ -1,5 +1,6 @@
 //! The `edge-registry` command-line tool.
 
+mod eval_cmd;
 mod run_cmd;
 mod serve;
 mod tensor_io;
@@ -21,6 +22,11 @@ struct Cli {
 enum Command {
     /// Run one inference natively and print the outputs as JSON {name: {dtype, shape, data}}.
     Run(run_cmd::RunArgs),
+    /// Evaluate predictions on local data: metrics, calibration, slices, quality, drift, gates.
+    /// Prints a summary and writes a JSON report (exit status 3 when a gate fails).
+    Eval(Box<eval_cmd::EvalArgs>),
+    /// Compute a reference data profile (for drift and quality checks) from training data.
+    Profile(eval_cmd::ProfileArgs),
     /// Serve directories over HTTP (static files; GET and HEAD; no directory traversal).
     Serve {
         /// Directory served at `/`.
@@ -59,6 +65,12 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args),
+        Command::Eval(args) => match eval_cmd::run_eval(*args) {
+            Ok(eval_cmd::Outcome::Ok) => Ok(()),
+            Ok(eval_cmd::Outcome::GateFailed) => return ExitCode::from(3),
+            Err(e) => Err(e),
+        },
+        Command::Profile(args) => eval_cmd::run_profile(args),
         Command::Serve {
             root,
             addr,

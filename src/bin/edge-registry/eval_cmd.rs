@@ -1,0 +1,630 @@
+//! `edge-registry eval`: evaluate predictions (and, once the engine and registry client land,
+//! models) on local data; `edge-registry profile`: write a reference data profile.
+//!
+//! The file is read in 64 KiB chunks and pushed into the streaming core, so a large file is
+//! never held in memory; a progress line is drawn on standard error for files over 8 MiB when
+//! it is a terminal.
+
+use std::fs::File;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, ValueEnum};
+use edge_registry::eval::data::{ColumnSelection, TableReader};
+use edge_registry::eval::gates::GateSpec;
+use edge_registry::eval::report::Report;
+use edge_registry::eval::{
+    BadRowPolicy, DataFormat, EvalConfig, Evaluator, Limits, PredictionColumns, Profile,
+    ProfileBuilder, ProfileConfig, ReportContext, TaskKind,
+};
+
+const CHUNK: usize = 64 * 1024;
+const PROGRESS_MIN_BYTES: u64 = 8 << 20;
+
+/// Input format, or `auto` from the file name (`.json` → JSON, anything else CSV).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    /// From the extension.
+    Auto,
+    /// CSV with a header row.
+    Csv,
+    /// JSON rows or columns.
+    Json,
+}
+
+/// Bad-row policy.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BadRowArg {
+    /// Skip and report bad rows.
+    Skip,
+    /// Stop at the first bad row.
+    Fail,
+}
+
+/// Arguments of `eval`. Today it scores predictions made elsewhere (`--predictions`); the
+/// model-driven form (`--registry URL_OR_DIR --model NAME@REF --data FILE [--against REF]`)
+/// will add its own input group next to `--predictions`, sharing everything else.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A CSV or JSON file with the label column and prediction columns.
+    #[arg(long, value_name = "FILE")]
+    pub predictions: PathBuf,
+    /// The label (ground truth) column.
+    #[arg(long, value_name = "COL")]
+    pub label: String,
+    /// Probability columns, one per class in class order (comma-separated).
+    #[arg(long, value_name = "P0,P1,...", value_delimiter = ',')]
+    pub proba: Vec<String>,
+    /// A predicted-label column (classification).
+    #[arg(long = "pred", value_name = "COL")]
+    pub pred: Option<String>,
+    /// A predicted-value column (regression).
+    #[arg(long, value_name = "COL", conflicts_with_all = ["proba", "pred"])]
+    pub value: Option<String>,
+    /// Class labels in index order (default 0..C-1 with probabilities, discovered otherwise).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub classes: Vec<String>,
+    /// Slice columns (repeatable).
+    #[arg(long = "slice", value_name = "COL")]
+    pub slices: Vec<String>,
+    /// An id column, echoed in bad-row reports.
+    #[arg(long, value_name = "COL")]
+    pub id: Option<String>,
+    /// A reference profile (from `edge-registry profile`) for quality and drift checks.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Columns to check for drift against `--profile` (comma-separated).
+    #[arg(
+        long = "drift-columns",
+        value_name = "A,B,...",
+        value_delimiter = ',',
+        requires = "profile"
+    )]
+    pub drift_columns: Vec<String>,
+    /// k values for top-k accuracy.
+    #[arg(
+        long = "top-k",
+        value_name = "K,...",
+        value_delimiter = ',',
+        default_value = "2"
+    )]
+    pub top_k: Vec<usize>,
+    /// Gates as METRIC>=MIN or METRIC<=MAX (repeatable); exit status 3 when one fails.
+    #[arg(long = "gate", value_name = "METRIC>=X")]
+    pub gates: Vec<String>,
+    /// What to do with bad rows.
+    #[arg(long = "on-bad-row", value_enum, default_value = "skip")]
+    pub on_bad_row: BadRowArg,
+    /// Input format.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the JSON report on standard output instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `profile`.
+#[derive(Args, Debug)]
+pub struct ProfileArgs {
+    /// Training data (CSV or JSON).
+    pub data: PathBuf,
+    /// Columns to profile (default: all).
+    #[arg(long = "column", value_name = "COL")]
+    pub columns: Vec<String>,
+    /// Input format.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
+    /// Write the profile here (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Outcome of `eval`: the process exit code.
+pub enum Outcome {
+    /// Everything passed.
+    Ok,
+    /// A gate failed.
+    GateFailed,
+}
+
+fn format_of(f: FormatArg, path: &Path) -> DataFormat {
+    match f {
+        FormatArg::Csv => DataFormat::Csv,
+        FormatArg::Json => DataFormat::Json,
+        FormatArg::Auto => {
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            {
+                DataFormat::Json
+            } else {
+                DataFormat::Csv
+            }
+        }
+    }
+}
+
+fn parse_gate(s: &str) -> Result<GateSpec, String> {
+    let (metric, min, max) = if let Some((m, v)) = s.split_once(">=") {
+        (m, Some(v), None)
+    } else if let Some((m, v)) = s.split_once("<=") {
+        (m, None, Some(v))
+    } else {
+        return Err(format!("gate {s:?}: expected METRIC>=X or METRIC<=X"));
+    };
+    let num = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("gate {s:?}: {v:?} is not a number"))
+    };
+    Ok(GateSpec {
+        metric: metric.trim().to_string(),
+        min: min.map(num).transpose()?,
+        max: max.map(num).transpose()?,
+    })
+}
+
+/// RFC 3339 UTC time of the system clock (the CLI's job; the core never reads a clock).
+pub fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+struct ProgressLine {
+    total: u64,
+    show: bool,
+    last_pct: u64,
+}
+
+impl ProgressLine {
+    fn new(total: u64) -> Self {
+        ProgressLine {
+            total,
+            show: total >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal(),
+            last_pct: u64::MAX,
+        }
+    }
+
+    fn update(&mut self, bytes: u64, rows: u64) {
+        if !self.show || self.total == 0 {
+            return;
+        }
+        let pct = bytes * 100 / self.total;
+        if pct != self.last_pct {
+            self.last_pct = pct;
+            let filled = (pct / 5) as usize;
+            eprint!(
+                "\r[{}{}] {pct:3}% {rows} rows",
+                "#".repeat(filled),
+                " ".repeat(20 - filled.min(20))
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn done(&self) {
+        if self.show {
+            eprintln!();
+        }
+    }
+}
+
+fn read_chunks(
+    path: &Path,
+    mut each: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        each(&buf[..n])?;
+    }
+}
+
+/// Runs `eval`.
+pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
+    let format = format_of(a.format, &a.predictions);
+    let task = if a.value.is_some() {
+        TaskKind::Regression
+    } else {
+        TaskKind::Classification
+    };
+    let mut cfg = EvalConfig::new(task, &a.label);
+    cfg.format = format;
+    cfg.columns.slices = a.slices.clone();
+    cfg.columns.id = a.id.clone();
+    cfg.predictions = Some(PredictionColumns {
+        proba: a.proba.clone(),
+        label: a.pred.clone(),
+        value: a.value.clone(),
+    });
+    cfg.classes = (!a.classes.is_empty()).then(|| a.classes.clone());
+    cfg.metrics.top_k = a.top_k.clone();
+    cfg.drift_columns = (!a.drift_columns.is_empty()).then(|| a.drift_columns.clone());
+    cfg.bad_rows = match a.on_bad_row {
+        BadRowArg::Skip => BadRowPolicy::Skip,
+        BadRowArg::Fail => BadRowPolicy::Fail,
+    };
+    cfg.gates = a
+        .gates
+        .iter()
+        .map(|g| parse_gate(g))
+        .collect::<Result<_, _>>()?;
+    let profile = match &a.profile {
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Some(Profile::from_json(&bytes).map_err(|e| format!("{}: {e}", p.display()))?)
+        }
+        None => None,
+    };
+    let total = std::fs::metadata(&a.predictions)
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let mut progress = ProgressLine::new(total);
+    let mut ev = Evaluator::new(cfg, profile.as_ref()).map_err(|e| e.to_string())?;
+    read_chunks(&a.predictions, |chunk| {
+        ev.push(chunk)
+            .map_err(|e| format!("{} ({})", e, code(&e)))?;
+        let p = ev.progress();
+        progress.update(p.bytes, p.rows_read);
+        Ok(())
+    })?;
+    progress.done();
+    let report = ev
+        .finish(ReportContext {
+            time: now_rfc3339(),
+            runtime: "native".into(),
+            model: None,
+            challenger: None,
+        })
+        .map_err(|e| format!("{} ({})", e, code(&e)))?;
+    if let Some(out) = &a.out {
+        std::fs::write(out, report.to_json() + "\n")
+            .map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    if a.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", summary(&report, &a.predictions));
+        if let Some(out) = &a.out {
+            println!("report written to {}", out.display());
+        }
+    }
+    Ok(match &report.gates {
+        Some(g) if !g.passed => Outcome::GateFailed,
+        _ => Outcome::Ok,
+    })
+}
+
+fn code(e: &edge_registry::eval::EvalError) -> &'static str {
+    edge_registry::error::ErrorCode::code(e)
+}
+
+/// Runs `profile`.
+pub fn run_profile(a: ProfileArgs) -> Result<(), String> {
+    let format = format_of(a.format, &a.data);
+    let selection = if a.columns.is_empty() {
+        ColumnSelection::All
+    } else {
+        ColumnSelection::Named(a.columns.clone())
+    };
+    let mut reader = TableReader::new(format, selection, Limits::default());
+    let mut builder: Option<ProfileBuilder> = None;
+    let mut skipped = 0u64;
+    let mut sink = |names: Option<&[String]>,
+                    builder: &mut Option<ProfileBuilder>,
+                    row: edge_registry::eval::data::RowResult|
+     -> Result<(), edge_registry::eval::EvalError> {
+        if builder.is_none() {
+            if let Some(n) = names {
+                *builder = Some(ProfileBuilder::new(n.to_vec(), ProfileConfig::default())?);
+            }
+        }
+        match (row, builder.as_mut()) {
+            (Ok(r), Some(b)) => b.add_row(&r.cells),
+            _ => skipped += 1,
+        }
+        Ok(())
+    };
+    let mut rows: Vec<edge_registry::eval::data::RowResult> = Vec::new();
+    read_chunks(&a.data, |chunk| {
+        reader
+            .push(chunk, &mut |r| {
+                rows.push(r);
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+        let names = reader.columns().map(|c| c.to_vec());
+        for r in rows.drain(..) {
+            sink(names.as_deref(), &mut builder, r).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })?;
+    reader
+        .finish(&mut |r| {
+            rows.push(r);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    let names = reader.columns().map(|c| c.to_vec());
+    for r in rows.drain(..) {
+        sink(names.as_deref(), &mut builder, r).map_err(|e| e.to_string())?;
+    }
+    let builder = match builder {
+        Some(b) => b,
+        None => ProfileBuilder::new(names.unwrap_or_default(), ProfileConfig::default())
+            .map_err(|e| e.to_string())?,
+    };
+    let profile = builder.finish();
+    let json = profile.to_json() + "\n";
+    match &a.out {
+        Some(out) => {
+            std::fs::write(out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+            eprintln!(
+                "profile of {} rows, {} columns written to {}{}",
+                profile.rows,
+                profile.columns.len(),
+                out.display(),
+                if skipped > 0 {
+                    format!(" ({skipped} malformed rows skipped)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        None => print!("{json}"),
+    }
+    Ok(())
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "undefined".into(), |v| format!("{v:.6}"))
+}
+
+/// The human-readable summary printed on the terminal.
+pub fn summary(r: &Report, path: &Path) -> String {
+    let mut s = String::new();
+    let d = &r.data;
+    s += &format!(
+        "{}: {} rows read, {} used, {} skipped (sha256 {})\n",
+        path.display(),
+        d.rows_read,
+        d.rows_used,
+        d.rows_skipped,
+        &d.sha256[..16]
+    );
+    for b in d.bad_rows.iter().take(5) {
+        s += &format!(
+            "  bad row {}{}: {}\n",
+            b.row,
+            b.column
+                .as_ref()
+                .map(|c| format!(" [{c}]"))
+                .unwrap_or_default(),
+            b.reason
+        );
+    }
+    if d.bad_rows.len() > 5 || d.bad_rows_truncated {
+        s += &format!("  … {} bad rows in all (see the report)\n", d.rows_skipped);
+    }
+    if let Some(c) = &r.results.classification {
+        s += &format!("\nclassification ({} classes)\n", c.per_class.len());
+        s += &format!("  accuracy            {:.6}\n", c.accuracy);
+        s += &format!("  balanced accuracy   {:.6}\n", c.balanced_accuracy);
+        s += &format!(
+            "  precision / recall / F1 (macro)     {:.6} / {:.6} / {:.6}\n",
+            c.macro_.precision, c.macro_.recall, c.macro_.f1
+        );
+        s += &format!(
+            "  precision / recall / F1 (weighted)  {:.6} / {:.6} / {:.6}\n",
+            c.weighted.precision, c.weighted.recall, c.weighted.f1
+        );
+        if c.log_loss.is_some() {
+            s += &format!("  log loss            {}\n", opt(c.log_loss));
+            s += &format!("  Brier               {}\n", opt(c.brier));
+        }
+        if let Some(a) = &c.roc_auc {
+            if c.per_class.len() == 2 {
+                s += &format!("  ROC AUC             {}\n", opt(a.binary));
+            } else {
+                s += &format!(
+                    "  ROC AUC (OvR)       macro {}  weighted {}\n",
+                    opt(a.ovr_macro),
+                    opt(a.ovr_weighted)
+                );
+            }
+        }
+        for t in &c.top_k {
+            s += &format!("  top-{} accuracy      {:.6}\n", t.k, t.accuracy);
+        }
+        if let Some(cal) = &r.results.calibration {
+            s += &format!(
+                "  ECE / MCE ({} bins)  {:.6} / {:.6}\n",
+                cal.top_label.n_bins, cal.top_label.ece, cal.top_label.mce
+            );
+        }
+        s += "  class        support  precision  recall     F1\n";
+        for k in c.per_class.iter().take(30) {
+            s += &format!(
+                "  {:<12} {:>7}  {:.4}     {:.4}     {:.4}\n",
+                k.class, k.support, k.precision, k.recall, k.f1
+            );
+        }
+    }
+    if let Some(m) = &r.results.regression {
+        s += "\nregression\n";
+        for (n, v) in [
+            ("MAE", m.mae),
+            ("MSE", m.mse),
+            ("RMSE", m.rmse),
+            ("R²", m.r2),
+            ("median AE", m.median_ae),
+            ("MAPE", m.mape),
+        ] {
+            s += &format!("  {n:<10} {}\n", opt(v));
+        }
+    }
+    for g in &r.slices {
+        s += &format!(
+            "\nslices by {} ({}, margin {})\n",
+            g.column, g.metric, g.margin
+        );
+        for sl in &g.slices {
+            s += &format!(
+                "  {:<24} n={:<7} {} {}\n",
+                sl.value,
+                sl.count,
+                opt(sl.metric_value),
+                if sl.flagged { "FLAGGED" } else { "" }
+            );
+        }
+    }
+    if let Some(dr) = &r.drift {
+        s += &format!(
+            "\ndrift: {} of {} columns drifted{}\n",
+            dr.drifted_columns,
+            dr.columns.len(),
+            if dr.dataset_drift {
+                " — DATASET DRIFT"
+            } else {
+                ""
+            }
+        );
+        for c in dr.columns.iter().filter(|c| c.drifted).take(20) {
+            s += &format!(
+                "  {:<20} {:?} {} (threshold {})\n",
+                c.column,
+                c.method,
+                opt(c.score),
+                c.threshold
+            );
+        }
+    }
+    let q = &r.quality;
+    if q.duplicate_rows > 0 {
+        s += &format!("\nduplicate rows: {}\n", q.duplicate_rows);
+    }
+    if let Some(g) = &r.gates {
+        s += &format!("\ngates: {}\n", if g.passed { "passed" } else { "FAILED" });
+        for res in &g.results {
+            s += &format!("  {} {}\n", if res.passed { "ok  " } else { "FAIL" }, res);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_parse() {
+        let g = parse_gate("accuracy>=0.9").unwrap();
+        assert_eq!(g.min, Some(0.9));
+        let g = parse_gate("log_loss<=0.3").unwrap();
+        assert_eq!(g.max, Some(0.3));
+        assert!(parse_gate("accuracy=0.9").is_err());
+        assert!(parse_gate("accuracy>=x").is_err());
+    }
+
+    #[test]
+    fn cli_report_matches_the_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("preds.csv");
+        let csv = "y,p_0,p_1,g\n0,0.8,0.2,a\n1,0.3,0.7,b\n1,0.6,0.4,a\n0,x,0.5,b\n1,0.1,0.9,b\n";
+        std::fs::write(&data, csv).unwrap();
+        let out = dir.path().join("report.json");
+        let args = EvalArgs {
+            predictions: data.clone(),
+            label: "y".into(),
+            proba: vec!["p_0".into(), "p_1".into()],
+            pred: None,
+            value: None,
+            classes: vec![],
+            slices: vec!["g".into()],
+            id: None,
+            profile: None,
+            drift_columns: vec![],
+            top_k: vec![1, 2],
+            gates: vec!["accuracy>=0.99".into()],
+            on_bad_row: BadRowArg::Skip,
+            format: FormatArg::Auto,
+            out: Some(out.clone()),
+            json: false,
+        };
+        assert!(matches!(run_eval(args), Ok(Outcome::GateFailed)));
+        let written: Report = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(written.runtime.runtime, "native");
+        let mut cfg = EvalConfig::new(TaskKind::Classification, "y");
+        cfg.predictions = Some(PredictionColumns::proba(&["p_0", "p_1"]));
+        cfg.columns.slices = vec!["g".into()];
+        cfg.metrics.top_k = vec![1, 2];
+        cfg.gates = vec![parse_gate("accuracy>=0.99").unwrap()];
+        let lib = edge_registry::eval::score_predictions(
+            cfg,
+            None,
+            csv.as_bytes(),
+            ReportContext::default(),
+        )
+        .unwrap();
+        assert_eq!(written.portable_json(), lib.portable_json());
+        assert_eq!(written.data.rows_skipped, 1);
+        let text = summary(&written, &data);
+        assert!(text.contains("accuracy") && text.contains("FAIL"), "{text}");
+    }
+
+    #[test]
+    fn profile_command_writes_a_readable_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("train.csv");
+        std::fs::write(&data, "a,b\n1,x\n2,y\n3,x\n").unwrap();
+        let out = dir.path().join("profile.json");
+        run_profile(ProfileArgs {
+            data,
+            columns: vec![],
+            format: FormatArg::Auto,
+            out: Some(out.clone()),
+        })
+        .unwrap();
+        let p = Profile::from_json(&std::fs::read(out).unwrap()).unwrap();
+        assert_eq!(p.rows, 3);
+        assert_eq!(p.columns.len(), 2);
+    }
+
+    #[test]
+    fn rfc3339_shape() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), 20);
+        assert!(t.ends_with('Z'));
+    }
+}

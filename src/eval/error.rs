@@ -1,0 +1,118 @@
+//! The evaluation layer's error type.
+
+use crate::error::ErrorCode;
+
+/// Errors from reading evaluation data, running a predictor over it and computing results.
+///
+/// Every variant has a stable code (see [`ErrorCode`]); the JS bindings put it on `Error.code`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The data is not valid CSV or JSON of an accepted shape (for example a JSON document that
+    /// is neither an array of row objects nor an object of columns). Code `BAD_DATA`.
+    #[error("bad data at row {row}: {reason}")]
+    BadData {
+        /// 1-based data row (0 when the problem is not tied to a row, e.g. the header).
+        row: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A row could not be used and the bad-row policy is `fail`. Code `BAD_ROW`.
+    #[error("bad row {row}{}: {reason}", column.as_ref().map(|c| format!(" (column {c:?})")).unwrap_or_default())]
+    BadRow {
+        /// 1-based data row (the header is not counted).
+        row: u64,
+        /// The column at fault, if one is.
+        column: Option<String>,
+        /// Why the row cannot be used.
+        reason: String,
+    },
+    /// A configured limit (rows, columns, field or record length, nesting) was exceeded.
+    /// Code `LIMIT_EXCEEDED`.
+    #[error("limit exceeded: {what} (limit {limit})")]
+    LimitExceeded {
+        /// Which limit.
+        what: String,
+        /// Its value.
+        limit: u64,
+    },
+    /// The data's columns do not match the mapping or the model's input schema (a missing
+    /// column, a feature count that differs from the model's). Code `SCHEMA_MISMATCH`.
+    #[error("schema mismatch: {reason}")]
+    SchemaMismatch {
+        /// What does not match.
+        reason: String,
+    },
+    /// The evaluation options are inconsistent (no label column, zero bins, unknown metric
+    /// name, ...). Code `INVALID_ARGUMENT`.
+    #[error("invalid argument: {reason}")]
+    InvalidArgument {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A method was called in the wrong state (data pushed after `finish`). Code `INVALID_STATE`.
+    #[error("invalid state: {reason}")]
+    InvalidState {
+        /// What was attempted.
+        reason: String,
+    },
+    /// The predictor failed or returned outputs of the wrong shape. Code `PREDICTOR_FAILED`
+    /// (or the predictor's own code when it has one).
+    #[error("predictor failed ({code}): {message}")]
+    Predictor {
+        /// The predictor's error code (for example an engine code), or `PREDICTOR_FAILED`.
+        code: &'static str,
+        /// Its message.
+        message: String,
+    },
+    /// No row was usable, so no metric can be computed. Code `NO_ROWS`.
+    #[error("no usable rows: {reason}")]
+    NoRows {
+        /// Why (all rows bad, empty file).
+        reason: String,
+    },
+    /// A reference profile could not be parsed or has an unsupported version. Code
+    /// `BAD_PROFILE`.
+    #[error("bad reference profile: {reason}")]
+    BadProfile {
+        /// What is wrong.
+        reason: String,
+    },
+    /// At least one evaluation gate failed. Code `GATE_FAILED`.
+    #[error("evaluation gate failed: {}", summary(failures))]
+    GateFailed {
+        /// The failing gates with the measured numbers.
+        failures: Vec<crate::eval::gates::GateResult>,
+    },
+}
+
+fn summary(failures: &[crate::eval::gates::GateResult]) -> String {
+    failures
+        .iter()
+        .map(|g| g.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ErrorCode for EvalError {
+    fn code(&self) -> &'static str {
+        match self {
+            EvalError::BadData { .. } => "BAD_DATA",
+            EvalError::BadRow { .. } => "BAD_ROW",
+            EvalError::LimitExceeded { .. } => "LIMIT_EXCEEDED",
+            EvalError::SchemaMismatch { .. } => "SCHEMA_MISMATCH",
+            EvalError::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            EvalError::InvalidState { .. } => "INVALID_STATE",
+            EvalError::Predictor { code, .. } => code,
+            EvalError::NoRows { .. } => "NO_ROWS",
+            EvalError::BadProfile { .. } => "BAD_PROFILE",
+            EvalError::GateFailed { .. } => "GATE_FAILED",
+        }
+    }
+}
+
+pub(crate) fn invalid(reason: impl Into<String>) -> EvalError {
+    EvalError::InvalidArgument {
+        reason: reason.into(),
+    }
+}

@@ -1,0 +1,43 @@
+//! Local model evaluation: metrics, calibration, slices, data quality, drift, latency,
+//! champion vs challenger, gates and auditable reports.
+//!
+//! Synchronous, streaming and I/O-free: data arrives as byte chunks ([`data::TableReader`]),
+//! a model is anything that implements [`Predictor`], time comes from an injected [`Timer`], and
+//! the result is a [`Report`] (serde, JSON). Each metric's documentation names its reference
+//! implementation (scikit-learn, torchmetrics, scipy, statsmodels, Evidently) and the
+//! parameters whose numbers it reproduces; `tests/eval_reference.rs` checks them against values
+//! computed by those libraries (`scripts/gen_eval_reference.py`).
+//!
+//! NaN policy: the core never lets a NaN into a metric. Missing or non-numeric labels,
+//! features, probabilities or predicted values make a row bad (reported with row, column and
+//! reason, then skipped or fatal per [`BadRowPolicy`]), so every result equals the reference
+//! computed on the rows that were used. Undefined results (scikit-learn's `nan`) are `None`.
+
+pub mod calibration;
+pub mod classification;
+pub mod compare;
+pub mod data;
+pub mod drift;
+mod error;
+pub mod evaluator;
+pub mod gates;
+pub mod latency;
+pub mod num;
+pub mod profile;
+pub mod quality;
+pub mod regression;
+pub mod report;
+pub mod slices;
+pub mod stats;
+pub mod task;
+
+pub use data::{BadRow, BadRowPolicy, DataFormat, Limits};
+pub use error::EvalError;
+pub use evaluator::{
+    evaluate_model, score_predictions, EvalConfig, Evaluator, Prediction, PredictionColumns,
+    Predictor, PredictorError, Progress, ReportContext,
+};
+pub use latency::Timer;
+pub use profile::{Profile, ProfileBuilder, ProfileConfig};
+pub use report::{ColumnMapping, ModelRef, Report, Results, TaskKind};
+pub use task::{MetricOptions, TaskData};

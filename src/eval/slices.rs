@@ -1,0 +1,296 @@
+//! Slices: every metric per value of each slice column, numeric columns by quantile bins, with
+//! counts; a slice is flagged when it is worse than the whole by more than a margin.
+//!
+//! A slice column is numeric when every non-missing value is a finite number and it has more
+//! than 10 distinct values; it is then cut at `np.quantile(values, [0, 1/q, …, 1])` (duplicate
+//! edges merged) into bins `[e₀, e₁], (e₁, e₂], …` (as `pandas.qcut`). Otherwise each value is
+//! a slice (the first [`SliceConfig::max_values`] distinct values; later ones go to
+//! `__other__`). Missing values form the `__missing__` slice.
+//!
+//! Memory: 12 bytes per row per slice column (a value code and the parsed number).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::data::Value;
+use super::num;
+use super::report::{metric_direction, Results};
+use super::task::{MetricOptions, TaskData};
+
+/// Options of slicing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SliceConfig {
+    /// Quantile bins for numeric slice columns. Default 4 (quartiles).
+    pub quantile_bins: usize,
+    /// The metric that decides flagging. Default `accuracy` (classification) / `mae`
+    /// (regression).
+    pub metric: Option<String>,
+    /// A slice is flagged when its metric is worse than the whole by more than this (absolute).
+    /// Default 0.05.
+    pub margin: f64,
+    /// Slices with fewer rows are never flagged. Default 30.
+    pub min_count: u64,
+    /// Distinct values kept per categorical slice column. Default 50.
+    pub max_values: usize,
+}
+
+impl Default for SliceConfig {
+    fn default() -> Self {
+        SliceConfig {
+            quantile_bins: 4,
+            metric: None,
+            margin: 0.05,
+            min_count: 30,
+            max_values: 50,
+        }
+    }
+}
+
+/// How a slice column was cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SliceKind {
+    /// One slice per value.
+    Categorical,
+    /// Quantile bins.
+    Quantile,
+}
+
+/// One slice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slice {
+    /// The value, or the bin as `[a, b]` / `(a, b]`, or `__missing__` / `__other__`.
+    pub value: String,
+    /// Bin lower edge (quantile slices).
+    pub lower: Option<f64>,
+    /// Bin upper edge (quantile slices).
+    pub upper: Option<f64>,
+    /// Rows in the slice.
+    pub count: u64,
+    /// The flagging metric on the slice.
+    pub metric_value: Option<f64>,
+    /// `metric_value − overall`.
+    pub delta: Option<f64>,
+    /// Worse than the whole by more than the margin (and at least `min_count` rows).
+    pub flagged: bool,
+    /// Every result on the slice.
+    pub results: Results,
+}
+
+/// The slices of one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SliceGroup {
+    /// Column name.
+    pub column: String,
+    /// How it was cut.
+    pub kind: SliceKind,
+    /// The flagging metric.
+    pub metric: String,
+    /// Its value on all rows.
+    pub overall: Option<f64>,
+    /// The margin used.
+    pub margin: f64,
+    /// The slices.
+    pub slices: Vec<Slice>,
+}
+
+/// A slice being built: label, lower edge, upper edge, row indices.
+type Group = (String, Option<f64>, Option<f64>, Vec<u32>);
+
+const MISSING: u32 = u32::MAX;
+const OTHER: u32 = u32::MAX - 1;
+
+/// Collects one slice column's values for the stored rows.
+#[derive(Debug, Clone)]
+pub struct SliceColumn {
+    name: String,
+    codes: Vec<u32>,
+    numbers: Vec<f64>,
+    intern: HashMap<String, u32>,
+    names: Vec<String>,
+    all_numeric: bool,
+    max_values: usize,
+}
+
+impl SliceColumn {
+    /// An empty column.
+    pub fn new(name: String, max_values: usize) -> Self {
+        SliceColumn {
+            name,
+            codes: Vec::new(),
+            numbers: Vec::new(),
+            intern: HashMap::new(),
+            names: Vec::new(),
+            all_numeric: true,
+            max_values: max_values.max(1),
+        }
+    }
+
+    /// Records the value of the next stored row.
+    pub fn push(&mut self, v: &Value) {
+        let Some(key) = v.key() else {
+            self.codes.push(MISSING);
+            self.numbers.push(f64::NAN);
+            return;
+        };
+        let x = match v.number() {
+            Some(Ok(x)) if x.is_finite() => x,
+            _ => {
+                self.all_numeric = false;
+                f64::NAN
+            }
+        };
+        self.numbers.push(x);
+        let code = match self.intern.get(&key) {
+            Some(&c) => c,
+            None if self.names.len() < self.max_values => {
+                let c = self.names.len() as u32;
+                self.intern.insert(key.clone(), c);
+                self.names.push(key);
+                c
+            }
+            None => OTHER,
+        };
+        self.codes.push(code);
+    }
+
+    /// Computes the slices.
+    pub fn finish(
+        &self,
+        task: &TaskData,
+        overall: &Results,
+        cfg: &SliceConfig,
+        opts: &MetricOptions,
+    ) -> SliceGroup {
+        let metric = cfg.metric.clone().unwrap_or_else(|| match task {
+            TaskData::Classification { .. } => "accuracy".into(),
+            TaskData::Regression(_) => "mae".into(),
+        });
+        let higher_better = metric_direction(&metric).unwrap_or(true);
+        let overall_value = overall.metric(&metric);
+        let overflow = self.codes.contains(&OTHER);
+        let quantile =
+            self.all_numeric && (overflow || self.names.len() > 10) && cfg.quantile_bins > 1;
+        // (label, lower, upper, rows)
+        let mut groups: Vec<Group> = Vec::new();
+        let mut missing_rows: Vec<u32> = Vec::new();
+        let kind;
+        if quantile {
+            kind = SliceKind::Quantile;
+            let mut vals: Vec<f64> = self
+                .numbers
+                .iter()
+                .copied()
+                .filter(|x| !x.is_nan())
+                .collect();
+            num::sort_f64(&mut vals);
+            let q = cfg.quantile_bins;
+            let mut edges: Vec<f64> = (0..=q)
+                .filter_map(|i| num::quantile_sorted(&vals, i as f64 / q as f64))
+                .collect();
+            edges.dedup();
+            let nb = edges.len().saturating_sub(1).max(1);
+            let mut rows: Vec<Vec<u32>> = vec![Vec::new(); nb];
+            for (i, &x) in self.numbers.iter().enumerate() {
+                if x.is_nan() {
+                    missing_rows.push(i as u32);
+                    continue;
+                }
+                let j = edges.partition_point(|&e| e < x);
+                let b = j.max(1) - 1;
+                if let Some(r) = rows.get_mut(b.min(nb - 1)) {
+                    r.push(i as u32);
+                }
+            }
+            for (b, r) in rows.into_iter().enumerate() {
+                let lo = edges.get(b).copied();
+                let hi = edges.get(b + 1).copied().or(lo);
+                let label = format!(
+                    "{}{}, {}]",
+                    if b == 0 { "[" } else { "(" },
+                    lo.unwrap_or(f64::NAN),
+                    hi.unwrap_or(f64::NAN)
+                );
+                groups.push((label, lo, hi, r));
+            }
+        } else {
+            kind = SliceKind::Categorical;
+            let mut rows: Vec<Vec<u32>> = vec![Vec::new(); self.names.len()];
+            let mut other: Vec<u32> = Vec::new();
+            for (i, &c) in self.codes.iter().enumerate() {
+                match c {
+                    MISSING => missing_rows.push(i as u32),
+                    OTHER => other.push(i as u32),
+                    c => {
+                        if let Some(r) = rows.get_mut(c as usize) {
+                            r.push(i as u32);
+                        }
+                    }
+                }
+            }
+            let mut order: Vec<usize> = (0..self.names.len()).collect();
+            if self.all_numeric {
+                order.sort_by(|&a, &b| {
+                    let x = self.names[a].trim().parse::<f64>().unwrap_or(f64::NAN);
+                    let y = self.names[b].trim().parse::<f64>().unwrap_or(f64::NAN);
+                    x.total_cmp(&y)
+                });
+            } else {
+                order.sort_by(|&a, &b| self.names[a].cmp(&self.names[b]));
+            }
+            for k in order {
+                groups.push((
+                    self.names[k].clone(),
+                    None,
+                    None,
+                    std::mem::take(&mut rows[k]),
+                ));
+            }
+            if !other.is_empty() {
+                groups.push(("__other__".into(), None, None, other));
+            }
+        }
+        if !missing_rows.is_empty() {
+            groups.push(("__missing__".into(), None, None, missing_rows));
+        }
+        let slices = groups
+            .into_iter()
+            .filter(|g| !g.3.is_empty())
+            .map(|(value, lower, upper, rows)| {
+                let results = task.results(Some(&rows), opts);
+                let mv = results.metric(&metric);
+                let delta = match (mv, overall_value) {
+                    (Some(a), Some(b)) => Some(a - b),
+                    _ => None,
+                };
+                let worse = delta.is_some_and(|d| {
+                    if higher_better {
+                        -d > cfg.margin
+                    } else {
+                        d > cfg.margin
+                    }
+                });
+                Slice {
+                    value,
+                    lower,
+                    upper,
+                    count: rows.len() as u64,
+                    metric_value: mv,
+                    delta,
+                    flagged: worse && rows.len() as u64 >= cfg.min_count,
+                    results,
+                }
+            })
+            .collect();
+        SliceGroup {
+            column: self.name.clone(),
+            kind,
+            metric,
+            overall: overall_value,
+            margin: cfg.margin,
+            slices,
+        }
+    }
+}
