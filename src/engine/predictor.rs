@@ -68,7 +68,7 @@ impl<'m> ModelPredictor<'m> {
         let find = |name: &str, ok: &dyn Fn(&TensorSpec) -> bool| {
             outs.iter()
                 .position(|o| o.name == name && ok(o))
-                .or_else(|| outs.iter().position(|o| ok(o)))
+                .or_else(|| outs.iter().position(ok))
         };
         let is_float = |o: &TensorSpec| matches!(o.dtype, DType::F32 | DType::F64);
         let rows_by = |o: &TensorSpec, width: Option<u64>| match o.shape.as_slice() {
