@@ -1,10 +1,12 @@
-// ModelWorker: run edge-registry models in a dedicated Web Worker, off the main thread.
+// ModelWorker: edge-registry in a dedicated Web Worker, off the main thread.
 //
 //   import { ModelWorker } from "edge-registry/model-worker.js";
 //   const worker = new ModelWorker();
-//   const model = await worker.loadModel(bytes, card);          // bytes are transferred
-//   const out = await model.run({ input: { data: f32, shape: [1, 64] } });
-//   out.probabilities.data;                                     // Float32Array, transferred
+//   const registry = await worker.openRegistry({ url, trustedRoot });
+//   await registry.refresh();
+//   const model = await registry.load("digits@production", { onProgress: (p) => ... });
+//   const { outputs, ms } = await model.run({ input: { data: f32, shape: [1, 64] } });
+//   const report = await model.evaluate(file, { onProgress: (p) => ... });
 //
 // Inputs are moved with transfer lists (the caller's typed arrays are detached afterwards);
 // pass { copy: true } to keep them. Errors are Error objects with the library's `code`.
@@ -31,9 +33,13 @@ export class ModelWorker {
     this.pending = new Map();
     this.nextId = 1;
     this.worker.onmessage = (ev) => {
-      const { id, ok, result, error } = ev.data;
+      const { id, ok, result, error, progress } = ev.data;
       const p = this.pending.get(id);
       if (!p) return;
+      if (progress !== undefined) {
+        p.onProgress?.(progress);
+        return;
+      }
       this.pending.delete(id);
       if (ok) p.resolve(result);
       else p.reject(errorFrom(error));
@@ -47,10 +53,10 @@ export class ModelWorker {
   }
 
   /** Calls a worker method; `transfer` lists buffers to move instead of copy. */
-  call(method, args = {}, transfer = []) {
+  call(method, args = {}, transfer = [], onProgress = undefined) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onProgress });
       this.worker.postMessage({ id, method, args }, transfer);
     });
   }
@@ -70,6 +76,12 @@ export class ModelWorker {
     return new WorkerModel(this, info);
   }
 
+  /** Opens a registry in the worker (options as `Registry.open`; a custom store cannot cross). */
+  async openRegistry(options) {
+    const info = await this.call("openRegistry", { options });
+    return new WorkerRegistry(this, info);
+  }
+
   /** Stops the worker; pending calls reject. */
   terminate() {
     this.worker.terminate();
@@ -80,18 +92,72 @@ export class ModelWorker {
   }
 }
 
-/** A model living in the worker. */
-export class WorkerModel {
-  constructor(worker, { handle, inputs, outputs }) {
+/** A registry living in the worker: the `Registry` API, asynchronous. */
+export class WorkerRegistry {
+  constructor(worker, { handle, cacheKind }) {
     this.worker = worker;
     this.handle = handle;
-    this.inputs = inputs;
-    this.outputs = outputs;
+    this.cacheKind = cacheKind;
+    const op = (name) => (reference) => worker.call("cache", { handle, op: name, reference });
+    this.cache = {
+      list: op("list"), usage: op("usage"), pin: op("pin"), unpin: op("unpin"),
+      evict: op("evict"), clear: op("clear"), persist: op("persist"),
+    };
   }
 
-  /** Runs the model; input buffers are transferred unless { copy: true }. */
+  refresh() {
+    return this.worker.call("refresh", { handle: this.handle });
+  }
+
+  models() {
+    return this.worker.call("models", { handle: this.handle });
+  }
+
+  resolve(reference) {
+    return this.worker.call("resolve", { handle: this.handle, reference });
+  }
+
+  /** Another verified file of a model version (for example `eval.csv` or `profile.json`). */
+  fetchFile(reference, file) {
+    return this.worker.call("fetchFile", { handle: this.handle, reference, file });
+  }
+
+  /** Fetches (cache or network, verified) and loads a model; resolves to a WorkerModel whose
+   * `info` says where the bytes came from (`source`), their `sha256`, `offline`, `expired`. */
+  async load(reference, { onProgress } = {}) {
+    const info = await this.worker.call("loadFromRegistry", { handle: this.handle, reference }, [], onProgress);
+    return new WorkerModel(this.worker, info);
+  }
+}
+
+/** A model living in the worker. */
+export class WorkerModel {
+  constructor(worker, info) {
+    this.worker = worker;
+    this.handle = info.handle;
+    this.inputs = info.inputs;
+    this.outputs = info.outputs;
+    this.card = info.card;
+    this.sha256 = info.sha256;
+    this.info = info;
+  }
+
+  /** Runs the model; resolves to { outputs, ms }. Input buffers are transferred unless
+   * { copy: true }. */
   run(feeds, { copy = false } = {}) {
     return this.worker.call("run", { handle: this.handle, feeds }, copy ? [] : buffersOf(feeds));
+  }
+
+  /** Evaluates on labelled data: a File/Blob (streamed in the worker), bytes or text. */
+  evaluate(data, options = {}) {
+    const { onProgress, ...rest } = options;
+    return this.worker.call("evaluate", { handle: this.handle, data, options: rest }, [], onProgress);
+  }
+
+  /** Champion (this) vs challenger on the same rows. */
+  compare(challenger, data, options = {}) {
+    const { onProgress, ...rest } = options;
+    return this.worker.call("evaluate", { handle: this.handle, challenger: challenger.handle, data, options: rest }, [], onProgress);
   }
 
   /** Frees the model in the worker. */

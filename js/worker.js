@@ -1,6 +1,8 @@
 // The edge-registry Web Worker: loads the WebAssembly module off the main thread and serves
-// requests from ModelWorker (model-worker.js). Typed arrays travel in transfer lists, so
-// tensors move between threads without being copied.
+// requests from ModelWorker (model-worker.js): registries (refresh, catalogue, verified
+// loading, cache), models (run, evaluate, compare). Typed arrays travel in transfer lists, so
+// tensors and model bytes move between threads without being copied. Long calls post progress
+// messages before their result.
 import init, * as lib from "./edge_registry.js";
 
 const ready = init();
@@ -13,18 +15,20 @@ function keep(obj) {
   return handle;
 }
 
+function coded(message, code) {
+  const err = new Error(message);
+  err.code = code;
+  return err;
+}
+
 function get(handle) {
   const obj = objects.get(handle);
-  if (!obj) {
-    const err = new Error(`no object with handle ${handle} (disposed?)`);
-    err.code = "INVALID_STATE";
-    throw err;
-  }
+  if (!obj) throw coded(`no object with handle ${handle} (disposed?)`, "INVALID_STATE");
   return obj;
 }
 
 /** The buffers of every typed array in a { name: { data } } map, for a transfer list. */
-export function buffersOf(tensors) {
+function buffersOf(tensors) {
   const out = [];
   for (const t of Object.values(tensors || {})) {
     if (t && ArrayBuffer.isView(t.data) && !out.includes(t.data.buffer)) out.push(t.data.buffer);
@@ -32,15 +36,56 @@ export function buffersOf(tensors) {
   return out;
 }
 
+function modelInfo(model, extra = {}) {
+  return { handle: keep(model), inputs: model.inputs, outputs: model.outputs, card: model.card, sha256: model.sha256, ...extra };
+}
+
+/** Feeds `data` (a File/Blob, bytes or text) into a streaming evaluation, reporting progress. */
+async function feed(evaluation, data, progress) {
+  if (typeof Blob !== "undefined" && data instanceof Blob) {
+    const total = data.size;
+    const reader = data.stream().getReader();
+    let bytes = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const p = evaluation.push(value);
+      bytes += value.byteLength;
+      progress({ ...p, bytes, total });
+    }
+    return;
+  }
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : new Uint8Array(data);
+  const step = 1 << 20;
+  for (let at = 0; at < bytes.length; at += step) {
+    const p = evaluation.push(bytes.subarray(at, at + step));
+    progress({ ...p, bytes: Math.min(at + step, bytes.length), total: bytes.length });
+  }
+}
+
 const handlers = {
   version: () => [lib.version()],
-  loadModel: ({ bytes, card }) => {
-    const model = lib.Model.fromBytes(new Uint8Array(bytes), card);
-    return [{ handle: keep(model), inputs: model.inputs, outputs: model.outputs }];
-  },
+
+  // Models from bytes.
+  loadModel: ({ bytes, card }) => [modelInfo(lib.Model.fromBytes(new Uint8Array(bytes), card))],
   run: ({ handle, feeds }) => {
+    const t0 = performance.now();
     const outputs = get(handle).run(feeds);
-    return [outputs, buffersOf(outputs)];
+    const ms = performance.now() - t0;
+    return [{ outputs, ms }, buffersOf(outputs)];
+  },
+  evaluate: async ({ handle, challenger, data, options }, progress) => {
+    const model = get(handle);
+    let report;
+    if (challenger) {
+      const bytes = data instanceof Blob ? new Uint8Array(await data.arrayBuffer()) : data;
+      report = model.compare(get(challenger), bytes, { ...options, onProgress: progress });
+    } else {
+      const evaluation = model.evaluation(options);
+      await feed(evaluation, data, progress);
+      report = evaluation.finish();
+    }
+    return [report];
   },
   dispose: ({ handle }) => {
     const obj = objects.get(handle);
@@ -48,19 +93,45 @@ const handlers = {
     obj?.free?.();
     return [true];
   },
+
+  // Registries.
+  openRegistry: async ({ options }) => {
+    const registry = await lib.Registry.open(options);
+    return [{ handle: keep(registry), cacheKind: registry.cacheKind }];
+  },
+  refresh: async ({ handle }) => [await get(handle).refresh()],
+  models: ({ handle }) => [get(handle).models()],
+  resolve: ({ handle, reference }) => [get(handle).resolve(reference)],
+  loadFromRegistry: async ({ handle, reference }, progress) => {
+    const registry = get(handle);
+    const fetched = await registry.fetchModel(reference, { onProgress: progress });
+    const t0 = performance.now();
+    const model = lib.Model.fromBytes(fetched.bytes, fetched.card ?? undefined);
+    const loadMs = performance.now() - t0;
+    const { bytes, ...meta } = fetched;
+    return [modelInfo(model, { ...meta, loadMs })];
+  },
+  fetchFile: async ({ handle, reference, file }) => {
+    const bytes = await get(handle).fetchFile(reference, file);
+    return [bytes, [bytes.buffer]];
+  },
+  cache: async ({ handle, op, reference }) => {
+    const cache = get(handle).cache;
+    if (!["list", "usage", "pin", "unpin", "evict", "clear", "persist"].includes(op)) {
+      throw coded(`unknown cache operation ${op}`, "INVALID_ARGUMENT");
+    }
+    return [await cache[op](reference)];
+  },
 };
 
 self.onmessage = async (event) => {
   const { id, method, args } = event.data || {};
+  const progress = (p) => self.postMessage({ id, progress: p });
   try {
     await ready;
     const handler = handlers[method];
-    if (!handler) {
-      const err = new Error(`unknown method ${method}`);
-      err.code = "INVALID_ARGUMENT";
-      throw err;
-    }
-    const [result, transfer = []] = await handler(args || {});
+    if (!handler) throw coded(`unknown method ${method}`, "INVALID_ARGUMENT");
+    const [result, transfer = []] = await handler(args || {}, progress);
     self.postMessage({ id, ok: true, result }, transfer);
   } catch (e) {
     self.postMessage({

@@ -3,7 +3,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { chromium } from "playwright-core";
 import { root, startServer } from "../js/helpers.mjs";
 import { launchOptions } from "./browser.mjs";
@@ -34,19 +33,6 @@ test("the page loads the wasm module and shows the library version", async () =>
   assert.equal(await page.locator("#version").textContent(), cargoVersion);
   await page.screenshot({ path: `${shots}01-loaded.png`, fullPage: true });
   assert.deepEqual(errors, []);
-  await page.close();
-});
-
-test("a picked file is hashed in the page, matching node:crypto", async () => {
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/`);
-  await page.locator('#status[data-state="ok"]').waitFor();
-  const bytes = Buffer.alloc(3 * 1024 * 1024 + 17, 0);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 0xff;
-  await page.setInputFiles("#hash-file", { name: "blob.bin", mimeType: "application/octet-stream", buffer: bytes });
-  const want = createHash("sha256").update(bytes).digest("hex");
-  await page.locator("#hash-out", { hasText: want }).waitFor({ timeout: 15000 });
-  await page.screenshot({ path: `${shots}02-hashed.png`, fullPage: true });
   await page.close();
 });
 

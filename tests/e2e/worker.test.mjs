@@ -28,7 +28,7 @@ test("ModelWorker loads and runs digits-cnn off the main thread with transferred
     const model = await worker.loadModel(bytes, card);
     const input = expected.inputs.input;
     const data = Float32Array.from(input.data);
-    const out = await model.run({ input: { data, shape: input.shape } });
+    const { outputs: out, ms } = await model.run({ input: { data, shape: input.shape } });
     const probs = out.probabilities;
     let maxErr = 0;
     for (let i = 0; i < probs.data.length; i++) {
