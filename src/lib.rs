@@ -5,12 +5,14 @@
 //! The core modules are synchronous and I/O-free: they take bytes and return typed values. The
 //! only `#[wasm_bindgen]` code lives in the `wasm` module, a leaf that nothing else imports.
 
+pub mod catalog;
 pub mod clock;
 pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod fetch;
+pub mod publish;
 pub mod store;
 pub mod tuf;
 
