@@ -405,6 +405,46 @@ everywhere_async! {
         assert_eq!(Repository::load(&mut bad).unwrap_err().code(), "BAD_REPOSITORY");
     }
 
+    async fn list_targets_resolves_like_lookups_and_bounds_the_roles_it_visits() {
+        use edge_registry::tuf::repo::RepoBuilder;
+        let mut b = RepoBuilder::new("listing", NOW + 30 * DAY);
+        b.add_target("models/iris/1/model.onnx", IRIS, None);
+        b.delegate("targets", "vision", &["models/vision-*/*/*"], true);
+        b.add_delegated_target("vision", "models/vision-a/1/model.onnx", b"a", None);
+        // Outside the role's patterns: a lookup never returns it.
+        b.add_delegated_target("vision", "models/iris/2/model.onnx", b"evil", None);
+        let f = MemoryFetch::new();
+        let p = b.publish().unwrap();
+        for (n, bytes) in &p.metadata {
+            f.insert(format!("m/{n}"), bytes.clone());
+        }
+        let mut u = Updater::new(UpdaterConfig::new("m", "t"), f, MemoryStore::new(), FixedClock::new(NOW))
+            .with_trusted_root(b.roots()[0].clone());
+        u.refresh().await.unwrap();
+        let l = u.list_targets().await.unwrap();
+        let paths: Vec<(&str, &str)> = l.targets.iter().map(|t| (t.path.as_str(), t.role.as_str())).collect();
+        assert_eq!(paths, [("models/iris/1/model.onnx", "targets"), ("models/vision-a/1/model.onnx", "vision")]);
+        assert_eq!(l.roles, ["targets", "vision"]);
+        assert_eq!(l.ignored.len(), 1);
+        assert_eq!(l.ignored[0].path, "models/iris/2/model.onnx");
+        assert_eq!(l.ignored[0].role, "vision");
+
+        // More roles than max_delegations: a typed error, not an unbounded walk.
+        let mut b = RepoBuilder::new("many", NOW + 30 * DAY);
+        for i in 0..40 {
+            b.delegate("targets", &format!("r{i}"), &["x/*"], false);
+        }
+        let f = MemoryFetch::new();
+        for (n, bytes) in &b.publish().unwrap().metadata {
+            f.insert(format!("m/{n}"), bytes.clone());
+        }
+        let mut u = Updater::new(UpdaterConfig::new("m", "t"), f, MemoryStore::new(), FixedClock::new(NOW))
+            .with_trusted_root(b.roots()[0].clone());
+        u.refresh().await.unwrap();
+        let err = u.list_targets().await.unwrap_err();
+        assert_eq!(err.code(), "DELEGATION_LIMIT", "{err}");
+    }
+
     async fn card_fields_round_trip_through_the_catalogue_types() {
         let c: Value = serde_json::from_str(IRIS_CARD).unwrap();
         let signed = catalog::without_floats(c);
