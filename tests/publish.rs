@@ -445,6 +445,34 @@ everywhere_async! {
         assert_eq!(err.code(), "DELEGATION_LIMIT", "{err}");
     }
 
+    async fn old_metadata_versions_can_be_pruned() {
+        let mut fx = create();
+        for v in 1..=4 {
+            edit(&mut fx, NOW, |r| {
+                r.publish(&iris_release(&v.to_string(), &[]), NOW).unwrap();
+            });
+        }
+        let repo = Repository::load(&mut fx.files.clone()).unwrap();
+        let names: Vec<String> = fx.files.keys().filter_map(|k| k.strip_prefix("metadata/")).map(str::to_string).collect();
+        let mut all = names.clone();
+        all.push("x.json".into());
+        all.push("7.unknown.json".into());
+        // targets and snapshot are at version 5; keep the last 2 of each.
+        assert_eq!(repo.prunable(&all, 2), [
+            "1.snapshot.json", "1.targets.json", "2.snapshot.json", "2.targets.json",
+            "3.snapshot.json", "3.targets.json",
+        ]);
+        assert_eq!(repo.prunable(&all, 0).len(), 8, "keep is at least 1");
+        for n in repo.prunable(&names, 1) {
+            fx.files.remove(&format!("metadata/{n}"));
+        }
+        assert!(fx.files.contains_key("metadata/1.root.json"));
+        // Clients, old and new, still refresh; the publisher still loads it.
+        let mut u = client(&fx, NOW);
+        assert_eq!(u.refresh().await.unwrap().targets.version, 5);
+        Repository::load(&mut fx.files.clone()).unwrap();
+    }
+
     async fn card_fields_round_trip_through_the_catalogue_types() {
         let c: Value = serde_json::from_str(IRIS_CARD).unwrap();
         let signed = catalog::without_floats(c);

@@ -381,6 +381,25 @@ fn alias_move_is_signed_and_visible_to_the_client() {
     ok(&["alias", r.s(), "digits", "staging", "--remove"]);
     assert_eq!(download()["aliases"], json!({"production": "2"}));
     ok(&["verify", r.s(), "--root", &r.root1()]);
+    // Old metadata versions go; the client with stored state and a fresh one still refresh.
+    let out = ok(&["prune", r.s(), "--keep", "1"]);
+    assert!(out.contains("pruned 8 old metadata file(s)"), "{out}");
+    let left: Vec<String> = tree(&meta).into_keys().collect();
+    assert_eq!(
+        left,
+        [
+            "1.root.json",
+            "5.snapshot.json",
+            "5.targets.json",
+            "root.json",
+            "snapshot.json",
+            "targets.json",
+            "timestamp.json"
+        ]
+    );
+    ok(&["alias", r.s(), "digits", "staging", "1"]);
+    assert_eq!(download()["aliases"]["staging"], "1");
+    ok(&["verify", r.s(), "--root", &r.root1()]);
 }
 
 /// Re-signs `role`'s metadata with an edit, using `key`, then snapshot and timestamp with the

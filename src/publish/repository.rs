@@ -1127,6 +1127,38 @@ impl Repository {
         Ok(())
     }
 
+    /// The versioned metadata files among `names` (file names in `metadata/`) that no client
+    /// needs any more: `N.snapshot.json` and `N.<role>.json` more than `keep` versions behind
+    /// the role's current version (`keep` is at least 1, so the current files always stay).
+    /// Root versions are never listed (clients walk the whole root chain), nor unknown files.
+    /// With consistent snapshots every publish adds a copy of the metadata it re-signs, so a
+    /// busy repository grows quadratically without pruning.
+    pub fn prunable(&self, names: &[String], keep: u64) -> Vec<String> {
+        let keep = keep.max(1);
+        let mut current: BTreeMap<String, u64> = BTreeMap::new();
+        current.insert(
+            format!("{}.json", quote("snapshot")),
+            self.snapshot.version(),
+        );
+        for (role, doc) in &self.roles {
+            current.insert(format!("{}.json", quote(role)), doc.version());
+        }
+        let mut out = Vec::new();
+        for name in names {
+            let Some((v, rest)) = name.split_once('.') else {
+                continue;
+            };
+            let Ok(v) = v.parse::<u64>() else { continue };
+            if let Some(cur) = current.get(rest) {
+                if v.saturating_add(keep) <= *cur {
+                    out.push(name.clone());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Parses a targets role as the client would (used by tests and `models`).
     pub fn typed_targets(&self, role: &str) -> Result<Targets, PublishError> {
         let doc = self.roles.get(role).ok_or_else(|| PublishError::Role {

@@ -61,6 +61,8 @@ enum Command {
     RotateRoot(publish_cmd::RotateRootArgs),
     /// Re-sign the timestamp (and the snapshot when it would lapse first); run it from cron.
     RefreshTimestamp(publish_cmd::RefreshTimestampArgs),
+    /// Delete old consistent-snapshot metadata versions no client needs (root versions stay).
+    Prune(publish_cmd::PruneArgs),
     /// Verify a registry as a client: every signature, every target, every card and alias.
     Verify(registry_cmd::VerifyArgs),
     /// List a registry's models, versions, aliases and expiries.
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
         Command::Delegate(args) => publish_cmd::delegate(args),
         Command::RotateRoot(args) => publish_cmd::rotate_root(args),
         Command::RefreshTimestamp(args) => publish_cmd::refresh_timestamp(args),
+        Command::Prune(args) => publish_cmd::prune(args),
         Command::Verify(args) => registry_cmd::verify(args),
         Command::Models(args) => registry_cmd::models(args),
     };

@@ -763,3 +763,42 @@ pub fn refresh_timestamp(a: RefreshTimestampArgs) -> Result<(), String> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// prune
+
+/// Options of `prune`.
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    repo: RepoArgs,
+    /// Versions of each role's metadata to keep (the current one included).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    keep: u64,
+}
+
+/// `edge-registry prune`: deletes old consistent-snapshot metadata versions
+/// (`N.snapshot.json`, `N.<role>.json`) no client needs; root versions always stay.
+pub fn prune(a: PruneArgs) -> Result<(), String> {
+    let open = OpenRepo::open(&a.repo, false)?;
+    let repo = open.load()?;
+    let dir = open.dir.join("metadata");
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(&dir).map_err(|e| io_err("list", &dir, e))? {
+        let e = e.map_err(|e| io_err("list", &dir, e))?;
+        if let Some(n) = e.file_name().to_str() {
+            names.push(n.to_string());
+        }
+    }
+    let gone = repo.prunable(&names, a.keep);
+    let keys: Vec<String> = gone.iter().map(|n| format!("metadata/{n}")).collect();
+    let ops: Vec<Op<'_>> = keys.iter().map(|k| Op::Delete(k.as_str())).collect();
+    pollster::block_on(open.store.commit(&ops)).map_err(|e| fail(&e))?;
+    println!(
+        "pruned {} old metadata file(s) from {}, keeping {} version(s) of each role",
+        gone.len(),
+        dir.display(),
+        a.keep.max(1)
+    );
+    Ok(())
+}
