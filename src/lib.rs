@@ -5,6 +5,7 @@
 //! The core modules are synchronous and I/O-free: they take bytes and return typed values. The
 //! only `#[wasm_bindgen]` code lives in the `wasm` module, a leaf that nothing else imports.
 
+pub mod card;
 pub mod catalog;
 pub mod clock;
 pub mod digest;

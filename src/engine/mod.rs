@@ -7,6 +7,7 @@
 //! still panic on some hostile graphs; natively that is caught and reported as `INTERNAL_PANIC`,
 //! in wasm the JS layer recovers.)
 
+mod predictor;
 mod schema;
 mod tensor;
 
@@ -21,6 +22,7 @@ use tract_onnx::prelude::{
 };
 use tract_onnx::tract_core::ndarray::{ArrayD, IxDyn};
 
+pub use predictor::ModelPredictor;
 pub use schema::{DType, Dim, ModelSchema, TensorSpec};
 pub use tensor::{NamedTensor, Tensor, TensorData};
 

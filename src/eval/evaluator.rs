@@ -226,7 +226,8 @@ impl LabelMap {
         i
     }
 
-    /// Class index of a label: exact text, else numeric equality (`1.0` matches class `1`).
+    /// Class index of a label: exact text, else numeric equality (`1.0` matches class `1`),
+    /// else, with fixed classes none of which is numeric, an integer label as the class index.
     fn lookup(&mut self, key: &str) -> Result<u32, String> {
         if let Some(&i) = self.index.get(key) {
             return Ok(i);
@@ -237,6 +238,15 @@ impl LabelMap {
             }
         }
         if self.fixed {
+            // Encoded targets (scikit-learn's `y` as class indices) against named classes: when
+            // no class name is a number, an integer label in 0..C is the class index.
+            if self.numbers.is_empty() {
+                if let Ok(i) = key.trim().parse::<u32>() {
+                    if (i as usize) < self.classes.len() {
+                        return Ok(i);
+                    }
+                }
+            }
             return Err(format!(
                 "unknown class {:?} (classes: {:?})",
                 super::data::truncate(key, 40),

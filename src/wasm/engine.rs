@@ -3,12 +3,15 @@
 use js_sys::{
     Array, BigInt64Array, Float32Array, Float64Array, Int32Array, Object, Reflect, Uint8Array,
 };
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::error::{coded_error, js_error, JsResult};
+use super::eval::{data_bytes, prepare, run_evaluation, EvalModel, JsEvaluation};
+use crate::card::ModelCard;
+use crate::digest::Sha256Digest;
 use crate::engine::{DType, Model, ModelSchema, NamedTensor, Tensor, TensorData, TensorSpec};
+use crate::eval::ModelRef;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -25,12 +28,6 @@ export interface TensorOutput { data: TensorData; shape: number[]; dtype: DType;
 export interface ModelCardSchema { inputs: TensorSpec[]; outputs: TensorSpec[]; }
 "#;
 
-#[derive(Deserialize)]
-struct CardSchema {
-    inputs: Vec<TensorSpec>,
-    outputs: Vec<TensorSpec>,
-}
-
 /// A loaded ONNX model.
 ///
 /// ```js
@@ -41,23 +38,45 @@ struct CardSchema {
 /// ```
 #[wasm_bindgen(js_name = Model)]
 pub struct JsModel {
-    inner: Model,
+    pub(crate) inner: Model,
+    pub(crate) card: Option<ModelCard>,
+    pub(crate) reference: ModelRef,
 }
 
-fn schema_from_card(card: &JsValue) -> JsResult<Option<ModelSchema>> {
+impl JsModel {
+    /// Wraps a loaded model with its card and how reports name it.
+    pub(crate) fn new(inner: Model, card: Option<ModelCard>, reference: ModelRef) -> JsModel {
+        JsModel {
+            inner,
+            card,
+            reference,
+        }
+    }
+
+    pub(crate) fn eval_model(&self) -> EvalModel<'_> {
+        EvalModel {
+            model: &self.inner,
+            reference: Some(self.reference.clone()),
+        }
+    }
+}
+
+/// A card from JS: a full model card, or any object with `inputs` and `outputs`.
+fn card_from_js(card: &JsValue) -> JsResult<Option<ModelCard>> {
     if card.is_undefined() || card.is_null() {
         return Ok(None);
     }
-    let parsed: CardSchema = serde_wasm_bindgen::from_value(card.clone()).map_err(|e| {
-        coded_error(
-            "INVALID_ARGUMENT",
-            &format!("card must have `inputs` and `outputs` tensor specs: {e}"),
-        )
-    })?;
-    Ok(Some(ModelSchema {
-        inputs: parsed.inputs,
-        outputs: parsed.outputs,
-    }))
+    let value: serde_json::Value = serde_wasm_bindgen::from_value(card.clone())
+        .map_err(|e| coded_error("INVALID_ARGUMENT", &format!("card: {e}")))?;
+    let mut value = value;
+    // A bare schema object is a card without a name.
+    if let Some(obj) = value.as_object_mut() {
+        obj.entry("name").or_insert_with(|| "model".into());
+        obj.entry("version").or_insert_with(|| "".into());
+    }
+    ModelCard::from_value(&value)
+        .map(Some)
+        .map_err(|e| coded_error("INVALID_ARGUMENT", &e))
 }
 
 fn specs_to_js(specs: &[TensorSpec]) -> JsResult<JsValue> {
@@ -79,9 +98,19 @@ impl JsModel {
         bytes: &[u8],
         #[wasm_bindgen(unchecked_param_type = "ModelCardSchema | undefined")] card: JsValue,
     ) -> JsResult<JsModel> {
-        let declared = schema_from_card(&card)?;
+        let card = card_from_js(&card)?;
+        let declared = card.as_ref().and_then(ModelCard::declared_schema);
         let inner = Model::load(bytes, declared.as_ref()).map_err(|e| js_error(&e))?;
-        Ok(JsModel { inner })
+        let reference = ModelRef {
+            target_path: card
+                .as_ref()
+                .filter(|c| c.name != "model" && !c.version.is_empty())
+                .map(|c| format!("models/{}/{}/model.onnx", c.name, c.version))
+                .unwrap_or_default(),
+            sha256: Sha256Digest::of(bytes).to_hex(),
+            reference: None,
+        };
+        Ok(JsModel::new(inner, card, reference))
     }
 
     /// The inputs: name, dtype and shape (symbolic dimensions by name).
@@ -94,6 +123,77 @@ impl JsModel {
     #[wasm_bindgen(getter, unchecked_return_type = "TensorSpec[]")]
     pub fn outputs(&self) -> JsResult<JsValue> {
         specs_to_js(&self.inner.schema().outputs)
+    }
+
+    /// The model card, if one was given or the registry signed one.
+    #[wasm_bindgen(getter, unchecked_return_type = "Record<string, any> | undefined")]
+    pub fn card(&self) -> JsResult<JsValue> {
+        match &self.card {
+            None => Ok(JsValue::UNDEFINED),
+            Some(c) => {
+                serde_wasm_bindgen::to_value(c).map_err(|e| coded_error("INTERNAL", &e.to_string()))
+            }
+        }
+    }
+
+    /// The sha256 (hex) of the model bytes.
+    #[wasm_bindgen(getter)]
+    pub fn sha256(&self) -> String {
+        self.reference.sha256.clone()
+    }
+
+    /// Evaluates the model on labelled data (CSV text or bytes, or JSON with `format: "json"`),
+    /// on this device. Options default to the card's (label column, features, classes, task).
+    ///
+    /// ```js
+    /// const report = model.evaluate(await file.text(), { slices: ["region"], onProgress: console.log });
+    /// report.results.classification.accuracy;
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "EvalReport")]
+    pub fn evaluate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "EvalOptions | undefined")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        let prepared = prepare(&options, self.card.as_ref())?;
+        let bytes = data_bytes(&data)?;
+        run_evaluation(prepared, &bytes, Some(self.eval_model()), None)
+    }
+
+    /// A streaming evaluation of this model (see `Evaluation`).
+    pub fn evaluation(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "EvalOptions | undefined")] options: JsValue,
+    ) -> JsResult<JsEvaluation> {
+        let prepared = prepare(&options, self.card.as_ref())?;
+        JsEvaluation::new(
+            prepared,
+            Some((self.inner.clone(), Some(self.reference.clone()))),
+        )
+    }
+
+    /// Champion vs challenger on the same rows: this model's report with a `comparison` section
+    /// (metric deltas with paired bootstrap 95% intervals, McNemar's exact test, verdicts).
+    ///
+    /// ```js
+    /// const report = production.compare(staging, csvText);
+    /// report.comparison.verdicts;
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "EvalReport")]
+    pub fn compare(
+        &self,
+        challenger: &JsModel,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "EvalOptions | undefined")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        let prepared = prepare(&options, self.card.as_ref())?;
+        let bytes = data_bytes(&data)?;
+        run_evaluation(
+            prepared,
+            &bytes,
+            Some(self.eval_model()),
+            Some(challenger.eval_model()),
+        )
     }
 
     /// Runs the model on named inputs and returns named outputs.

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { chromium } from "playwright-core";
 import { root, startServer } from "../js/helpers.mjs";
+import { launchOptions } from "./browser.mjs";
 
 const shots = new URL("target/e2e/", root).pathname;
 mkdirSync(shots, { recursive: true });
@@ -14,11 +15,7 @@ const cargoVersion = readFileSync(new URL("Cargo.toml", root), "utf8").match(/^v
 let server, browser;
 before(async () => {
   server = await startServer(["www", "--mount", "/pkg=pkg"]);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-  });
+  browser = await chromium.launch(launchOptions());
 });
 after(async () => {
   await browser?.close();

@@ -6,8 +6,10 @@ export const root = new URL("../../", import.meta.url);
 
 /** Loads pkg/ (the release build) synchronously, as Node, Deno and workers can. */
 export async function loadPkg() {
-  const mod = await import(new URL("pkg/edge_registry.js", root));
-  mod.initSync({ module: readFileSync(new URL("pkg/edge_registry_bg.wasm", root)) });
+  // PKG_DIR points the tests at another build of the package (for example a debug build).
+  const dir = process.env.PKG_DIR ? new URL(`file://${process.env.PKG_DIR.replace(/\/?$/, "/")}`) : new URL("pkg/", root);
+  const mod = await import(new URL("edge_registry.js", dir));
+  mod.initSync({ module: readFileSync(new URL("edge_registry_bg.wasm", dir)) });
   return mod;
 }
 

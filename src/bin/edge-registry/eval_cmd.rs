@@ -8,14 +8,18 @@
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
+use edge_registry::card::ModelCard;
+use edge_registry::digest::Sha256Digest;
+use edge_registry::engine::{Model, ModelPredictor};
 use edge_registry::eval::data::{ColumnSelection, TableReader};
+use edge_registry::eval::evaluator::Predictor;
 use edge_registry::eval::gates::GateSpec;
 use edge_registry::eval::report::Report;
 use edge_registry::eval::{
-    BadRowPolicy, DataFormat, EvalConfig, Evaluator, Limits, PredictionColumns, Profile,
+    BadRowPolicy, DataFormat, EvalConfig, Evaluator, Limits, ModelRef, PredictionColumns, Profile,
     ProfileBuilder, ProfileConfig, ReportContext, TaskKind,
 };
 
@@ -42,17 +46,35 @@ pub enum BadRowArg {
     Fail,
 }
 
-/// Arguments of `eval`. Today it scores predictions made elsewhere (`--predictions`); the
-/// model-driven form (`--registry URL_OR_DIR --model NAME@REF --data FILE [--against REF]`)
-/// will add its own input group next to `--predictions`, sharing everything else.
+/// Arguments of `eval`: either a model (`--model`, with `--data`) or predictions made elsewhere
+/// (`--predictions`).
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["predictions", "model"])))]
 pub struct EvalArgs {
-    /// A CSV or JSON file with the label column and prediction columns.
+    /// A CSV or JSON file with the label column and prediction columns (no model).
     #[arg(long, value_name = "FILE")]
-    pub predictions: PathBuf,
-    /// The label (ground truth) column.
+    pub predictions: Option<PathBuf>,
+    /// The model: an ONNX file (with `--card`), or NAME[@ALIAS|@VERSION] with `--registry`.
+    #[arg(long, value_name = "FILE_OR_REF", requires = "data")]
+    pub model: Option<String>,
+    /// The model card of a model file (label column, features, classes, task).
+    #[arg(long, value_name = "FILE")]
+    pub card: Option<PathBuf>,
+    /// A challenger (file or reference) evaluated on the same rows (champion vs challenger).
+    #[arg(long, value_name = "FILE_OR_REF", requires = "model")]
+    pub against: Option<String>,
+    /// The challenger's model card (with a challenger file).
+    #[arg(long = "against-card", value_name = "FILE")]
+    pub against_card: Option<PathBuf>,
+    /// Labelled data (CSV or JSON) the model is evaluated on.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// The label (ground truth) column (default with a card: its label column).
     #[arg(long, value_name = "COL")]
-    pub label: String,
+    pub label: Option<String>,
+    /// Feature columns in the model's input order (default: the card's feature names).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub features: Vec<String>,
     /// Probability columns, one per class in class order (comma-separated).
     #[arg(long, value_name = "P0,P1,...", value_delimiter = ',')]
     pub proba: Vec<String>,
@@ -251,24 +273,99 @@ fn read_chunks(
     }
 }
 
+/// A model file with its card, as `eval` loads it.
+struct Loaded {
+    model: Model,
+    card: Option<ModelCard>,
+    reference: ModelRef,
+}
+
+fn load_model_file(path: &str, card_path: Option<&Path>) -> Result<Loaded, String> {
+    let card = match card_path {
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let value: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+            Some(ModelCard::from_value(&value)?)
+        }
+        None => None,
+    };
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let declared = card.as_ref().and_then(ModelCard::declared_schema);
+    let model = Model::load(&bytes, declared.as_ref()).map_err(|e| {
+        format!(
+            "{path}: {e} ({})",
+            edge_registry::error::ErrorCode::code(&e)
+        )
+    })?;
+    // Named as a registry would name it, so reports from the CLI and from JS agree.
+    let target_path = card
+        .as_ref()
+        .map(|c| format!("models/{}/{}/model.onnx", c.name, c.version))
+        .unwrap_or_default();
+    Ok(Loaded {
+        model,
+        card,
+        reference: ModelRef {
+            target_path,
+            sha256: Sha256Digest::of(&bytes).to_hex(),
+            reference: None,
+        },
+    })
+}
+
 /// Runs `eval`.
 pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
-    let format = format_of(a.format, &a.predictions);
-    let task = if a.value.is_some() {
-        TaskKind::Regression
-    } else {
-        TaskKind::Classification
+    let champion = match &a.model {
+        Some(m) => Some(load_model_file(m, a.card.as_deref())?),
+        None => None,
     };
-    let mut cfg = EvalConfig::new(task, &a.label);
+    let challenger = match &a.against {
+        Some(m) => Some(load_model_file(m, a.against_card.as_deref())?),
+        None => None,
+    };
+    let data_path = match (&a.predictions, &a.data) {
+        (Some(p), _) => p.clone(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => return Err("give --data (with --model) or --predictions".into()),
+    };
+    let format = format_of(a.format, &data_path);
+    let mut cfg = match champion.as_ref().and_then(|l| l.card.as_ref()) {
+        Some(card) => card.eval_config(),
+        None => {
+            let task = if a.value.is_some() {
+                TaskKind::Regression
+            } else {
+                TaskKind::Classification
+            };
+            EvalConfig::new(task, a.label.as_deref().unwrap_or("target"))
+        }
+    };
+    if let Some(l) = &a.label {
+        cfg.columns.label = l.clone();
+    }
+    if !a.features.is_empty() {
+        cfg.columns.features = a.features.clone();
+    }
+    if champion.is_some() && cfg.columns.features.is_empty() {
+        return Err("the model has no card with feature names: give --card or --features".into());
+    }
     cfg.format = format;
     cfg.columns.slices = a.slices.clone();
     cfg.columns.id = a.id.clone();
-    cfg.predictions = Some(PredictionColumns {
-        proba: a.proba.clone(),
-        label: a.pred.clone(),
-        value: a.value.clone(),
-    });
-    cfg.classes = (!a.classes.is_empty()).then(|| a.classes.clone());
+    if a.predictions.is_some() {
+        if a.value.is_some() {
+            cfg.task = TaskKind::Regression;
+        }
+        cfg.predictions = Some(PredictionColumns {
+            proba: a.proba.clone(),
+            label: a.pred.clone(),
+            value: a.value.clone(),
+        });
+    }
+    if !a.classes.is_empty() {
+        cfg.classes = Some(a.classes.clone());
+    }
     cfg.metrics.top_k = a.top_k.clone();
     cfg.drift_columns = (!a.drift_columns.is_empty()).then(|| a.drift_columns.clone());
     cfg.bad_rows = match a.on_bad_row {
@@ -287,27 +384,57 @@ pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
         }
         None => None,
     };
-    let total = std::fs::metadata(&a.predictions)
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let total = std::fs::metadata(&data_path).map(|m| m.len()).unwrap_or(0);
     let mut progress = ProgressLine::new(total);
+    let task = cfg.task;
     let mut ev = Evaluator::new(cfg, profile.as_ref()).map_err(|e| e.to_string())?;
-    read_chunks(&a.predictions, |chunk| {
-        ev.push(chunk)
-            .map_err(|e| format!("{} ({})", e, code(&e)))?;
+    let coded = |e: edge_registry::eval::EvalError| format!("{} ({})", e, code(&e));
+    let started = Instant::now();
+    let mut timer = move || started.elapsed().as_secs_f64() * 1e3;
+    let mut predictors = match &champion {
+        Some(l) => {
+            let p1 = ModelPredictor::new(&l.model, task).map_err(|e| e.to_string())?;
+            let p2 = match &challenger {
+                Some(c) => Some(ModelPredictor::new(&c.model, task).map_err(|e| e.to_string())?),
+                None => None,
+            };
+            Some((p1, p2))
+        }
+        None => None,
+    };
+    read_chunks(&data_path, |chunk| {
+        match predictors.as_mut() {
+            None => ev.push(chunk).map_err(coded)?,
+            Some((p1, p2)) => ev
+                .push_with_model(
+                    chunk,
+                    p1,
+                    p2.as_mut().map(|p| p as &mut dyn Predictor),
+                    &mut timer,
+                )
+                .map_err(coded)?,
+        }
         let p = ev.progress();
         progress.update(p.bytes, p.rows_read);
         Ok(())
     })?;
     progress.done();
-    let report = ev
-        .finish(ReportContext {
-            time: now_rfc3339(),
-            runtime: "native".into(),
-            model: None,
-            challenger: None,
-        })
-        .map_err(|e| format!("{} ({})", e, code(&e)))?;
+    let ctx = ReportContext {
+        time: now_rfc3339(),
+        runtime: "native".into(),
+        model: champion.as_ref().map(|l| l.reference.clone()),
+        challenger: challenger.as_ref().map(|l| l.reference.clone()),
+    };
+    let report = match predictors.as_mut() {
+        None => ev.finish(ctx),
+        Some((p1, p2)) => ev.finish_with_model(
+            p1,
+            p2.as_mut().map(|p| p as &mut dyn Predictor),
+            &mut timer,
+            ctx,
+        ),
+    }
+    .map_err(coded)?;
     if let Some(out) = &a.out {
         std::fs::write(out, report.to_json() + "\n")
             .map_err(|e| format!("{}: {e}", out.display()))?;
@@ -315,7 +442,7 @@ pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
     if a.json {
         println!("{}", report.to_json());
     } else {
-        print!("{}", summary(&report, &a.predictions));
+        print!("{}", summary(&report, &data_path));
         if let Some(out) = &a.out {
             println!("report written to {}", out.display());
         }
@@ -509,6 +636,32 @@ pub fn summary(r: &Report, path: &Path) -> String {
             );
         }
     }
+    if let Some(c) = &r.comparison {
+        s += &format!(
+            "\nchampion vs challenger ({} rows, {} paired bootstrap resamples, {:.0}% intervals)\n",
+            c.n,
+            c.resamples,
+            c.confidence * 100.0
+        );
+        for m in &c.metrics {
+            s += &format!(
+                "  {:<12} {} -> {}  delta {} [{}, {}]  {:?}\n",
+                m.metric,
+                opt(m.champion),
+                opt(m.challenger),
+                opt(m.delta),
+                opt(m.ci_low),
+                opt(m.ci_high),
+                m.verdict
+            );
+        }
+        if let Some(mc) = &c.mcnemar {
+            s += &format!(
+                "  McNemar exact: champion-only correct {}, challenger-only correct {}, p = {:.6}\n",
+                mc.champion_only, mc.challenger_only, mc.p_value
+            );
+        }
+    }
     if let Some(dr) = &r.drift {
         s += &format!(
             "\ndrift: {} of {} columns drifted{}\n",
@@ -565,8 +718,14 @@ mod tests {
         std::fs::write(&data, csv).unwrap();
         let out = dir.path().join("report.json");
         let args = EvalArgs {
-            predictions: data.clone(),
-            label: "y".into(),
+            predictions: Some(data.clone()),
+            model: None,
+            card: None,
+            against: None,
+            against_card: None,
+            data: None,
+            features: vec![],
+            label: Some("y".into()),
             proba: vec!["p_0".into(), "p_1".into()],
             pred: None,
             value: None,

@@ -1,0 +1,459 @@
+//! Local evaluation from JavaScript: `model.evaluate`, `model.evaluation` (streaming),
+//! `model.compare`, `evaluatePredictions`. Reports are plain objects parsed from the same JSON the
+//! CLI writes, so the two agree field for field.
+
+use js_sys::{Function, Reflect, Uint8Array};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::error::{coded_error, js_error, JsResult};
+use crate::card::ModelCard;
+use crate::engine::{Model, ModelPredictor};
+use crate::eval::gates::GateSpec;
+use crate::eval::{
+    BadRowPolicy, DataFormat, EvalConfig, Evaluator, ModelRef, PredictionColumns, Profile,
+    ReportContext, TaskKind,
+};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options of an evaluation. Every field is optional when the model has a card. */
+export interface EvalOptions {
+  /** "classification" or "regression" (default: the card's task). */
+  task?: "classification" | "regression";
+  /** The label column (default: the card's label_column, else "target"). */
+  label?: string;
+  /** Feature columns in the model's input order (default: the card's feature_names). */
+  features?: string[];
+  /** Columns to slice every metric by. */
+  slices?: string[];
+  /** An id column echoed in bad-row reports. */
+  id?: string;
+  /** Class labels in index order (default: the card's labels). */
+  classes?: string[];
+  /** Scoring predictions without a model: probability columns, one per class. */
+  proba?: string[];
+  /** Scoring predictions without a model: a predicted-label column. */
+  pred?: string;
+  /** Scoring predictions without a model: a predicted-value column (regression). */
+  value?: string;
+  /** "csv" (default) or "json". */
+  format?: "csv" | "json";
+  /** A reference data profile (the object or its JSON text) for quality and drift checks. */
+  profile?: object | string;
+  /** Columns checked for drift (default: the features). */
+  driftColumns?: string[];
+  /** Gates: { metric, min?, max? }. */
+  gates?: { metric: string; min?: number; max?: number }[];
+  /** k values for top-k accuracy (default [2]). */
+  topK?: number[];
+  /** Rows per inference batch (default 256). */
+  batchSize?: number;
+  /** "skip" (default) or "fail" on a bad row. */
+  onBadRow?: "skip" | "fail";
+  /** Slice flagging margin (default 0.05). */
+  sliceMargin?: number;
+  /** Called after each chunk with { bytes, total, rowsRead, rowsUsed, rowsSkipped }. */
+  onProgress?: (p: EvalProgress) => void;
+}
+export interface EvalProgress { bytes: number; total: number; rowsRead: number; rowsUsed: number; rowsSkipped: number; }
+/** An evaluation report (the same JSON as `edge-registry eval --out`). */
+export type EvalReport = Record<string, any>;
+"#;
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct EvalOptions {
+    task: Option<TaskKind>,
+    label: Option<String>,
+    features: Option<Vec<String>>,
+    slices: Vec<String>,
+    id: Option<String>,
+    classes: Option<Vec<String>>,
+    proba: Vec<String>,
+    pred: Option<String>,
+    value: Option<String>,
+    format: Option<String>,
+    profile: Option<serde_json::Value>,
+    drift_columns: Option<Vec<String>>,
+    gates: Vec<GateSpec>,
+    top_k: Option<Vec<usize>>,
+    batch_size: Option<usize>,
+    on_bad_row: Option<String>,
+    slice_margin: Option<f64>,
+}
+
+/// Parsed options: the evaluation configuration, a profile, and the progress callback.
+pub(crate) struct Prepared {
+    pub config: EvalConfig,
+    pub profile: Option<Profile>,
+    pub on_progress: Option<Function>,
+}
+
+fn invalid(msg: impl AsRef<str>) -> JsValue {
+    coded_error("INVALID_ARGUMENT", msg.as_ref())
+}
+
+/// Builds the configuration from JS options over the card's defaults.
+pub(crate) fn prepare(options: &JsValue, card: Option<&ModelCard>) -> JsResult<Prepared> {
+    let on_progress = if options.is_object() {
+        Reflect::get(options, &"onProgress".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+    } else {
+        None
+    };
+    let opts: EvalOptions = if options.is_undefined() || options.is_null() {
+        EvalOptions::default()
+    } else {
+        // Functions do not deserialize; drop onProgress before handing the object to serde.
+        let copy = js_sys::Object::assign(&js_sys::Object::new(), options.unchecked_ref());
+        let _ = Reflect::delete_property(&copy, &"onProgress".into());
+        serde_wasm_bindgen::from_value(copy.into())
+            .map_err(|e| invalid(format!("evaluation options: {e}")))?
+    };
+    let mut cfg = match card {
+        Some(c) => c.eval_config(),
+        None => EvalConfig::new(
+            opts.task.unwrap_or(TaskKind::Classification),
+            opts.label.as_deref().unwrap_or("target"),
+        ),
+    };
+    if let Some(t) = opts.task {
+        cfg.task = t;
+    }
+    if let Some(l) = opts.label {
+        cfg.columns.label = l;
+    }
+    if let Some(f) = opts.features {
+        cfg.columns.features = f;
+    }
+    cfg.columns.slices = opts.slices;
+    cfg.columns.id = opts.id;
+    if let Some(c) = opts.classes {
+        cfg.classes = Some(c);
+    }
+    if !opts.proba.is_empty() || opts.pred.is_some() || opts.value.is_some() {
+        cfg.predictions = Some(PredictionColumns {
+            proba: opts.proba,
+            label: opts.pred,
+            value: opts.value,
+        });
+        if cfg.predictions.as_ref().is_some_and(|p| p.value.is_some()) && opts.task.is_none() {
+            cfg.task = TaskKind::Regression;
+        }
+    }
+    cfg.format = match opts.format.as_deref() {
+        None | Some("csv") => DataFormat::Csv,
+        Some("json") => DataFormat::Json,
+        Some(other) => return Err(invalid(format!("format must be csv or json, got {other}"))),
+    };
+    cfg.drift_columns = opts.drift_columns;
+    cfg.gates = opts.gates;
+    if let Some(k) = opts.top_k {
+        cfg.metrics.top_k = k;
+    }
+    if let Some(b) = opts.batch_size {
+        cfg.batch_size = b;
+    }
+    cfg.bad_rows = match opts.on_bad_row.as_deref() {
+        None | Some("skip") => BadRowPolicy::Skip,
+        Some("fail") => BadRowPolicy::Fail,
+        Some(other) => {
+            return Err(invalid(format!(
+                "onBadRow must be skip or fail, got {other}"
+            )))
+        }
+    };
+    if let Some(m) = opts.slice_margin {
+        cfg.slices.margin = m;
+    }
+    let profile = match opts.profile {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(text)) => {
+            Some(Profile::from_json(text.as_bytes()).map_err(|e| js_error(&e))?)
+        }
+        Some(v) => Some(Profile::from_json(v.to_string().as_bytes()).map_err(|e| js_error(&e))?),
+    };
+    Ok(Prepared {
+        config: cfg,
+        profile,
+        on_progress,
+    })
+}
+
+/// Data from JS: bytes or text.
+pub(crate) fn data_bytes(data: &JsValue) -> JsResult<Vec<u8>> {
+    if let Some(s) = data.as_string() {
+        return Ok(s.into_bytes());
+    }
+    if let Some(a) = data.dyn_ref::<Uint8Array>() {
+        return Ok(a.to_vec());
+    }
+    if let Some(b) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+        return Ok(Uint8Array::new(b).to_vec());
+    }
+    Err(invalid("data must be a string, Uint8Array or ArrayBuffer"))
+}
+
+/// Milliseconds from `performance.now()` (or `Date.now()` where there is no `performance`).
+pub(crate) fn now_ms() -> f64 {
+    let perf = Reflect::get(&js_sys::global(), &"performance".into()).ok();
+    if let Some(p) = perf.filter(|p| p.is_object()) {
+        if let Ok(f) = Reflect::get(&p, &"now".into()).and_then(|f| f.dyn_into::<Function>()) {
+            if let Some(t) = f.call0(&p).ok().and_then(|v| v.as_f64()) {
+                return t;
+            }
+        }
+    }
+    js_sys::Date::now()
+}
+
+/// The context stamped on a report made in JS.
+pub(crate) fn context(model: Option<ModelRef>, challenger: Option<ModelRef>) -> ReportContext {
+    let time = js_sys::Date::new_0()
+        .to_iso_string()
+        .as_string()
+        .unwrap_or_default();
+    ReportContext {
+        time,
+        runtime: runtime_name(),
+        model,
+        challenger,
+    }
+}
+
+fn runtime_name() -> String {
+    let g = js_sys::global();
+    let has = |name: &str| Reflect::has(&g, &name.into()).unwrap_or(false);
+    if has("Deno") {
+        "deno".into()
+    } else if Reflect::get(&g, &"process".into())
+        .ok()
+        .filter(|p| p.is_object())
+        .and_then(|p| Reflect::get(&p, &"versions".into()).ok())
+        .and_then(|v| Reflect::get(&v, &"node".into()).ok())
+        .is_some_and(|n| n.is_string())
+    {
+        "node".into()
+    } else if has("WorkerGlobalScope") {
+        "web-worker".into()
+    } else if has("window") {
+        "browser".into()
+    } else {
+        "wasm".into()
+    }
+}
+
+pub(crate) fn report_to_js(report: &crate::eval::Report) -> JsResult<JsValue> {
+    js_sys::JSON::parse(&report.to_json())
+}
+
+fn progress_to_js(p: &crate::eval::evaluator::Progress, total: usize) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in [
+        ("bytes", p.bytes as f64),
+        ("total", total as f64),
+        ("rowsRead", p.rows_read as f64),
+        ("rowsUsed", p.rows_used as f64),
+        ("rowsSkipped", p.rows_skipped as f64),
+    ] {
+        let _ = Reflect::set(&o, &k.into(), &v.into());
+    }
+    o.into()
+}
+
+const CHUNK: usize = 1 << 20;
+
+/// A model in an evaluation: the engine model, its card and how the report names it.
+pub(crate) struct EvalModel<'a> {
+    pub model: &'a Model,
+    pub reference: Option<ModelRef>,
+}
+
+/// Runs a whole evaluation over `data`, reporting progress per 1 MiB chunk.
+pub(crate) fn run_evaluation(
+    prepared: Prepared,
+    data: &[u8],
+    champion: Option<EvalModel<'_>>,
+    challenger: Option<EvalModel<'_>>,
+) -> JsResult<JsValue> {
+    let Prepared {
+        config,
+        profile,
+        on_progress,
+    } = prepared;
+    let task = config.task;
+    let mut ev = Evaluator::new(config, profile.as_ref()).map_err(|e| js_error(&e))?;
+    let mut timer = now_ms;
+    let report_progress = |ev: &Evaluator| {
+        if let Some(f) = &on_progress {
+            let _ = f.call1(&JsValue::NULL, &progress_to_js(&ev.progress(), data.len()));
+        }
+    };
+    let report = match champion {
+        None => {
+            for chunk in data.chunks(CHUNK) {
+                ev.push(chunk).map_err(|e| js_error(&e))?;
+                report_progress(&ev);
+            }
+            ev.finish(context(None, None)).map_err(|e| js_error(&e))?
+        }
+        Some(champ) => {
+            let mut p1 = ModelPredictor::new(champ.model, task).map_err(|e| js_error(&e))?;
+            let mut p2 = match &challenger {
+                Some(c) => Some(ModelPredictor::new(c.model, task).map_err(|e| js_error(&e))?),
+                None => None,
+            };
+            for chunk in data.chunks(CHUNK) {
+                ev.push_with_model(
+                    chunk,
+                    &mut p1,
+                    p2.as_mut()
+                        .map(|p| p as &mut dyn crate::eval::evaluator::Predictor),
+                    &mut timer,
+                )
+                .map_err(|e| js_error(&e))?;
+                report_progress(&ev);
+            }
+            let ctx = context(champ.reference, challenger.and_then(|c| c.reference));
+            ev.finish_with_model(
+                &mut p1,
+                p2.as_mut()
+                    .map(|p| p as &mut dyn crate::eval::evaluator::Predictor),
+                &mut timer,
+                ctx,
+            )
+            .map_err(|e| js_error(&e))?
+        }
+    };
+    report_progress_final(&on_progress, &report, data.len());
+    report_to_js(&report)
+}
+
+fn report_progress_final(f: &Option<Function>, report: &crate::eval::Report, total: usize) {
+    if let Some(f) = f {
+        let p = crate::eval::evaluator::Progress {
+            bytes: total as u64,
+            rows_read: report.data.rows_read,
+            rows_used: report.data.rows_used,
+            rows_skipped: report.data.rows_skipped,
+        };
+        let _ = f.call1(&JsValue::NULL, &progress_to_js(&p, total));
+    }
+}
+
+/// Scores predictions made elsewhere (no model): a label column and either one probability
+/// column per class, a predicted-label column, or a predicted value (regression).
+///
+/// ```js
+/// const report = evaluatePredictions(csvText, { label: "y", proba: ["p_0", "p_1"] });
+/// report.results.classification.accuracy;
+/// ```
+#[wasm_bindgen(js_name = evaluatePredictions, unchecked_return_type = "EvalReport")]
+pub fn evaluate_predictions(
+    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "EvalOptions")] options: JsValue,
+) -> JsResult<JsValue> {
+    let prepared = prepare(&options, None)?;
+    if prepared.config.predictions.is_none() {
+        return Err(invalid(
+            "evaluatePredictions needs `proba`, `pred` or `value` columns; to run a model use model.evaluate",
+        ));
+    }
+    let bytes = data_bytes(&data)?;
+    run_evaluation(prepared, &bytes, None, None)
+}
+
+/// A streaming evaluation: feed a large file chunk by chunk (for example from
+/// `file.stream()`), read progress between chunks, then `finish()` for the report. Nothing is
+/// held but the compact per-row results, so a 100 MB file is never in memory twice.
+///
+/// ```js
+/// const ev = model.evaluation({ slices: ["region"] });
+/// for await (const chunk of file.stream()) ev.push(chunk);
+/// const report = ev.finish();
+/// ```
+#[wasm_bindgen(js_name = Evaluation)]
+pub struct JsEvaluation {
+    ev: Option<Evaluator>,
+    task: TaskKind,
+    champion: Option<(Model, Option<ModelRef>)>,
+}
+
+impl JsEvaluation {
+    pub(crate) fn new(
+        prepared: Prepared,
+        champion: Option<(Model, Option<ModelRef>)>,
+    ) -> JsResult<Self> {
+        let task = prepared.config.task;
+        let ev =
+            Evaluator::new(prepared.config, prepared.profile.as_ref()).map_err(|e| js_error(&e))?;
+        Ok(JsEvaluation {
+            ev: Some(ev),
+            task,
+            champion,
+        })
+    }
+
+    fn open(&mut self) -> JsResult<&mut Evaluator> {
+        self.ev
+            .as_mut()
+            .ok_or_else(|| coded_error("INVALID_STATE", "this evaluation has finished"))
+    }
+}
+
+#[wasm_bindgen(js_class = Evaluation)]
+impl JsEvaluation {
+    /// A streaming evaluation of predictions made elsewhere (see `evaluatePredictions`).
+    #[wasm_bindgen(js_name = forPredictions)]
+    pub fn for_predictions(
+        #[wasm_bindgen(unchecked_param_type = "EvalOptions")] options: JsValue,
+    ) -> JsResult<JsEvaluation> {
+        let prepared = prepare(&options, None)?;
+        if prepared.config.predictions.is_none() {
+            return Err(invalid(
+                "forPredictions needs `proba`, `pred` or `value` columns",
+            ));
+        }
+        JsEvaluation::new(prepared, None)
+    }
+
+    /// Feeds the next chunk of data; returns progress so far.
+    #[wasm_bindgen(unchecked_return_type = "EvalProgress")]
+    pub fn push(&mut self, chunk: &[u8]) -> JsResult<JsValue> {
+        let task = self.task;
+        let champion = self.champion.as_ref().map(|(m, _)| m.clone());
+        let ev = self.open()?;
+        match champion {
+            None => ev.push(chunk).map_err(|e| js_error(&e))?,
+            Some(model) => {
+                let mut p = ModelPredictor::new(&model, task).map_err(|e| js_error(&e))?;
+                let mut timer = now_ms;
+                ev.push_with_model(chunk, &mut p, None, &mut timer)
+                    .map_err(|e| js_error(&e))?;
+            }
+        }
+        Ok(progress_to_js(&ev.progress(), 0))
+    }
+
+    /// Ends the data and returns the report. The evaluation cannot be used again.
+    #[wasm_bindgen(unchecked_return_type = "EvalReport")]
+    pub fn finish(&mut self) -> JsResult<JsValue> {
+        let ev = self
+            .ev
+            .take()
+            .ok_or_else(|| coded_error("INVALID_STATE", "this evaluation has finished"))?;
+        let report = match &self.champion {
+            None => ev.finish(context(None, None)),
+            Some((model, reference)) => {
+                let mut p = ModelPredictor::new(model, self.task).map_err(|e| js_error(&e))?;
+                let mut timer = now_ms;
+                ev.finish_with_model(&mut p, None, &mut timer, context(reference.clone(), None))
+            }
+        }
+        .map_err(|e| js_error(&e))?;
+        report_to_js(&report)
+    }
+}

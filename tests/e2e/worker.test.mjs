@@ -1,0 +1,58 @@
+// The package's Web Worker wrapper in Chromium: a model loaded and run off the main thread,
+// outputs equal to onnxruntime's, typed arrays moved with transfer lists, errors with codes.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { readJson, startServer } from "../js/helpers.mjs";
+import { launchOptions } from "./browser.mjs";
+
+let server, browser, page;
+before(async () => {
+  server = await startServer(["www", "--mount", "/pkg=pkg", "--mount", "/fixtures=tests/fixtures"]);
+  browser = await chromium.launch(launchOptions());
+  page = await browser.newPage();
+  await page.goto(`${server.url}/`);
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+test("ModelWorker loads and runs digits-cnn off the main thread with transferred buffers", async () => {
+  const expected = readJson("tests/fixtures/models/digits-cnn/expected.json").batch64;
+  const result = await page.evaluate(async (expected) => {
+    const { ModelWorker } = await import("/pkg/model-worker.js");
+    const worker = new ModelWorker();
+    const bytes = new Uint8Array(await (await fetch("/fixtures/models/digits-cnn/model.onnx")).arrayBuffer());
+    const card = await (await fetch("/fixtures/models/digits-cnn/card.json")).json();
+    const model = await worker.loadModel(bytes, card);
+    const input = expected.inputs.input;
+    const data = Float32Array.from(input.data);
+    const out = await model.run({ input: { data, shape: input.shape } });
+    const probs = out.probabilities;
+    let maxErr = 0;
+    for (let i = 0; i < probs.data.length; i++) {
+      maxErr = Math.max(maxErr, Math.abs(probs.data[i] - expected.outputs.probabilities.data[i]));
+    }
+    const labels = Array.from(out.label.data, Number);
+    let code = null;
+    try { await model.run({ input: { data: new Float32Array(3), shape: [1, 3] } }); } catch (e) { code = e.code; }
+    const version = await worker.version();
+    worker.terminate();
+    return {
+      maxErr, labels, shape: probs.shape, dtype: probs.dtype, isF32: probs.data instanceof Float32Array,
+      inputDetached: data.byteLength === 0, bytesDetached: bytes.byteLength === 0, code, version,
+      inputs: model.inputs,
+    };
+  }, expected);
+  assert.ok(result.maxErr <= 1e-5, `max abs error ${result.maxErr}`);
+  assert.deepEqual(result.labels, expected.outputs.label.data);
+  assert.deepEqual(result.shape, [64, 10]);
+  assert.equal(result.dtype, "float32");
+  assert.ok(result.isF32);
+  assert.ok(result.inputDetached, "the input buffer was transferred, not copied");
+  assert.ok(result.bytesDetached, "the model bytes were transferred, not copied");
+  assert.equal(result.code, "SCHEMA_MISMATCH");
+  assert.match(result.version, /^\d+\.\d+\.\d+/);
+  assert.deepEqual(result.inputs, [{ name: "input", dtype: "float32", shape: ["N", 1, 8, 8] }]);
+});

@@ -1,0 +1,99 @@
+// Local evaluation through the built package in Node, checked against the native CLI on the
+// same input: the reports agree field for field apart from the runtime section (time, runtime
+// name, latency). Model outputs are compared with a tolerance (tract's native and wasm SIMD
+// kernels may round the last bit differently); everything else must be identical.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadPkg, readJson, root } from "./helpers.mjs";
+
+const pkg = await loadPkg();
+const bin = process.env.EDGE_REGISTRY_BIN || new URL("target/debug/edge-registry", root).pathname;
+const fixture = (p) => new URL(`tests/fixtures/models/${p}`, root).pathname;
+
+function cli(args) {
+  const out = join(mkdtempSync(join(tmpdir(), "er-eval-")), "report.json");
+  execFileSync(bin, ["eval", ...args, "--out", out], { stdio: ["ignore", "ignore", "inherit"] });
+  return JSON.parse(readFileSync(out, "utf8"));
+}
+
+/** Deep comparison: numbers within `tol` (relative), everything else exact. */
+function assertClose(got, want, tol, path = "report") {
+  if (typeof want === "number" && typeof got === "number") {
+    const scale = Math.max(1, Math.abs(want));
+    assert.ok(Math.abs(got - want) <= tol * scale, `${path}: ${got} vs ${want}`);
+    return;
+  }
+  if (Array.isArray(want)) {
+    assert.ok(Array.isArray(got) && got.length === want.length, `${path}: length`);
+    want.forEach((w, i) => assertClose(got[i], w, tol, `${path}[${i}]`));
+    return;
+  }
+  if (want && typeof want === "object") {
+    assert.deepEqual(Object.keys(got ?? {}).sort(), Object.keys(want).sort(), `${path}: keys`);
+    for (const k of Object.keys(want)) assertClose(got[k], want[k], tol, `${path}.${k}`);
+    return;
+  }
+  assert.equal(got, want, path);
+}
+
+test("digits v1 vs v2 on the committed test set: Node report equals the CLI report", () => {
+  const want = cli(["--model", fixture("digits-v1/model.onnx"), "--card", fixture("digits-v1/card.json"),
+    "--against", fixture("digits-v2/model.onnx"), "--against-card", fixture("digits-v2/card.json"),
+    "--data", fixture("digits-v1/test.csv")]);
+  const load = (dir) => pkg.Model.fromBytes(readFileSync(fixture(`${dir}/model.onnx`)), readJson(`tests/fixtures/models/${dir}/card.json`));
+  const v1 = load("digits-v1");
+  const v2 = load("digits-v2");
+  const progress = [];
+  const got = v1.compare(v2, readFileSync(fixture("digits-v1/test.csv")), { onProgress: (p) => progress.push(p) });
+  assert.equal(got.runtime.runtime, "node");
+  assert.equal(want.runtime.runtime, "native");
+  delete got.runtime;
+  delete want.runtime;
+  // Labels, counts, digests, confusion matrices, McNemar: exact. Probability-based metrics: 1e-6.
+  assert.deepEqual(got.results.classification.confusion_matrix, want.results.classification.confusion_matrix);
+  assert.deepEqual(got.comparison.mcnemar, want.comparison.mcnemar);
+  assert.deepEqual(got.data, want.data);
+  assertClose(got, want, 1e-6);
+  assert.equal(got.results.classification.accuracy, readJson("tests/fixtures/models/digits-v1/card.json").metrics.accuracy);
+  assert.ok(progress.length >= 1 && progress.at(-1).rowsUsed === 450);
+});
+
+test("streaming evaluation in uneven chunks equals the one-shot report", () => {
+  const bytes = readFileSync(fixture("breast-cancer/test.csv"));
+  const model = pkg.Model.fromBytes(readFileSync(fixture("breast-cancer/model.onnx")), readJson("tests/fixtures/models/breast-cancer/card.json"));
+  const whole = model.evaluate(bytes, { slices: ["mean radius"] });
+  const ev = model.evaluation({ slices: ["mean radius"] });
+  for (let i = 0, step = 1; i < bytes.length; i += step, step = (step * 7) % 4093 + 1) ev.push(bytes.subarray(i, i + step));
+  const streamed = ev.finish();
+  delete whole.runtime;
+  delete streamed.runtime;
+  assert.deepEqual(streamed, whole);
+  assert.equal(whole.slices[0].column, "mean radius");
+  assert.throws(() => ev.finish(), (e) => e.code === "INVALID_STATE");
+});
+
+test("evaluatePredictions equals `edge-registry eval --predictions`", () => {
+  const dir = mkdtempSync(join(tmpdir(), "er-preds-"));
+  const rows = ["y,p_0,p_1,region"];
+  for (let i = 0; i < 500; i++) {
+    const p = ((i * 7919) % 1000) / 1000;
+    rows.push(`${(i * 31) % 3 === 0 ? 1 : 0},${(1 - p).toFixed(3)},${p.toFixed(3)},${["north", "south"][i % 2]}`);
+  }
+  rows.splice(10, 0, "1,abc,0.5,north"); // a bad row
+  const csv = rows.join("\n") + "\n";
+  const file = join(dir, "preds.csv");
+  writeFileSync(file, csv);
+  const want = cli(["--predictions", file, "--label", "y", "--proba", "p_0,p_1", "--slice", "region"]);
+  const got = pkg.evaluatePredictions(csv, { label: "y", proba: ["p_0", "p_1"], slices: ["region"] });
+  delete got.runtime;
+  delete want.runtime;
+  assert.deepEqual(got, want);
+  assert.equal(got.data.rows_skipped, 1);
+  assert.throws(() => pkg.evaluatePredictions(csv, { label: "y" }), (e) => e.code === "INVALID_ARGUMENT");
+  assert.throws(() => pkg.evaluatePredictions(csv, { label: "nope", proba: ["p_0", "p_1"] }), (e) => e instanceof Error && typeof e.code === "string");
+});
+
