@@ -3,7 +3,7 @@
 //! (which writes it) and by clients (which read it). Synchronous and I/O-free.
 //!
 //! - A version is the set of targets under `models/<name>/<version>/`; its `model.onnx` target
-//!   carries the model card in `custom` ([`ModelCard`]).
+//!   carries the model card in `custom` ([`ModelCard`], defined in [`crate::card`]).
 //! - `models/<name>/aliases.json` is the model's signed aliases document ([`Aliases`]).
 //! - A team role `TEAM` is trusted for [`team_patterns`]: `models/TEAM-*/aliases.json` and
 //!   `models/TEAM-*/*/*`.
@@ -16,9 +16,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::engine::TensorSpec;
+pub use crate::card::ModelCard;
 use crate::error::ErrorCode;
 use crate::tuf::TargetInfo;
 
@@ -330,47 +330,10 @@ pub fn card_number(v: &Value) -> Option<f64> {
     }
 }
 
-/// The model card, the `custom` field of a version's `model.onnx` target. Known fields are
-/// typed; every other field (metrics, dataset, feature names, gates, ...) is kept in `extra` as
-/// signed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelCard {
-    /// Model name (equals the path's).
-    pub name: String,
-    /// Version (equals the path's).
-    pub version: String,
-    /// Model format: `onnx`.
-    pub format: String,
-    /// `classification`, `regression`, ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task: Option<String>,
-    /// Inputs, as the ONNX graph declares them.
-    pub inputs: Vec<TensorSpec>,
-    /// Outputs, as the ONNX graph declares them.
-    pub outputs: Vec<TensorSpec>,
-    /// Class labels, in output order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<String>,
-    /// Other files of the version: role (`profile`, `evaluation_set`, ...) to target path.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub files: BTreeMap<String, String>,
-    /// When the model was made (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// SPDX licence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license: Option<String>,
-    /// Free text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Every other field, as signed.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
 impl ModelCard {
-    /// Reads the card of target `path` from its `custom` value and checks that its name and
-    /// version are the path's and that `files` points inside the version's directory.
+    /// Reads the card of target `path` from its `custom` value (see [`crate::card`]) and checks
+    /// that its name and version are the path's and that `files` points inside the version's
+    /// directory.
     pub fn from_custom(path: &str, custom: Option<&Value>) -> Result<ModelCard, CatalogError> {
         let bad = |reason: String| CatalogError::BadCard {
             path: path.to_string(),
@@ -400,19 +363,6 @@ impl ModelCard {
             return Err(bad("not a models/<name>/<version>/model.onnx path".into()));
         }
         Ok(card)
-    }
-
-    /// The card's metrics that are numbers (or numeric strings).
-    pub fn metrics(&self) -> BTreeMap<String, f64> {
-        let mut out = BTreeMap::new();
-        if let Some(Value::Object(m)) = self.extra.get("metrics") {
-            for (k, v) in m {
-                if let Some(x) = card_number(v) {
-                    out.insert(k.clone(), x);
-                }
-            }
-        }
-        out
     }
 }
 
@@ -806,7 +756,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["9", "10"]
         );
-        assert_eq!(iris.version("9").unwrap().card.metrics()["accuracy"], 0.9);
+        assert_eq!(iris.version("9").unwrap().card.metrics["accuracy"], 0.9);
         assert_eq!(cat.other_targets, ["README.txt"]);
         assert!(
             cat.problems.iter().any(|p| p.contains("other@1")),

@@ -172,9 +172,11 @@ everywhere_async! {
         assert_eq!(v1.card.labels, ["setosa", "versicolor", "virginica"]);
         assert_eq!(v1.card.files["profile"], "models/iris/1/profile.json");
         assert!(v1.files.contains_key("profile.json"));
-        // Metrics are strings in the signed card (canonical JSON has no floats).
-        assert_eq!(v1.card.extra["metrics"]["accuracy"], json!("0.9473684210526315"));
-        assert_eq!(v1.card.metrics()["accuracy"], 0.9473684210526315);
+        // Metrics are strings in the signed card (canonical JSON has no floats) and numbers
+        // in the typed card.
+        let info = u.target_info("models/iris/1/model.onnx").await.unwrap();
+        assert_eq!(info.custom.unwrap()["metrics"]["accuracy"], json!("0.9473684210526315"));
+        assert_eq!(v1.card.metrics["accuracy"], 0.9473684210526315);
         assert_eq!(v1.card.created.as_deref(), Some("2026-11-26T00:00:00Z"));
         assert_eq!(iris.aliases["production"], "1");
         assert_eq!(iris.resolve(None).unwrap().version, "1");
@@ -477,8 +479,11 @@ everywhere_async! {
         let c: Value = serde_json::from_str(IRIS_CARD).unwrap();
         let signed = catalog::without_floats(c);
         let card = ModelCard::from_custom("models/iris/1/model.onnx", Some(&signed)).unwrap();
-        assert_eq!(card.task.as_deref(), Some("classification"));
-        assert_eq!(card.extra["dataset"]["rows"], 112);
-        assert!(card.metrics()["log_loss"] > 0.17);
+        assert_eq!(card.task(), edge_registry::eval::TaskKind::Classification);
+        assert_eq!(card.dataset.as_ref().unwrap().rows, 112);
+        assert!(card.metrics["log_loss"] > 0.17);
+        // The typed card reads what the publisher signs, and the publisher signs what it reads.
+        let again = catalog::without_floats(serde_json::to_value(&card).unwrap());
+        assert_eq!(again, signed);
     }
 }

@@ -298,7 +298,7 @@ fn init_publish_verify_and_models_json() {
     );
     assert_eq!(card["outputs"][1]["shape"], json!(["N", 10]));
     assert_eq!(card["labels"].as_array().unwrap().len(), 10);
-    assert_eq!(card["metrics"]["accuracy"], "0.9622222222222222");
+    assert_eq!(card["metrics"]["accuracy"], 0.9622222222222222);
     assert_eq!(
         card["dataset"]["sha256"],
         "3b68611c189b063990c72c0d20f14ce8897b2cb35e1115a3f2e6feb792c45f40"

@@ -307,7 +307,10 @@ pub fn models(a: ModelsArgs) -> Result<(), String> {
             println!(
                 "  {:<8} {:<14} {:>9} bytes  sha256 {}  role {}{}{}",
                 v.version,
-                v.card.task.as_deref().unwrap_or(&v.card.format),
+                match v.card.task() {
+                    edge_registry::eval::TaskKind::Classification => "classification",
+                    edge_registry::eval::TaskKind::Regression => "regression",
+                },
                 v.model.length,
                 v.model
                     .sha256
