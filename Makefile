@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean interop bench
+.PHONY: setup demo test pkg cli clean interop bench sample-registry
 
 setup:
 	@scripts/setup
@@ -15,10 +15,14 @@ demo: setup pkg cli
 test: setup
 	@scripts/test
 
-## python-tuf's ngclient reads a repository our signer built (needs Python 3 and pip)
-interop:
-	python3 -m pip install -q -r scripts/requirements-tuf.txt
-	cargo test --features cli --test tuf_cli -- --ignored
+## python-tuf's ngclient reads repositories our signer and our publisher built (also part of
+## the native tier of `make test`; setup installs python-tuf into target/py-tuf)
+interop: setup
+	cargo test --features cli --test tuf_cli --test publish_cli python_tuf
+
+## The sample registry (target/sample-registry) built with the publisher from tests/fixtures/models
+sample-registry:
+	scripts/build-sample-registry
 ## Evaluation benchmark: full classification metric set on 1,000,000 rows, native vs scikit-learn
 bench:
 	cargo bench --bench eval_metrics

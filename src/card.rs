@@ -1,5 +1,10 @@
 //! The model card: what a registry says about a model version (docs/registry-format.md). It
 //! rides in the `custom` field of the model's TUF target, so every field is signed.
+//!
+//! Signatures cover canonical JSON, which has no floating-point numbers, so a signed card
+//! carries every non-integer number as a decimal string (`"accuracy": "0.984"`; the publisher
+//! writes them with [`crate::catalog::without_floats`]). Metrics and gate thresholds are read
+//! from a number or a numeric string alike, so card files on disk and signed cards both parse.
 
 use std::collections::BTreeMap;
 
@@ -53,8 +58,12 @@ pub struct ModelCard {
     /// The label column of the training and evaluation data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_column: Option<String>,
-    /// Metrics measured by the publisher.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Metrics measured by the publisher (numbers, or numeric strings in signed cards).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "number_map"
+    )]
     pub metrics: BTreeMap<String, f64>,
     /// Training data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +90,31 @@ pub struct ModelCard {
 
 fn onnx() -> String {
     "onnx".into()
+}
+
+use crate::catalog::card_number as number_of;
+
+/// Deserializes `{name: number or numeric string}`.
+fn number_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+    let raw = BTreeMap::<String, Value>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| match number_of(&v) {
+            Some(x) => Ok((k, x)),
+            None => Err(serde::de::Error::custom(format!(
+                "metric {k:?} is not a number or a numeric string: {v}"
+            ))),
+        })
+        .collect()
+}
+
+/// Deserializes an optional number that may be written as a numeric string (gate thresholds).
+pub(crate) fn opt_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => number_of(&v).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("{v} is not a number or a numeric string"))
+        }),
+    }
 }
 
 impl ModelCard {
@@ -145,5 +179,19 @@ mod tests {
         assert_eq!(c.task(), TaskKind::Regression);
         assert_eq!(c.extra["x-team"], 3);
         assert!(ModelCard::from_value(&serde_json::json!({"version": "1"})).is_err());
+    }
+
+    #[test]
+    fn signed_cards_carry_numbers_as_strings() {
+        let v: Value =
+            serde_json::from_str(include_str!("../tests/fixtures/models/iris/card.json")).unwrap();
+        let mut v = crate::catalog::without_floats(v);
+        v["gates"] = serde_json::json!([{"metric": "accuracy", "min": "0.9"}]);
+        let c = ModelCard::from_value(&v).unwrap();
+        assert_eq!(c.metrics["accuracy"], 0.9473684210526315);
+        assert_eq!(c.metrics["train_accuracy"], 0.9732142857142857);
+        assert_eq!(c.gates[0].min, Some(0.9));
+        v["metrics"]["accuracy"] = serde_json::json!("high");
+        assert!(ModelCard::from_value(&v).is_err());
     }
 }

@@ -6,12 +6,14 @@
 //! only `#[wasm_bindgen]` code lives in the `wasm` module, a leaf that nothing else imports.
 
 pub mod card;
+pub mod catalog;
 pub mod clock;
 pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod fetch;
+pub mod publish;
 pub mod store;
 pub mod tuf;
 

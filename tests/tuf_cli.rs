@@ -331,13 +331,21 @@ fn tuf_client_refuses_bad_usage_and_untrusted_roots() {
     assert!(err.contains("INVALID_STATE"), "{err}");
 }
 
+/// The Python that has python-tuf: `target/py-tuf` (made by `scripts/setup`) or `python3`.
+fn python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/py-tuf/bin/python3");
+    if venv.is_file() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
 /// python-tuf's ngclient (the reference client) refreshes and downloads from a repository our
 /// builder made: root rotation, delegations, consistent snapshots, hash-prefixed targets.
-/// Needs `pip install -r scripts/requirements-tuf.txt`, so it is ignored by default: run with
-/// `cargo test --features cli --test tuf_cli -- --ignored`. It fails (does not skip) without
-/// python-tuf.
+/// Needs python-tuf (`scripts/setup` installs it, pinned, into target/py-tuf); it fails (does
+/// not skip) without it.
 #[test]
-#[ignore]
 fn python_tuf_ngclient_accepts_a_repository_we_built() {
     let tmp = tempfile::tempdir().unwrap();
     let mut b = RepoBuilder::new("for-python-tuf", FAR);
@@ -363,7 +371,7 @@ fn python_tuf_ngclient_accepts_a_repository_we_built() {
     b.commit_root().unwrap();
     write_repo(tmp.path(), &b.publish().unwrap());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tuf_ngclient_check.py");
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .arg(script)
         .arg(tmp.path())
         .arg(tmp.path().join("metadata/1.root.json"))

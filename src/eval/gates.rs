@@ -15,11 +15,19 @@ use super::report::{metric_direction, Results};
 pub struct GateSpec {
     /// Metric name.
     pub metric: String,
-    /// Lowest acceptable value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Lowest acceptable value (a number, or a numeric string as in signed cards).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::card::opt_number"
+    )]
     pub min: Option<f64>,
-    /// Highest acceptable value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Highest acceptable value (a number, or a numeric string as in signed cards).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::card::opt_number"
+    )]
     pub max: Option<f64>,
 }
 

@@ -624,6 +624,21 @@ impl SuccinctRoles {
         )
     }
 
+    /// How many bins there are: `2^bit_length` (saturating).
+    pub fn bin_count(&self) -> u64 {
+        1u64.checked_shl(self.bit_length).unwrap_or(u64::MAX)
+    }
+
+    /// The name of bin `index` (python-tuf `SuccinctRoles.get_roles`).
+    pub fn bin_name(&self, index: u64) -> String {
+        format!(
+            "{}-{:0width$x}",
+            self.name_prefix,
+            index,
+            width = self.suffix_len()
+        )
+    }
+
     /// Whether `name` is one of the bins.
     pub fn is_bin(&self, name: &str) -> bool {
         let Some(suffix) = name

@@ -124,6 +124,28 @@ pub struct TargetInfo {
     pub role: String,
 }
 
+/// A target a role lists but a lookup would not resolve to that role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredTarget {
+    /// The role that lists it.
+    pub role: String,
+    /// The target path.
+    pub path: String,
+    /// Why a lookup does not return it (outside the role's delegated paths, an unsafe path).
+    pub reason: String,
+}
+
+/// Every target of a repository, as [`Updater::list_targets`] resolves them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TargetListing {
+    /// The targets a lookup resolves, by path.
+    pub targets: Vec<TargetInfo>,
+    /// The targets roles loaded, in pre-order from `targets`.
+    pub roles: Vec<String>,
+    /// Paths some role lists that no lookup returns.
+    pub ignored: Vec<IgnoredTarget>,
+}
+
 /// A TUF client over a fetcher, a store and a clock. See the module documentation.
 pub struct Updater<F: Fetch, S: Store, C: Clock> {
     config: UpdaterConfig,
@@ -438,6 +460,88 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         Err(TufError::TargetNotFound {
             path: path.to_string(),
         })
+    }
+
+    /// Lists every target of the repository as lookups resolve them (after
+    /// [`Self::refresh`]): loads every targets role reachable from the top-level one
+    /// (pre-order, each role once, failing with `DELEGATION_LIMIT` past `max_delegations`
+    /// roles; a succinct hash delegation contributes all its bins), verified and persisted like
+    /// [`Self::target_info`] does, then resolves each listed path with [`Self::target_info`]'s
+    /// search. A path a role lists outside its delegated patterns, behind a terminating role,
+    /// or that is unsafe, is reported in [`TargetListing::ignored`], not returned.
+    pub async fn list_targets(&mut self) -> Result<TargetListing, TufError> {
+        let max = self.config.max_delegations;
+        let mut order: Vec<String> = Vec::new();
+        let mut listed: BTreeMap<String, String> = BTreeMap::new();
+        {
+            let set = self
+                .trusted
+                .as_mut()
+                .ok_or_else(|| TufError::InvalidState {
+                    role: "targets".into(),
+                    reason: "no successful refresh: call refresh() first".into(),
+                })?;
+            let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
+            let mut visited: BTreeSet<String> = BTreeSet::new();
+            while let Some((role, parent)) = to_visit.pop() {
+                if visited.contains(&role) {
+                    continue;
+                }
+                if visited.len() >= max as usize {
+                    return Err(TufError::DelegationLimit { role, limit: max });
+                }
+                if let Some(bytes) =
+                    load_targets(&self.config, &self.fetch, &self.store, set, &role, &parent)
+                        .await?
+                {
+                    let key = metadata_key(&self.config.store_prefix, &role);
+                    self.store.put(&key, &bytes).await?;
+                }
+                let targets = set
+                    .targets(&role)
+                    .ok_or_else(|| TufError::InvalidState {
+                        role: role.clone(),
+                        reason: "not loaded".into(),
+                    })?
+                    .signed();
+                for path in targets.targets.keys() {
+                    listed.entry(path.clone()).or_insert_with(|| role.clone());
+                }
+                let mut children: Vec<String> = Vec::new();
+                if let Some(d) = &targets.delegations {
+                    if let Some(s) = &d.succinct_roles {
+                        if s.bin_count() > u64::from(max) {
+                            return Err(TufError::DelegationLimit { role, limit: max });
+                        }
+                        children.extend((0..s.bin_count()).map(|i| s.bin_name(i)));
+                    }
+                    children.extend(d.roles.iter().map(|r| r.name.clone()));
+                }
+                visited.insert(role.clone());
+                order.push(role.clone());
+                for child in children.into_iter().rev() {
+                    to_visit.push((child, role.clone()));
+                }
+            }
+        }
+        let mut listing = TargetListing {
+            roles: order,
+            ..TargetListing::default()
+        };
+        for (path, role) in listed {
+            match self.target_info(&path).await {
+                Ok(info) => listing.targets.push(info),
+                Err(e @ (TufError::TargetNotFound { .. } | TufError::BadTargetPath { .. })) => {
+                    listing.ignored.push(IgnoredTarget {
+                        role,
+                        path,
+                        reason: e.to_string(),
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(listing)
     }
 
     /// The URL a target is fetched from: with consistent snapshots (and

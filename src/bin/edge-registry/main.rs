@@ -1,6 +1,8 @@
 //! The `edge-registry` command-line tool.
 
 mod eval_cmd;
+mod publish_cmd;
+mod registry_cmd;
 mod run_cmd;
 mod serve;
 mod tensor_io;
@@ -47,6 +49,24 @@ enum Command {
     },
     /// The TUF client, driven by the standard client interoperability protocol.
     TufClient(tuf_client::Args),
+    /// Create a registry: keys (kept out of the served directories) and signed metadata.
+    Init(publish_cmd::InitArgs),
+    /// Publish a model version: card from the ONNX graph, profile, extra files, aliases.
+    Publish(Box<publish_cmd::PublishArgs>),
+    /// Point a model's alias (production, staging, ...) at a version: a signed act.
+    Alias(publish_cmd::AliasArgs),
+    /// Delegate models/TEAM-* to a team role with its own key.
+    Delegate(publish_cmd::DelegateArgs),
+    /// Rotate the root keys (the new root is signed by the old and the new keys).
+    RotateRoot(publish_cmd::RotateRootArgs),
+    /// Re-sign the timestamp (and the snapshot when it would lapse first); run it from cron.
+    RefreshTimestamp(publish_cmd::RefreshTimestampArgs),
+    /// Delete old consistent-snapshot metadata versions no client needs (root versions stay).
+    Prune(publish_cmd::PruneArgs),
+    /// Verify a registry as a client: every signature, every target, every card and alias.
+    Verify(registry_cmd::VerifyArgs),
+    /// List a registry's models, versions, aliases and expiries.
+    Models(registry_cmd::ModelsArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +105,15 @@ fn main() -> ExitCode {
             serve::run(&addr, all, threads, quiet)
         })(),
         Command::TufClient(args) => tuf_client::run(args),
+        Command::Init(args) => publish_cmd::init(args),
+        Command::Publish(args) => publish_cmd::publish(*args),
+        Command::Alias(args) => publish_cmd::alias(args),
+        Command::Delegate(args) => publish_cmd::delegate(args),
+        Command::RotateRoot(args) => publish_cmd::rotate_root(args),
+        Command::RefreshTimestamp(args) => publish_cmd::refresh_timestamp(args),
+        Command::Prune(args) => publish_cmd::prune(args),
+        Command::Verify(args) => registry_cmd::verify(args),
+        Command::Models(args) => registry_cmd::models(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

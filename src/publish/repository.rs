@@ -1,0 +1,1172 @@
+//! The repository being edited: every role's `signed` object as signed, the edits made since
+//! it was loaded, and [`Repository::commit`], which re-signs what changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest as _, Sha256};
+
+use super::{expiry, Expiries, Keyring, PublishError};
+use crate::catalog::{self, Aliases, CatalogPath};
+use crate::clock::{FixedClock, UnixSeconds};
+use crate::fetch::MemoryFetch;
+use crate::store::{MemoryStore, Op, Store};
+use crate::tuf::keys::Ed25519Signer;
+use crate::tuf::metadata::{DelegatedRole, Delegations, Envelope, Root, Targets, TOP_LEVEL_ROLES};
+use crate::tuf::path::{check_target_path, quote};
+use crate::tuf::repo::{sign_metadata, SPEC_VERSION};
+use crate::tuf::time::format_expires;
+use crate::tuf::updater::metadata_key;
+use crate::tuf::{TrustedMetadataSet, TufError, Updater, UpdaterConfig};
+
+/// Read access to a repository's files, by path relative to the repository directory
+/// (`metadata/root.json`, `targets/models/iris/aliases.json`, ...).
+pub trait RepoFiles {
+    /// The file's bytes, or `None` when it does not exist.
+    fn read(&mut self, path: &str) -> Result<Option<Vec<u8>>, PublishError>;
+}
+
+impl RepoFiles for BTreeMap<String, Vec<u8>> {
+    fn read(&mut self, path: &str) -> Result<Option<Vec<u8>>, PublishError> {
+        Ok(self.get(path).cloned())
+    }
+}
+
+/// The result of a commit: the files to write and what was signed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Files to write, relative to the repository directory, in the order to write them:
+    /// targets first, then delegated and top-level targets metadata, snapshot, root, and the
+    /// timestamp last, so a client reading during the writes sees the old or the new state.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// What was signed, one entry per role: `targets v3, expires 2027-01-01T00:00:00Z`.
+    pub signed: Vec<String>,
+}
+
+impl Changes {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Applies the writes to an in-memory repository (tests, wasm callers).
+    pub fn apply_to(&self, files: &mut BTreeMap<String, Vec<u8>>) {
+        for (path, bytes) in &self.files {
+            files.insert(path.clone(), bytes.clone());
+        }
+    }
+}
+
+/// One role's metadata: its `signed` object and the bytes last written for it (empty for a
+/// role created in this session and not yet committed).
+#[derive(Debug, Clone)]
+struct Doc {
+    signed: Value,
+    bytes: Vec<u8>,
+}
+
+impl Doc {
+    fn version(&self) -> u64 {
+        self.signed
+            .get("version")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    }
+
+    fn expires(&self) -> &str {
+        self.signed
+            .get("expires")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    fn targets(&self) -> Option<&Map<String, Value>> {
+        self.signed.get("targets").and_then(Value::as_object)
+    }
+}
+
+/// The trusted state before the edits, from which the self-check refreshes.
+#[derive(Debug, Clone, Default)]
+struct Before {
+    root: Option<Vec<u8>>,
+    root_signed: Option<Value>,
+    timestamp: Option<Vec<u8>>,
+    snapshot: Option<Vec<u8>>,
+    targets: Option<Vec<u8>>,
+}
+
+/// A TUF repository open for editing. See the module documentation of [`crate::publish`].
+#[derive(Debug, Clone)]
+pub struct Repository {
+    consistent_snapshot: bool,
+    root: Doc,
+    timestamp: Doc,
+    snapshot: Doc,
+    /// Targets roles by name (`targets` and delegated roles).
+    roles: BTreeMap<String, Doc>,
+    /// Delegated role to the role that delegates to it.
+    parents: BTreeMap<String, String>,
+    /// Aliases documents by model name.
+    aliases: BTreeMap<String, Aliases>,
+    dirty: BTreeSet<String>,
+    expires_at: BTreeMap<String, UnixSeconds>,
+    /// Target contents to write, by target path.
+    pending: BTreeMap<String, Vec<u8>>,
+    before: Before,
+}
+
+fn bad_repo(file: &str, reason: impl Into<String>) -> PublishError {
+    PublishError::BadRepository {
+        file: file.to_string(),
+        reason: reason.into(),
+        source: None,
+    }
+}
+
+fn tuf_repo(file: &str) -> impl FnOnce(TufError) -> PublishError + '_ {
+    move |e| PublishError::BadRepository {
+        file: file.to_string(),
+        reason: e.to_string(),
+        source: Some(Box::new(e)),
+    }
+}
+
+fn signed_of(file: &str, bytes: &[u8]) -> Result<Value, PublishError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| bad_repo(file, e.to_string()))?;
+    v.get("signed")
+        .cloned()
+        .ok_or_else(|| bad_repo(file, "no \"signed\" object"))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// `<dir>/<hash>.<name>`: the consistent-snapshot file name of a target (spec 5.7.2).
+pub(crate) fn hashed_name(path: &str, hash: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, base)) => format!("{dir}/{hash}.{base}"),
+        None => format!("{hash}.{path}"),
+    }
+}
+
+fn keyids_of(signers: &[&Ed25519Signer]) -> Vec<String> {
+    signers.iter().map(|s| s.keyid().to_string()).collect()
+}
+
+/// Runs a future that never waits (the updater over in-memory hosts) to completion.
+fn run_ready<F: Future>(f: F) -> Result<F::Output, PublishError> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => Ok(v),
+        Poll::Pending => Err(PublishError::SelfCheck(TufError::InvalidState {
+            role: "publisher".into(),
+            reason: "the in-memory check did not complete".into(),
+        })),
+    }
+}
+
+fn check_threshold(role: &str, n: usize, threshold: u64) -> Result<(), PublishError> {
+    let n = u64::try_from(n).unwrap_or(u64::MAX);
+    if threshold < 1 || threshold > n {
+        return Err(PublishError::InvalidArgument(format!(
+            "{role}: threshold {threshold} must be between 1 and the number of keys ({n})"
+        )));
+    }
+    Ok(())
+}
+
+impl Repository {
+    /// A new repository (nothing written yet: [`Self::commit`] writes root, targets, snapshot
+    /// and timestamp version 1). Root is trusted for `root_keys` with `root_threshold`; each
+    /// other top-level role gets one key. Consistent snapshots are on.
+    pub fn create(
+        root_keys: &[Ed25519Signer],
+        root_threshold: u64,
+        targets: &Ed25519Signer,
+        snapshot: &Ed25519Signer,
+        timestamp: &Ed25519Signer,
+    ) -> Result<Repository, PublishError> {
+        check_threshold("root", root_keys.len(), root_threshold)?;
+        let mut keys = Map::new();
+        for s in root_keys.iter().chain([targets, snapshot, timestamp]) {
+            keys.insert(s.keyid().to_string(), s.public_value());
+        }
+        let role = |signers: Vec<&Ed25519Signer>, threshold: u64| json!({"keyids": keyids_of(&signers), "threshold": threshold});
+        let root = json!({
+            "_type": "root",
+            "spec_version": SPEC_VERSION,
+            "version": 0,
+            "expires": "",
+            "consistent_snapshot": true,
+            "keys": keys,
+            "roles": {
+                "root": role(root_keys.iter().collect(), root_threshold),
+                "targets": role(vec![targets], 1),
+                "snapshot": role(vec![snapshot], 1),
+                "timestamp": role(vec![timestamp], 1),
+            },
+        });
+        let doc = |signed: Value| Doc {
+            signed,
+            bytes: Vec::new(),
+        };
+        let mut roles = BTreeMap::new();
+        roles.insert("targets".to_string(), doc(Self::empty_targets()));
+        Ok(Repository {
+            consistent_snapshot: true,
+            root: doc(root),
+            timestamp: doc(json!({
+                "_type": "timestamp", "spec_version": SPEC_VERSION, "version": 0,
+                "expires": "", "meta": {}
+            })),
+            snapshot: doc(json!({
+                "_type": "snapshot", "spec_version": SPEC_VERSION, "version": 0,
+                "expires": "", "meta": {}
+            })),
+            roles,
+            parents: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            dirty: ["root", "targets", "snapshot", "timestamp"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            expires_at: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            before: Before::default(),
+        })
+    }
+
+    fn empty_targets() -> Value {
+        json!({
+            "_type": "targets", "spec_version": SPEC_VERSION, "version": 0,
+            "expires": "", "targets": {}
+        })
+    }
+
+    /// Loads a repository and checks it the way a client would, except for expiry (an expired
+    /// timestamp must still be refreshable): the root chain from `1.root.json`, then timestamp,
+    /// snapshot and every targets role reachable through delegations (signatures, thresholds,
+    /// versions, lengths and hashes), and each model's aliases document against its target.
+    /// Any failure is [`PublishError::BadRepository`] naming the file.
+    pub fn load(files: &mut dyn RepoFiles) -> Result<Repository, PublishError> {
+        let mut need = |path: &str| -> Result<Vec<u8>, PublishError> {
+            files
+                .read(path)?
+                .ok_or_else(|| bad_repo(path, "missing (is this a repository made by `init`?)"))
+        };
+        let root_bytes = need("metadata/root.json")?;
+        let root_env: Envelope<Root> =
+            Envelope::parse("root", &root_bytes).map_err(tuf_repo("metadata/root.json"))?;
+        let root_version = root_env.signed.common.version;
+        // Reference time 0: every check but expiry.
+        let first = files.read("metadata/1.root.json")?;
+        let mut set = match &first {
+            Some(b) => TrustedMetadataSet::new(b, 0).map_err(tuf_repo("metadata/1.root.json"))?,
+            None => {
+                TrustedMetadataSet::new(&root_bytes, 0).map_err(tuf_repo("metadata/root.json"))?
+            }
+        };
+        while set.root().version() < root_version {
+            let name = format!("metadata/{}.root.json", set.root().version() + 1);
+            let b = files
+                .read(&name)?
+                .ok_or_else(|| bad_repo(&name, "missing: the root history has a gap"))?;
+            set.update_root(&b).map_err(tuf_repo(&name))?;
+        }
+        if set.root().bytes() != root_bytes.as_slice() {
+            return Err(bad_repo(
+                "metadata/root.json",
+                format!("differs from metadata/{root_version}.root.json"),
+            ));
+        }
+        let consistent = root_env.signed.consistent_snapshot;
+
+        let ts_name = "metadata/timestamp.json";
+        let ts_bytes = files
+            .read(ts_name)?
+            .ok_or_else(|| bad_repo(ts_name, "missing"))?;
+        set.update_timestamp(&ts_bytes).map_err(tuf_repo(ts_name))?;
+        let sn_version = set
+            .timestamp()
+            .map(|t| t.signed().snapshot_meta.version)
+            .unwrap_or(0);
+        let sn_name = if consistent {
+            format!("metadata/{sn_version}.snapshot.json")
+        } else {
+            "metadata/snapshot.json".to_string()
+        };
+        let sn_bytes = files
+            .read(&sn_name)?
+            .ok_or_else(|| bad_repo(&sn_name, "missing"))?;
+        set.update_snapshot(&sn_bytes, false)
+            .map_err(tuf_repo(&sn_name))?;
+        let meta = set
+            .snapshot()
+            .map(|s| s.signed().meta.clone())
+            .unwrap_or_default();
+        let role_file = |role: &str, version: u64| {
+            if consistent {
+                format!("metadata/{version}.{}.json", quote(role))
+            } else {
+                format!("metadata/{}.json", quote(role))
+            }
+        };
+
+        // Targets roles, each verified by the role that delegates to it.
+        let mut roles: BTreeMap<String, Doc> = BTreeMap::new();
+        let mut parents: BTreeMap<String, String> = BTreeMap::new();
+        let tg_meta = meta
+            .get("targets.json")
+            .ok_or_else(|| bad_repo(&sn_name, "does not list targets.json"))?;
+        let tg_name = role_file("targets", tg_meta.version);
+        let tg_bytes = files
+            .read(&tg_name)?
+            .ok_or_else(|| bad_repo(&tg_name, "missing"))?;
+        set.update_targets(&tg_bytes).map_err(tuf_repo(&tg_name))?;
+        roles.insert(
+            "targets".into(),
+            Doc {
+                signed: signed_of(&tg_name, &tg_bytes)?,
+                bytes: tg_bytes,
+            },
+        );
+        let mut queue = vec!["targets".to_string()];
+        while let Some(parent) = queue.pop() {
+            let delegations: Option<Delegations> = set
+                .targets(&parent)
+                .and_then(|t| t.signed().delegations.clone());
+            let Some(d) = delegations else { continue };
+            for (file, m) in &meta {
+                let Some(role) = file.strip_suffix(".json") else {
+                    continue;
+                };
+                if roles.contains_key(role) || d.role_keys(role).is_none() {
+                    continue;
+                }
+                let name = role_file(role, m.version);
+                let bytes = files
+                    .read(&name)?
+                    .ok_or_else(|| bad_repo(&name, "missing"))?;
+                set.update_delegated_targets(&bytes, role, &parent)
+                    .map_err(tuf_repo(&name))?;
+                roles.insert(
+                    role.to_string(),
+                    Doc {
+                        signed: signed_of(&name, &bytes)?,
+                        bytes,
+                    },
+                );
+                parents.insert(role.to_string(), parent.clone());
+                queue.push(role.to_string());
+            }
+        }
+
+        let mut repo = Repository {
+            consistent_snapshot: consistent,
+            root: Doc {
+                signed: signed_of("metadata/root.json", &root_bytes)?,
+                bytes: root_bytes.clone(),
+            },
+            timestamp: Doc {
+                signed: signed_of(ts_name, &ts_bytes)?,
+                bytes: ts_bytes.clone(),
+            },
+            snapshot: Doc {
+                signed: signed_of(&sn_name, &sn_bytes)?,
+                bytes: sn_bytes.clone(),
+            },
+            roles,
+            parents,
+            aliases: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            expires_at: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            before: Before::default(),
+        };
+        repo.before = Before {
+            root: Some(root_bytes),
+            root_signed: Some(repo.root.signed.clone()),
+            timestamp: Some(ts_bytes),
+            snapshot: Some(sn_bytes),
+            targets: repo.roles.get("targets").map(|d| d.bytes.clone()),
+        };
+
+        // Aliases documents: target content, checked against the signed length and hash.
+        let alias_targets: Vec<(String, Value)> = repo
+            .all_targets()
+            .filter(|(_, path, _)| {
+                matches!(catalog::parse_path(path), Some(CatalogPath::Aliases { .. }))
+            })
+            .map(|(_, path, entry)| (path.to_string(), entry.clone()))
+            .collect();
+        for (path, entry) in alias_targets {
+            let sha = entry
+                .get("hashes")
+                .and_then(|h| h.get("sha256"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let file = if consistent {
+                format!("targets/{}", hashed_name(&path, &sha))
+            } else {
+                format!("targets/{path}")
+            };
+            let bytes = files
+                .read(&file)?
+                .ok_or_else(|| bad_repo(&file, "missing"))?;
+            let length = entry.get("length").and_then(Value::as_u64);
+            if length != Some(bytes.len() as u64) || sha256_hex(&bytes) != sha {
+                return Err(bad_repo(
+                    &file,
+                    "does not match the length and sha256 its targets metadata lists",
+                ));
+            }
+            let doc = Aliases::from_bytes(&path, &bytes)?;
+            repo.aliases.insert(doc.name.clone(), doc);
+        }
+        Ok(repo)
+    }
+
+    /// Whether root says `consistent_snapshot: true`.
+    pub fn consistent_snapshot(&self) -> bool {
+        self.consistent_snapshot
+    }
+
+    /// The version and expiry of every role (`root`, `timestamp`, `snapshot`, `targets`, then
+    /// delegated roles), as last committed.
+    pub fn role_status(&self) -> Vec<(String, u64, String)> {
+        let mut out = vec![
+            (
+                "root".to_string(),
+                self.root.version(),
+                self.root.expires().to_string(),
+            ),
+            (
+                "timestamp".to_string(),
+                self.timestamp.version(),
+                self.timestamp.expires().to_string(),
+            ),
+            (
+                "snapshot".to_string(),
+                self.snapshot.version(),
+                self.snapshot.expires().to_string(),
+            ),
+        ];
+        let mut names: Vec<&String> = self.roles.keys().collect();
+        names.sort_by_key(|n| (n.as_str() != "targets", n.as_str()));
+        for name in names {
+            if let Some(d) = self.roles.get(name) {
+                out.push((name.clone(), d.version(), d.expires().to_string()));
+            }
+        }
+        out
+    }
+
+    /// The latest root's bytes (what clients pin), as last committed.
+    pub fn root_bytes(&self) -> &[u8] {
+        &self.root.bytes
+    }
+
+    /// The key ids and threshold of a role: top-level roles from root, delegated roles from
+    /// the role that delegates to them.
+    pub fn role_keys(&self, role: &str) -> Result<(Vec<String>, u64), PublishError> {
+        let from = |v: &Value| -> Option<(Vec<String>, u64)> {
+            let ids = v
+                .get("keyids")?
+                .as_array()?
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect();
+            Some((ids, v.get("threshold")?.as_u64()?))
+        };
+        let unknown = || PublishError::Role {
+            role: role.to_string(),
+            reason: "does not exist".into(),
+            exists: false,
+        };
+        if TOP_LEVEL_ROLES.contains(&role) {
+            return self
+                .root
+                .signed
+                .get("roles")
+                .and_then(|r| r.get(role))
+                .and_then(from)
+                .ok_or_else(unknown);
+        }
+        let parent = self.parents.get(role).ok_or_else(unknown)?;
+        let d = self
+            .roles
+            .get(parent)
+            .and_then(|p| p.signed.get("delegations"))
+            .ok_or_else(unknown)?;
+        if let Some(roles) = d.get("roles").and_then(Value::as_array) {
+            if let Some(r) = roles
+                .iter()
+                .find(|r| r.get("name").and_then(Value::as_str) == Some(role))
+            {
+                return from(r).ok_or_else(unknown);
+            }
+        }
+        if let Some(s) = d.get("succinct_roles") {
+            return from(s).ok_or_else(unknown);
+        }
+        Err(unknown())
+    }
+
+    /// The delegation entry of a delegated role (`None` for the top-level targets role).
+    fn delegated_role(&self, role: &str) -> Option<DelegatedRole> {
+        let parent = self.parents.get(role)?;
+        let roles = self
+            .roles
+            .get(parent)?
+            .signed
+            .get("delegations")?
+            .get("roles")?
+            .as_array()?;
+        let r = roles
+            .iter()
+            .find(|r| r.get("name").and_then(Value::as_str) == Some(role))?;
+        serde_json::from_value(r.clone()).ok()
+    }
+
+    /// Whether `role` may sign `path`: the top-level targets role may sign any path; a
+    /// delegated role only what its delegation's patterns (or hash prefixes) match.
+    pub fn role_may_sign(&self, role: &str, path: &str) -> bool {
+        if role == "targets" {
+            return true;
+        }
+        match self.delegated_role(role) {
+            Some(d) => d.matches(path),
+            None => false,
+        }
+    }
+
+    /// Delegated role names (in name order).
+    pub fn delegated_roles(&self) -> Vec<String> {
+        self.parents.keys().cloned().collect()
+    }
+
+    /// Every target: (role, path, entry).
+    pub fn all_targets(&self) -> impl Iterator<Item = (&str, &str, &Value)> {
+        self.roles.iter().flat_map(|(role, doc)| {
+            doc.targets()
+                .into_iter()
+                .flat_map(|m| m.iter())
+                .map(move |(p, e)| (role.as_str(), p.as_str(), e))
+        })
+    }
+
+    /// The role listing `path` and its entry.
+    pub fn target(&self, path: &str) -> Option<(&str, &Value)> {
+        self.roles.iter().find_map(|(role, doc)| {
+            doc.targets()
+                .and_then(|m| m.get(path))
+                .map(|e| (role.as_str(), e))
+        })
+    }
+
+    /// The aliases document of model `name`, if it has one.
+    pub fn aliases(&self, name: &str) -> Option<&Aliases> {
+        self.aliases.get(name)
+    }
+
+    pub(crate) fn set_aliases_doc(&mut self, doc: Aliases) {
+        self.aliases.insert(doc.name.clone(), doc);
+    }
+
+    fn role_doc_mut(&mut self, role: &str) -> Result<&mut Doc, PublishError> {
+        self.roles.get_mut(role).ok_or_else(|| PublishError::Role {
+            role: role.to_string(),
+            reason: "does not exist".into(),
+            exists: false,
+        })
+    }
+
+    /// Lists `content` as target `path` of `role` (replacing an entry that differs). Checks
+    /// that the path is safe, that the role may sign it, and that no other role lists it.
+    /// Returns whether anything changed.
+    pub fn add_target(
+        &mut self,
+        role: &str,
+        path: &str,
+        content: &[u8],
+        custom: Option<Value>,
+    ) -> Result<bool, PublishError> {
+        check_target_path(role, path)?;
+        if !self.roles.contains_key(role) {
+            return Err(PublishError::Role {
+                role: role.to_string(),
+                reason: "does not exist".into(),
+                exists: false,
+            });
+        }
+        if !self.role_may_sign(role, path) {
+            let patterns = self
+                .delegated_role(role)
+                .and_then(|d| d.paths)
+                .map(|p| p.join(", "))
+                .unwrap_or_else(|| "no paths".into());
+            return Err(PublishError::NotDelegated {
+                role: role.to_string(),
+                path: path.to_string(),
+                patterns,
+            });
+        }
+        if let Some((other, _)) = self.target(path) {
+            if other != role {
+                return Err(PublishError::Conflict(format!(
+                    "{path} is already listed by role {other}"
+                )));
+            }
+        }
+        let mut entry = json!({
+            "length": content.len(),
+            "hashes": {"sha256": sha256_hex(content)},
+        });
+        if let (Some(c), Some(obj)) = (custom, entry.as_object_mut()) {
+            obj.insert("custom".into(), c);
+        }
+        let doc = self.role_doc_mut(role)?;
+        let targets = doc
+            .signed
+            .get_mut("targets")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| bad_repo(role, "\"targets\" is not an object"))?;
+        if targets.get(path) == Some(&entry) {
+            return Ok(false);
+        }
+        targets.insert(path.to_string(), entry);
+        self.pending.insert(path.to_string(), content.to_vec());
+        self.dirty.insert(role.to_string());
+        Ok(true)
+    }
+
+    /// Removes target `path` from `role`; returns whether it was listed. (Its files stay: old
+    /// snapshots may still name them.)
+    pub fn remove_target(&mut self, role: &str, path: &str) -> Result<bool, PublishError> {
+        let doc = self.role_doc_mut(role)?;
+        let removed = doc
+            .signed
+            .get_mut("targets")
+            .and_then(Value::as_object_mut)
+            .and_then(|t| t.remove(path))
+            .is_some();
+        if removed {
+            self.pending.remove(path);
+            self.dirty.insert(role.to_string());
+        }
+        Ok(removed)
+    }
+
+    /// Re-signs `role` at the next commit (a new version), expiring at `at` instead of the
+    /// role's usual period from now.
+    pub fn resign(&mut self, role: &str, at: Option<UnixSeconds>) -> Result<(), PublishError> {
+        if !TOP_LEVEL_ROLES.contains(&role) && !self.roles.contains_key(role) {
+            return Err(PublishError::Role {
+                role: role.to_string(),
+                reason: "does not exist".into(),
+                exists: false,
+            });
+        }
+        self.dirty.insert(role.to_string());
+        if let Some(t) = at {
+            self.expires_at.insert(role.to_string(), t);
+        }
+        Ok(())
+    }
+
+    /// The expiry of a role as last committed (Unix seconds).
+    pub fn expires_of(&self, role: &str) -> Option<UnixSeconds> {
+        let doc = match role {
+            "root" => &self.root,
+            "timestamp" => &self.timestamp,
+            "snapshot" => &self.snapshot,
+            other => self.roles.get(other)?,
+        };
+        crate::tuf::time::parse_expires(doc.expires())
+    }
+
+    /// Adds delegated role `team` to the top-level targets role: trusted for
+    /// [`catalog::team_patterns`] (`models/TEAM-*/...`), terminating, with `keys` and
+    /// `threshold`. The team's namespace must not already hold targets of another role.
+    pub fn delegate(
+        &mut self,
+        team: &str,
+        keys: &[Ed25519Signer],
+        threshold: u64,
+    ) -> Result<(), PublishError> {
+        catalog::check_team(team)?;
+        check_threshold(team, keys.len(), threshold)?;
+        if self.roles.contains_key(team) {
+            return Err(PublishError::Role {
+                role: team.to_string(),
+                reason: "already exists".into(),
+                exists: true,
+            });
+        }
+        let patterns = catalog::team_patterns(team);
+        if let Some((role, path, _)) = self.all_targets().find(|(_, p, _)| {
+            patterns
+                .iter()
+                .any(|pat| crate::tuf::path::path_matches(pat, p))
+        }) {
+            return Err(PublishError::Conflict(format!(
+                "{path} (role {role}) is in team {team}'s namespace models/{team}-*"
+            )));
+        }
+        let targets = self.role_doc_mut("targets")?;
+        let obj = targets
+            .signed
+            .as_object_mut()
+            .ok_or_else(|| bad_repo("targets", "not an object"))?;
+        let d = obj
+            .entry("delegations")
+            .or_insert_with(|| json!({"keys": {}, "roles": []}));
+        if d.get("succinct_roles").is_some_and(|s| !s.is_null()) {
+            return Err(PublishError::Conflict(
+                "the targets role uses succinct hash delegations; team roles cannot be added"
+                    .into(),
+            ));
+        }
+        let dobj = d
+            .as_object_mut()
+            .ok_or_else(|| bad_repo("targets", "\"delegations\" is not an object"))?;
+        let key_map = dobj
+            .entry("keys")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .ok_or_else(|| bad_repo("targets", "\"delegations.keys\" is not an object"))?;
+        for k in keys {
+            key_map.insert(k.keyid().to_string(), k.public_value());
+        }
+        let role_list = dobj
+            .entry("roles")
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+            .ok_or_else(|| bad_repo("targets", "\"delegations.roles\" is not a list"))?;
+        let refs: Vec<&Ed25519Signer> = keys.iter().collect();
+        role_list.push(json!({
+            "name": team,
+            "keyids": keyids_of(&refs),
+            "threshold": threshold,
+            "terminating": true,
+            "paths": patterns,
+        }));
+        self.roles.insert(
+            team.to_string(),
+            Doc {
+                signed: Self::empty_targets(),
+                bytes: Vec::new(),
+            },
+        );
+        self.parents.insert(team.to_string(), "targets".to_string());
+        self.dirty.insert("targets".into());
+        self.dirty.insert(team.to_string());
+        Ok(())
+    }
+
+    /// Replaces the keys of `role` by `keys` with `threshold`. For a top-level role this is a
+    /// new root version, signed at commit by a threshold of the old root keys and of the new
+    /// ones (spec 5.3.4), and the role itself is re-signed with its new keys; for a delegated
+    /// role, its delegator is re-signed. Keys no role uses any more are dropped from root.
+    pub fn rotate_keys(
+        &mut self,
+        role: &str,
+        keys: &[Ed25519Signer],
+        threshold: u64,
+    ) -> Result<(), PublishError> {
+        check_threshold(role, keys.len(), threshold)?;
+        let refs: Vec<&Ed25519Signer> = keys.iter().collect();
+        let ids = keyids_of(&refs);
+        if TOP_LEVEL_ROLES.contains(&role) {
+            let root = self
+                .root
+                .signed
+                .as_object_mut()
+                .ok_or_else(|| bad_repo("root", "not an object"))?;
+            let roles = root
+                .get_mut("roles")
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| bad_repo("root", "\"roles\" is not an object"))?;
+            roles.insert(
+                role.to_string(),
+                json!({"keyids": ids, "threshold": threshold}),
+            );
+            let used: BTreeSet<String> = roles
+                .values()
+                .filter_map(|r| r.get("keyids").and_then(Value::as_array))
+                .flatten()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect();
+            let key_map = root
+                .entry("keys")
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .ok_or_else(|| bad_repo("root", "\"keys\" is not an object"))?;
+            for k in keys {
+                key_map.insert(k.keyid().to_string(), k.public_value());
+            }
+            key_map.retain(|id, _| used.contains(id));
+            self.dirty.insert("root".into());
+            if role != "root" {
+                self.dirty.insert(role.to_string());
+            }
+            return Ok(());
+        }
+        let parent = self
+            .parents
+            .get(role)
+            .cloned()
+            .ok_or_else(|| PublishError::Role {
+                role: role.to_string(),
+                reason: "does not exist".into(),
+                exists: false,
+            })?;
+        let doc = self.role_doc_mut(&parent)?;
+        let d = doc
+            .signed
+            .get_mut("delegations")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| bad_repo(&parent, "no delegations"))?;
+        let entry = d
+            .get_mut("roles")
+            .and_then(Value::as_array_mut)
+            .and_then(|rs| {
+                rs.iter_mut()
+                    .find(|r| r.get("name").and_then(Value::as_str) == Some(role))
+            })
+            .ok_or_else(|| bad_repo(&parent, format!("does not delegate to {role}")))?;
+        if let Some(e) = entry.as_object_mut() {
+            e.insert("keyids".into(), json!(ids));
+            e.insert("threshold".into(), json!(threshold));
+        }
+        let used: BTreeSet<String> = d
+            .get("roles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.get("keyids").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect();
+        if let Some(km) = d.get_mut("keys").and_then(Value::as_object_mut) {
+            for k in keys {
+                km.insert(k.keyid().to_string(), k.public_value());
+            }
+            km.retain(|id, _| used.contains(id));
+        }
+        self.dirty.insert(parent);
+        self.dirty.insert(role.to_string());
+        Ok(())
+    }
+
+    /// Whether there are edits to commit.
+    pub fn has_changes(&self) -> bool {
+        !self.dirty.is_empty() || !self.pending.is_empty()
+    }
+
+    fn stamp(&self, role: &str, signed: &mut Value, now: UnixSeconds, expiries: &Expiries) {
+        let version = signed.get("version").and_then(Value::as_u64).unwrap_or(0) + 1;
+        let at = self
+            .expires_at
+            .get(role)
+            .copied()
+            .unwrap_or_else(|| expiry(now, expiries.of(role)));
+        if let Some(obj) = signed.as_object_mut() {
+            obj.insert("version".into(), json!(version));
+            obj.insert("expires".into(), json!(format_expires(at)));
+        }
+    }
+
+    fn meta_entry(version: u64, bytes: &[u8]) -> Value {
+        json!({"version": version, "length": bytes.len(), "hashes": {"sha256": sha256_hex(bytes)}})
+    }
+
+    fn metadata_names(&self, role: &str, version: u64) -> Vec<String> {
+        let plain = format!("metadata/{}.json", quote(role));
+        if self.consistent_snapshot {
+            vec![format!("metadata/{version}.{}.json", quote(role)), plain]
+        } else {
+            vec![plain]
+        }
+    }
+
+    /// Signs every role that changed (a new version of each, expiring after its period from
+    /// `now`), then snapshot and timestamp when anything they cover changed, checks the result
+    /// with the client, and returns the files to write. On error nothing changes.
+    pub fn commit(
+        &mut self,
+        keyring: &Keyring,
+        now: UnixSeconds,
+        expiries: &Expiries,
+    ) -> Result<Changes, PublishError> {
+        if !self.has_changes() {
+            return Ok(Changes::default());
+        }
+        let mut w = self.clone();
+        let mut out = Changes::default();
+        let mut meta_files: Vec<(String, Vec<u8>)> = Vec::new();
+
+        // Target contents first.
+        for (path, content) in &w.pending {
+            out.files.push((format!("targets/{path}"), content.clone()));
+            if w.consistent_snapshot {
+                let name = hashed_name(path, &sha256_hex(content));
+                out.files.push((format!("targets/{name}"), content.clone()));
+            }
+        }
+
+        // Targets roles: delegated roles, then the top-level one.
+        let mut dirty_roles: Vec<String> = w
+            .roles
+            .keys()
+            .filter(|r| w.dirty.contains(*r))
+            .cloned()
+            .collect();
+        dirty_roles.sort_by_key(|r| r == "targets");
+        for role in &dirty_roles {
+            let (ids, threshold) = w.role_keys(role)?;
+            let signers = keyring.signers_for(role, &ids, threshold)?;
+            let mut signed = w
+                .roles
+                .get(role)
+                .map(|d| d.signed.clone())
+                .unwrap_or_default();
+            w.stamp(role, &mut signed, now, expiries);
+            let bytes = sign_metadata(&signed, &signers)?;
+            let doc = w.role_doc_mut(role)?;
+            doc.signed = signed;
+            doc.bytes = bytes.clone();
+            let (v, exp) = (doc.version(), doc.expires().to_string());
+            for name in w.metadata_names(role, v) {
+                meta_files.push((name, bytes.clone()));
+            }
+            out.signed.push(format!("{role} v{v}, expires {exp}"));
+        }
+
+        // Snapshot.
+        if !dirty_roles.is_empty() || w.dirty.contains("snapshot") {
+            let mut signed = w.snapshot.signed.clone();
+            let mut meta = signed
+                .get("meta")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for (role, doc) in &w.roles {
+                meta.insert(
+                    format!("{role}.json"),
+                    Self::meta_entry(doc.version(), &doc.bytes),
+                );
+            }
+            if let Some(obj) = signed.as_object_mut() {
+                obj.insert("meta".into(), Value::Object(meta));
+            }
+            w.stamp("snapshot", &mut signed, now, expiries);
+            let (ids, threshold) = w.role_keys("snapshot")?;
+            let signers = keyring.signers_for("snapshot", &ids, threshold)?;
+            let bytes = sign_metadata(&signed, &signers)?;
+            w.snapshot = Doc {
+                signed,
+                bytes: bytes.clone(),
+            };
+            let v = w.snapshot.version();
+            for name in w.metadata_names("snapshot", v) {
+                meta_files.push((name, bytes.clone()));
+            }
+            out.signed
+                .push(format!("snapshot v{v}, expires {}", w.snapshot.expires()));
+            w.dirty.insert("timestamp".into());
+        }
+
+        // Root: signed by a threshold of the new root keys and of the previous ones.
+        if w.dirty.contains("root") {
+            let mut signed = w.root.signed.clone();
+            w.stamp("root", &mut signed, now, expiries);
+            let (ids, threshold) = w.role_keys("root")?;
+            let mut signers = keyring.signers_for("root", &ids, threshold)?;
+            if let Some(prev) = &w.before.root_signed {
+                let role = prev.get("roles").and_then(|r| r.get("root"));
+                let prev_ids: Vec<String> = role
+                    .and_then(|r| r.get("keyids"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect();
+                let prev_threshold = role
+                    .and_then(|r| r.get("threshold"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1);
+                for s in keyring.signers_for("root (previous keys)", &prev_ids, prev_threshold)? {
+                    if !signers.iter().any(|x| x.keyid() == s.keyid()) {
+                        signers.push(s);
+                    }
+                }
+            }
+            let bytes = sign_metadata(&signed, &signers)?;
+            w.root = Doc {
+                signed,
+                bytes: bytes.clone(),
+            };
+            let v = w.root.version();
+            meta_files.push((format!("metadata/{v}.root.json"), bytes.clone()));
+            meta_files.push(("metadata/root.json".into(), bytes));
+            out.signed
+                .push(format!("root v{v}, expires {}", w.root.expires()));
+        }
+
+        // Timestamp, last.
+        if w.dirty.contains("timestamp") {
+            let mut signed = w.timestamp.signed.clone();
+            if let Some(obj) = signed.as_object_mut() {
+                obj.insert(
+                    "meta".into(),
+                    json!({"snapshot.json": Self::meta_entry(w.snapshot.version(), &w.snapshot.bytes)}),
+                );
+            }
+            w.stamp("timestamp", &mut signed, now, expiries);
+            let (ids, threshold) = w.role_keys("timestamp")?;
+            let signers = keyring.signers_for("timestamp", &ids, threshold)?;
+            let bytes = sign_metadata(&signed, &signers)?;
+            w.timestamp = Doc {
+                signed,
+                bytes: bytes.clone(),
+            };
+            meta_files.push(("metadata/timestamp.json".into(), bytes));
+            out.signed.push(format!(
+                "timestamp v{}, expires {}",
+                w.timestamp.version(),
+                w.timestamp.expires()
+            ));
+        }
+
+        w.self_check(now)?;
+        out.files.extend(meta_files);
+        w.dirty.clear();
+        w.expires_at.clear();
+        w.pending.clear();
+        w.before = Before {
+            root: Some(w.root.bytes.clone()),
+            root_signed: Some(w.root.signed.clone()),
+            timestamp: Some(w.timestamp.bytes.clone()),
+            snapshot: Some(w.snapshot.bytes.clone()),
+            targets: w.roles.get("targets").map(|d| d.bytes.clone()),
+        };
+        *self = w;
+        Ok(out)
+    }
+
+    /// The client's verdict on the state about to be written: an [`Updater`] that trusts the
+    /// state before the edits refreshes to the new one at `now` (root rotation, rollback,
+    /// signature, hash, length and expiry checks) and loads every delegated role.
+    fn self_check(&self, now: UnixSeconds) -> Result<(), PublishError> {
+        let fetch = MemoryFetch::new();
+        let store = MemoryStore::new();
+        let m = |name: &str| format!("m/{name}");
+        let before_root_version = self
+            .before
+            .root_signed
+            .as_ref()
+            .and_then(|r| r.get("version"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        if self.root.version() > before_root_version && before_root_version > 0 {
+            fetch.insert(
+                m(&format!("{}.root.json", self.root.version())),
+                self.root.bytes.clone(),
+            );
+        }
+        fetch.insert(m("timestamp.json"), self.timestamp.bytes.clone());
+        let sn = if self.consistent_snapshot {
+            format!("{}.snapshot.json", self.snapshot.version())
+        } else {
+            "snapshot.json".into()
+        };
+        fetch.insert(m(&sn), self.snapshot.bytes.clone());
+        for (role, doc) in &self.roles {
+            let name = if self.consistent_snapshot {
+                format!("{}.{}.json", doc.version(), quote(role))
+            } else {
+                format!("{}.json", quote(role))
+            };
+            fetch.insert(m(&name), doc.bytes.clone());
+        }
+        let pinned = self
+            .before
+            .root
+            .clone()
+            .unwrap_or_else(|| self.root.bytes.clone());
+        let mut ops: Vec<(String, Vec<u8>)> = Vec::new();
+        for (role, bytes) in [
+            ("timestamp", &self.before.timestamp),
+            ("snapshot", &self.before.snapshot),
+            ("targets", &self.before.targets),
+        ] {
+            if let Some(b) = bytes {
+                ops.push((metadata_key("", role), b.clone()));
+            }
+        }
+        let op_refs: Vec<Op<'_>> = ops
+            .iter()
+            .map(|(k, v)| Op::Put(k.as_str(), v.as_slice()))
+            .collect();
+        run_ready(store.commit(&op_refs))?.map_err(|e| PublishError::SelfCheck(e.into()))?;
+        let mut client = Updater::new(
+            UpdaterConfig::new("m", "t"),
+            fetch,
+            store,
+            FixedClock::new(now),
+        )
+        .with_trusted_root(pinned);
+        run_ready(client.refresh())?.map_err(PublishError::SelfCheck)?;
+        run_ready(client.list_targets())?.map_err(PublishError::SelfCheck)?;
+        Ok(())
+    }
+
+    /// The versioned metadata files among `names` (file names in `metadata/`) that no client
+    /// needs any more: `N.snapshot.json` and `N.<role>.json` more than `keep` versions behind
+    /// the role's current version (`keep` is at least 1, so the current files always stay).
+    /// Root versions are never listed (clients walk the whole root chain), nor unknown files.
+    /// With consistent snapshots every publish adds a copy of the metadata it re-signs, so a
+    /// busy repository grows quadratically without pruning.
+    pub fn prunable(&self, names: &[String], keep: u64) -> Vec<String> {
+        let keep = keep.max(1);
+        let mut current: BTreeMap<String, u64> = BTreeMap::new();
+        current.insert(
+            format!("{}.json", quote("snapshot")),
+            self.snapshot.version(),
+        );
+        for (role, doc) in &self.roles {
+            current.insert(format!("{}.json", quote(role)), doc.version());
+        }
+        let mut out = Vec::new();
+        for name in names {
+            let Some((v, rest)) = name.split_once('.') else {
+                continue;
+            };
+            let Ok(v) = v.parse::<u64>() else { continue };
+            if let Some(cur) = current.get(rest) {
+                if v.saturating_add(keep) <= *cur {
+                    out.push(name.clone());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Parses a targets role as the client would (used by tests and `models`).
+    pub fn typed_targets(&self, role: &str) -> Result<Targets, PublishError> {
+        let doc = self.roles.get(role).ok_or_else(|| PublishError::Role {
+            role: role.to_string(),
+            reason: "does not exist".into(),
+            exists: false,
+        })?;
+        let env: Envelope<Targets> = Envelope::parse(role, &doc.bytes)?;
+        Ok(env.signed)
+    }
+}
