@@ -1,7 +1,8 @@
 // Local evaluation through the built package in Node, checked against the native CLI on the
 // same input: the reports agree field for field apart from the runtime section (time, runtime
 // name, latency). Model outputs are compared with a tolerance (tract's native and wasm SIMD
-// kernels may round the last bit differently); everything else must be identical.
+// kernels may round the last bit differently); everything else must be identical. Scoring
+// predictions made elsewhere (no model) gives byte-identical reports.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -20,11 +21,22 @@ function cli(args) {
   return JSON.parse(readFileSync(out, "utf8"));
 }
 
-/** Deep comparison: numbers within `tol` (relative), everything else exact. */
+/**
+ * Deep comparison: numbers within `tol` (relative), everything else exact. Calibration bins are
+ * the one place a last-bit difference in a model output can move a row: a confidence on a bin
+ * edge may land in the neighbouring bin, so bin counts may differ by one row (totals may not)
+ * and the bins' means and ECE/MCE by what one row changes.
+ */
 function assertClose(got, want, tol, path = "report") {
   if (typeof want === "number" && typeof got === "number") {
+    const inBins = /\.bins\[\d+\]\./.test(path);
+    if (inBins && path.endsWith(".count")) {
+      assert.ok(Math.abs(got - want) <= 1, `${path}: ${got} vs ${want}`);
+      return;
+    }
+    const t = inBins || /\.(ece|mce)$/.test(path) ? Math.max(tol, 1e-2) : tol;
     const scale = Math.max(1, Math.abs(want));
-    assert.ok(Math.abs(got - want) <= tol * scale, `${path}: ${got} vs ${want}`);
+    assert.ok(Math.abs(got - want) <= t * scale, `${path}: ${got} vs ${want}`);
     return;
   }
   if (Array.isArray(want)) {
@@ -58,6 +70,8 @@ test("digits v1 vs v2 on the committed test set: Node report equals the CLI repo
   assert.deepEqual(got.comparison.mcnemar, want.comparison.mcnemar);
   assert.deepEqual(got.data, want.data);
   assertClose(got, want, 1e-6);
+  const bins = (r) => r.results.calibration.top_label.bins.reduce((a, b) => a + b.count, 0);
+  assert.equal(bins(got), bins(want));
   assert.equal(got.results.classification.accuracy, readJson("tests/fixtures/models/digits-v1/card.json").metrics.accuracy);
   assert.ok(progress.length >= 1 && progress.at(-1).rowsUsed === 450);
 });
