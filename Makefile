@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean interop bench
+.PHONY: setup demo test pkg cli clean interop bench bench-registry
 
 setup:
 	@scripts/setup
@@ -23,6 +23,12 @@ interop:
 bench:
 	cargo bench --bench eval_metrics
 	python3 scripts/bench_eval_sklearn.py
+
+## Registry client in headless Chromium: 5 MB and 50 MB artifacts, cold and warm loads,
+## verification overhead, peak memory of the 50 MB download (writes target/bench-registry.json)
+bench-registry: setup pkg cli
+	cargo run --example registry_fixtures -- target/registry-bench --bench
+	node benches/registry_browser.mjs
 
 pkg:
 	scripts/build-pkg

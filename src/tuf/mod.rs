@@ -26,4 +26,6 @@ pub mod updater;
 
 pub use error::TufError;
 pub use trusted::{TrustedMetadataSet, Verified};
-pub use updater::{RefreshReport, RoleStatus, TargetInfo, Updater, UpdaterConfig};
+pub use updater::{
+    CatalogueTargets, RefreshReport, RoleStatus, TargetInfo, Updater, UpdaterConfig,
+};

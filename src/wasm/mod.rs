@@ -4,12 +4,14 @@
 
 mod engine;
 mod error;
+mod registry;
 
 use wasm_bindgen::prelude::*;
 
 use crate::digest::{Sha256Digest, Sha256Hasher, StreamingVerifier};
 pub use engine::JsModel;
 pub use error::{js_error, JsResult};
+pub use registry::{AnyClock, AnyStore, JsRegistry, JsRegistryCache};
 
 /// Installs the panic hook so a Rust panic is reported on the console with its message.
 #[wasm_bindgen(start)]
