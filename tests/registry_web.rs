@@ -608,7 +608,7 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
         ));
     });
     let opts = obj(&[("onProgress", on_progress.as_ref().clone())]);
-    let f = call(reg.fetch_model("digits@2".into(), opts.clone()))
+    let f = call(reg.fetch_model("digits@2".into(), Some(opts.clone().unchecked_into())))
         .await
         .unwrap();
     let bytes: Uint8Array = prop(&f, "bytes").unchecked_into();
@@ -624,7 +624,7 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
             "network".into()
         )
     );
-    let f = call(reg.fetch_model("digits@2".into(), opts))
+    let f = call(reg.fetch_model("digits@2".into(), Some(opts.unchecked_into())))
         .await
         .unwrap();
     assert_eq!(prop(&f, "source"), "cache");
@@ -658,27 +658,21 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
     );
     assert_eq!(call(cache.unpin("digits@2".into())).await.unwrap(), true);
     assert_eq!(call(cache.evict("digits@2".into())).await.unwrap(), true);
-    call(reg.fetch_model("iris".into(), JsValue::UNDEFINED))
-        .await
-        .unwrap();
+    call(reg.fetch_model("iris".into(), None)).await.unwrap();
     call(cache.clear()).await.unwrap();
     let list: Array = call(cache.list()).await.unwrap().unchecked_into();
     assert_eq!(list.length(), 0);
     let persisted = call(cache.persist()).await.unwrap();
     assert!(persisted.as_bool().is_some());
 
-    let model = call(reg.load("iris".into(), JsValue::UNDEFINED))
-        .await
-        .unwrap();
+    let model = call(reg.load("iris".into(), None)).await.unwrap();
     let inputs: Array = Reflect::get(&model, &"inputs".into())
         .unwrap()
         .unchecked_into();
     assert_eq!(prop(&inputs.get(0), "name"), "input");
-    let e = call(reg.load("pad@1".into(), JsValue::UNDEFINED))
-        .await
-        .unwrap_err();
+    let e = call(reg.load("pad@1".into(), None)).await.unwrap_err();
     assert_eq!(err_code(&e), "BAD_CARD");
-    let e = call(reg.fetch_model("nope".into(), JsValue::UNDEFINED))
+    let e = call(reg.fetch_model("nope".into(), None))
         .await
         .unwrap_err();
     assert_eq!(err_code(&e), "MODEL_NOT_FOUND");
@@ -712,14 +706,14 @@ async fn js_api_abort_signal_cancels_cleanly() {
         ("onProgress", on_progress.as_ref().clone()),
         ("signal", prop(&controller, "signal")),
     ]);
-    let e = call(reg.fetch_model("big@1".into(), opts.clone()))
+    let e = call(reg.fetch_model("big@1".into(), Some(opts.clone().unchecked_into())))
         .await
         .unwrap_err();
     assert_eq!(err_code(&e), "ABORTED");
     let list: Array = call(reg.cache().list()).await.unwrap().unchecked_into();
     assert_eq!(list.length(), 0);
     // An already aborted signal: rejected at once.
-    let e = call(reg.fetch_model("big@1".into(), opts))
+    let e = call(reg.fetch_model("big@1".into(), Some(opts.unchecked_into())))
         .await
         .unwrap_err();
     assert_eq!(err_code(&e), "ABORTED");
@@ -749,9 +743,7 @@ async fn js_api_with_a_caller_provided_store() {
     .unwrap();
     assert_eq!(reg.cache_kind(), "custom");
     call(reg.refresh()).await.unwrap();
-    call(reg.fetch_model("iris".into(), JsValue::UNDEFINED))
-        .await
-        .unwrap();
+    call(reg.fetch_model("iris".into(), None)).await.unwrap();
     // A second client over the same object: a cache hit, no refresh needed.
     let again = JsRegistry::open(js_options(
         &format!("{SERVER}/good"),
@@ -760,9 +752,7 @@ async fn js_api_with_a_caller_provided_store() {
     ))
     .await
     .unwrap();
-    let f = call(again.fetch_model("iris".into(), JsValue::UNDEFINED))
-        .await
-        .unwrap();
+    let f = call(again.fetch_model("iris".into(), None)).await.unwrap();
     assert_eq!(prop(&f, "source"), "cache");
     let map = prop(&store, "m");
     let has: Function = prop(&map, "has").unchecked_into();

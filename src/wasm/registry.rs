@@ -811,11 +811,11 @@ impl JsRegistry {
     pub fn fetch_model(
         &self,
         reference: String,
-        #[wasm_bindgen(unchecked_param_type = "FetchModelOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "FetchModelOptions")] options: Option<Object>,
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            let call = CallOptions::parse(&options)?;
+            let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
             let progress = |p: &Progress| call.progress(p);
             let opts = FetchOptions {
                 progress: Some(&progress),
@@ -843,11 +843,11 @@ impl JsRegistry {
     pub fn load(
         &self,
         reference: String,
-        #[wasm_bindgen(unchecked_param_type = "FetchModelOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "FetchModelOptions")] options: Option<Object>,
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            let call = CallOptions::parse(&options)?;
+            let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
             let progress = |p: &Progress| call.progress(p);
             let opts = FetchOptions {
                 progress: Some(&progress),
