@@ -152,7 +152,9 @@ everywhere_async! {
         assert_eq!(out.report.targets.version, 2);
         assert_eq!(out.report.timestamp.version, 2);
         assert_eq!(out.models, 5, "{:?}", reg.catalogue().unwrap().models.keys());
-        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        // acme lists models/digits/9 but is only trusted for models/acme-*: reported, left out.
+        assert_eq!(out.problems.len(), 1, "{:?}", out.problems);
+        assert!(out.problems[0].contains("models/digits/9/model.onnx") && out.problems[0].contains("acme"));
         let cat = reg.catalogue().unwrap();
         let digits = &cat.models["digits"];
         let versions: Vec<&str> = digits.versions.iter().map(|v| v.version.as_str()).collect();
@@ -171,6 +173,35 @@ everywhere_async! {
         assert_eq!(code(reg.resolve("nope")), "MODEL_NOT_FOUND");
         assert_eq!(code(reg.resolve("Bad Name")), "BAD_REF");
         assert_eq!(code(reg.resolve("digits@")), "BAD_REF");
+    }
+
+    async fn a_role_that_fails_to_load_never_lets_a_later_role_answer_for_its_paths() {
+        // Roles a (terminating) and b are both trusted for models/x-*; a comes first.
+        let mut b = fx::good_builder();
+        b.delegate("targets", "a", &["models/x-*/*/*"], true);
+        b.delegate("targets", "b", &["models/x-*/*/*"], false);
+        b.add_delegated_target("a", "models/x-m/1/model.onnx", fx::DIGITS_1, None);
+        b.add_delegated_target("b", "models/x-m/1/model.onnx", fx::DIGITS_2, None);
+        b.add_delegated_target("b", "models/x-n/1/model.onnx", fx::DIGITS_2, None);
+        let p = b.publish().unwrap();
+        let fetch = server("good", &p);
+        let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
+        reg.refresh().await.unwrap();
+        let m = reg.resolve("x-m@1").unwrap();
+        assert_eq!((m.model.target.role.as_str(), m.model.sha256().unwrap()), ("a", sha(fx::DIGITS_1)));
+        // The terminating role a stops the search: b's x-n is not reachable either.
+        assert_eq!(code(reg.resolve("x-n@1")), "MODEL_NOT_FOUND");
+        // a's metadata is tampered on the server: its paths drop out, b does not stand in.
+        let name = "1.a.json";
+        let mut bad = p.metadata[name].clone();
+        let at = bad.len() / 2;
+        bad[at] ^= 0x20;
+        fetch.insert(format!("{BASE}/good/metadata/{name}"), bad);
+        let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
+        let out = reg.refresh().await.unwrap();
+        assert!(out.problems.iter().any(|p| p.starts_with("a: ")), "{:?}", out.problems);
+        assert_eq!(code(reg.resolve("x-m@1")), "MODEL_NOT_FOUND");
+        assert_eq!(reg.resolve("digits@2").unwrap().model.version, "2", "the rest still works");
     }
 
     async fn nothing_works_before_a_refresh_and_bad_roots_are_refused() {

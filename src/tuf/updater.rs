@@ -437,7 +437,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
             })?;
         let fetch = if offline { None } else { Some(&self.fetch) };
         let mut problems: Vec<(String, TufError)> = Vec::new();
-        let mut paths: BTreeSet<String> = BTreeSet::new();
+        let mut paths: BTreeMap<String, String> = BTreeMap::new();
         let mut visited: BTreeSet<String> = BTreeSet::new();
         let mut failed: BTreeSet<String> = BTreeSet::new();
         let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
@@ -470,14 +470,14 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 continue;
             };
             for path in targets.targets.keys() {
-                if paths.len() >= max_targets && !paths.contains(path) {
+                if paths.len() >= max_targets && !paths.contains_key(path) {
                     return Err(TufError::CatalogueLimit {
                         role,
                         what: "targets".into(),
                         limit: u64::try_from(max_targets).unwrap_or(u64::MAX),
                     });
                 }
-                paths.insert(path.clone());
+                paths.entry(path.clone()).or_insert_with(|| role.clone());
             }
             if let Some(d) = &targets.delegations {
                 let mut children: Vec<String> = match &d.succinct_roles {
@@ -502,13 +502,21 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
             }
         }
         let mut targets = Vec::new();
-        for path in paths {
-            if check_target_path("targets", &path).is_err() {
+        for (path, lister) in paths {
+            if let Err(e) = check_target_path(&lister, &path) {
+                problems.push((path, e));
                 continue;
             }
             match search_loaded(set, &path, self.config.max_delegations) {
                 Ok(Some(info)) => targets.push(info),
-                Ok(None) => {}
+                Ok(None) => problems.push((
+                    path.clone(),
+                    TufError::TargetNotFound {
+                        path: format!(
+                            "{path} (listed by \"{lister}\", which is not trusted for it)"
+                        ),
+                    },
+                )),
                 Err(e) => problems.push((path, e)),
             }
         }
