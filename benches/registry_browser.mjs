@@ -21,7 +21,9 @@ const bench = process.env.REGISTRY_BENCH || "target/registry-bench";
 if (!existsSync(new URL(`${bench}/root.json`, root))) {
   throw new Error(`no ${bench}/root.json: run cargo run --release --example registry_fixtures -- ${bench} --bench`);
 }
-process.env.EDGE_REGISTRY_BIN ||= new URL("target/release/edge-registry", root).pathname;
+process.env.EDGE_REGISTRY_BIN ||= process.env.CARGO_TARGET_DIR
+  ? `${process.env.CARGO_TARGET_DIR}/release/edge-registry`
+  : new URL("target/release/edge-registry", root).pathname;
 const server = await startServer([".", "--quiet", "--threads", "8"]);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",

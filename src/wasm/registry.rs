@@ -811,7 +811,7 @@ impl JsRegistry {
     pub fn fetch_model(
         &self,
         reference: String,
-        #[wasm_bindgen(unchecked_param_type = "FetchModelOptions")] options: Option<Object>,
+        #[wasm_bindgen(unchecked_optional_param_type = "FetchModelOptions")] options: Option<Object>,
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
@@ -843,7 +843,7 @@ impl JsRegistry {
     pub fn load(
         &self,
         reference: String,
-        #[wasm_bindgen(unchecked_param_type = "FetchModelOptions")] options: Option<Object>,
+        #[wasm_bindgen(unchecked_optional_param_type = "FetchModelOptions")] options: Option<Object>,
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
