@@ -2,8 +2,10 @@
 //! workers, Node 18+, Deno and workerd all reach it through `globalThis.fetch`, so they share
 //! one code path.
 //!
-//! The body is read with `ReadableStream.getReader()` chunk by chunk (never buffered whole);
-//! each chunk is copied into one reused buffer and handed to the sink. The request is aborted
+//! The body is read chunk by chunk (never buffered whole) with a BYOB reader into one reused
+//! 256 KiB `ArrayBuffer` where the body is a byte stream (Chromium, Node), else with
+//! `getReader()`; each chunk is copied into one reused wasm buffer and handed to the sink, so a
+//! download leaves no garbage proportional to its size. The request is aborted
 //! (`AbortController.abort()`, and the reader cancelled) the moment more than the byte limit
 //! has arrived (before the excess reaches the sink), when the sink stops, and when the fetch
 //! future is dropped unfinished (which is how the registry cancels a download).
@@ -11,7 +13,13 @@
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, ReadableStreamDefaultReader, RequestCache, RequestInit, Response};
+use web_sys::{
+    AbortController, ReadableStream, ReadableStreamByobReader, ReadableStreamDefaultReader,
+    RequestCache, RequestInit, Response,
+};
+
+/// The size of the reused read buffer.
+const READ_BUFFER: u32 = 256 * 1024;
 
 use super::{Fetch, FetchError, Sink};
 
@@ -56,7 +64,7 @@ pub fn describe(v: &JsValue) -> String {
 /// Aborts the request when dropped while armed.
 struct Cancel {
     controller: AbortController,
-    reader: Option<ReadableStreamDefaultReader>,
+    reader: Option<JsValue>,
     armed: bool,
 }
 
@@ -65,10 +73,64 @@ impl Drop for Cancel {
         if self.armed {
             if let Some(r) = &self.reader {
                 // The promise it returns settles on its own; nothing waits for it.
-                let _ = r.cancel();
+                if let Ok(f) = Reflect::get(r, &JsValue::from_str("cancel")) {
+                    if let Some(f) = f.dyn_ref::<Function>() {
+                        let _ = f.call0(r);
+                    }
+                }
             }
             self.controller.abort();
         }
+    }
+}
+
+/// A body reader: bring-your-own-buffer where the stream allows it.
+enum Reader {
+    Byob {
+        reader: ReadableStreamByobReader,
+        next: Uint8Array,
+    },
+    Default(ReadableStreamDefaultReader),
+}
+
+impl Reader {
+    fn new(body: &ReadableStream) -> Reader {
+        match ReadableStreamByobReader::new(body) {
+            Ok(reader) => Reader::Byob {
+                reader,
+                next: Uint8Array::new_with_length(READ_BUFFER),
+            },
+            Err(_) => Reader::Default(body.get_reader().unchecked_into()),
+        }
+    }
+
+    fn handle(&self) -> JsValue {
+        match self {
+            Reader::Byob { reader, .. } => reader.clone().into(),
+            Reader::Default(r) => r.clone().into(),
+        }
+    }
+
+    /// The next chunk, `None` at the end.
+    async fn read(&mut self) -> Result<Option<Uint8Array>, JsValue> {
+        let promise = match self {
+            Reader::Byob { reader, next } => reader.read_with_array_buffer_view(next),
+            Reader::Default(r) => r.read(),
+        };
+        let step = JsFuture::from(promise).await?;
+        let done = Reflect::get(&step, &JsValue::from_str("done"))?.is_truthy();
+        let value = Reflect::get(&step, &JsValue::from_str("value"))?;
+        let chunk: Option<Uint8Array> = value.dyn_into().ok();
+        if let (Reader::Byob { next, .. }, Some(c)) = (&mut *self, &chunk) {
+            // The buffer was transferred into `c`; read into it again next time.
+            *next = Uint8Array::new_with_byte_offset_and_length(&c.buffer(), 0, READ_BUFFER);
+        }
+        if done {
+            return Ok(None);
+        }
+        chunk
+            .map(Some)
+            .ok_or_else(|| JsValue::from_str("a body chunk is not a Uint8Array"))
     }
 }
 
@@ -131,23 +193,11 @@ impl Fetch for WebFetch {
             guard.armed = false;
             return Ok(());
         };
-        let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-        guard.reader = Some(reader.clone());
-        let done_key = JsValue::from_str("done");
-        let value_key = JsValue::from_str("value");
+        let mut reader = Reader::new(&body);
+        guard.reader = Some(reader.handle());
         let mut total: u64 = 0;
         let mut buf: Vec<u8> = Vec::new();
-        loop {
-            let step = JsFuture::from(reader.read())
-                .await
-                .map_err(|e| net(describe(&e)))?;
-            if Reflect::get(&step, &done_key).map_or(true, |d| d.is_truthy()) {
-                break;
-            }
-            let chunk: Uint8Array = Reflect::get(&step, &value_key)
-                .ok()
-                .and_then(|v| v.dyn_into().ok())
-                .ok_or_else(|| net("a body chunk is not a Uint8Array".into()))?;
+        while let Some(chunk) = reader.read().await.map_err(|e| net(describe(&e)))? {
             let n = chunk.length() as usize;
             total = total.saturating_add(n as u64);
             if total > limit {

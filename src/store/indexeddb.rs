@@ -87,11 +87,17 @@ pub async fn storage_persist() -> Option<bool> {
     call_storage("persist").await.and_then(|v| v.as_bool())
 }
 
+/// Values at least this large are copied into one reused JS buffer before `put` (IndexedDB
+/// clones the value synchronously inside `put`, so the buffer is free again right after):
+/// writing an artifact's chunks leaves no garbage the size of the artifact.
+const REUSE_AT: usize = 1 << 20;
+
 /// An IndexedDB database used as a [`Store`]. See the module documentation.
 #[derive(Debug)]
 pub struct IndexedDbStore {
     db: Database,
     name: String,
+    scratch: std::cell::RefCell<Option<Uint8Array>>,
 }
 
 impl IndexedDbStore {
@@ -118,6 +124,7 @@ impl IndexedDbStore {
         Ok(IndexedDbStore {
             db,
             name: name.to_string(),
+            scratch: std::cell::RefCell::new(None),
         })
     }
 
@@ -141,11 +148,30 @@ impl IndexedDbStore {
             .map_err(|e| err("delete", e))
     }
 
-    fn write_ops(store: &idb::ObjectStore, ops: &[Op<'_>]) -> Result<(), StoreError> {
+    fn value(&self, v: &[u8]) -> JsValue {
+        if v.len() < REUSE_AT {
+            return Uint8Array::from(v).into();
+        }
+        let mut scratch = self.scratch.borrow_mut();
+        let fits = scratch.as_ref().is_some_and(|s| s.length() as usize == v.len());
+        if !fits {
+            *scratch = u32::try_from(v.len()).ok().map(Uint8Array::new_with_length);
+        }
+        match scratch.as_ref() {
+            Some(s) => {
+                s.copy_from(v);
+                s.clone().into()
+            }
+            None => Uint8Array::from(v).into(),
+        }
+    }
+
+    fn write_ops(&self, store: &idb::ObjectStore, ops: &[Op<'_>]) -> Result<(), StoreError> {
         for op in ops {
             match *op {
                 Op::Put(k, v) => {
-                    let value: JsValue = Uint8Array::from(v).into();
+                    // `put` clones the value before it returns.
+                    let value = self.value(v);
                     store
                         .put(&value, Some(&JsValue::from_str(k)))
                         .map_err(|e| err("put", e))?;
@@ -198,7 +224,7 @@ impl Store for IndexedDbStore {
         let store = tx
             .object_store(OBJECT_STORE)
             .map_err(|e| err("object store", e))?;
-        if let Err(e) = Self::write_ops(&store, ops) {
+        if let Err(e) = self.write_ops(&store, ops) {
             // Nothing of a failed batch may commit.
             let _ = tx.abort();
             return Err(e);
@@ -269,7 +295,7 @@ impl Store for IndexedDbStore {
             Self::finish(tx).await?;
             return Ok(false);
         }
-        if let Err(e) = Self::write_ops(&store, ops) {
+        if let Err(e) = self.write_ops(&store, ops) {
             let _ = tx.abort();
             return Err(e);
         }
