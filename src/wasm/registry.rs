@@ -55,7 +55,7 @@ export interface RegistryOptions {
   /** The pinned root metadata (root.json bytes, its text, or its parsed JSON). */
   trustedRoot: Uint8Array | ArrayBuffer | string | object;
   /** Where verified models and trusted metadata are kept. Default: "indexeddb" where
-   * `indexedDB` exists, else "memory". */
+   * `indexedDB` exists and opens, else "memory". */
   cache?: "indexeddb" | "memory" | RegistryStore;
   /** IndexedDB database name (default `edge-registry:` + url). */
   dbName?: string;
@@ -349,11 +349,14 @@ async fn open_store(options: &JsValue, url: &str) -> JsResult<(AnyStore, &'stati
         None => format!("edge-registry:{url}"),
     };
     let kind = if cache.is_undefined() || cache.is_null() {
+        // The default: IndexedDB where it exists and opens (private modes may refuse it),
+        // else memory.
         if IndexedDbStore::available() {
-            "indexeddb"
-        } else {
-            "memory"
+            if let Ok(s) = IndexedDbStore::open(&db_name).await {
+                return Ok((AnyStore::IndexedDb(s), "indexeddb"));
+            }
         }
+        "memory"
     } else if let Some(s) = cache.as_string() {
         match s.as_str() {
             "indexeddb" => "indexeddb",
