@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean interop bench sample-registry
+.PHONY: setup demo test pkg cli clean interop bench bench-registry sample-registry
 
 setup:
 	@scripts/setup
@@ -27,6 +27,12 @@ sample-registry:
 bench:
 	cargo bench --bench eval_metrics
 	python3 scripts/bench_eval_sklearn.py
+
+## Registry client in headless Chromium: 5 MB and 50 MB artifacts, cold and warm loads,
+## verification overhead, peak memory of the 50 MB download (writes target/bench-registry.json)
+bench-registry: setup pkg cli
+	cargo run --example registry_fixtures -- target/registry-bench --bench
+	node benches/registry_browser.mjs
 
 pkg:
 	scripts/build-pkg

@@ -5,6 +5,7 @@
 mod engine;
 mod error;
 mod eval;
+mod registry;
 
 use wasm_bindgen::prelude::*;
 
@@ -12,6 +13,7 @@ use crate::digest::{Sha256Digest, Sha256Hasher, StreamingVerifier};
 pub use engine::JsModel;
 pub use error::{js_error, JsResult};
 pub use eval::evaluate_predictions;
+pub use registry::{AnyClock, AnyStore, JsRegistry, JsRegistryCache};
 
 /// Installs the panic hook so a Rust panic is reported on the console with its message.
 #[wasm_bindgen(start)]
