@@ -9,7 +9,8 @@ setup:
 
 ## Build pkg/ (release, wasm SIMD) and serve the demo page on http://$(ADDR)
 demo: setup pkg cli
-	target/release/edge-registry serve www --mount /pkg=pkg --addr $(ADDR)
+	EDGE_REGISTRY=target/release/edge-registry scripts/build-sample-registry
+	target/release/edge-registry serve www --mount /pkg=pkg --mount /registry=target/sample-registry --addr $(ADDR)
 
 ## Every test tier (lint, native, wasm in Node/Chromium/worker, JS API in Node, browser e2e)
 test: setup

@@ -144,6 +144,33 @@ impl Store for Tight {
 }
 
 everywhere_async! {
+    async fn fetch_file_verifies_a_signed_file_of_a_version() {
+        let mut p = good();
+        let fetch = server("good", &p);
+        let reg = open(config("good"), Rc::clone(&fetch), Rc::new(MemoryStore::new()), &clock()).await;
+        reg.refresh().await.unwrap();
+        let mut out = Vec::new();
+        let t = reg.fetch_file_into("digits@production", "eval.csv", &mut out, FetchOptions::default()).await.unwrap();
+        assert_eq!(out, fx::EVAL_CSV);
+        assert_eq!(t.path, "models/digits/1/eval.csv");
+        // A file the version does not sign, and one of a version that has none.
+        let mut out = Vec::new();
+        let r = reg.fetch_file_into("digits@1", "profile.json", &mut out, FetchOptions::default()).await;
+        assert_eq!(code(r), "MODEL_NOT_FOUND");
+        let r = reg.fetch_file_into("digits@2", "eval.csv", &mut out, FetchOptions::default()).await;
+        assert_eq!(code(r), "MODEL_NOT_FOUND");
+        // Changed on the server after signing: refused.
+        let mut bad = fx::EVAL_CSV.to_vec();
+        bad[12] ^= 1;
+        fx::replace_served(&mut p, "models/digits/1/eval.csv", fx::EVAL_CSV, bad);
+        let fetch = server("good", &p);
+        let reg = open(config("good"), fetch, Rc::new(MemoryStore::new()), &clock()).await;
+        reg.refresh().await.unwrap();
+        let mut out = Vec::new();
+        let r = reg.fetch_file_into("digits@1", "eval.csv", &mut out, FetchOptions::default()).await;
+        assert_eq!(code(r), "HASH_MISMATCH");
+    }
+
     async fn catalogue_lists_models_aliases_and_delegated_roles() {
         let fetch = server("good", &good());
         let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;

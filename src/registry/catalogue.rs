@@ -226,8 +226,9 @@ pub struct ModelVersion {
     pub target: TargetInfo,
     /// Where it is downloaded from.
     pub url: String,
-    /// Other files of this version, by file name.
-    pub files: BTreeMap<String, TargetInfo>,
+    /// Other files of this version (evaluation sets, profiles), by file name: the signed
+    /// target and where it is downloaded from.
+    pub files: BTreeMap<String, (TargetInfo, String)>,
 }
 
 impl ModelVersion {
@@ -365,7 +366,7 @@ impl Catalogue {
     /// is left out and reported.
     pub fn from_targets(targets: Vec<(TargetInfo, String)>) -> Catalogue {
         let mut models: BTreeMap<String, ModelEntry> = BTreeMap::new();
-        let mut files: Vec<(String, String, String, TargetInfo)> = Vec::new();
+        let mut files: Vec<(String, String, String, TargetInfo, String)> = Vec::new();
         let mut problems = Vec::new();
         let entry = |models: &mut BTreeMap<String, ModelEntry>, name: &str| {
             models
@@ -406,16 +407,16 @@ impl Catalogue {
                     name,
                     version,
                     file,
-                } => files.push((name, version, file, info)),
+                } => files.push((name, version, file, info, url)),
                 TargetKind::Other => {}
             }
         }
-        for (name, version, file, info) in files {
+        for (name, version, file, info, url) in files {
             if let Some(v) = models
                 .get_mut(&name)
                 .and_then(|m| m.versions.iter_mut().find(|v| v.version == version))
             {
-                v.files.insert(file, info);
+                v.files.insert(file, (info, url));
             }
         }
         for m in models.values_mut() {

@@ -583,9 +583,39 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             });
         }
         self.cache.ensure_space(length, &sha).await?;
+        self.download_verified(target, &model.url, out, &opts, Source::Network)
+            .await?;
+        self.cache
+            .stage_and_commit(
+                &sha,
+                length,
+                &model.name,
+                &model.version,
+                &target.path,
+                &*out,
+                opts.abort,
+            )
+            .await?;
+        fetched.source = Source::Network;
+        Ok(fetched)
+    }
+
+    /// Downloads `target` from `url` into `out`, streaming every chunk through the signed
+    /// length cap and hashes, reporting progress and honouring the abort flag. On error the
+    /// caller discards what `out` received.
+    async fn download_verified(
+        &self,
+        target: &TargetInfo,
+        url: &str,
+        out: &mut dyn ArtifactOut,
+        opts: &FetchOptions<'_>,
+        source: Source,
+    ) -> Result<(), RegistryError> {
+        let aborted = || opts.abort.is_some_and(AbortFlag::is_aborted);
         if aborted() {
             return Err(RegistryError::Aborted);
         }
+        let length = target.length;
         let mut verifier = TargetVerifier::new(target)?;
         let mut loaded = 0u64;
         let result = {
@@ -596,10 +626,16 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
                 verifier.update(chunk);
                 out.push(chunk);
                 loaded += chunk.len() as u64;
-                report(loaded, Source::Network);
+                if let Some(p) = opts.progress {
+                    p(&Progress {
+                        loaded,
+                        total: length,
+                        source,
+                    });
+                }
                 Ok(())
             };
-            race(self.fetch.fetch(&model.url, length, &mut sink), opts.abort).await
+            race(self.fetch.fetch(url, length, &mut sink), opts.abort).await
         };
         match result {
             None => return Err(RegistryError::Aborted),
@@ -614,19 +650,54 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             Some(Ok(())) => {}
         }
         verifier.finish()?;
-        self.cache
-            .stage_and_commit(
-                &sha,
-                length,
-                &model.name,
-                &model.version,
-                &target.path,
-                &*out,
-                opts.abort,
-            )
+        Ok(())
+    }
+
+    /// Fetches another signed file of a model version (`file` beside `model.onnx`, such as
+    /// `eval.csv` or `profile.json`) into `out`: the same streaming length and hash checks as
+    /// models, not cached (such files are small and read once). Errors as
+    /// [`Self::fetch_model_into`], and `MODEL_NOT_FOUND` when the version signs no such file.
+    /// Returns the signed target.
+    pub async fn fetch_file_into(
+        &self,
+        reference: &str,
+        file: &str,
+        out: &mut dyn ArtifactOut,
+        opts: FetchOptions<'_>,
+    ) -> Result<TargetInfo, RegistryError> {
+        let cat = self.require_catalogue()?;
+        if self.usable(&cat)? {
+            return Err(RegistryError::Expired {
+                role: cat.expires.0.clone(),
+                expires: cat.expires.2.clone(),
+            });
+        }
+        let resolved = cat.resolve(&ModelRef::parse(reference)?)?;
+        let model = &resolved.model;
+        let (target, url) =
+            model
+                .files
+                .get(file)
+                .ok_or_else(|| RegistryError::ModelNotFound {
+                    reference: format!("{reference} {file}"),
+                    reason: format!(
+                        "{}@{} signs no file {file:?} (it has: {})",
+                        model.name,
+                        model.version,
+                        model.files.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                })?;
+        if target.length > self.config.max_model_bytes {
+            return Err(RegistryError::TooLarge {
+                what: target.path.clone(),
+                length: target.length,
+                limit: self.config.max_model_bytes,
+            });
+        }
+        out.start(target.length)?;
+        self.download_verified(target, url, out, &opts, Source::Network)
             .await?;
-        fetched.source = Source::Network;
-        Ok(fetched)
+        Ok(target.clone())
     }
 
     /// [`Self::fetch_model_into`] a new `Vec<u8>`.

@@ -83,13 +83,6 @@ fn specs_to_js(specs: &[TensorSpec]) -> JsResult<JsValue> {
     serde_wasm_bindgen::to_value(specs).map_err(|e| coded_error("INTERNAL", &e.to_string()))
 }
 
-impl JsModel {
-    /// Wraps a model the core loaded (the registry's `load`).
-    pub(crate) fn from_model(inner: Model) -> JsModel {
-        JsModel { inner }
-    }
-}
-
 #[wasm_bindgen(js_class = Model)]
 impl JsModel {
     /// Loads, checks and optimises an ONNX model from bytes. With a `card` (a model card, or

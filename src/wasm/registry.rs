@@ -12,7 +12,10 @@ use web_sys::AbortSignal;
 
 use super::engine::JsModel;
 use super::error::{coded_error, js_error, JsResult};
+use crate::card::ModelCard;
 use crate::clock::{Clock, FixedClock, SystemClock, UnixSeconds};
+use crate::engine::Model;
+use crate::eval::ModelRef as EvalModelRef;
 use crate::fetch::web::WebFetch;
 use crate::registry::catalogue::Aliases;
 use crate::registry::{
@@ -761,7 +764,7 @@ impl JsRegistry {
                         files: v
                             .files
                             .iter()
-                            .map(|(k, t)| (k.as_str(), target_file(t)))
+                            .map(|(k, (t, _))| (k.as_str(), target_file(t)))
                             .collect(),
                     })
                     .collect(),
@@ -834,6 +837,39 @@ impl JsRegistry {
         })
     }
 
+    /// Fetches another signed file of a model version (for example `"eval.csv"` or
+    /// `"profile.json"`), verified against its signed length and SHA-256 while it streams.
+    /// Such files are not cached. `MODEL_NOT_FOUND` when the version signs no such file.
+    ///
+    /// ```js
+    /// const csv = await registry.fetchFile("digits@production", "eval.csv");
+    /// const report = model.evaluate(csv);
+    /// ```
+    #[wasm_bindgen(js_name = fetchFile, unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn fetch_file(
+        &self,
+        reference: String,
+        file: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "FetchModelOptions")] options: Option<Object>,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+            let progress = |p: &Progress| call.progress(p);
+            let opts = FetchOptions {
+                progress: Some(&progress),
+                abort: Some(&call.flag),
+            };
+            let mut out = JsBytes::default();
+            inner
+                .reg
+                .fetch_file_into(&reference, &file, &mut out, opts)
+                .await
+                .map_err(|e| js_error(&e))?;
+            Ok(out.array.map_or(JsValue::UNDEFINED, JsValue::from))
+        })
+    }
+
     /// Fetches the verified model like `fetchModel` and loads it with the inference engine,
     /// checked against the inputs and outputs its card declares (`BAD_CARD`,
     /// `SCHEMA_MISMATCH`). Resolves to a `Model`.
@@ -856,12 +892,12 @@ impl JsRegistry {
                 progress: Some(&progress),
                 abort: Some(&call.flag),
             };
-            let (model, _) = inner
+            let (model, fetched) = inner
                 .reg
                 .load(&reference, opts)
                 .await
                 .map_err(|e| js_error(&e))?;
-            Ok(JsModel::from_model(model).into())
+            Ok(model_from_registry(model, &fetched, &reference)?.into())
         })
     }
 
@@ -893,6 +929,24 @@ impl JsRegistry {
             .await
             .map_err(|e| js_error(&e))
     }
+}
+
+/// Wraps a model the registry verified and loaded, with its signed card and the reference that
+/// reports name it by.
+fn model_from_registry(model: Model, fetched: &Fetched, reference: &str) -> JsResult<JsModel> {
+    let card = match &fetched.card {
+        None => None,
+        Some(v) => Some(
+            ModelCard::from_value(v)
+                .map_err(|e| coded_error("BAD_CARD", &format!("{}: {e}", fetched.path)))?,
+        ),
+    };
+    let r = EvalModelRef {
+        target_path: fetched.path.clone(),
+        sha256: fetched.sha256.clone(),
+        reference: Some(reference.to_string()),
+    };
+    Ok(JsModel::new(model, card, r))
 }
 
 /// `registry.cache`: list, measure, pin, evict and clear verified models.

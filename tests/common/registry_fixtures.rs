@@ -107,6 +107,9 @@ pub fn acme_iris_card() -> Value {
     c
 }
 
+/// A signed evaluation set beside digits 1 (`registry.fetchFile`).
+pub const EVAL_CSV: &[u8] = b"f0,f1,label\n0.5,1.5,3\n2.5,0.0,7\n";
+
 /// The repository at metadata version 1 (what `rollback` serves).
 pub fn builder() -> RepoBuilder {
     let mut b = RepoBuilder::new(LABEL, EXPIRES);
@@ -125,6 +128,7 @@ pub fn builder() -> RepoBuilder {
         br#"{"name": "digits", "aliases": {"production": "1", "staging": "2"}}"#,
         None,
     );
+    b.add_target("models/digits/1/eval.csv", EVAL_CSV, None);
     b.add_target("models/iris/1/model.onnx", IRIS, Some(card(IRIS_CARD)));
     for v in 1..=4u32 {
         b.add_target(

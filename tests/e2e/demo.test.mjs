@@ -77,6 +77,7 @@ test("loading a model shows progress to 100% and the verified sha256", async () 
 });
 
 test("drawing a digit stroke gives a live prediction", async () => {
+  await page.locator("#pad").scrollIntoViewIfNeeded();
   const box = await page.locator("#pad").boundingBox();
   // A vertical stroke down the middle: a "1".
   await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.15);
