@@ -153,7 +153,9 @@ impl IndexedDbStore {
             return Uint8Array::from(v).into();
         }
         let mut scratch = self.scratch.borrow_mut();
-        let fits = scratch.as_ref().is_some_and(|s| s.length() as usize == v.len());
+        let fits = scratch
+            .as_ref()
+            .is_some_and(|s| s.length() as usize == v.len());
         if !fits {
             *scratch = u32::try_from(v.len()).ok().map(Uint8Array::new_with_length);
         }

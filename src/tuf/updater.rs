@@ -656,9 +656,15 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 if visited.len() >= max as usize {
                     return Err(TufError::DelegationLimit { role, limit: max });
                 }
-                if let Some(bytes) =
-                    load_targets(&self.config, Some(&self.fetch), &self.store, set, &role, &parent)
-                        .await?
+                if let Some(bytes) = load_targets(
+                    &self.config,
+                    Some(&self.fetch),
+                    &self.store,
+                    set,
+                    &role,
+                    &parent,
+                )
+                .await?
                 {
                     let key = metadata_key(&self.config.store_prefix, &role);
                     self.store.put(&key, &bytes).await?;

@@ -107,28 +107,39 @@ pub fn acme_iris_card() -> Value {
     c
 }
 
-/// A signed evaluation set beside digits 1 (`registry.fetchFile`).
-pub const EVAL_CSV: &[u8] = b"f0,f1,label\n0.5,1.5,3\n2.5,0.0,7\n";
+/// The held-out digits rows, signed beside both digits versions as their evaluation set.
+pub const EVAL_CSV: &[u8] = include_bytes!("../fixtures/models/digits-v1/test.csv");
+
+/// A digits card with a gate on its signed evaluation set (accuracy at least `min`) and that
+/// set listed in `files`.
+fn gated(card_text: &str, version: &str, min: &str) -> Value {
+    let mut c = card(card_text);
+    c["files"] = json!({"evaluation_set": format!("models/digits/{version}/eval.csv")});
+    c["gates"] = json!([{"metric": "accuracy", "min": min}]);
+    c
+}
 
 /// The repository at metadata version 1 (what `rollback` serves).
 pub fn builder() -> RepoBuilder {
     let mut b = RepoBuilder::new(LABEL, EXPIRES);
+    // Gates: digits 1 (accuracy 0.962 on the set) passes 0.9; digits 2 (0.984) fails 0.99.
     b.add_target(
         "models/digits/1/model.onnx",
         DIGITS_1,
-        Some(card(DIGITS_1_CARD)),
+        Some(gated(DIGITS_1_CARD, "1", "0.9")),
     );
+    b.add_target("models/digits/1/eval.csv", EVAL_CSV, None);
     b.add_target(
         "models/digits/2/model.onnx",
         DIGITS_2,
-        Some(card(DIGITS_2_CARD)),
+        Some(gated(DIGITS_2_CARD, "2", "0.99")),
     );
+    b.add_target("models/digits/2/eval.csv", EVAL_CSV, None);
     b.add_target(
         "models/digits/aliases.json",
         br#"{"name": "digits", "aliases": {"production": "1", "staging": "2"}}"#,
         None,
     );
-    b.add_target("models/digits/1/eval.csv", EVAL_CSV, None);
     b.add_target("models/iris/1/model.onnx", IRIS, Some(card(IRIS_CARD)));
     for v in 1..=4u32 {
         b.add_target(
