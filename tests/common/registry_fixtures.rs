@@ -63,26 +63,11 @@ pub fn noise(seed: u32, len: usize) -> Vec<u8> {
     out
 }
 
-/// Writes every non-integer number as its decimal string: TUF's canonical JSON has no floats,
-/// so cards carry metrics that way (the publisher's convention).
-pub fn without_floats(v: Value) -> Value {
-    match v {
-        Value::Number(n) if n.as_u64().is_none() && n.as_i64().is_none() => {
-            Value::String(n.to_string())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(without_floats).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, without_floats(v)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
 /// A fixture card, signable.
 pub fn card(text: &str) -> Value {
-    without_floats(serde_json::from_str(text).expect("fixture card is JSON"))
+    edge_registry::catalog::without_floats(
+        serde_json::from_str(text).expect("fixture card is JSON"),
+    )
 }
 
 /// A card for a non-ONNX test artifact.
