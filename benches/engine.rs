@@ -1,6 +1,6 @@
 //! Native engine benchmark: load (parse + optimise) time and per-inference latency p50/p95 at
 //! batch 1 and batch 64 for each committed model. Prints one JSON line like the Node and
-//! Chromium runners (bench/engine-*.mjs), which scripts/bench-engine tabulates.
+//! Chromium runners (benches/engine_*.mjs), which scripts/bench-engine tabulates.
 
 use std::time::Instant;
 

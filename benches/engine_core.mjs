@@ -18,17 +18,29 @@ function rows(input, n) {
   return { data, shape: [n, ...input.shape.slice(1)] };
 }
 
-/** Times `f` until `minMs` have passed and at least `minRuns` runs, after `warmup` runs. */
-function timeRuns(f, { warmup = 5, minRuns = 30, minMs = 300, maxRuns = 2000 } = {}) {
+/**
+ * Times `f` until `minMs` have passed and at least `minRuns` samples, after `warmup` runs. A
+ * sample is the mean of `reps` back-to-back runs, with `reps` chosen so a sample lasts at least
+ * `sampleMs`: browsers without cross-origin isolation round performance.now() to 0.1 ms, which
+ * would quantise sub-millisecond runs to 0 or 0.1 ms. p95 is then over such means.
+ */
+function timeRuns(f, { warmup = 5, minRuns = 30, minMs = 300, maxRuns = 2000, sampleMs = 2 } = {}) {
   for (let i = 0; i < warmup; i++) f();
+  let reps = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) f();
+    if (performance.now() - t0 >= sampleMs || reps >= 1 << 16) break;
+    reps *= 2;
+  }
   const times = [];
   const start = performance.now();
   while (times.length < maxRuns && (times.length < minRuns || performance.now() - start < minMs)) {
     const t0 = performance.now();
-    f();
-    times.push(performance.now() - t0);
+    for (let i = 0; i < reps; i++) f();
+    times.push((performance.now() - t0) / reps);
   }
-  return stats(times);
+  return { ...stats(times), reps };
 }
 
 export function benchModels(lib, models, opts = {}) {
