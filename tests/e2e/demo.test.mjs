@@ -53,7 +53,8 @@ after(async () => {
 });
 
 test("the page verifies the sample registry and lists its models", async () => {
-  await page.goto(`${server.url}/`);
+  // The first navigation also starts the browser's caches: give it time on a loaded machine.
+  await page.goto(`${server.url}/`, { waitUntil: "domcontentloaded", timeout: 60000 });
   await page.locator('#trust[data-state="ok"]').waitFor({ timeout: 30000 });
   assert.match(await page.locator("#trust").textContent(), /Verified/);
   assert.ok(await page.locator("#roles").isVisible());
