@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean interop bench sample-registry
+.PHONY: setup demo test pkg cli clean interop bench sample-registry fuzz
 
 setup:
 	@scripts/setup
@@ -27,6 +27,11 @@ sample-registry:
 bench:
 	cargo bench --bench eval_metrics
 	python3 scripts/bench_eval_sklearn.py
+
+## Fuzzing (nightly, cargo-fuzz): every target of fuzz/ for FUZZ_SECONDS (default 60) each;
+## FUZZ_TARGETS="a b" picks some. Totals accumulate in fuzz/stats.tsv (fuzz/README.md).
+fuzz:
+	scripts/fuzz
 
 pkg:
 	scripts/build-pkg

@@ -186,13 +186,16 @@ impl Profile {
             if let Some(n) = &c.numeric {
                 let h = &n.histogram;
                 if h.edges.len() != h.counts.len() + 1
-                    || h.edges.windows(2).any(|w| w[0] > w[1] || w[0].is_nan())
+                    || h.edges.iter().any(|x| x.is_nan())
+                    || h.edges.windows(2).any(|w| matches!(w, [a, b] if a > b))
                 {
                     return Err(EvalError::BadProfile {
                         reason: format!("column {:?}: malformed histogram", c.name),
                     });
                 }
-                if n.sample.windows(2).any(|w| w[0] > w[1] || w[0].is_nan()) {
+                if n.sample.iter().any(|x| x.is_nan())
+                    || n.sample.windows(2).any(|w| matches!(w, [a, b] if a > b))
+                {
                     return Err(EvalError::BadProfile {
                         reason: format!("column {:?}: sample is not sorted", c.name),
                     });
@@ -265,6 +268,20 @@ impl ProfileBuilder {
             return Err(super::error::invalid(
                 "n_bins and sample_size must be positive",
             ));
+        }
+        // Histograms and samples are allocated from these numbers (caller options).
+        for (what, value, limit) in [
+            ("n_bins", config.n_bins, 10_000),
+            ("sample_size", config.sample_size, 10_000_000),
+            ("max_categories", config.max_categories, 1_000_000),
+            ("max_value_counts", config.max_value_counts, 1_000_000),
+        ] {
+            if value > limit {
+                return Err(EvalError::LimitExceeded {
+                    what: format!("profile {what}"),
+                    limit: limit as u64,
+                });
+            }
         }
         let cols = names
             .iter()
@@ -394,7 +411,8 @@ pub fn histogram_edges(min: f64, max: f64, n: usize) -> Vec<f64> {
 /// last bin closed); `None` outside `[edges[0], edges[last]]`.
 pub fn histogram_bin(edges: &[f64], x: f64) -> Option<usize> {
     let n = edges.len().checked_sub(1)?;
-    if n == 0 || x.is_nan() || x < edges[0] || x > edges[n] {
+    let (&first, &last) = (edges.first()?, edges.last()?);
+    if n == 0 || x.is_nan() || x < first || x > last {
         return None;
     }
     let i = edges.partition_point(|&e| e <= x).saturating_sub(1);
@@ -417,32 +435,26 @@ fn numeric_profile(sorted: &[f64], cfg: &ProfileConfig) -> Option<NumericProfile
     let edges = histogram_edges(min, max, cfg.n_bins);
     let mut counts = vec![0u64; cfg.n_bins];
     for &x in sorted {
-        if let Some(b) = histogram_bin(&edges, x) {
-            counts[b] += 1;
+        if let Some(count) = histogram_bin(&edges, x).and_then(|b| counts.get_mut(b)) {
+            *count += 1;
         }
     }
     // Distinct values and exact counts (sorted input: runs).
     let mut runs: Vec<NumberCount> = Vec::new();
     let mut distinct = 0u64;
     let cap = cfg.max_value_counts as u64;
-    let mut i = 0;
-    while i < n {
-        let v = sorted[i];
-        let mut j = i;
-        while j < n && sorted[j] == v {
-            j += 1;
-        }
+    for run in sorted.chunk_by(|a, b| a == b) {
         distinct += 1;
-        if distinct <= cap {
-            runs.push(NumberCount {
-                value: v,
-                count: (j - i) as u64,
-            });
-        } else {
+        if distinct > cap {
             distinct = cap + 1;
             break;
         }
-        i = j;
+        if let Some(&value) = run.first() {
+            runs.push(NumberCount {
+                value,
+                count: run.len() as u64,
+            });
+        }
     }
     let value_counts = (distinct <= cap).then_some(runs);
     let m = cfg.sample_size;

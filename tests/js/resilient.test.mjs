@@ -1,0 +1,101 @@
+// Crash recovery in Node (js/resilient.js over the test package built with FEATURES=test-hooks,
+// whose __testTrap / __testTrapAsync exports crash the instance on purpose): the call that
+// crashed rejects with INTERNAL_PANIC and the panic message, the instance is re-created, models
+// are reloaded transparently on their next use, stateful objects say INSTANCE_RESET, pending
+// async calls reject, and the raw module without the wrapper is shown to be dead after a trap.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { readJson, root } from "./helpers.mjs";
+
+const dir = new URL(`file://${(process.env.PKG_TEST_DIR || new URL("target/pkg-test/", root).pathname).replace(/\/?$/, "/")}`);
+const { resilientSync } = await import(new URL("resilient.js", dir));
+const wasmBytes = readFileSync(new URL("edge_registry_bg.wasm", dir));
+const lib = resilientSync({ module: wasmBytes });
+
+const irisBytes = readFileSync(new URL("tests/fixtures/models/iris/model.onnx", root));
+const irisCard = readJson("tests/fixtures/models/iris/card.json");
+const feeds = () => ({ input: { data: new Float32Array([5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3]), shape: [2, 4] } });
+
+function expectCode(code, pattern) {
+  return (e) => {
+    assert.equal(e.code, code, `${e.code}: ${e.message}`);
+    assert.ok(e instanceof Error);
+    if (pattern) assert.match(e.message, pattern);
+    return true;
+  };
+}
+
+test("the test package has the hooks and the recovery machinery; the release package has neither hook", () => {
+  assert.equal(typeof lib.__testTrap, "function");
+  assert.equal(typeof lib.raw.__wbg_reset_state, "function");
+  const release = readFileSync(new URL("pkg/edge_registry.js", root), "utf8");
+  assert.ok(!release.includes("__testTrap"), "pkg/ must not export the test hooks");
+});
+
+test("a panic rejects the call with INTERNAL_PANIC and its message; the next call works", () => {
+  const before = lib.resets;
+  assert.throws(() => lib.__testTrap("panic", "tract exploded"), expectCode("INTERNAL_PANIC", /tract exploded/));
+  assert.equal(lib.resets, before + 1);
+  assert.match(lib.version(), /^\d+\.\d+\.\d+$/);
+  assert.equal(lib.sha256Hex(new TextEncoder().encode("abc")),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+});
+
+test("a model is reloaded transparently after a crash and gives the same outputs", () => {
+  const model = lib.Model.fromBytes(irisBytes, irisCard);
+  const first = model.run(feeds());
+  assert.throws(() => lib.__testTrap("panic", "boom"), expectCode("INTERNAL_PANIC", /boom/));
+  const again = model.run(feeds());
+  assert.deepEqual(Array.from(again.probabilities.data), Array.from(first.probabilities.data));
+  assert.deepEqual(Array.from(again.label.data), Array.from(first.label.data));
+  assert.deepEqual(model.inputs, irisCard.inputs);
+  // Errors keep their codes after a reset.
+  assert.throws(() => model.run({ input: { data: new Float32Array(3), shape: [1, 3] } }), expectCode("SCHEMA_MISMATCH"));
+  model.free();
+});
+
+test("memory and stack exhaustion are recovered from too", () => {
+  for (const kind of ["oom", "stack"]) {
+    const before = lib.resets;
+    assert.throws(() => lib.__testTrap(kind, ""), expectCode("INTERNAL_PANIC"), kind);
+    assert.equal(lib.resets, before + 1, kind);
+    assert.match(lib.version(), /^\d+\./);
+  }
+});
+
+test("stateful objects of a crashed instance say INSTANCE_RESET; new ones work", () => {
+  const v = new lib.Sha256Verifier("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3);
+  v.update(new TextEncoder().encode("a"));
+  assert.throws(() => lib.__testTrap("panic", "x"), expectCode("INTERNAL_PANIC"));
+  assert.throws(() => v.update(new TextEncoder().encode("b")), expectCode("INSTANCE_RESET"));
+  const w = new lib.Sha256Verifier("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3);
+  w.update(new TextEncoder().encode("abc"));
+  assert.equal(w.finish(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+});
+
+test("a panic inside an async call rejects it and every other pending async call", async () => {
+  const before = lib.resets;
+  const crashing = lib.__testTrapAsync("panic", "async boom");
+  const bystander = lib.__testTrapAsync("none", "");
+  const results = await Promise.allSettled([crashing, bystander]);
+  for (const r of results) {
+    assert.equal(r.status, "rejected");
+    expectCode("INTERNAL_PANIC", /async boom/)(r.reason);
+  }
+  assert.equal(lib.resets, before + 1);
+  await lib.__testTrapAsync("none", ""); // a healthy async call resolves again
+  const model = lib.Model.fromBytes(irisBytes, irisCard);
+  assert.equal(model.run(feeds()).label.data.length, 2);
+});
+
+test("without the wrapper, a crash is an uncoded RuntimeError and the instance must be replaced", async () => {
+  // A second, separate copy of the glue module (its own instance, no wrapper).
+  const raw = await import(new URL("edge_registry.js?raw-copy", dir));
+  raw.initSync({ module: wasmBytes });
+  assert.throws(() => raw.__testTrap("panic", "raw"), (e) => e instanceof WebAssembly.RuntimeError && e.code === undefined);
+  raw.__wbg_reset_state(); // what the wrapper does after a trap
+  assert.match(raw.version(), /^\d+\./);
+  // The wrapper's own instance was not affected by the other copy's crash.
+  assert.match(lib.version(), /^\d+\./);
+});
