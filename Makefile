@@ -2,14 +2,15 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean interop bench sample-registry fuzz
+.PHONY: setup demo test pkg cli clean interop bench bench-registry sample-registry fuzz
 
 setup:
 	@scripts/setup
 
 ## Build pkg/ (release, wasm SIMD) and serve the demo page on http://$(ADDR)
 demo: setup pkg cli
-	target/release/edge-registry serve www --mount /pkg=pkg --addr $(ADDR)
+	EDGE_REGISTRY=target/release/edge-registry scripts/build-sample-registry
+	target/release/edge-registry serve www --mount /pkg=pkg --mount /registry=target/sample-registry --addr $(ADDR)
 
 ## Every test tier (lint, native, wasm in Node/Chromium/worker, JS API in Node, browser e2e)
 test: setup
@@ -27,6 +28,12 @@ sample-registry:
 bench:
 	cargo bench --bench eval_metrics
 	python3 scripts/bench_eval_sklearn.py
+
+## Registry client in headless Chromium: 5 MB and 50 MB artifacts, cold and warm loads,
+## verification overhead, peak memory of the 50 MB download (writes target/bench-registry.json)
+bench-registry: setup pkg cli
+	cargo run --example registry_fixtures -- target/registry-bench --bench
+	node benches/registry_browser.mjs
 
 ## Fuzzing (nightly, cargo-fuzz): every target of fuzz/ for FUZZ_SECONDS (default 60) each;
 ## FUZZ_TARGETS="a b" picks some. Totals accumulate in fuzz/stats.tsv (fuzz/README.md).

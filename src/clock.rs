@@ -2,6 +2,7 @@
 //! and checks every expiry against that one instant.
 
 use std::cell::Cell;
+use std::rc::Rc;
 
 /// Seconds since the Unix epoch, UTC.
 pub type UnixSeconds = i64;
@@ -10,6 +11,13 @@ pub type UnixSeconds = i64;
 pub trait Clock {
     /// The current time in seconds since the Unix epoch (UTC).
     fn now(&self) -> UnixSeconds;
+}
+
+/// A shared clock is a clock.
+impl<T: Clock + ?Sized> Clock for Rc<T> {
+    fn now(&self) -> UnixSeconds {
+        (**self).now()
+    }
 }
 
 /// A clock that says what it is told: for tests, for reproducible evaluation reports, and for

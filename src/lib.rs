@@ -32,6 +32,7 @@ pub mod error;
 pub mod eval;
 pub mod fetch;
 pub mod publish;
+pub mod registry;
 pub mod store;
 pub mod tuf;
 

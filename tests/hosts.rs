@@ -26,6 +26,17 @@ everywhere_async! {
         assert_eq!(f.requests(), vec!["a", "a", "missing", "a", "a"]);
     }
 
+    async fn commit_if_is_a_compare_and_set() {
+        let s = std::rc::Rc::new(MemoryStore::new());
+        assert!(s.commit_if("k", None, &[Op::Put("k", b"1"), Op::Put("x", b"a")]).await.unwrap());
+        assert!(!s.commit_if("k", None, &[Op::Put("k", b"2")]).await.unwrap());
+        assert!(!s.commit_if("k", Some(b"0"), &[Op::Put("k", b"2")]).await.unwrap());
+        assert_eq!(s.get("k").await.unwrap().as_deref(), Some(&b"1"[..]));
+        assert!(s.commit_if("k", Some(b"1"), &[Op::Delete("k"), Op::Delete("x")]).await.unwrap());
+        assert!(s.keys("").await.unwrap().is_empty());
+        assert_eq!(s.estimate().await.unwrap(), None);
+    }
+
     async fn memory_store_batches_and_prefixes() {
         let s = MemoryStore::new();
         s.commit(&[Op::Put("m/a", b"1"), Op::Put("m/b", b"22"), Op::Put("n/c", b"3")]).await.unwrap();

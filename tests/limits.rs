@@ -29,7 +29,11 @@ type Client = Updater<MemoryFetch, MemoryStore, FixedClock>;
 fn repo(targets: usize) -> RepoBuilder {
     let mut b = RepoBuilder::new("limits", FAR);
     for i in 0..targets {
-        b.add_target(&format!("files/{i}.txt"), format!("file {i}").as_bytes(), None);
+        b.add_target(
+            &format!("files/{i}.txt"),
+            format!("file {i}").as_bytes(),
+            None,
+        );
     }
     b
 }
@@ -120,7 +124,9 @@ impl Predictor for Wide {
     }
 }
 
-fn scoring(cfg_edit: impl FnOnce(&mut EvalConfig)) -> Result<Evaluator, edge_registry::eval::EvalError> {
+fn scoring(
+    cfg_edit: impl FnOnce(&mut EvalConfig),
+) -> Result<Evaluator, edge_registry::eval::EvalError> {
     let mut cfg = EvalConfig::new(TaskKind::Classification, "y");
     cfg.predictions = Some(PredictionColumns::proba(&["p_0", "p_1"]));
     cfg_edit(&mut cfg);

@@ -128,7 +128,7 @@ async function loadModel(ref) {
       el("dt", {}, "Verified sha256"), el("dd", { id: "load-sha" }, el("code", {}, i.sha256)),
       el("dt", {}, "Target"), el("dd", {}, el("code", {}, i.path)),
       el("dt", {}, "Engine load"), el("dd", {}, `${i.loadMs.toFixed(1)} ms (parse + optimise)`),
-      i.offline ? [el("dt", {}, "Offline"), el("dd", {}, "served from the cache while the registry is unreachable")] : null);
+      ...(i.offline ? [el("dt", {}, "Offline"), el("dd", {}, "served from the cache while the registry is unreachable")] : []));
     setupTry();
     setupEvaluate();
     await showCache();

@@ -42,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = card.eval_config();
         let _ = card.declared_schema();
         let back = serde_json::to_value(&card).map(|v| ModelCard::from_value(&v));
-        assert!(matches!(back, Ok(Ok(_))), "a card does not round-trip: {back:?}");
+        assert!(
+            matches!(back, Ok(Ok(_))),
+            "a card does not round-trip: {back:?}"
+        );
     }
     let _ = ModelCard::from_value(&custom);
 

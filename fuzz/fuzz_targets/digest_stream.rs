@@ -38,15 +38,27 @@ fuzz_target!(|data: &[u8]| {
                 failed = Some(e);
             }
         }
-        assert!(v.bytes_seen() <= expected_len, "accepted bytes past the signed length");
+        assert!(
+            v.bytes_seen() <= expected_len,
+            "accepted bytes past the signed length"
+        );
     }
     let result = v.finish();
     if len > expected_len {
-        assert!(matches!(result, Err(DigestError::LengthExceeded { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(DigestError::LengthExceeded { .. })),
+            "{result:?}"
+        );
     } else if len < expected_len {
-        assert!(matches!(result, Err(DigestError::Truncated { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(DigestError::Truncated { .. })),
+            "{result:?}"
+        );
     } else if expected_digest != digest {
-        assert!(matches!(result, Err(DigestError::Mismatch { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(DigestError::Mismatch { .. })),
+            "{result:?}"
+        );
     } else {
         assert_eq!(result, Ok(digest));
     }
@@ -71,7 +83,10 @@ fuzz_target!(|data: &[u8]| {
         got.extend_from_slice(c);
         Ok(())
     });
-    assert!(got.len() as u64 <= expected_len, "a sink got bytes past the limit");
+    assert!(
+        got.len() as u64 <= expected_len,
+        "a sink got bytes past the limit"
+    );
     if len <= expected_len {
         assert!(r.is_ok(), "{r:?}");
         assert_eq!(got, body);

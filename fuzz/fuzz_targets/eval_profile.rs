@@ -56,7 +56,9 @@ fuzz_target!(|data: &[u8]| {
         .push_with_model(csv.as_bytes(), &mut fake, None, &mut timer)
         .is_ok()
     {
-        if let Ok(report) = ev.finish_with_model(&mut fake, None, &mut timer, ReportContext::default()) {
+        if let Ok(report) =
+            ev.finish_with_model(&mut fake, None, &mut timer, ReportContext::default())
+        {
             let _ = serde_json::to_string(&report);
         }
     }

@@ -40,7 +40,11 @@ fuzz_target!(|data: &[u8]| {
     let schema = model.schema().clone();
     assert_eq!(schema.check_declared(&schema), Ok(()));
     if let Ok(s) = read_schema(data) {
-        assert_eq!(s.check_declared(&schema), Ok(()), "read_schema disagrees with load");
+        assert_eq!(
+            s.check_declared(&schema),
+            Ok(()),
+            "read_schema disagrees with load"
+        );
     }
 
     let batch = 1 + data.len() % 2;
@@ -70,7 +74,12 @@ fuzz_target!(|data: &[u8]| {
         Ok(outputs) => {
             for o in outputs {
                 let n: usize = o.tensor.shape.iter().product();
-                assert_eq!(n, o.tensor.data.len(), "output {} has a wrong length", o.name);
+                assert_eq!(
+                    n,
+                    o.tensor.data.len(),
+                    "output {} has a wrong length",
+                    o.name
+                );
             }
         }
         Err(e) => assert_ne!(e.code(), "INTERNAL_PANIC", "{e}"),

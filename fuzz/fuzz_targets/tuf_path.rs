@@ -35,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
     if check_target_path("targets", &path).is_ok() {
         assert!(!path.is_empty() && !path.starts_with('/'));
         assert!(!path.contains('\\') && !path.chars().any(char::is_control));
-        assert!(path.split('/').all(|s| !s.is_empty() && s != "." && s != ".."));
+        assert!(path
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != ".."));
         assert!(!path.split('/').next().unwrap_or("").contains(':'));
     }
 
@@ -46,7 +48,10 @@ fuzz_target!(|data: &[u8]| {
         let ts: Vec<&str> = path.split('/').collect();
         let want = ps.len() == ts.len()
             && ps.iter().zip(&ts).all(|(p, t)| {
-                reference(&p.chars().collect::<Vec<_>>(), &t.chars().collect::<Vec<_>>())
+                reference(
+                    &p.chars().collect::<Vec<_>>(),
+                    &t.chars().collect::<Vec<_>>(),
+                )
             });
         assert_eq!(m, want, "{pattern:?} vs {path:?}");
     }
@@ -121,7 +126,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // Version order is a total order: antisymmetric and reflexive.
-    assert_eq!(compare_versions(&pattern, &pattern), std::cmp::Ordering::Equal);
+    assert_eq!(
+        compare_versions(&pattern, &pattern),
+        std::cmp::Ordering::Equal
+    );
     assert_eq!(
         compare_versions(&pattern, &path),
         compare_versions(&path, &pattern).reverse()

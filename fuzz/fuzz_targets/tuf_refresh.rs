@@ -102,7 +102,10 @@ async fn download(u: &Client, info: &TargetInfo) {
             Ok(())
         })
         .await;
-    assert!(got.len() as u64 <= info.length, "the sink got bytes past the signed length");
+    assert!(
+        got.len() as u64 <= info.length,
+        "the sink got bytes past the signed length"
+    );
     if r.is_ok() {
         assert_eq!(got.len() as u64, info.length);
         if let Some(h) = info.hashes.get("sha256") {
@@ -227,7 +230,10 @@ fuzz_target!(|data: &[u8]| {
             }
             Err(e) => {
                 if !each_step {
-                    assert!(store.dump() == before, "a failed refresh changed the store: {e}");
+                    assert!(
+                        store.dump() == before,
+                        "a failed refresh changed the store: {e}"
+                    );
                 }
                 assert!(u.trusted().is_none());
             }

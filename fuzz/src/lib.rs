@@ -152,19 +152,48 @@ impl BaseRepo {
                         "metrics": {"accuracy": "0.9"}})),
         );
         b.add_target("README.txt", b"hello\n", None);
-        b.add_target("models/iris/aliases.json", br#"{"name":"iris","aliases":{"production":"1"}}"#, None);
+        b.add_target(
+            "models/iris/aliases.json",
+            br#"{"name":"iris","aliases":{"production":"1"}}"#,
+            None,
+        );
         b.delegate("targets", "team-a", &["models/team-a-*/*/*"], false);
-        b.add_delegated_target("team-a", "models/team-a-x/1/model.onnx", b"team model", None);
+        b.add_delegated_target(
+            "team-a",
+            "models/team-a-x/1/model.onnx",
+            b"team model",
+            None,
+        );
         b.delegate("team-a", "team-a-nested", &["models/team-a-*/*/*"], false);
-        b.add_delegated_target("team-a-nested", "models/team-a-y/2/model.onnx", b"nested", None);
+        b.add_delegated_target(
+            "team-a-nested",
+            "models/team-a-y/2/model.onnx",
+            b"nested",
+            None,
+        );
         b.delegate("targets", "frozen", &["releases/*"], true);
         b.add_delegated_target("frozen", "releases/1.0.txt", b"release", None);
         b.delegate("targets", "hashed", &[], false);
         if let Some(d) = b.delegation_mut("hashed") {
             d.paths = None;
-            d.path_hash_prefixes = Some(vec!["0".into(), "1".into(), "2".into(), "3".into(),
-                "4".into(), "5".into(), "6".into(), "7".into(), "8".into(), "9".into(),
-                "a".into(), "b".into(), "c".into(), "d".into(), "e".into(), "f".into()]);
+            d.path_hash_prefixes = Some(vec![
+                "0".into(),
+                "1".into(),
+                "2".into(),
+                "3".into(),
+                "4".into(),
+                "5".into(),
+                "6".into(),
+                "7".into(),
+                "8".into(),
+                "9".into(),
+                "a".into(),
+                "b".into(),
+                "c".into(),
+                "d".into(),
+                "e".into(),
+                "f".into(),
+            ]);
         }
         b.add_delegated_target("hashed", "bins/a.bin", b"bin a", None);
         let published = b.publish().unwrap_or_default();
@@ -290,8 +319,7 @@ pub mod eval_harness {
     use edge_registry::eval::data::{read_all, ColumnSelection};
     use edge_registry::eval::{
         BadRowPolicy, DataFormat, EvalConfig, Evaluator, Limits, Prediction, PredictionColumns,
-        Predictor, PredictorError, Profile, ProfileBuilder, ProfileConfig, ReportContext,
-        TaskKind,
+        Predictor, PredictorError, Profile, ProfileBuilder, ProfileConfig, ReportContext, TaskKind,
     };
     use serde_json::Value;
 
@@ -326,7 +354,11 @@ pub mod eval_harness {
         fn n_classes(&self) -> Option<usize> {
             self.n_classes
         }
-        fn predict(&mut self, features: &[f32], n_rows: usize) -> Result<Prediction, PredictorError> {
+        fn predict(
+            &mut self,
+            features: &[f32],
+            n_rows: usize,
+        ) -> Result<Prediction, PredictorError> {
             self.calls += 1;
             if self.quirks & 1 != 0 && self.calls > 2 {
                 return Err(PredictorError {
@@ -336,7 +368,8 @@ pub mod eval_harness {
             }
             let nf = self.n_features.max(1);
             let short = usize::from(self.quirks & 2 != 0);
-            let feature = |row: usize, j: usize| features.get(row * nf + j % nf).copied().unwrap_or(0.0);
+            let feature =
+                |row: usize, j: usize| features.get(row * nf + j % nf).copied().unwrap_or(0.0);
             let mut p = Prediction::default();
             match self.n_classes {
                 Some(c) => {
@@ -374,14 +407,19 @@ pub mod eval_harness {
                 let line = body.split(|&b| b == b'\n').next().unwrap_or(&[]);
                 String::from_utf8_lossy(line)
                     .split(',')
-                    .map(|s| s.trim_matches(|c| c == '"' || c == '\r' || c == '\u{feff}').to_string())
+                    .map(|s| {
+                        s.trim_matches(|c| c == '"' || c == '\r' || c == '\u{feff}')
+                            .to_string()
+                    })
                     .take(64)
                     .collect()
             }
-            DataFormat::Json => ["f0", "f1", "f2", "f3", "s", "p_0", "p_1", "p_2", "pred", "value", "y"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            DataFormat::Json => [
+                "f0", "f1", "f2", "f3", "s", "p_0", "p_1", "p_2", "pred", "value", "y",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         }
     }
 
@@ -439,21 +477,41 @@ pub mod eval_harness {
         let model_mode = a & 2 != 0;
         let n_classes = 2 + usize::from(b >> 6) % 3;
         if model_mode {
-            cfg.columns.features = rest.iter().filter(|c| !c.starts_with("p_") && *c != "pred" && *c != "value").cloned().collect();
+            cfg.columns.features = rest
+                .iter()
+                .filter(|c| !c.starts_with("p_") && *c != "pred" && *c != "value")
+                .cloned()
+                .collect();
         } else {
             let mut p = PredictionColumns::default();
             match task {
                 TaskKind::Classification => {
-                    let proba: Vec<String> = rest.iter().filter(|c| c.starts_with("p_")).cloned().collect();
+                    let proba: Vec<String> = rest
+                        .iter()
+                        .filter(|c| c.starts_with("p_"))
+                        .cloned()
+                        .collect();
                     if b & 4 != 0 || proba.is_empty() {
-                        p.label = Some(rest.iter().find(|c| *c == "pred").or(rest.first()).cloned().unwrap_or_default());
+                        p.label = Some(
+                            rest.iter()
+                                .find(|c| *c == "pred")
+                                .or(rest.first())
+                                .cloned()
+                                .unwrap_or_default(),
+                        );
                     }
                     if !(b & 4 != 0 && b & 8 == 0) {
                         p.proba = proba;
                     }
                 }
                 TaskKind::Regression => {
-                    p.value = Some(rest.iter().find(|c| *c == "value").or(rest.first()).cloned().unwrap_or_default());
+                    p.value = Some(
+                        rest.iter()
+                            .find(|c| *c == "value")
+                            .or(rest.first())
+                            .cloned()
+                            .unwrap_or_default(),
+                    );
                 }
             }
             cfg.predictions = Some(p);
@@ -522,8 +580,13 @@ pub mod eval_harness {
     /// A reference profile of the same data (what `publish --profile` computes), round-tripped
     /// through its JSON form.
     fn profile_of(format: DataFormat, body: &[u8], cfg: &EvalConfig, all: bool) -> Option<Profile> {
-        let (names, rows) = read_all(format, ColumnSelection::All, cfg.limits.clone(), body).ok()?;
-        let names: Vec<String> = if all { names } else { names.into_iter().take(4).collect() };
+        let (names, rows) =
+            read_all(format, ColumnSelection::All, cfg.limits.clone(), body).ok()?;
+        let names: Vec<String> = if all {
+            names
+        } else {
+            names.into_iter().take(4).collect()
+        };
         let mut builder = ProfileBuilder::new(
             names.clone(),
             ProfileConfig {
@@ -540,7 +603,8 @@ pub mod eval_harness {
         }
         let profile = builder.finish();
         let json = profile.to_json();
-        let back = Profile::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("profile round trip: {e}"));
+        let back = Profile::from_json(json.as_bytes())
+            .unwrap_or_else(|e| panic!("profile round trip: {e}"));
         Some(back)
     }
 }

@@ -65,9 +65,7 @@ impl<'m> ModelPredictor<'m> {
             .ok_or_else(|| unsupported(format!("input {input} (needs [N, fixed sizes...])")))?;
         // Dimensions come from the graph: a product past the tensor limit (or usize) is refused.
         let limit = model.limits().max_tensor_elements;
-        let got = tail
-            .iter()
-            .fold(1u64, |a, &d| a.saturating_mul(d as u64));
+        let got = tail.iter().fold(1u64, |a, &d| a.saturating_mul(d as u64));
         let n_features = usize::try_from(got)
             .ok()
             .filter(|_| got <= limit)

@@ -170,7 +170,11 @@ pub fn compare(
             }
             let (mut both, mut only_a, mut only_b, mut none) = (0u64, 0u64, 0u64, 0u64);
             let correct = |d: &super::classification::ClassificationData| -> Vec<bool> {
-                d.preds().iter().zip(d.labels()).map(|(p, y)| p == y).collect()
+                d.preds()
+                    .iter()
+                    .zip(d.labels())
+                    .map(|(p, y)| p == y)
+                    .collect()
             };
             for (ca, cb) in correct(a).into_iter().zip(correct(b)).take(n) {
                 match (ca, cb) {

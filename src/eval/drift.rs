@@ -291,7 +291,8 @@ impl CurrentColumn {
                     self.sample.push(x);
                 } else {
                     let j = self.rng.below(self.seen_numbers);
-                    if let Some(slot) = usize::try_from(j).ok().and_then(|j| self.sample.get_mut(j)) {
+                    if let Some(slot) = usize::try_from(j).ok().and_then(|j| self.sample.get_mut(j))
+                    {
                         *slot = x;
                     }
                 }

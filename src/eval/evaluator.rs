@@ -210,14 +210,30 @@ fn check_option_sizes(cfg: &EvalConfig) -> Result<(), EvalError> {
     };
     let checks: [(&str, usize, usize); 9] = [
         ("batch_size", cfg.batch_size, 1 << 16),
-        ("metrics.calibration_bins", cfg.metrics.calibration_bins, 10_000),
-        ("metrics.top_k", cfg.metrics.top_k.iter().copied().max().unwrap_or(1), MAX_CLASSES),
+        (
+            "metrics.calibration_bins",
+            cfg.metrics.calibration_bins,
+            10_000,
+        ),
+        (
+            "metrics.top_k",
+            cfg.metrics.top_k.iter().copied().max().unwrap_or(1),
+            MAX_CLASSES,
+        ),
         ("slices.quantile_bins", cfg.slices.quantile_bins, 1_000),
         ("slices.max_values", cfg.slices.max_values, 100_000),
         ("compare.resamples", cfg.compare.resamples, 100_000),
-        ("drift.max_current_sample", cfg.drift.max_current_sample, 10_000_000),
+        (
+            "drift.max_current_sample",
+            cfg.drift.max_current_sample,
+            10_000_000,
+        ),
         ("max_bad_rows_listed", cfg.max_bad_rows_listed, 100_000),
-        ("classes", cfg.classes.as_ref().map_or(0, Vec::len), MAX_CLASSES),
+        (
+            "classes",
+            cfg.classes.as_ref().map_or(0, Vec::len),
+            MAX_CLASSES,
+        ),
     ];
     for (what, value, limit) in checks {
         if value > limit {
@@ -841,7 +857,9 @@ impl Core {
             Truth::Class(y) => {
                 let mut proba = Vec::with_capacity(self.proba_pos.len());
                 for k in 0..self.proba_pos.len() {
-                    let Some(&i) = self.proba_pos.get(k) else { break };
+                    let Some(&i) = self.proba_pos.get(k) else {
+                        break;
+                    };
                     match cell(i).number() {
                         None => return self.bad_at(n, i, "missing probability".into()),
                         Some(Err(e)) => return self.bad_at(n, i, e),
@@ -910,8 +928,8 @@ impl Core {
         // Probabilities are kept for every row (ROC AUC, log loss, calibration, bootstrap):
         // rows × classes values, bounded so a wide model output over many rows cannot exhaust
         // memory.
-        let width = proba.map_or(0, <[f64]>::len)
-            + challenger.and_then(|(_, p)| p).map_or(0, <[f64]>::len);
+        let width =
+            proba.map_or(0, <[f64]>::len) + challenger.and_then(|(_, p)| p).map_or(0, <[f64]>::len);
         let stored = (self.rows_used as usize)
             .saturating_add(1)
             .saturating_mul(width);

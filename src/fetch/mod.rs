@@ -7,11 +7,14 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::error::ErrorCode;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 /// Errors from fetching.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +97,13 @@ pub trait Fetch {
         })
         .await?;
         Ok(out)
+    }
+}
+
+/// A shared fetcher is a fetcher (a registry and its TUF updater use one).
+impl<T: Fetch + ?Sized> Fetch for Rc<T> {
+    async fn fetch(&self, url: &str, limit: u64, sink: &mut Sink<'_>) -> Result<(), FetchError> {
+        (**self).fetch(url, limit, sink).await
     }
 }
 

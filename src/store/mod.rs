@@ -7,11 +7,16 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::error::ErrorCode;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fs;
+#[cfg(target_arch = "wasm32")]
+pub mod indexeddb;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
 
 /// Errors from a store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +68,77 @@ pub trait Store {
     /// Removes one key.
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.commit(&[Op::Delete(key)]).await
+    }
+
+    /// Applies `ops` only if `key` currently holds `expected` (`None`: the key is absent), and
+    /// says whether it did: a compare-and-set that lets several clients of one database (two
+    /// browser tabs) agree on one value.
+    ///
+    /// Backends with transactions (IndexedDB) check and apply in one transaction. The default
+    /// reads, compares and commits, which is atomic only when nothing else writes to the store
+    /// in between (true of [`MemoryStore`], and of a file store used by one process).
+    async fn commit_if(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        ops: &[Op<'_>],
+    ) -> Result<bool, StoreError> {
+        if self.get(key).await?.as_deref() != expected {
+            return Ok(false);
+        }
+        self.commit(ops).await?;
+        Ok(true)
+    }
+
+    /// What the platform says about storage space, when it says anything (browsers:
+    /// `navigator.storage.estimate()`). `None` by default.
+    async fn estimate(&self) -> Result<Option<StorageEstimate>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// The platform's view of storage space for this origin or device, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageEstimate {
+    /// Bytes in use (all storage of the origin, not only this store).
+    pub usage: u64,
+    /// Bytes the origin may use in total.
+    pub quota: u64,
+}
+
+impl StorageEstimate {
+    /// Bytes left before the quota is reached.
+    pub fn available(&self) -> u64 {
+        self.quota.saturating_sub(self.usage)
+    }
+}
+
+/// A shared store is a store: several owners (a registry and its updater, two registries in
+/// one test) may hold one database.
+impl<T: Store + ?Sized> Store for Rc<T> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key).await
+    }
+
+    async fn commit(&self, ops: &[Op<'_>]) -> Result<(), StoreError> {
+        (**self).commit(ops).await
+    }
+
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        (**self).keys(prefix).await
+    }
+
+    async fn commit_if(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        ops: &[Op<'_>],
+    ) -> Result<bool, StoreError> {
+        (**self).commit_if(key, expected, ops).await
+    }
+
+    async fn estimate(&self) -> Result<Option<StorageEstimate>, StoreError> {
+        (**self).estimate().await
     }
 }
 

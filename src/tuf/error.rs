@@ -192,6 +192,17 @@ pub enum TufError {
         /// The fetch error.
         source: FetchError,
     },
+    /// Listing the whole catalogue would visit more roles or targets than allowed. Code
+    /// `LIMIT_EXCEEDED`.
+    #[error("{role}: more than {limit} {what} in the repository")]
+    CatalogueLimit {
+        /// The role being read when the limit was reached.
+        role: String,
+        /// What was counted (`roles` or `targets`).
+        what: String,
+        /// The limit.
+        limit: u64,
+    },
     /// Reading or writing trusted state failed; the code is the store error's.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -230,6 +241,7 @@ impl ErrorCode for TufError {
             TufError::TargetNotFound { .. } => "TARGET_NOT_FOUND",
             TufError::BadTargetPath { .. } => "BAD_TARGET_PATH",
             TufError::InvalidState { .. } => "INVALID_STATE",
+            TufError::CatalogueLimit { .. } => "LIMIT_EXCEEDED",
             TufError::Fetch { source, .. } => source.code(),
             TufError::Store(e) => e.code(),
             TufError::Digest { source, .. } => source.code(),
@@ -256,6 +268,7 @@ impl TufError {
             | TufError::LimitExceeded { role, .. }
             | TufError::BadTargetPath { role, .. }
             | TufError::InvalidState { role, .. }
+            | TufError::CatalogueLimit { role, .. }
             | TufError::Fetch { role, .. }
             | TufError::Digest { role, .. } => Some(role),
             TufError::TargetNotFound { .. } => Some("targets"),

@@ -27,5 +27,6 @@ pub mod updater;
 pub use error::TufError;
 pub use trusted::{TrustedMetadataSet, Verified};
 pub use updater::{
-    IgnoredTarget, RefreshReport, RoleStatus, TargetInfo, TargetListing, Updater, UpdaterConfig,
+    CatalogueTargets, IgnoredTarget, RefreshReport, RoleStatus, TargetInfo, TargetListing, Updater,
+    UpdaterConfig,
 };

@@ -182,6 +182,37 @@ impl TrustedMetadataSet {
         self.targets.get(role)
     }
 
+    /// Every trusted targets role (top-level and delegated) loaded so far, by name.
+    pub fn loaded_targets(&self) -> impl Iterator<Item = (&str, &Verified<Targets>)> {
+        self.targets.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The role that expires first among everything trusted, with its expiry (Unix seconds and
+    /// as written): the moment this set stops being usable (spec 5.4.4, 5.5.6, 5.6.4 applied to
+    /// later use of the same metadata).
+    pub fn earliest_expiry(&self) -> (String, UnixSeconds, String) {
+        let mut best = (
+            "root".to_string(),
+            self.root.expires_at(),
+            self.root.expires().to_string(),
+        );
+        let mut consider = |role: &str, at: UnixSeconds, text: &str| {
+            if at < best.1 {
+                best = (role.to_string(), at, text.to_string());
+            }
+        };
+        if let Some(t) = &self.timestamp {
+            consider("timestamp", t.expires_at(), t.expires());
+        }
+        if let Some(s) = &self.snapshot {
+            consider("snapshot", s.expires_at(), s.expires());
+        }
+        for (role, t) in &self.targets {
+            consider(role, t.expires_at(), t.expires());
+        }
+        best
+    }
+
     fn expired(&self, role: &str, expires_at: UnixSeconds, expires: &str) -> Result<(), TufError> {
         if expires_at <= self.reference_time {
             return Err(TufError::Expired {

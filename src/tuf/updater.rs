@@ -414,7 +414,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         // 5.6: top-level targets.
         if let Some(bytes) = load_targets(
             &self.config,
-            &self.fetch,
+            Some(&self.fetch),
             &self.store,
             &mut set,
             "targets",
@@ -436,6 +436,165 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         let report = report(&set, rotations, rotated)?;
         self.trusted = Some(set);
         Ok(report)
+    }
+
+    /// Loads the trusted metadata that earlier refreshes persisted, without the network: the
+    /// offline counterpart of [`Self::refresh`]. Every stored file is verified again from the
+    /// trusted root exactly as if it had been downloaded (signatures and thresholds, the
+    /// snapshot's length and hashes as the timestamp lists them, the targets' as the snapshot
+    /// lists them, versions), and every expiry is checked against `reference_time`, or the
+    /// clock when `None` (spec 5.4.4, 5.5.6, 5.6.4: expired metadata is refused with
+    /// `EXPIRED`). No root rotation happens and nothing is written.
+    ///
+    /// A caller that deliberately accepts expired metadata offline passes the time of the last
+    /// successful refresh as `reference_time`: the result is then "verified as of that time".
+    pub async fn load_stored(
+        &mut self,
+        reference_time: Option<UnixSeconds>,
+    ) -> Result<RefreshReport, TufError> {
+        self.trusted = None;
+        let now = reference_time.unwrap_or_else(|| self.clock.now());
+        let mut set = self.initial_set(now).await?;
+        set.check_final_root()?;
+        let missing = |role: &str| TufError::InvalidState {
+            role: role.to_string(),
+            reason: "no stored copy: refresh online first".into(),
+        };
+        let ts = self
+            .store
+            .get(&self.key("timestamp"))
+            .await?
+            .ok_or_else(|| missing("timestamp"))?;
+        set.update_timestamp(&ts)?;
+        let sn = self
+            .store
+            .get(&self.key("snapshot"))
+            .await?
+            .ok_or_else(|| missing("snapshot"))?;
+        set.update_snapshot(&sn, false)?;
+        load_targets::<F, S>(&self.config, None, &self.store, &mut set, "targets", "root").await?;
+        let report = report(&set, 0, false)?;
+        self.trusted = Some(set);
+        Ok(report)
+    }
+
+    /// Every target the repository signs, for a catalogue: loads every targets role reachable
+    /// through delegations (pre-order, each verified with its delegator's keys and threshold
+    /// like [`Self::target_info`] does, persisted after it verifies; with `offline`, only stored
+    /// copies are used), then resolves each listed path through the delegation search that
+    /// path would take (spec 5.6.7: the first role in pre-order whose delegation matches the
+    /// path, stopping below terminating roles). A role that lists a path it is not trusted for
+    /// therefore does not make it appear, and a path whose search meets a role that could not
+    /// be loaded is left out and reported in [`CatalogueTargets::problems`], never resolved by a
+    /// later role.
+    ///
+    /// Bounded: more than `max_roles` roles or `max_targets` listed paths fail with
+    /// `LIMIT_EXCEEDED` (succinct hash bins count every bin).
+    pub async fn catalogue_targets(
+        &mut self,
+        max_roles: u32,
+        max_targets: usize,
+        offline: bool,
+    ) -> Result<CatalogueTargets, TufError> {
+        let set = self
+            .trusted
+            .as_mut()
+            .ok_or_else(|| TufError::InvalidState {
+                role: "targets".into(),
+                reason: "no trusted metadata: call refresh() first".into(),
+            })?;
+        let fetch = if offline { None } else { Some(&self.fetch) };
+        let mut problems: Vec<(String, TufError)> = Vec::new();
+        let mut paths: BTreeMap<String, String> = BTreeMap::new();
+        let mut visited: BTreeSet<String> = BTreeSet::new();
+        let mut failed: BTreeSet<String> = BTreeSet::new();
+        let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
+        while let Some((role, parent)) = to_visit.pop() {
+            if !visited.insert(role.clone()) {
+                continue;
+            }
+            if visited.len() > max_roles as usize {
+                return Err(TufError::CatalogueLimit {
+                    role,
+                    what: "roles".into(),
+                    limit: u64::from(max_roles),
+                });
+            }
+            match load_targets(&self.config, fetch, &self.store, set, &role, &parent).await {
+                Ok(Some(bytes)) => {
+                    let key = metadata_key(&self.config.store_prefix, &role);
+                    self.store.put(&key, &bytes).await?;
+                }
+                Ok(None) => {}
+                Err(TufError::Store(e)) => return Err(TufError::Store(e)),
+                Err(e) if role == "targets" => return Err(e),
+                Err(e) => {
+                    failed.insert(role.clone());
+                    problems.push((role.clone(), e));
+                    continue;
+                }
+            }
+            let Some(targets) = set.targets(&role).map(|t| t.signed()) else {
+                continue;
+            };
+            for path in targets.targets.keys() {
+                if paths.len() >= max_targets && !paths.contains_key(path) {
+                    return Err(TufError::CatalogueLimit {
+                        role,
+                        what: "targets".into(),
+                        limit: u64::try_from(max_targets).unwrap_or(u64::MAX),
+                    });
+                }
+                paths.entry(path.clone()).or_insert_with(|| role.clone());
+            }
+            if let Some(d) = &targets.delegations {
+                let mut children: Vec<String> = match &d.succinct_roles {
+                    Some(s) => {
+                        let bins = 1u64.checked_shl(s.bit_length).unwrap_or(u64::MAX);
+                        if bins > u64::from(max_roles) {
+                            return Err(TufError::CatalogueLimit {
+                                role,
+                                what: "roles".into(),
+                                limit: u64::from(max_roles),
+                            });
+                        }
+                        let width = (s.bit_length as usize).div_ceil(4);
+                        (0..bins)
+                            .map(|b| format!("{}-{:0width$x}", s.name_prefix, b))
+                            .collect()
+                    }
+                    None => d.roles.iter().map(|r| r.name.clone()).collect(),
+                };
+                children.reverse();
+                to_visit.extend(children.into_iter().map(|c| (c, role.clone())));
+            }
+        }
+        let mut targets = Vec::new();
+        for (path, lister) in paths {
+            if let Err(e) = check_target_path(&lister, &path) {
+                problems.push((path, e));
+                continue;
+            }
+            match search_loaded(set, &path, self.config.max_delegations) {
+                Ok(Some(info)) => targets.push(info),
+                Ok(None) => problems.push((
+                    path.clone(),
+                    TufError::TargetNotFound {
+                        path: format!(
+                            "{path} (listed by \"{lister}\", which is not trusted for it)"
+                        ),
+                    },
+                )),
+                Err(e) => problems.push((path, e)),
+            }
+        }
+        let (role, expires_at, expires) = set.earliest_expiry();
+        Ok(CatalogueTargets {
+            targets,
+            problems,
+            roles: visited.len() - failed.len(),
+            earliest_expiry: (role, expires_at, expires),
+        })
     }
 
     /// Finds the target `path` (spec 5.6.7): a pre-order depth-first search from the top-level
@@ -466,8 +625,15 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                     limit: self.config.max_delegations,
                 });
             }
-            if let Some(bytes) =
-                load_targets(&self.config, &self.fetch, &self.store, set, &role, &parent).await?
+            if let Some(bytes) = load_targets(
+                &self.config,
+                Some(&self.fetch),
+                &self.store,
+                set,
+                &role,
+                &parent,
+            )
+            .await?
             {
                 let key = metadata_key(&self.config.store_prefix, &role);
                 self.store.put(&key, &bytes).await?;
@@ -536,9 +702,15 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 if visited.len() >= max as usize {
                     return Err(TufError::DelegationLimit { role, limit: max });
                 }
-                if let Some(bytes) =
-                    load_targets(&self.config, &self.fetch, &self.store, set, &role, &parent)
-                        .await?
+                if let Some(bytes) = load_targets(
+                    &self.config,
+                    Some(&self.fetch),
+                    &self.store,
+                    set,
+                    &role,
+                    &parent,
+                )
+                .await?
                 {
                     let key = metadata_key(&self.config.store_prefix, &role);
                     self.store.put(&key, &bytes).await?;
@@ -672,12 +844,87 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
     }
 }
 
+/// What [`Updater::catalogue_targets`] found.
+#[derive(Debug)]
+pub struct CatalogueTargets {
+    /// Every target whose path resolves, through its own delegation search, to the role that
+    /// lists it.
+    pub targets: Vec<TargetInfo>,
+    /// Roles that could not be loaded and paths that could not be resolved, with the reason.
+    pub problems: Vec<(String, TufError)>,
+    /// How many targets roles were loaded.
+    pub roles: usize,
+    /// The first expiry among every trusted role: `(role, Unix seconds, as written)`.
+    pub earliest_expiry: (String, UnixSeconds, String),
+}
+
+/// The delegation search of [`Updater::target_info`] over roles already loaded (no I/O):
+/// `Ok(None)` when no role on the path's search lists it, an error when the search reaches a
+/// role that is not loaded or does not verify through the delegator it is reached from.
+fn search_loaded(
+    set: &mut TrustedMetadataSet,
+    path: &str,
+    max_delegations: u32,
+) -> Result<Option<TargetInfo>, TufError> {
+    let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
+    let mut visited: BTreeSet<String> = BTreeSet::new();
+    let mut count: u32 = 0;
+    while let Some((role, parent)) = to_visit.pop() {
+        if visited.contains(&role) {
+            continue;
+        }
+        if count >= max_delegations {
+            return Err(TufError::DelegationLimit {
+                role,
+                limit: max_delegations,
+            });
+        }
+        if !set.check_cached_delegation(&role, &parent)? {
+            return Err(TufError::InvalidState {
+                role,
+                reason: format!("needed to resolve {path} but could not be loaded"),
+            });
+        }
+        let targets = set
+            .targets(&role)
+            .ok_or_else(|| TufError::InvalidState {
+                role: role.clone(),
+                reason: "not loaded".into(),
+            })?
+            .signed();
+        if let Some(t) = targets.targets.get(path) {
+            return Ok(Some(TargetInfo {
+                path: path.to_string(),
+                length: t.length,
+                hashes: t.hashes.clone(),
+                custom: t.custom.clone(),
+                role,
+            }));
+        }
+        visited.insert(role.clone());
+        count += 1;
+        if let Some(d) = &targets.delegations {
+            let mut children = Vec::new();
+            for (child, terminating, _) in d.roles_for_target(path) {
+                children.push((child, role.clone()));
+                if terminating {
+                    to_visit.clear();
+                    break;
+                }
+            }
+            children.reverse();
+            to_visit.extend(children);
+        }
+    }
+    Ok(None)
+}
+
 /// Loads targets metadata for `role` into the set (python-tuf `Updater._load_targets`): the
 /// stored copy when it still verifies against the trusted snapshot, else a download. Returns
 /// the downloaded bytes, which the caller persists.
 async fn load_targets<F: Fetch, S: Store>(
     config: &UpdaterConfig,
-    fetch: &F,
+    fetch: Option<&F>,
     store: &S,
     set: &mut TrustedMetadataSet,
     role: &str,
@@ -692,6 +939,12 @@ async fn load_targets<F: Fetch, S: Store>(
             return Ok(None);
         }
     }
+    let Some(fetch) = fetch else {
+        return Err(TufError::InvalidState {
+            role: role.to_string(),
+            reason: "offline and no stored copy verifies against the trusted snapshot".into(),
+        });
+    };
     let file = format!("{role}.json");
     let meta = set
         .snapshot()
@@ -739,8 +992,9 @@ fn report(
     })
 }
 
-/// Streaming length + hash check of a target against its signed entry.
-struct TargetVerifier {
+/// Streaming length + hash check of a target against its signed entry (spec 5.7.3): every
+/// listed hash with a supported algorithm (sha256, sha512) is checked.
+pub(crate) struct TargetVerifier {
     role: String,
     path: String,
     expected_len: u64,
@@ -750,7 +1004,8 @@ struct TargetVerifier {
 }
 
 impl TargetVerifier {
-    fn new(info: &TargetInfo) -> Result<Self, TufError> {
+    /// A verifier for `info`; `UNSUPPORTED_HASH` when no listed algorithm is supported.
+    pub(crate) fn new(info: &TargetInfo) -> Result<Self, TufError> {
         let sha256 = info
             .hashes
             .get("sha256")
@@ -776,7 +1031,8 @@ impl TargetVerifier {
         })
     }
 
-    fn update(&mut self, chunk: &[u8]) {
+    /// Feeds the next chunk.
+    pub(crate) fn update(&mut self, chunk: &[u8]) {
         self.seen = self
             .seen
             .saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
@@ -788,7 +1044,8 @@ impl TargetVerifier {
         }
     }
 
-    fn finish(self) -> Result<(), TufError> {
+    /// Checks the length and every hash.
+    pub(crate) fn finish(self) -> Result<(), TufError> {
         if self.seen != self.expected_len {
             return Err(TufError::LengthMismatch {
                 role: self.role,

@@ -46,7 +46,10 @@ pub(crate) fn length_from_js(value: f64, name: &str) -> JsResult<u64> {
 /// A JS value as JSON, through `JSON.stringify`: a cyclic or too deeply nested object, or a
 /// BigInt, is refused by the JS engine (`INVALID_ARGUMENT`) instead of recursing without bound
 /// in Rust, and the text then goes through serde_json's recursion limit (128).
-pub(crate) fn json_from_js<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> JsResult<T> {
+pub(crate) fn json_from_js<T: serde::de::DeserializeOwned>(
+    value: &JsValue,
+    what: &str,
+) -> JsResult<T> {
     let text = js_sys::JSON::stringify(value).map_err(|e| {
         let reason = js_sys::Error::from(e).message();
         coded_error(

@@ -6,6 +6,7 @@ mod engine;
 mod error;
 mod eval;
 mod panic;
+mod registry;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 
@@ -15,6 +16,7 @@ use crate::digest::{Sha256Digest, Sha256Hasher, StreamingVerifier};
 pub use engine::JsModel;
 pub use error::{js_error, JsResult};
 pub use eval::evaluate_predictions;
+pub use registry::{AnyClock, AnyStore, JsRegistry, JsRegistryCache};
 
 /// Installs the panic hook: a Rust panic is reported on the console with its message and
 /// handed to `globalThis.__edgeRegistryPanic` (set by `resilient.js`) before the instance

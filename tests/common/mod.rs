@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod registry_fixtures;
+
 /// Declares tests that run on every target: natively as `#[test]`, in wasm as
 /// `#[wasm_bindgen_test]`.
 #[macro_export]

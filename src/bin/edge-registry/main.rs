@@ -61,6 +61,14 @@ enum Command {
         /// Do not log requests to standard error.
         #[arg(long)]
         quiet: bool,
+        /// Count requests per path; `GET /_stats` returns the counts as JSON
+        /// (`/_stats?reset=1` also zeroes them). For tests and benchmarks.
+        #[arg(long)]
+        stats: bool,
+        /// Serve files under this URL prefix without Content-Length (chunked), like a server
+        /// streaming generated content (repeatable). For tests.
+        #[arg(long = "no-length", value_name = "/PREFIX")]
+        no_length: Vec<String>,
     },
     /// The TUF client, driven by the standard client interoperability protocol.
     TufClient(tuf_client::Args),
@@ -112,12 +120,19 @@ fn main() -> ExitCode {
             mounts,
             threads,
             quiet,
+            stats,
+            no_length,
         } => (|| {
             let mut all = vec![serve::Mount::new("", &root)?];
             for spec in &mounts {
                 all.push(serve::Mount::parse(spec)?);
             }
-            serve::run(&addr, all, threads, quiet)
+            let opts = serve::Options {
+                quiet,
+                stats: stats.then(|| std::sync::Arc::new(serve::Stats::default())),
+                no_length,
+            };
+            serve::run(&addr, all, threads, opts)
         })(),
         Command::TufClient(args) => tuf_client::run(args),
         Command::Init(args) => publish_cmd::init(args),

@@ -2,12 +2,17 @@
 //! registry directories. It serves GET and HEAD only, never leaves its roots (no `..`, no
 //! symbolic links out), sends the right `Content-Type` for `.wasm` and `.mjs`, and allows
 //! cross-origin reads so pages and test runners on other ports can fetch a registry.
+//!
+//! For tests and benchmarks: `--stats` counts requests per path and answers `GET /_stats` with
+//! them as JSON (`?reset=1` also zeroes them), and `--no-length PREFIX` serves the files under
+//! a prefix without `Content-Length` (chunked), like servers that stream generated content.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
@@ -153,28 +158,151 @@ fn respond_status(req: Request, code: u16, text: &str) -> io::Result<()> {
     req.respond(resp)
 }
 
-fn handle(mounts: &[Mount], req: Request, quiet: bool) -> io::Result<()> {
+/// Request counts per path, for `--stats`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    inner: Mutex<StatsInner>,
+}
+
+#[derive(Debug, Default)]
+struct StatsInner {
+    requests: BTreeMap<String, u64>,
+    incomplete: BTreeMap<String, u64>,
+    bytes: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    fn lock(&self) -> std::sync::MutexGuard<'_, StatsInner> {
+        // A worker that panicked mid-update leaves counts that are still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a request for `path`.
+    pub fn count(&self, path: &str) {
+        *self.lock().requests.entry(path.to_string()).or_default() += 1;
+    }
+
+    /// Counts a response to `path` that stopped before the end of its file (the client hung
+    /// up).
+    pub fn count_incomplete(&self, path: &str) {
+        *self.lock().incomplete.entry(path.to_string()).or_default() += 1;
+    }
+
+    /// Adds the body bytes sent for `path` (read from its file; at most what the socket took).
+    pub fn count_bytes(&self, path: &str, n: u64) {
+        *self.lock().bytes.entry(path.to_string()).or_default() += n;
+    }
+
+    /// The counts as JSON: `{"total": N, "requests": {path: N}, "incomplete": {path: N},
+    /// "bytes": {path: N}}`; with `reset`, zeroes them after reading.
+    pub fn to_json(&self, reset: bool) -> String {
+        let mut inner = self.lock();
+        let total: u64 = inner.requests.values().sum();
+        let doc = serde_json::json!({
+            "total": total,
+            "requests": inner.requests,
+            "incomplete": inner.incomplete,
+            "bytes": inner.bytes,
+        });
+        if reset {
+            *inner = StatsInner::default();
+        }
+        doc.to_string()
+    }
+}
+
+/// A reader that counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: io::Read> io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// How the server behaves beyond serving files.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Do not log requests.
+    pub quiet: bool,
+    /// Count requests and answer `/_stats`.
+    pub stats: Option<Arc<Stats>>,
+    /// URL prefixes served without `Content-Length`.
+    pub no_length: Vec<String>,
+}
+
+fn under_prefix(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    path == prefix || path.starts_with(&format!("{prefix}/"))
+}
+
+fn handle(mounts: &[Mount], req: Request, opts: &Options) -> io::Result<()> {
     let method = req.method().clone();
     let url = req.url().to_string();
+    let path = url.split(['?', '#']).next().unwrap_or("").to_string();
+    let quiet = opts.quiet;
     let status;
+    if let Some(stats) = &opts.stats {
+        if path == "/_stats" && matches!(method, Method::Get) {
+            let reset = url
+                .split_once('?')
+                .is_some_and(|(_, q)| q.split('&').any(|p| p == "reset=1"));
+            let mut resp = Response::from_string(stats.to_json(reset));
+            for h in common_headers() {
+                resp.add_header(h);
+            }
+            if let Some(h) = header("Content-Type", "application/json") {
+                resp.add_header(h);
+            }
+            return req.respond(resp);
+        }
+        stats.count(&path);
+    }
     let result = match method {
         Method::Options => {
             status = 204;
             respond_status(req, 204, "")
         }
         Method::Get | Method::Head => match resolve(mounts, &url) {
-            Ok(path) => match File::open(&path) {
+            Ok(file_path) => match File::open(&file_path) {
                 Ok(file) => {
                     status = 200;
-                    let mut resp = Response::from_file(file);
-                    for h in common_headers() {
-                        resp.add_header(h);
+                    let mut headers = common_headers();
+                    if let Some(h) = header("Content-Type", content_type(&file_path)) {
+                        headers.push(h);
                     }
-                    if let Some(h) = header("Content-Type", content_type(&path)) {
-                        resp.add_header(h);
+                    let streamed = opts.no_length.iter().any(|p| under_prefix(&path, p));
+                    let length = if streamed {
+                        None
+                    } else {
+                        file.metadata()
+                            .ok()
+                            .and_then(|m| usize::try_from(m.len()).ok())
+                    };
+                    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+                    let sent = Arc::new(AtomicU64::new(0));
+                    let body = Counting {
+                        inner: file,
+                        read: Arc::clone(&sent),
+                    };
+                    let head = matches!(method, Method::Head);
+                    let resp = Response::new(StatusCode(200), headers, body, length, None);
+                    // tiny_http omits the body for HEAD requests itself, and reports no error
+                    // when the client hangs up: what it read from the file tells.
+                    let r = req.respond(resp);
+                    if let Some(stats) = &opts.stats {
+                        let n = sent.load(Ordering::Relaxed);
+                        stats.count_bytes(&path, n);
+                        if !head && n < size {
+                            stats.count_incomplete(&path);
+                        }
                     }
-                    // tiny_http omits the body for HEAD requests itself.
-                    req.respond(resp)
+                    r
                 }
                 Err(_) => {
                     status = 404;
@@ -202,7 +330,9 @@ fn handle(mounts: &[Mount], req: Request, quiet: bool) -> io::Result<()> {
 }
 
 /// Serves `mounts` on `addr` until the process ends, with `threads` worker threads.
-pub fn run(addr: &str, mounts: Vec<Mount>, threads: usize, quiet: bool) -> Result<(), String> {
+pub fn run(addr: &str, mounts: Vec<Mount>, threads: usize, opts: Options) -> Result<(), String> {
+    let quiet = opts.quiet;
+    let opts = Arc::new(opts);
     let server = Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let server = Arc::new(server);
     let mounts = Arc::new(mounts);
@@ -222,10 +352,11 @@ pub fn run(addr: &str, mounts: Vec<Mount>, threads: usize, quiet: bool) -> Resul
             let server = Arc::clone(&server);
             let mounts = Arc::clone(&mounts);
             let served = Arc::clone(&served);
+            let opts = Arc::clone(&opts);
             std::thread::spawn(move || {
                 for req in server.incoming_requests() {
                     served.fetch_add(1, Ordering::Relaxed);
-                    if let Err(e) = handle(&mounts, req, quiet) {
+                    if let Err(e) = handle(&mounts, req, &opts) {
                         if !quiet {
                             eprintln!("response failed: {e}");
                         }
@@ -296,6 +427,25 @@ mod tests {
         let (d, m) = fixture();
         std::os::unix::fs::symlink(d.path().join("secret.txt"), d.path().join("www/link")).unwrap();
         assert_eq!(resolve(&m, "/link"), Err(Reject::Forbidden));
+    }
+
+    #[test]
+    fn stats_count_and_reset() {
+        let s = Stats::default();
+        s.count("/a");
+        s.count("/a");
+        s.count("/b");
+        s.count_incomplete("/b");
+        s.count_bytes("/b", 7);
+        let v: serde_json::Value = serde_json::from_str(&s.to_json(true)).unwrap();
+        assert_eq!(v["bytes"]["/b"], 7);
+        assert_eq!(v["total"], 3);
+        assert_eq!(v["requests"]["/a"], 2);
+        assert_eq!(v["incomplete"]["/b"], 1);
+        let v: serde_json::Value = serde_json::from_str(&s.to_json(false)).unwrap();
+        assert_eq!(v["total"], 0);
+        assert!(under_prefix("/x/y", "/x") && under_prefix("/x", "/x/"));
+        assert!(!under_prefix("/xy", "/x"));
     }
 
     #[test]

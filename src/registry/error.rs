@@ -1,0 +1,126 @@
+//! Errors of the registry client.
+
+use crate::engine::EngineError;
+use crate::error::ErrorCode;
+use crate::store::StoreError;
+use crate::tuf::TufError;
+
+/// Errors from [`super::Registry`]. TUF, store and engine errors keep their own codes
+/// (`HASH_MISMATCH`, `LENGTH_EXCEEDED`, `ROLLBACK`, `NETWORK`, `QUOTA`, `SCHEMA_MISMATCH`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// A malformed model reference. Code `BAD_REF`.
+    #[error("bad model reference {reference:?}: {reason}")]
+    BadRef {
+        /// The reference as given (truncated).
+        reference: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The reference names no signed model version. Code `MODEL_NOT_FOUND`.
+    #[error("{reference}: {reason}")]
+    ModelNotFound {
+        /// The reference.
+        reference: String,
+        /// Why.
+        reason: String,
+    },
+    /// The model's signed aliases document could not be obtained or is malformed, so aliases
+    /// (and bare names) cannot be resolved. Code `ALIASES_UNAVAILABLE`.
+    #[error("aliases of {model} unavailable: {reason}")]
+    AliasesUnavailable {
+        /// The model.
+        model: String,
+        /// Why.
+        reason: String,
+    },
+    /// The model card cannot be used (no `inputs`/`outputs` schema for `load`). Code
+    /// `BAD_CARD`.
+    #[error("model card of {model}: {reason}")]
+    BadCard {
+        /// `name@version`.
+        model: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No trusted metadata yet: refresh first. Code `INVALID_STATE`.
+    #[error("no trusted metadata: {reason}")]
+    NotReady {
+        /// What to do.
+        reason: String,
+    },
+    /// The trusted metadata has expired (spec 5.4.4 / 5.5.6 / 5.6.4 applied to its later
+    /// use); without the explicit offline opt-in nothing is served from it, and even with it
+    /// nothing is downloaded. Code `EXPIRED`.
+    #[error("trusted metadata expired: {role} expired at {expires}")]
+    Expired {
+        /// The role that expired first.
+        role: String,
+        /// Its expiry as written.
+        expires: String,
+    },
+    /// The artifact does not fit the cache limit or the space the platform has left, even
+    /// after evicting every unpinned version. Nothing was downloaded or written. Code `QUOTA`.
+    #[error("{needed} bytes do not fit: {available} bytes available after eviction ({detail})")]
+    Quota {
+        /// The signed length.
+        needed: u64,
+        /// The most that could be made available.
+        available: u64,
+        /// Which limit binds.
+        detail: String,
+    },
+    /// The caller aborted; nothing was cached. Code `ABORTED`.
+    #[error("aborted")]
+    Aborted,
+    /// The version is pinned; unpin it first. Code `PINNED`.
+    #[error("{model} is pinned")]
+    Pinned {
+        /// `name@version`.
+        model: String,
+    },
+    /// A signed length is above a configured limit. Code `LIMIT_EXCEEDED`.
+    #[error("{what} is {length} bytes, above the limit of {limit}")]
+    TooLarge {
+        /// What.
+        what: String,
+        /// Its signed length.
+        length: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A bad configuration value. Code `INVALID_ARGUMENT`.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A TUF error (verification, fetching); its code.
+    #[error(transparent)]
+    Tuf(#[from] TufError),
+    /// A store error; its code (`STORE`, `QUOTA`).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An engine error from `load`; its code.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl ErrorCode for RegistryError {
+    fn code(&self) -> &'static str {
+        match self {
+            RegistryError::BadRef { .. } => "BAD_REF",
+            RegistryError::ModelNotFound { .. } => "MODEL_NOT_FOUND",
+            RegistryError::AliasesUnavailable { .. } => "ALIASES_UNAVAILABLE",
+            RegistryError::BadCard { .. } => "BAD_CARD",
+            RegistryError::NotReady { .. } => "INVALID_STATE",
+            RegistryError::Expired { .. } => "EXPIRED",
+            RegistryError::Quota { .. } => "QUOTA",
+            RegistryError::Aborted => "ABORTED",
+            RegistryError::Pinned { .. } => "PINNED",
+            RegistryError::TooLarge { .. } => "LIMIT_EXCEEDED",
+            RegistryError::Config(_) => "INVALID_ARGUMENT",
+            RegistryError::Tuf(e) => e.code(),
+            RegistryError::Store(e) => e.code(),
+            RegistryError::Engine(e) => e.code(),
+        }
+    }
+}

@@ -1,0 +1,764 @@
+//! The registry client: verified model downloads from a signed (TUF) model registry, a cache of
+//! verified versions, and offline use. Async over the host traits ([`Fetch`], [`Store`],
+//! [`Clock`]), so one code path serves pages, workers, Node and native callers; the JS API in
+//! `src/wasm/registry.rs` is a thin wrapper.
+//!
+//! - [`Registry::refresh`] runs the TUF client workflow ([`Updater::refresh`]), lists every
+//!   model across delegated roles ([`Updater::catalogue_targets`]), and loads the signed aliases
+//!   documents into a [`Catalogue`]. When the network fails it falls back to the stored trusted
+//!   metadata, verified again ([`Updater::load_stored`]), and says so (`offline`); expired
+//!   metadata is refused with `EXPIRED` unless [`RegistryConfig::allow_expired_offline`] is
+//!   set, and then the result says `expired`.
+//! - [`Registry::fetch_model`] resolves a reference (`digits@production`, `digits@3`,
+//!   `digits`), serves the artifact from the cache when a blob with the signed SHA-256 is there
+//!   (re-hashed as it is read), else downloads it streaming every chunk through the signed
+//!   length and hashes, and caches it (see [`cache`] for the guarantees).
+//! - [`Registry::load`] also loads the verified bytes into an [`engine::Model`](Model), checked
+//!   against the card's declared inputs and outputs.
+
+pub mod abort;
+pub mod cache;
+pub mod catalogue;
+mod error;
+pub mod output;
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use futures_util::lock::Mutex;
+use serde_json::Value;
+
+pub use abort::AbortFlag;
+pub use cache::{CacheConfig, CacheEntry, CacheUsage, Committed, GcReport};
+pub use catalogue::{Aliases, Catalogue, ModelEntry, ModelRef, ModelVersion, Resolved};
+pub use error::RegistryError;
+pub use output::ArtifactOut;
+
+use self::abort::race;
+use self::cache::{BlobRead, Cache, TUF_PREFIX};
+use self::catalogue::{parse_aliases, valid_version, Selector};
+use crate::clock::Clock;
+use crate::engine::{Model, ModelSchema};
+use crate::error::ErrorCode;
+use crate::fetch::{Fetch, FetchError};
+use crate::store::Store;
+use crate::tuf::updater::TargetVerifier;
+use crate::tuf::{CatalogueTargets, RefreshReport, TargetInfo, TrustedMetadataSet, TufError};
+use crate::tuf::{Updater, UpdaterConfig};
+
+/// Settings of a [`Registry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryConfig {
+    /// Base URL of the metadata directory (`<repository>/metadata/`).
+    pub metadata_url: String,
+    /// Base URL of the targets directory (`<repository>/targets/`).
+    pub targets_url: String,
+    /// Cache settings (chunk size, byte limit, staging expiry, instance id).
+    pub cache: CacheConfig,
+    /// Largest model artifact accepted, in bytes (default 2 GiB).
+    pub max_model_bytes: u64,
+    /// Largest aliases document accepted (default 64 KiB).
+    pub max_aliases_bytes: u64,
+    /// Most targets roles read to list the catalogue (default 256).
+    pub max_roles: u32,
+    /// Most target paths listed (default 100 000).
+    pub max_targets: usize,
+    /// Explicit opt-in: when offline, accept stored metadata that has expired, verified as of
+    /// the last successful online refresh, for serving cached versions only (never for
+    /// downloads). Results then say `expired: true`. Off by default: expired metadata is
+    /// refused with `EXPIRED`, as TUF requires (spec 5.4.4, 5.5.6, 5.6.4).
+    pub allow_expired_offline: bool,
+}
+
+impl RegistryConfig {
+    /// The defaults for a repository at `url` (`docs/registry-format.md`: metadata under
+    /// `url/metadata/`, targets under `url/targets/`).
+    pub fn new(url: &str) -> Self {
+        let base = url.trim_end_matches('/');
+        RegistryConfig {
+            metadata_url: format!("{base}/metadata/"),
+            targets_url: format!("{base}/targets/"),
+            cache: CacheConfig::default(),
+            max_model_bytes: 2 << 30,
+            max_aliases_bytes: 64 << 10,
+            max_roles: 256,
+            max_targets: 100_000,
+            allow_expired_offline: false,
+        }
+    }
+}
+
+/// Where an artifact's bytes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The local cache (re-verified).
+    Cache,
+    /// The network (verified while streaming).
+    Network,
+}
+
+impl Source {
+    /// `"cache"` or `"network"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Cache => "cache",
+            Source::Network => "network",
+        }
+    }
+}
+
+/// A progress event of [`Registry::fetch_model`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes received (and hashed) so far.
+    pub loaded: u64,
+    /// The signed length.
+    pub total: u64,
+    /// Whether they come from the cache or the network.
+    pub source: Source,
+}
+
+/// Options of [`Registry::fetch_model`].
+#[derive(Default, Clone, Copy)]
+pub struct FetchOptions<'a> {
+    /// Called after every chunk (never while the registry holds a borrow of its state, so it
+    /// may call back into the registry).
+    pub progress: Option<&'a dyn Fn(&Progress)>,
+    /// Cancels the fetch: a running download is dropped at once and nothing is cached.
+    pub abort: Option<&'a AbortFlag>,
+}
+
+/// A verified artifact's description (the bytes went to the caller's [`ArtifactOut`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched {
+    /// Model name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// The alias the reference went through, if any.
+    pub alias: Option<String>,
+    /// The target path.
+    pub path: String,
+    /// The signed SHA-256 (hex).
+    pub sha256: String,
+    /// The signed length.
+    pub length: u64,
+    /// Cache or network.
+    pub source: Source,
+    /// The model card as signed.
+    pub card: Option<Value>,
+    /// The catalogue came from stored metadata because the network failed.
+    pub offline: bool,
+    /// The metadata had expired and was used under the explicit offline opt-in.
+    pub expired: bool,
+    /// A cached copy failed verification and was discarded before downloading again.
+    pub cache_repaired: bool,
+}
+
+/// What [`Registry::refresh`] established.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshOutcome {
+    /// Each role's version and expiry, and the reference time.
+    pub report: RefreshReport,
+    /// The network failed and the stored trusted metadata is in use.
+    pub offline: bool,
+    /// That stored metadata has expired and is used under the explicit opt-in.
+    pub expired: bool,
+    /// The network error, when offline: `(code, message)`.
+    pub network_error: Option<(String, String)>,
+    /// Models in the catalogue.
+    pub models: usize,
+    /// Roles and targets left out of the catalogue, with the reason.
+    pub problems: Vec<String>,
+}
+
+type Up<F, S, C> = Updater<Rc<F>, Rc<S>, Rc<C>>;
+
+/// A registry client. See the module documentation.
+pub struct Registry<F: Fetch, S: Store, C: Clock> {
+    config: RegistryConfig,
+    fetch: Rc<F>,
+    clock: Rc<C>,
+    updater: Mutex<Up<F, S, C>>,
+    catalogue: RefCell<Option<Rc<Catalogue>>>,
+    /// Why there is no catalogue, when loading one failed (an expired stored state, a
+    /// refused refresh): what calls needing a catalogue report.
+    why_none: RefCell<Option<RegistryError>>,
+    cache: Cache<S, C>,
+}
+
+fn unreachable(e: &TufError) -> bool {
+    matches!(
+        e,
+        TufError::Fetch {
+            source: FetchError::Network { .. }
+                | FetchError::Status {
+                    status: 500..=599,
+                    ..
+                },
+            ..
+        }
+    )
+}
+
+fn signed_sha256(t: &TargetInfo) -> Result<String, RegistryError> {
+    t.hashes
+        .get("sha256")
+        .and_then(|h| crate::digest::Sha256Digest::from_hex(h).ok())
+        .map(|d| d.to_hex())
+        .ok_or_else(|| {
+            RegistryError::Tuf(TufError::UnsupportedHash {
+                role: t.role.clone(),
+                path: t.path.clone(),
+                listed: "the registry needs a sha256 hash to address its cache".into(),
+            })
+        })
+}
+
+/// The `inputs`/`outputs` schema a card declares.
+pub fn card_schema(card: Option<&Value>, model: &str) -> Result<ModelSchema, RegistryError> {
+    let bad = |reason: String| RegistryError::BadCard {
+        model: model.to_string(),
+        reason,
+    };
+    let card = card.ok_or_else(|| bad("the target has no model card".into()))?;
+    let pick = |k: &str| card.get(k).cloned().unwrap_or(Value::Null);
+    let inputs = serde_json::from_value(pick("inputs"))
+        .map_err(|e| bad(format!("`inputs` is not a list of tensor specs: {e}")))?;
+    let outputs = serde_json::from_value(pick("outputs"))
+        .map_err(|e| bad(format!("`outputs` is not a list of tensor specs: {e}")))?;
+    Ok(ModelSchema { inputs, outputs })
+}
+
+impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
+    /// Opens a registry client over a store: checks the pinned `trusted_root` (signed by its
+    /// own threshold), collects cache garbage (chunks of downloads that died), and loads the
+    /// stored trusted metadata if it verifies, so [`Self::models`] and cached fetches work
+    /// before (or without) a refresh. Nothing is fetched.
+    pub async fn open(
+        config: RegistryConfig,
+        fetch: F,
+        store: S,
+        clock: C,
+        trusted_root: &[u8],
+    ) -> Result<Self, RegistryError> {
+        let chunk = config.cache.chunk_bytes;
+        if !(1024..=(256 << 20)).contains(&chunk) {
+            return Err(RegistryError::Config(format!(
+                "chunk size {chunk} must be between 1 KiB and 256 MiB"
+            )));
+        }
+        TrustedMetadataSet::new(trusted_root, clock.now())?;
+        let (fetch, store, clock) = (Rc::new(fetch), Rc::new(store), Rc::new(clock));
+        let updater = Updater::new(
+            UpdaterConfig::new(&config.metadata_url, &config.targets_url)
+                .with_store_prefix(TUF_PREFIX),
+            Rc::clone(&fetch),
+            Rc::clone(&store),
+            Rc::clone(&clock),
+        )
+        .with_trusted_root(trusted_root);
+        let cache = Cache::new(store, Rc::clone(&clock), config.cache.clone());
+        let reg = Registry {
+            config,
+            fetch,
+            clock,
+            updater: Mutex::new(updater),
+            catalogue: RefCell::new(None),
+            why_none: RefCell::new(None),
+            cache,
+        };
+        reg.cache.init().await?;
+        reg.cache.gc().await?;
+        let mut up = reg.updater.lock().await;
+        // Stored metadata that no longer verifies or has expired leaves the client without a
+        // catalogue; calls that need one report why (for example `EXPIRED`).
+        if let Err(e) = reg.load_offline(&mut *up).await {
+            if e.code() == "EXPIRED" {
+                *reg.why_none.borrow_mut() = Some(e);
+            }
+        }
+        drop(up);
+        Ok(reg)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RegistryConfig {
+        &self.config
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &Cache<S, C> {
+        &self.cache
+    }
+
+    /// The current catalogue, if a refresh (or stored metadata) provided one.
+    pub fn catalogue(&self) -> Option<Rc<Catalogue>> {
+        self.catalogue.borrow().clone()
+    }
+
+    fn require_catalogue(&self) -> Result<Rc<Catalogue>, RegistryError> {
+        self.catalogue().ok_or_else(|| {
+            self.why_none
+                .borrow()
+                .clone()
+                .unwrap_or_else(|| RegistryError::NotReady {
+                    reason: "call refresh() first".into(),
+                })
+        })
+    }
+
+    /// Runs the TUF workflow and rebuilds the catalogue (see the module documentation). When
+    /// the repository is unreachable (network error or HTTP 5xx) and trusted metadata is
+    /// stored, uses that instead and reports `offline`; any other failure (a refused
+    /// signature, a rollback, expired metadata from the server) is returned as is and the
+    /// previous catalogue stays in use.
+    pub async fn refresh(&self) -> Result<RefreshOutcome, RegistryError> {
+        let mut up = self.updater.lock().await;
+        let result = self.refresh_locked(&mut *up).await;
+        match &result {
+            Ok(_) => *self.why_none.borrow_mut() = None,
+            Err(e) if self.catalogue.borrow().is_none() => {
+                *self.why_none.borrow_mut() = Some(e.clone());
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn refresh_locked(&self, up: &mut Up<F, S, C>) -> Result<RefreshOutcome, RegistryError> {
+        match up.refresh().await {
+            Ok(report) => {
+                let listing = up
+                    .catalogue_targets(self.config.max_roles, self.config.max_targets, false)
+                    .await?;
+                let cat = self.build_catalogue(up, listing, true).await?;
+                self.cache.set_last_refresh(report.reference_time).await?;
+                let outcome = RefreshOutcome {
+                    report,
+                    offline: false,
+                    expired: false,
+                    network_error: None,
+                    models: cat.models.len(),
+                    problems: cat.problems.clone(),
+                };
+                *self.catalogue.borrow_mut() = Some(Rc::new(cat));
+                Ok(outcome)
+            }
+            Err(e) if unreachable(&e) => {
+                let stored = self
+                    .cache_store()
+                    .get(&crate::tuf::updater::metadata_key(TUF_PREFIX, "timestamp"))
+                    .await?;
+                if stored.is_none() {
+                    return Err(e.into());
+                }
+                let mut outcome = self.load_offline(up).await?;
+                outcome.network_error = Some((e.code().to_string(), e.to_string()));
+                Ok(outcome)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn cache_store(&self) -> &S {
+        self.cache.store()
+    }
+
+    async fn load_offline(&self, up: &mut Up<F, S, C>) -> Result<RefreshOutcome, RegistryError> {
+        let (report, expired) = match up.load_stored(None).await {
+            Ok(r) => (r, false),
+            Err(e) if e.code() == "EXPIRED" && self.config.allow_expired_offline => {
+                let Some(at) = self.cache.last_refresh().await? else {
+                    return Err(e.into());
+                };
+                (up.load_stored(Some(at)).await?, true)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let listing = up
+            .catalogue_targets(self.config.max_roles, self.config.max_targets, true)
+            .await?;
+        let mut cat = self.build_catalogue(up, listing, false).await?;
+        cat.offline = true;
+        cat.expired = expired;
+        let outcome = RefreshOutcome {
+            report,
+            offline: true,
+            expired,
+            network_error: None,
+            models: cat.models.len(),
+            problems: cat.problems.clone(),
+        };
+        *self.catalogue.borrow_mut() = Some(Rc::new(cat));
+        Ok(outcome)
+    }
+
+    async fn build_catalogue(
+        &self,
+        up: &Up<F, S, C>,
+        listing: CatalogueTargets,
+        online: bool,
+    ) -> Result<Catalogue, RegistryError> {
+        let mut targets = Vec::with_capacity(listing.targets.len());
+        for info in listing.targets {
+            let url = up.target_url(&info)?;
+            targets.push((info, url));
+        }
+        let mut cat = Catalogue::from_targets(targets);
+        cat.problems.extend(
+            listing
+                .problems
+                .iter()
+                .map(|(what, e)| format!("{what}: {e}")),
+        );
+        cat.expires = listing.earliest_expiry;
+        let mut keep = BTreeSet::new();
+        for entry in cat.models.values_mut() {
+            let Some((target, url)) = entry.aliases_target.clone() else {
+                continue;
+            };
+            entry.aliases = match self.aliases_doc(&target, &url, online).await {
+                Ok((sha, bytes)) => {
+                    keep.insert(sha);
+                    match parse_aliases(&entry.name, &bytes) {
+                        Ok(a) => Aliases::Known(a),
+                        Err(e) => Aliases::Unavailable(format!("malformed aliases document: {e}")),
+                    }
+                }
+                Err(RegistryError::Store(e)) => return Err(e.into()),
+                Err(e) => Aliases::Unavailable(e.to_string()),
+            };
+            if let Aliases::Unavailable(why) = &entry.aliases {
+                cat.problems.push(format!("{}: {why}", target.path));
+            }
+        }
+        if online {
+            self.cache.prune_alias_docs(&keep).await?;
+        }
+        Ok(cat)
+    }
+
+    async fn aliases_doc(
+        &self,
+        t: &TargetInfo,
+        url: &str,
+        online: bool,
+    ) -> Result<(String, Vec<u8>), RegistryError> {
+        let sha = signed_sha256(t)?;
+        if t.length > self.config.max_aliases_bytes {
+            return Err(RegistryError::TooLarge {
+                what: t.path.clone(),
+                length: t.length,
+                limit: self.config.max_aliases_bytes,
+            });
+        }
+        if let Some(bytes) = self.cache.get_alias_doc(&sha, t.length).await? {
+            return Ok((sha, bytes));
+        }
+        if !online {
+            return Err(RegistryError::AliasesUnavailable {
+                model: t.path.clone(),
+                reason: "offline and not stored".into(),
+            });
+        }
+        let mut v = TargetVerifier::new(t)?;
+        let mut buf = Vec::new();
+        self.fetch
+            .fetch(url, t.length, &mut |c| {
+                v.update(c);
+                buf.extend_from_slice(c);
+                Ok(())
+            })
+            .await
+            .map_err(|source| TufError::Fetch {
+                role: t.path.clone(),
+                source,
+            })?;
+        v.finish()?;
+        self.cache.put_alias_doc(&sha, &buf).await?;
+        Ok((sha, buf))
+    }
+
+    /// Resolves a reference against the current catalogue.
+    pub fn resolve(&self, reference: &str) -> Result<Resolved, RegistryError> {
+        let r = ModelRef::parse(reference)?;
+        self.require_catalogue()?.resolve(&r)
+    }
+
+    fn usable(&self, cat: &Catalogue) -> Result<bool, RegistryError> {
+        let now = self.clock.now();
+        let expired = cat.expired || now >= cat.expires.1;
+        if expired && !self.config.allow_expired_offline {
+            return Err(RegistryError::Expired {
+                role: cat.expires.0.clone(),
+                expires: cat.expires.2.clone(),
+            });
+        }
+        Ok(expired)
+    }
+
+    /// Fetches the verified artifact of `reference` into `out` (see the module
+    /// documentation). Errors: `INVALID_STATE` (no metadata yet), `EXPIRED`, `BAD_REF`,
+    /// `MODEL_NOT_FOUND`, `QUOTA`, `ABORTED`, `NETWORK`, `HASH_MISMATCH`, `LENGTH_EXCEEDED`,
+    /// `TRUNCATED`, `LIMIT_EXCEEDED`, `STORE`. On error, discard what `out` received.
+    pub async fn fetch_model_into(
+        &self,
+        reference: &str,
+        out: &mut dyn ArtifactOut,
+        opts: FetchOptions<'_>,
+    ) -> Result<Fetched, RegistryError> {
+        let cat = self.require_catalogue()?;
+        let expired = self.usable(&cat)?;
+        let resolved = cat.resolve(&ModelRef::parse(reference)?)?;
+        let model = &resolved.model;
+        let target = &model.target;
+        let sha = signed_sha256(target)?;
+        let length = target.length;
+        if length > self.config.max_model_bytes {
+            return Err(RegistryError::TooLarge {
+                what: target.path.clone(),
+                length,
+                limit: self.config.max_model_bytes,
+            });
+        }
+        let aborted = || opts.abort.is_some_and(AbortFlag::is_aborted);
+        if aborted() {
+            return Err(RegistryError::Aborted);
+        }
+        let report = |loaded: u64, source: Source| {
+            if let Some(p) = opts.progress {
+                p(&Progress {
+                    loaded,
+                    total: length,
+                    source,
+                });
+            }
+        };
+        let mut fetched = Fetched {
+            name: model.name.clone(),
+            version: model.version.clone(),
+            alias: resolved.alias.clone(),
+            path: target.path.clone(),
+            sha256: sha.clone(),
+            length,
+            source: Source::Cache,
+            card: target.custom.clone(),
+            offline: cat.offline,
+            expired,
+            cache_repaired: false,
+        };
+
+        // 1. The cache, re-verified as it is read.
+        out.start(length)?;
+        let mut loaded = 0u64;
+        let read = self
+            .cache
+            .read_blob(&sha, length, &mut |chunk| {
+                out.push(chunk);
+                loaded += chunk.len() as u64;
+                report(loaded, Source::Cache);
+            })
+            .await?;
+        match read {
+            BlobRead::Hit => {
+                self.cache
+                    .touch(&model.name, &model.version, &sha, length, &target.path)
+                    .await?;
+                return Ok(fetched);
+            }
+            BlobRead::Corrupt(_) => {
+                fetched.cache_repaired = true;
+                out.start(length)?;
+            }
+            BlobRead::Miss => {}
+        }
+
+        // 2. The network: never on expired metadata.
+        if expired {
+            return Err(RegistryError::Expired {
+                role: cat.expires.0.clone(),
+                expires: cat.expires.2.clone(),
+            });
+        }
+        self.cache.ensure_space(length, &sha).await?;
+        self.download_verified(target, &model.url, out, &opts, Source::Network)
+            .await?;
+        self.cache
+            .stage_and_commit(
+                &sha,
+                length,
+                &model.name,
+                &model.version,
+                &target.path,
+                &*out,
+                opts.abort,
+            )
+            .await?;
+        fetched.source = Source::Network;
+        Ok(fetched)
+    }
+
+    /// Downloads `target` from `url` into `out`, streaming every chunk through the signed
+    /// length cap and hashes, reporting progress and honouring the abort flag. On error the
+    /// caller discards what `out` received.
+    async fn download_verified(
+        &self,
+        target: &TargetInfo,
+        url: &str,
+        out: &mut dyn ArtifactOut,
+        opts: &FetchOptions<'_>,
+        source: Source,
+    ) -> Result<(), RegistryError> {
+        let aborted = || opts.abort.is_some_and(AbortFlag::is_aborted);
+        if aborted() {
+            return Err(RegistryError::Aborted);
+        }
+        let length = target.length;
+        let mut verifier = TargetVerifier::new(target)?;
+        let mut loaded = 0u64;
+        let result = {
+            let mut sink = |chunk: &[u8]| -> Result<(), ()> {
+                if aborted() {
+                    return Err(());
+                }
+                verifier.update(chunk);
+                out.push(chunk);
+                loaded += chunk.len() as u64;
+                if let Some(p) = opts.progress {
+                    p(&Progress {
+                        loaded,
+                        total: length,
+                        source,
+                    });
+                }
+                Ok(())
+            };
+            race(self.fetch.fetch(url, length, &mut sink), opts.abort).await
+        };
+        match result {
+            None => return Err(RegistryError::Aborted),
+            Some(Err(_)) if aborted() => return Err(RegistryError::Aborted),
+            Some(Err(source)) => {
+                return Err(TufError::Fetch {
+                    role: target.path.clone(),
+                    source,
+                }
+                .into())
+            }
+            Some(Ok(())) => {}
+        }
+        verifier.finish()?;
+        Ok(())
+    }
+
+    /// Fetches another signed file of a model version (`file` beside `model.onnx`, such as
+    /// `eval.csv` or `profile.json`) into `out`: the same streaming length and hash checks as
+    /// models, not cached (such files are small and read once). Errors as
+    /// [`Self::fetch_model_into`], and `MODEL_NOT_FOUND` when the version signs no such file.
+    /// Returns the signed target.
+    pub async fn fetch_file_into(
+        &self,
+        reference: &str,
+        file: &str,
+        out: &mut dyn ArtifactOut,
+        opts: FetchOptions<'_>,
+    ) -> Result<TargetInfo, RegistryError> {
+        let cat = self.require_catalogue()?;
+        if self.usable(&cat)? {
+            return Err(RegistryError::Expired {
+                role: cat.expires.0.clone(),
+                expires: cat.expires.2.clone(),
+            });
+        }
+        let resolved = cat.resolve(&ModelRef::parse(reference)?)?;
+        let model = &resolved.model;
+        let (target, url) = model
+            .files
+            .get(file)
+            .ok_or_else(|| RegistryError::ModelNotFound {
+                reference: format!("{reference} {file}"),
+                reason: format!(
+                    "{}@{} signs no file {file:?} (it has: {})",
+                    model.name,
+                    model.version,
+                    model.files.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            })?;
+        if target.length > self.config.max_model_bytes {
+            return Err(RegistryError::TooLarge {
+                what: target.path.clone(),
+                length: target.length,
+                limit: self.config.max_model_bytes,
+            });
+        }
+        out.start(target.length)?;
+        self.download_verified(target, url, out, &opts, Source::Network)
+            .await?;
+        Ok(target.clone())
+    }
+
+    /// [`Self::fetch_model_into`] a new `Vec<u8>`.
+    pub async fn fetch_model(
+        &self,
+        reference: &str,
+        opts: FetchOptions<'_>,
+    ) -> Result<(Vec<u8>, Fetched), RegistryError> {
+        let mut bytes = Vec::new();
+        let fetched = self.fetch_model_into(reference, &mut bytes, opts).await?;
+        Ok((bytes, fetched))
+    }
+
+    /// Fetches the verified model and loads it with the engine, checked against the inputs and
+    /// outputs its card declares (`BAD_CARD` if it declares none, `SCHEMA_MISMATCH` if the graph
+    /// differs).
+    pub async fn load(
+        &self,
+        reference: &str,
+        opts: FetchOptions<'_>,
+    ) -> Result<(Model, Fetched), RegistryError> {
+        let (bytes, fetched) = self.fetch_model(reference, opts).await?;
+        let label = format!("{}@{}", fetched.name, fetched.version);
+        let schema = card_schema(fetched.card.as_ref(), &label)?;
+        let model = Model::load(&bytes, Some(&schema))?;
+        Ok((model, fetched))
+    }
+
+    /// The `(name, version)` a reference names for cache operations: resolved through the
+    /// catalogue when there is one, else (or when the catalogue no longer lists it) taken
+    /// literally from `name@version`.
+    pub fn cache_target(&self, reference: &str) -> Result<(String, String), RegistryError> {
+        let r = ModelRef::parse(reference)?;
+        let literal = match &r.selector {
+            Selector::Named(v) if valid_version(v) => Some((r.name.clone(), v.clone())),
+            _ => None,
+        };
+        match self.catalogue().map(|c| c.resolve(&r)) {
+            Some(Ok(res)) => Ok((res.model.name, res.model.version)),
+            Some(Err(e)) => literal.ok_or(e),
+            None => literal.ok_or_else(|| RegistryError::NotReady {
+                reason: "name a version (name@version) or refresh first".into(),
+            }),
+        }
+    }
+
+    /// Pins a version so eviction never removes it.
+    pub async fn pin(&self, reference: &str) -> Result<(String, String), RegistryError> {
+        let (n, v) = self.cache_target(reference)?;
+        self.cache.pin(&n, &v).await?;
+        Ok((n, v))
+    }
+
+    /// Unpins a version; returns whether it was pinned.
+    pub async fn unpin(&self, reference: &str) -> Result<bool, RegistryError> {
+        let (n, v) = self.cache_target(reference)?;
+        Ok(self.cache.unpin(&n, &v).await?)
+    }
+
+    /// Evicts a cached version (`PINNED` if pinned); returns whether it was cached.
+    pub async fn evict(&self, reference: &str) -> Result<bool, RegistryError> {
+        let (n, v) = self.cache_target(reference)?;
+        self.cache.evict(&n, &v).await
+    }
+}

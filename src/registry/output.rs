@@ -1,0 +1,42 @@
+//! Where the bytes of a fetched artifact go, so the caller decides where the one full-size copy
+//! lives: a `Vec<u8>` natively and for `load`, a JavaScript `Uint8Array` in the JS API (so the
+//! bytes handed to JS are never copied out of wasm memory a second time).
+
+use super::RegistryError;
+
+/// A destination for an artifact's bytes. The registry calls [`ArtifactOut::start`] with the
+/// signed length, then [`ArtifactOut::push`] with the chunks in order; if a source fails
+/// (a corrupt cached copy), `start` is called again and everything pushed before is discarded.
+/// The bytes are verified only when the fetch returns `Ok`: on an error, discard them.
+pub trait ArtifactOut {
+    /// Prepares for exactly `len` bytes, discarding anything held.
+    fn start(&mut self, len: u64) -> Result<(), RegistryError>;
+
+    /// Appends the next chunk (the registry never pushes more than `len` bytes in total).
+    fn push(&mut self, chunk: &[u8]);
+
+    /// Bytes `start..end` of what was pushed: borrowed, or copied into `scratch` when the
+    /// bytes live elsewhere. Used to write the cache's chunks after verification.
+    fn slice<'a>(&'a self, start: usize, end: usize, scratch: &'a mut Vec<u8>) -> &'a [u8];
+}
+
+impl ArtifactOut for Vec<u8> {
+    fn start(&mut self, len: u64) -> Result<(), RegistryError> {
+        self.clear();
+        let too_large = || RegistryError::TooLarge {
+            what: "artifact buffer".into(),
+            length: len,
+            limit: usize::MAX as u64,
+        };
+        let n = usize::try_from(len).map_err(|_| too_large())?;
+        self.try_reserve_exact(n).map_err(|_| too_large())
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        self.extend_from_slice(chunk);
+    }
+
+    fn slice<'a>(&'a self, start: usize, end: usize, _scratch: &'a mut Vec<u8>) -> &'a [u8] {
+        self.get(start..end).unwrap_or(&[])
+    }
+}

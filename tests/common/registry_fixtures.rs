@@ -1,0 +1,276 @@
+//! The test registries, built with `RepoBuilder` following `docs/registry-format.md`. Keys and
+//! Ed25519 signatures are deterministic, so every target builds byte-identical files: the
+//! native helper (`cargo run --example registry_fixtures -- DIR`) writes them to disk for the
+//! HTTP server of the browser tests, and the tests rebuild them in memory to know the trusted
+//! root and the expected bytes.
+//!
+//! Every variant shares the keys and the root:
+//! - `good`: metadata version 2. `digits` 1 and 2 (sklearn ONNX models, aliases production -> 1,
+//!   staging -> 2), `iris` 1 (no aliases document), `pad` 1-4 (100 000 random bytes each, for
+//!   quota tests), `big` 1 (2 MiB, for aborts), and a delegated role `acme` trusted for
+//!   `models/acme-*/...` that signs `acme-iris` 1 and also lists `models/digits/9/model.onnx`,
+//!   which it is not trusted for.
+//! - `rollback`: the same repository at metadata version 1 (an older, validly signed state).
+//! - `tampered`: `good` with one byte of `digits` 2 changed on the server.
+//! - `oversized`: `good` with `pad` 1 served as 16 MiB (signed: 100 000 bytes).
+//! - `expired`: `good` whose timestamp expired in 2020.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use edge_registry::tuf::repo::{Published, RepoBuilder};
+use serde_json::{json, Value};
+
+/// The key label of every test registry.
+pub const LABEL: &str = "edge-registry-test-registry";
+/// 2100-01-01T00:00:00Z: when the good metadata expires.
+pub const EXPIRES: i64 = 4_102_444_800;
+/// 2027-01-15T08:00:00Z: a "now" for tests with a fixed clock.
+pub const NOW: i64 = 1_800_000_000;
+/// After every expiry.
+pub const AFTER_EXPIRY: i64 = EXPIRES + 86_400;
+/// 2020-09-13: when the `expired` variant's timestamp expired.
+pub const PAST: i64 = 1_600_000_000;
+/// Length of each `pad` artifact.
+pub const PAD_LEN: usize = 100_000;
+/// Length of the `big` artifact.
+pub const BIG_LEN: usize = 2 << 20;
+/// Length the `oversized` variant serves for `pad` 1.
+pub const OVERSIZED_LEN: usize = 16 << 20;
+
+/// digits version 1 (sklearn logistic regression).
+pub const DIGITS_1: &[u8] = include_bytes!("../fixtures/models/digits-v1/model.onnx");
+/// digits version 2 (sklearn MLP).
+pub const DIGITS_2: &[u8] = include_bytes!("../fixtures/models/digits-v2/model.onnx");
+/// iris version 1.
+pub const IRIS: &[u8] = include_bytes!("../fixtures/models/iris/model.onnx");
+const DIGITS_1_CARD: &str = include_str!("../fixtures/models/digits-v1/card.json");
+const DIGITS_2_CARD: &str = include_str!("../fixtures/models/digits-v2/card.json");
+const IRIS_CARD: &str = include_str!("../fixtures/models/iris/card.json");
+
+/// xorshift32 (13, 17, 5) bytes, as `common::xorshift_bytes`.
+pub fn noise(seed: u32, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    let mut out = Vec::with_capacity(len + 4);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Writes every non-integer number as its decimal string: TUF's canonical JSON has no floats,
+/// so cards carry metrics that way (the publisher's convention).
+pub fn without_floats(v: Value) -> Value {
+    match v {
+        Value::Number(n) if n.as_u64().is_none() && n.as_i64().is_none() => {
+            Value::String(n.to_string())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(without_floats).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, without_floats(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// A fixture card, signable.
+pub fn card(text: &str) -> Value {
+    without_floats(serde_json::from_str(text).expect("fixture card is JSON"))
+}
+
+/// A card for a non-ONNX test artifact.
+pub fn blob_card(name: &str, version: &str) -> Value {
+    json!({"name": name, "version": version, "format": "bin", "description": "test bytes"})
+}
+
+/// The `pad` artifact of `version`.
+pub fn pad(version: u32) -> Vec<u8> {
+    noise(1000 + version, PAD_LEN)
+}
+
+/// The `big` artifact.
+pub fn big() -> Vec<u8> {
+    noise(77, BIG_LEN)
+}
+
+/// The acme-iris card: iris's, renamed.
+pub fn acme_iris_card() -> Value {
+    let mut c = card(IRIS_CARD);
+    c["name"] = json!("acme-iris");
+    c
+}
+
+/// A signed evaluation set beside digits 1 (`registry.fetchFile`).
+pub const EVAL_CSV: &[u8] = b"f0,f1,label\n0.5,1.5,3\n2.5,0.0,7\n";
+
+/// The repository at metadata version 1 (what `rollback` serves).
+pub fn builder() -> RepoBuilder {
+    let mut b = RepoBuilder::new(LABEL, EXPIRES);
+    b.add_target(
+        "models/digits/1/model.onnx",
+        DIGITS_1,
+        Some(card(DIGITS_1_CARD)),
+    );
+    b.add_target(
+        "models/digits/2/model.onnx",
+        DIGITS_2,
+        Some(card(DIGITS_2_CARD)),
+    );
+    b.add_target(
+        "models/digits/aliases.json",
+        br#"{"name": "digits", "aliases": {"production": "1", "staging": "2"}}"#,
+        None,
+    );
+    b.add_target("models/digits/1/eval.csv", EVAL_CSV, None);
+    b.add_target("models/iris/1/model.onnx", IRIS, Some(card(IRIS_CARD)));
+    for v in 1..=4u32 {
+        b.add_target(
+            &format!("models/pad/{v}/model.onnx"),
+            &pad(v),
+            Some(blob_card("pad", &v.to_string())),
+        );
+    }
+    b.add_target(
+        "models/big/1/model.onnx",
+        &big(),
+        Some(blob_card("big", "1")),
+    );
+    b.delegate(
+        "targets",
+        "acme",
+        &["models/acme-*/aliases.json", "models/acme-*/*/*"],
+        true,
+    );
+    b.add_delegated_target(
+        "acme",
+        "models/acme-iris/1/model.onnx",
+        IRIS,
+        Some(acme_iris_card()),
+    );
+    // Not delegated to acme: must never enter the catalogue.
+    b.add_delegated_target(
+        "acme",
+        "models/digits/9/model.onnx",
+        DIGITS_2,
+        Some(json!({"name": "digits", "version": "9"})),
+    );
+    b
+}
+
+/// The good repository: [`builder`] with every metadata version bumped to 2.
+pub fn good_builder() -> RepoBuilder {
+    let mut b = builder();
+    b.timestamp.version = 2;
+    b.snapshot.version = 2;
+    b.targets.version = 2;
+    if let Some(d) = b.delegation_mut("acme") {
+        d.role.version = 2;
+    }
+    b
+}
+
+/// The trusted root every variant is signed under.
+pub fn trusted_root() -> Vec<u8> {
+    builder().trusted_root().to_vec()
+}
+
+fn hashed_name(path: &str, content: &[u8]) -> String {
+    let hash = edge_registry::digest::Sha256Digest::of(content).to_hex();
+    match path.rsplit_once('/') {
+        Some((dir, base)) => format!("{dir}/{hash}.{base}"),
+        None => format!("{hash}.{path}"),
+    }
+}
+
+/// Replaces the served bytes of target `path` (signed as `signed`) in both of its names.
+pub fn replace_served(p: &mut Published, path: &str, signed: &[u8], served: Vec<u8>) {
+    p.targets.insert(hashed_name(path, signed), served.clone());
+    p.targets.insert(path.to_string(), served);
+}
+
+/// `good`.
+pub fn good() -> Published {
+    good_builder().publish().expect("publish good")
+}
+
+/// `rollback`: the same targets at metadata version 1.
+pub fn rollback() -> Published {
+    builder().publish().expect("publish rollback")
+}
+
+/// `tampered`: one byte of `digits` 2 changed on the server.
+pub fn tampered() -> Published {
+    let mut p = good();
+    let mut bad = DIGITS_2.to_vec();
+    bad[100] ^= 0x01;
+    replace_served(&mut p, "models/digits/2/model.onnx", DIGITS_2, bad);
+    p
+}
+
+/// `oversized`: `pad` 1 served as [`OVERSIZED_LEN`] bytes.
+pub fn oversized() -> Published {
+    let mut p = good();
+    replace_served(
+        &mut p,
+        "models/pad/1/model.onnx",
+        &pad(1),
+        noise(5, OVERSIZED_LEN),
+    );
+    p
+}
+
+/// `expired`: the timestamp expired at [`PAST`].
+pub fn expired() -> Published {
+    let mut e = good_builder();
+    e.timestamp.expires = PAST;
+    e.publish().expect("publish expired")
+}
+
+/// Every variant by directory name.
+pub fn all() -> BTreeMap<&'static str, Published> {
+    BTreeMap::from([
+        ("good", good()),
+        ("rollback", rollback()),
+        ("tampered", tampered()),
+        ("oversized", oversized()),
+        ("expired", expired()),
+    ])
+}
+
+/// The benchmark registry: `bench-5mb` 1 and `bench-50mb` 1 (random bytes).
+pub fn bench() -> Published {
+    let mut b = RepoBuilder::new(LABEL, EXPIRES);
+    for (name, len, seed) in [
+        ("bench-5mb", 5_000_000, 5u32),
+        ("bench-50mb", 50_000_000, 50),
+    ] {
+        b.add_target(
+            &format!("models/{name}/1/model.onnx"),
+            &noise(seed, len),
+            Some(blob_card(name, "1")),
+        );
+    }
+    b.publish().expect("publish bench")
+}
+
+/// Writes a published repository under `dir` (`metadata/`, `targets/`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn write(dir: &std::path::Path, p: &Published) -> std::io::Result<()> {
+    for (sub, files) in [("metadata", &p.metadata), ("targets", &p.targets)] {
+        for (name, bytes) in files.iter() {
+            let path = dir.join(sub).join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, bytes)?;
+        }
+    }
+    Ok(())
+}

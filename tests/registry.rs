@@ -1,0 +1,646 @@
+//! The registry client through its public API, over the in-memory hosts: catalogue and
+//! resolution, verified downloads and cache hits, tampering (cache and server), oversized and
+//! truncated responses, aborts, quota and LRU eviction with pins, offline use and expiry,
+//! rollback refused from stored state, two clients of one store, crash leftovers, and loading
+//! into the engine. Runs natively and in wasm (Node, Chromium, worker); the same behaviour
+//! over the real global fetch and IndexedDB is in `registry_web.rs`.
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use common::registry_fixtures as fx;
+use edge_registry::clock::FixedClock;
+use edge_registry::error::ErrorCode;
+use edge_registry::fetch::{Fetch, FetchError, MemoryFetch, Sink};
+use edge_registry::registry::{
+    AbortFlag, FetchOptions, Progress, Registry, RegistryConfig, RegistryError, Source,
+};
+use edge_registry::store::{MemoryStore, Op, StorageEstimate, Store, StoreError};
+use edge_registry::tuf::repo::Published;
+
+const BASE: &str = "http://registry.test";
+
+type Reg<F, S> = Registry<F, S, Rc<FixedClock>>;
+
+fn serve(f: &MemoryFetch, dir: &str, p: &Published) {
+    for (name, bytes) in &p.metadata {
+        f.insert(format!("{BASE}/{dir}/metadata/{name}"), bytes.clone());
+    }
+    for (name, bytes) in &p.targets {
+        f.insert(format!("{BASE}/{dir}/targets/{name}"), bytes.clone());
+    }
+}
+
+fn server(dir: &str, p: &Published) -> Rc<MemoryFetch> {
+    let f = MemoryFetch::new().with_chunk_size(16 * 1024);
+    serve(&f, dir, p);
+    Rc::new(f)
+}
+
+fn good() -> Published {
+    fx::good()
+}
+
+fn config(dir: &str) -> RegistryConfig {
+    let mut c = RegistryConfig::new(&format!("{BASE}/{dir}"));
+    c.cache.instance_id = "test".into();
+    c
+}
+
+async fn open<F: Fetch, S: Store>(
+    config: RegistryConfig,
+    fetch: F,
+    store: S,
+    clock: &Rc<FixedClock>,
+) -> Reg<F, S> {
+    Registry::open(config, fetch, store, Rc::clone(clock), &fx::trusted_root())
+        .await
+        .unwrap()
+}
+
+fn clock() -> Rc<FixedClock> {
+    Rc::new(FixedClock::new(fx::NOW))
+}
+
+fn code<T: std::fmt::Debug>(r: Result<T, RegistryError>) -> &'static str {
+    r.expect_err("must fail").code()
+}
+
+/// Keys of the cache proper (not trusted metadata, state or aliases documents).
+async fn cache_keys<S: Store>(s: &S) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in ["blob/", "chunk/", "stage/", "ver/"] {
+        out.extend(s.keys(p).await.unwrap());
+    }
+    out
+}
+
+fn target_requests(f: &MemoryFetch) -> Vec<String> {
+    f.requests()
+        .into_iter()
+        .filter(|u| u.contains("/targets/"))
+        .collect()
+}
+
+fn sha(bytes: &[u8]) -> String {
+    edge_registry::digest::Sha256Digest::of(bytes).to_hex()
+}
+
+/// A fetch that yields to the executor before and after each transfer, so two futures joined
+/// together really interleave.
+struct Yielding(Rc<MemoryFetch>);
+
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+impl Fetch for Yielding {
+    async fn fetch(&self, url: &str, limit: u64, sink: &mut Sink<'_>) -> Result<(), FetchError> {
+        YieldOnce(false).await;
+        let r = self.0.fetch(url, limit, sink).await;
+        YieldOnce(false).await;
+        r
+    }
+}
+
+/// A store whose platform estimate says only `available` bytes are left.
+struct Tight {
+    inner: MemoryStore,
+    available: u64,
+}
+
+impl Store for Tight {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn commit(&self, ops: &[Op<'_>]) -> Result<(), StoreError> {
+        self.inner.commit(ops).await
+    }
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.keys(prefix).await
+    }
+    async fn estimate(&self) -> Result<Option<StorageEstimate>, StoreError> {
+        Ok(Some(StorageEstimate {
+            usage: 1_000,
+            quota: 1_000 + self.available,
+        }))
+    }
+}
+
+everywhere_async! {
+    async fn fetch_file_verifies_a_signed_file_of_a_version() {
+        let mut p = good();
+        let fetch = server("good", &p);
+        let reg = open(config("good"), Rc::clone(&fetch), Rc::new(MemoryStore::new()), &clock()).await;
+        reg.refresh().await.unwrap();
+        let mut out = Vec::new();
+        let t = reg.fetch_file_into("digits@production", "eval.csv", &mut out, FetchOptions::default()).await.unwrap();
+        assert_eq!(out, fx::EVAL_CSV);
+        assert_eq!(t.path, "models/digits/1/eval.csv");
+        // A file the version does not sign, and one of a version that has none.
+        let mut out = Vec::new();
+        let r = reg.fetch_file_into("digits@1", "profile.json", &mut out, FetchOptions::default()).await;
+        assert_eq!(code(r), "MODEL_NOT_FOUND");
+        let r = reg.fetch_file_into("digits@2", "eval.csv", &mut out, FetchOptions::default()).await;
+        assert_eq!(code(r), "MODEL_NOT_FOUND");
+        // Changed on the server after signing: refused.
+        let mut bad = fx::EVAL_CSV.to_vec();
+        bad[12] ^= 1;
+        fx::replace_served(&mut p, "models/digits/1/eval.csv", fx::EVAL_CSV, bad);
+        let fetch = server("good", &p);
+        let reg = open(config("good"), fetch, Rc::new(MemoryStore::new()), &clock()).await;
+        reg.refresh().await.unwrap();
+        let mut out = Vec::new();
+        let r = reg.fetch_file_into("digits@1", "eval.csv", &mut out, FetchOptions::default()).await;
+        assert_eq!(code(r), "HASH_MISMATCH");
+    }
+
+    async fn catalogue_lists_models_aliases_and_delegated_roles() {
+        let fetch = server("good", &good());
+        let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
+        let out = reg.refresh().await.unwrap();
+        assert!(!out.offline && !out.expired);
+        assert_eq!(out.report.targets.version, 2);
+        assert_eq!(out.report.timestamp.version, 2);
+        assert_eq!(out.models, 5, "{:?}", reg.catalogue().unwrap().models.keys());
+        // acme lists models/digits/9 but is only trusted for models/acme-*: reported, left out.
+        assert_eq!(out.problems.len(), 1, "{:?}", out.problems);
+        assert!(out.problems[0].contains("models/digits/9/model.onnx") && out.problems[0].contains("acme"));
+        let cat = reg.catalogue().unwrap();
+        let digits = &cat.models["digits"];
+        let versions: Vec<&str> = digits.versions.iter().map(|v| v.version.as_str()).collect();
+        assert_eq!(versions, vec!["1", "2"]);
+        let r = reg.resolve("digits").unwrap();
+        assert_eq!((r.model.version.as_str(), r.alias.as_deref()), ("1", Some("production")));
+        assert_eq!(r.model.sha256().unwrap(), sha(fx::DIGITS_1));
+        assert_eq!(reg.resolve("digits@staging").unwrap().model.version, "2");
+        assert_eq!(reg.resolve("digits@2").unwrap().alias, None);
+        assert_eq!(reg.resolve("iris").unwrap().model.version, "1");
+        let acme = reg.resolve("acme-iris").unwrap();
+        assert_eq!(acme.model.target.role, "acme");
+        assert_eq!(acme.model.card().unwrap()["name"], "acme-iris");
+        // acme lists models/digits/9 but is only trusted for models/acme-*: not in the catalogue.
+        assert_eq!(code(reg.resolve("digits@9")), "MODEL_NOT_FOUND");
+        assert_eq!(code(reg.resolve("nope")), "MODEL_NOT_FOUND");
+        assert_eq!(code(reg.resolve("Bad Name")), "BAD_REF");
+        assert_eq!(code(reg.resolve("digits@")), "BAD_REF");
+    }
+
+    async fn a_role_that_fails_to_load_never_lets_a_later_role_answer_for_its_paths() {
+        // Roles a (terminating) and b are both trusted for models/x-*; a comes first.
+        let mut b = fx::good_builder();
+        b.delegate("targets", "a", &["models/x-*/*/*"], true);
+        b.delegate("targets", "b", &["models/x-*/*/*"], false);
+        b.add_delegated_target("a", "models/x-m/1/model.onnx", fx::DIGITS_1, None);
+        b.add_delegated_target("b", "models/x-m/1/model.onnx", fx::DIGITS_2, None);
+        b.add_delegated_target("b", "models/x-n/1/model.onnx", fx::DIGITS_2, None);
+        let p = b.publish().unwrap();
+        let fetch = server("good", &p);
+        let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
+        reg.refresh().await.unwrap();
+        let m = reg.resolve("x-m@1").unwrap();
+        assert_eq!((m.model.target.role.as_str(), m.model.sha256().unwrap()), ("a", sha(fx::DIGITS_1)));
+        // The terminating role a stops the search: b's x-n is not reachable either.
+        assert_eq!(code(reg.resolve("x-n@1")), "MODEL_NOT_FOUND");
+        // a's metadata is tampered on the server: its paths drop out, b does not stand in.
+        let name = "1.a.json";
+        let mut bad = p.metadata[name].clone();
+        let at = bad.len() / 2;
+        bad[at] ^= 0x20;
+        fetch.insert(format!("{BASE}/good/metadata/{name}"), bad);
+        let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
+        let out = reg.refresh().await.unwrap();
+        assert!(out.problems.iter().any(|p| p.starts_with("a: ")), "{:?}", out.problems);
+        assert_eq!(code(reg.resolve("x-m@1")), "MODEL_NOT_FOUND");
+        assert_eq!(reg.resolve("digits@2").unwrap().model.version, "2", "the rest still works");
+    }
+
+    async fn nothing_works_before_a_refresh_and_bad_roots_are_refused() {
+        let fetch = server("good", &good());
+        let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
+        assert!(reg.catalogue().is_none());
+        assert_eq!(code(reg.resolve("digits")), "INVALID_STATE");
+        assert_eq!(code(reg.fetch_model("digits", FetchOptions::default()).await), "INVALID_STATE");
+        assert!(fetch.requests().is_empty(), "open must not fetch");
+        let bad = Registry::open(config("good"), Rc::clone(&fetch), MemoryStore::new(), clock(), b"{}").await;
+        assert_eq!(code(bad.map(|_| ())), "BAD_METADATA");
+        let mut small = config("good");
+        small.max_roles = 1;
+        let reg = open(small, Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
+        assert_eq!(code(reg.refresh().await), "LIMIT_EXCEEDED");
+    }
+
+    async fn first_load_downloads_then_the_cache_serves_with_no_requests() {
+        let fetch = server("good", &good());
+        let store = Rc::new(MemoryStore::new());
+        let clock = clock();
+        let reg = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        reg.refresh().await.unwrap();
+        let events: RefCell<Vec<Progress>> = RefCell::new(Vec::new());
+        let record = |p: &Progress| events.borrow_mut().push(*p);
+        let opts = FetchOptions { progress: Some(&record), abort: None };
+        let (bytes, f) = reg.fetch_model("digits@production", opts).await.unwrap();
+        assert_eq!(bytes, fx::DIGITS_1);
+        assert_eq!((f.source, f.version.as_str(), f.alias.as_deref()), (Source::Network, "1", Some("production")));
+        assert_eq!(f.card.as_ref().unwrap()["name"], "digits");
+        assert!(!f.offline && !f.expired && !f.cache_repaired);
+        let ev = events.take();
+        assert!(ev.iter().all(|p| p.source == Source::Network && p.total == fx::DIGITS_1.len() as u64));
+        assert!(ev.windows(2).all(|w| w[0].loaded < w[1].loaded));
+        assert_eq!(ev.last().unwrap().loaded, fx::DIGITS_1.len() as u64);
+        let model_url = format!("{BASE}/good/targets/models/digits/1/{}.model.onnx", sha(fx::DIGITS_1));
+        assert_eq!(target_requests(&fetch), vec![
+            format!("{BASE}/good/targets/models/digits/{}.aliases.json", sha(br#"{"name": "digits", "aliases": {"production": "1", "staging": "2"}}"#)),
+            model_url,
+        ]);
+
+        // A second visit: a new client on the same store, no refresh, no network at all.
+        fetch.clear_requests();
+        let again = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        let record = |p: &Progress| events.borrow_mut().push(*p);
+        let opts = FetchOptions { progress: Some(&record), abort: None };
+        let (bytes, f) = again.fetch_model("digits@production", opts).await.unwrap();
+        assert_eq!(bytes, fx::DIGITS_1);
+        assert_eq!(f.source, Source::Cache);
+        assert!(f.offline, "the catalogue came from stored metadata");
+        assert!(fetch.requests().is_empty(), "{:?}", fetch.requests());
+        let ev = events.take();
+        assert!(!ev.is_empty() && ev.iter().all(|p| p.source == Source::Cache));
+        assert_eq!(ev.last().unwrap().loaded, fx::DIGITS_1.len() as u64);
+        // After a refresh: metadata requests only, no target requests.
+        again.refresh().await.unwrap();
+        let (_, f) = again.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        assert_eq!(f.source, Source::Cache);
+        assert!(target_requests(&fetch).is_empty(), "{:?}", fetch.requests());
+        let list = again.cache().list().await.unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!((list[0].name.as_str(), list[0].version.as_str(), list[0].bytes), ("digits", "1", fx::DIGITS_1.len() as u64));
+    }
+
+    async fn a_tampered_cached_blob_is_detected_and_downloaded_again() {
+        let fetch = server("good", &good());
+        let store = Rc::new(MemoryStore::new());
+        let mut c = config("good");
+        c.cache.chunk_bytes = 4096;
+        let reg = open(c, Rc::clone(&fetch), Rc::clone(&store), &clock()).await;
+        reg.refresh().await.unwrap();
+        reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
+        let chunks = store.keys("chunk/").await.unwrap();
+        assert_eq!(chunks.len(), fx::DIGITS_2.len().div_ceil(4096));
+        // Flip one byte of one chunk.
+        let mut bad = store.get(&chunks[2]).await.unwrap().unwrap();
+        bad[7] ^= 0x80;
+        store.put(&chunks[2], &bad).await.unwrap();
+        fetch.clear_requests();
+        let (bytes, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
+        assert_eq!(bytes, fx::DIGITS_2);
+        assert_eq!(f.source, Source::Network);
+        assert!(f.cache_repaired);
+        assert_eq!(target_requests(&fetch).len(), 1);
+        let (_, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
+        assert_eq!(f.source, Source::Cache);
+        // A missing chunk is caught the same way.
+        let chunks = store.keys("chunk/").await.unwrap();
+        store.delete(&chunks[1]).await.unwrap();
+        let (bytes, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
+        assert_eq!((bytes.as_slice(), f.source, f.cache_repaired), (fx::DIGITS_2, Source::Network, true));
+    }
+
+    async fn a_tampered_artifact_on_the_server_is_refused_and_nothing_cached() {
+        let fetch = server("tampered", &fx::tampered());
+        let store = Rc::new(MemoryStore::new());
+        let reg = open(config("tampered"), Rc::clone(&fetch), Rc::clone(&store), &clock()).await;
+        reg.refresh().await.unwrap();
+        let r = reg.fetch_model("digits@2", FetchOptions::default()).await;
+        assert_eq!(code(r), "HASH_MISMATCH");
+        assert!(cache_keys(&*store).await.is_empty(), "{:?}", cache_keys(&*store).await);
+        // The untampered model still loads.
+        let (bytes, _) = reg.fetch_model("digits@1", FetchOptions::default()).await.unwrap();
+        assert_eq!(bytes, fx::DIGITS_1);
+    }
+
+    async fn an_oversized_response_is_cut_at_the_signed_length() {
+        let fetch = server("oversized", &fx::oversized());
+        let store = Rc::new(MemoryStore::new());
+        let reg = open(config("oversized"), Rc::clone(&fetch), Rc::clone(&store), &clock()).await;
+        reg.refresh().await.unwrap();
+        let max = Cell::new(0u64);
+        let record = |p: &Progress| max.set(max.get().max(p.loaded));
+        let opts = FetchOptions { progress: Some(&record), abort: None };
+        let r = reg.fetch_model("pad@1", opts).await;
+        assert_eq!(code(r), "LENGTH_EXCEEDED");
+        assert!(max.get() <= fx::PAD_LEN as u64, "{} bytes reached the output", max.get());
+        assert!(cache_keys(&*store).await.is_empty());
+    }
+
+    async fn a_truncated_response_is_refused() {
+        let mut p = good();
+        fx::replace_served(&mut p, "models/pad/2/model.onnx", &fx::pad(2), fx::pad(2)[..1000].to_vec());
+        let fetch = server("good", &p);
+        let store = Rc::new(MemoryStore::new());
+        let reg = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock()).await;
+        reg.refresh().await.unwrap();
+        assert_eq!(code(reg.fetch_model("pad@2", FetchOptions::default()).await), "TRUNCATED");
+        assert!(cache_keys(&*store).await.is_empty());
+    }
+
+    async fn an_abort_mid_download_leaves_nothing() {
+        let fetch = server("good", &good());
+        let store = Rc::new(MemoryStore::new());
+        let reg = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock()).await;
+        reg.refresh().await.unwrap();
+        let flag = AbortFlag::new();
+        let seen = Cell::new(0u64);
+        let stop = |p: &Progress| {
+            seen.set(p.loaded);
+            flag.abort();
+        };
+        let opts = FetchOptions { progress: Some(&stop), abort: Some(&flag) };
+        assert_eq!(code(reg.fetch_model("big@1", opts).await), "ABORTED");
+        assert!(seen.get() > 0 && seen.get() < fx::BIG_LEN as u64);
+        assert!(cache_keys(&*store).await.is_empty());
+        // An already aborted flag fetches nothing.
+        fetch.clear_requests();
+        let opts = FetchOptions { progress: None, abort: Some(&flag) };
+        assert_eq!(code(reg.fetch_model("big@1", opts).await), "ABORTED");
+        assert!(fetch.requests().is_empty());
+        // Without the flag it downloads.
+        let (bytes, _) = reg.fetch_model("big@1", FetchOptions::default()).await.unwrap();
+        assert_eq!(bytes.len(), fx::BIG_LEN);
+    }
+
+    async fn quota_evicts_least_recently_used_unpinned_versions() {
+        let fetch = server("good", &good());
+        let store = Rc::new(MemoryStore::new());
+        let clock = clock();
+        let mut c = config("good");
+        c.cache.max_bytes = Some(250_000);
+        let reg = open(c, Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        reg.refresh().await.unwrap();
+        let get = |v: &'static str| {
+            let reg = &reg;
+            let clock = &clock;
+            async move {
+                clock.set(clock.now_plus(10));
+                reg.fetch_model(v, FetchOptions::default()).await.map(|(_, f)| f.source)
+            }
+        };
+        let versions = |list: Vec<edge_registry::registry::CacheEntry>| -> Vec<(String, bool)> {
+            list.into_iter().filter(|e| e.cached).map(|e| (format!("{}@{}", e.name, e.version), e.pinned)).collect()
+        };
+        assert_eq!(get("pad@1").await.unwrap(), Source::Network);
+        assert_eq!(get("pad@2").await.unwrap(), Source::Network);
+        assert_eq!(get("pad@1").await.unwrap(), Source::Cache); // pad@1 is now the most recent
+        assert_eq!(get("pad@3").await.unwrap(), Source::Network); // evicts pad@2
+        assert_eq!(versions(reg.cache().list().await.unwrap()), vec![("pad@3".into(), false), ("pad@1".into(), false)]);
+        reg.pin("pad@1").await.unwrap();
+        assert_eq!(get("pad@4").await.unwrap(), Source::Network); // evicts pad@3, never pinned pad@1
+        assert_eq!(versions(reg.cache().list().await.unwrap()), vec![("pad@4".into(), false), ("pad@1".into(), true)]);
+        let usage = reg.cache().usage().await.unwrap();
+        assert_eq!((usage.bytes, usage.blobs, usage.versions, usage.limit), (2 * fx::PAD_LEN as u64, 2, 2, Some(250_000)));
+        // Too large even after evicting everything unpinned: QUOTA, nothing changed or written.
+        let before = cache_keys(&*store).await;
+        fetch.clear_requests();
+        let r = reg.fetch_model("big@1", FetchOptions::default()).await;
+        assert_eq!(code(r), "QUOTA");
+        assert_eq!(cache_keys(&*store).await, before);
+        assert!(fetch.requests().is_empty(), "nothing is downloaded: {:?}", fetch.requests());
+        // Pins, evictions, clear.
+        assert_eq!(code(reg.evict("pad@1").await), "PINNED");
+        assert!(reg.unpin("pad@1").await.unwrap());
+        assert!(reg.evict("pad@1").await.unwrap());
+        assert!(!reg.evict("pad@1").await.unwrap());
+        reg.pin("digits@production").await.unwrap();
+        let list = reg.cache().list().await.unwrap();
+        assert!(list.iter().any(|e| e.name == "digits" && e.version == "1" && e.pinned && !e.cached));
+        reg.cache().clear().await.unwrap();
+        assert!(reg.cache().list().await.unwrap().is_empty());
+        assert!(cache_keys(&*store).await.is_empty());
+        assert!(!store.keys("tuf/").await.unwrap().is_empty(), "trusted metadata stays");
+    }
+
+    async fn the_platform_estimate_limits_the_cache_too() {
+        let fetch = server("good", &good());
+        let store = Tight { inner: MemoryStore::new(), available: 150_000 };
+        let reg = open(config("good"), Rc::clone(&fetch), store, &clock()).await;
+        reg.refresh().await.unwrap();
+        reg.fetch_model("pad@1", FetchOptions::default()).await.unwrap();
+        let err = reg.fetch_model("big@1", FetchOptions::default()).await.unwrap_err();
+        assert_eq!(err.code(), "QUOTA");
+        assert!(err.to_string().contains("platform"), "{err}");
+    }
+
+    async fn offline_the_stored_metadata_serves_cached_versions_until_it_expires() {
+        let fetch = server("good", &good());
+        let store = Rc::new(MemoryStore::new());
+        let clock = clock();
+        let reg = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        reg.refresh().await.unwrap();
+        reg.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        fetch.set_offline(true);
+        let out = reg.refresh().await.unwrap();
+        assert!(out.offline && !out.expired);
+        assert_eq!(out.network_error.as_ref().unwrap().0, "NETWORK");
+        assert_eq!(out.report.timestamp.version, 2);
+        let (bytes, f) = reg.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        assert_eq!((bytes.as_slice(), f.source, f.offline), (fx::DIGITS_1, Source::Cache, true));
+        assert_eq!(code(reg.fetch_model("digits@2", FetchOptions::default()).await), "NETWORK");
+        // Time passes beyond every expiry: refused, online or not.
+        clock.set(fx::AFTER_EXPIRY);
+        assert_eq!(code(reg.fetch_model("digits@production", FetchOptions::default()).await), "EXPIRED");
+        assert_eq!(code(reg.refresh().await), "EXPIRED");
+        let reopened = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        assert_eq!(code(reopened.fetch_model("digits@production", FetchOptions::default()).await), "EXPIRED");
+        // The explicit opt-in: cached versions only, reported as expired.
+        let mut c = config("good");
+        c.allow_expired_offline = true;
+        let lenient = open(c, Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        let out = lenient.refresh().await.unwrap();
+        assert!(out.offline && out.expired);
+        let (bytes, f) = lenient.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        assert_eq!((bytes.as_slice(), f.source, f.expired), (fx::DIGITS_1, Source::Cache, true));
+        assert_eq!(code(lenient.fetch_model("digits@2", FetchOptions::default()).await), "EXPIRED");
+        // With no stored metadata at all, an unreachable repository is just a network error.
+        let fresh = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock).await;
+        assert_eq!(code(fresh.refresh().await), "NETWORK");
+    }
+
+    async fn expired_metadata_from_the_server_is_refused() {
+        let fetch = server("expired", &fx::expired());
+        let reg = open(config("expired"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
+        assert_eq!(code(reg.refresh().await), "EXPIRED");
+        assert_eq!(code(reg.fetch_model("digits", FetchOptions::default()).await), "EXPIRED");
+    }
+
+    async fn a_rollback_is_refused_from_the_stored_state() {
+        let fetch = MemoryFetch::new();
+        serve(&fetch, "good", &fx::good());
+        serve(&fetch, "rollback", &fx::rollback());
+        let fetch = Rc::new(fetch);
+        let store = Rc::new(MemoryStore::new());
+        let clock = clock();
+        let reg = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        reg.refresh().await.unwrap();
+        let stored = store.get("tuf/timestamp.json").await.unwrap();
+        // A later visit whose server serves the older, validly signed metadata.
+        let later = open(config("rollback"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        assert_eq!(code(later.refresh().await), "ROLLBACK");
+        assert_eq!(store.get("tuf/timestamp.json").await.unwrap(), stored);
+        // A fresh client without that state accepts version 1: the refusal came from the store.
+        let fresh = open(config("rollback"), Rc::clone(&fetch), MemoryStore::new(), &clock).await;
+        assert_eq!(fresh.refresh().await.unwrap().report.timestamp.version, 1);
+    }
+
+    async fn two_clients_of_one_store_loading_one_model_end_with_one_entry() {
+        let fetch = server("good", &good());
+        let store = Rc::new(MemoryStore::new());
+        let clock = clock();
+        let mut a_cfg = config("good");
+        a_cfg.cache.instance_id = "a".into();
+        let mut b_cfg = config("good");
+        b_cfg.cache.instance_id = "b".into();
+        let a = open(a_cfg, Yielding(Rc::clone(&fetch)), Rc::clone(&store), &clock).await;
+        let b = open(b_cfg, Yielding(Rc::clone(&fetch)), Rc::clone(&store), &clock).await;
+        a.refresh().await.unwrap();
+        b.refresh().await.unwrap();
+        fetch.clear_requests();
+        let (ra, rb) = futures_util::future::join(
+            a.fetch_model("big@1", FetchOptions::default()),
+            b.fetch_model("big@1", FetchOptions::default()),
+        )
+        .await;
+        let ((ba, fa), (bb, fb)) = (ra.unwrap(), rb.unwrap());
+        assert_eq!((fa.source, fb.source), (Source::Network, Source::Network), "both downloaded");
+        assert!(ba == fx::big() && bb == fx::big());
+        let big_sha = sha(&fx::big());
+        assert_eq!(store.keys("blob/").await.unwrap(), vec![format!("blob/{big_sha}")]);
+        let record: serde_json::Value = serde_json::from_slice(&store.get(&format!("blob/{big_sha}")).await.unwrap().unwrap()).unwrap();
+        let id = record["id"].as_str().unwrap();
+        let chunks = store.keys("chunk/").await.unwrap();
+        assert!(!chunks.is_empty());
+        assert!(chunks.iter().all(|k| k.starts_with(&format!("chunk/{big_sha}/{id}/"))), "{chunks:?}");
+        assert!(store.keys("stage/").await.unwrap().is_empty());
+        assert_eq!(store.keys("ver/").await.unwrap(), vec!["ver/big/1"]);
+        let (_, f) = b.fetch_model("big@1", FetchOptions::default()).await.unwrap();
+        assert_eq!(f.source, Source::Cache);
+    }
+
+    async fn an_interrupted_download_is_never_served_and_is_collected() {
+        let fetch = server("good", &good());
+        let store = Rc::new(MemoryStore::new());
+        let clock = clock();
+        let digest = sha(fx::DIGITS_2);
+        // What a tab closed mid-way leaves: a staging record and some chunks, no blob record;
+        // and chunks of a download whose staging record was lost.
+        let stage = format!(r#"{{"sha256":"{digest}","length":{},"started":{}}}"#, fx::DIGITS_2.len(), fx::NOW);
+        store.put("stage/dead-1", stage.as_bytes()).await.unwrap();
+        store.put(&format!("chunk/{digest}/dead-1/00000000"), &fx::DIGITS_2[..1000]).await.unwrap();
+        store.put(&format!("chunk/{digest}/lost-2/00000000"), &fx::DIGITS_2[..1000]).await.unwrap();
+        let reg = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        // The fresh staging record is kept (its download may still be running elsewhere), the
+        // orphan chunks are not.
+        assert_eq!(store.keys("stage/").await.unwrap(), vec!["stage/dead-1"]);
+        assert_eq!(store.keys("chunk/").await.unwrap(), vec![format!("chunk/{digest}/dead-1/00000000")]);
+        reg.refresh().await.unwrap();
+        let (bytes, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
+        assert_eq!((bytes.as_slice(), f.source), (fx::DIGITS_2, Source::Network), "partial chunks are never served");
+        // An hour and more later the dead download is collected; the committed one stays.
+        clock.set(fx::NOW + 2 * 3600);
+        let later = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        assert!(store.keys("stage/").await.unwrap().is_empty());
+        assert!(store.keys(&format!("chunk/{digest}/dead-1/")).await.unwrap().is_empty());
+        let (_, f) = later.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
+        assert_eq!(f.source, Source::Cache);
+    }
+
+    async fn load_checks_the_model_against_its_card() {
+        let mut b = fx::good_builder();
+        let mut wrong = fx::card(include_str!("fixtures/models/digits-v1/card.json"));
+        wrong["name"] = "liar".into();
+        b.add_target("models/liar/1/model.onnx", fx::IRIS, Some(wrong));
+        let fetch = server("good", &b.publish().unwrap());
+        let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
+        reg.refresh().await.unwrap();
+        let (model, f) = reg.load("iris", FetchOptions::default()).await.unwrap();
+        assert_eq!(f.version, "1");
+        assert_eq!(model.schema().inputs[0].name, "input");
+        let out = model
+            .run(vec![edge_registry::engine::NamedTensor {
+                name: "input".into(),
+                tensor: edge_registry::engine::Tensor::new(
+                    vec![1, 4],
+                    edge_registry::engine::TensorData::F32(vec![5.1, 3.5, 1.4, 0.2]),
+                ),
+            }])
+            .unwrap();
+        assert!(!out.is_empty());
+        assert_eq!(code(reg.load("liar", FetchOptions::default()).await.map(|_| ())), "SCHEMA_MISMATCH");
+        assert_eq!(code(reg.load("pad@1", FetchOptions::default()).await.map(|_| ())), "BAD_CARD");
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn the_file_store_keeps_verified_models_across_clients() {
+    use edge_registry::store::fs::FsStore;
+    let dir = tempfile::tempdir().unwrap();
+    let fetch = server("good", &good());
+    let clock = clock();
+    pollster::block_on(async {
+        let reg = open(
+            config("good"),
+            Rc::clone(&fetch),
+            FsStore::new(dir.path()).unwrap(),
+            &clock,
+        )
+        .await;
+        reg.refresh().await.unwrap();
+        let (_, f) = reg
+            .fetch_model("digits@2", FetchOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(f.source, Source::Network);
+        fetch.clear_requests();
+        let again = open(
+            config("good"),
+            Rc::clone(&fetch),
+            FsStore::new(dir.path()).unwrap(),
+            &clock,
+        )
+        .await;
+        let (bytes, f) = again
+            .fetch_model("digits@2", FetchOptions::default())
+            .await
+            .unwrap();
+        assert_eq!((bytes.as_slice(), f.source), (fx::DIGITS_2, Source::Cache));
+        assert!(fetch.requests().is_empty());
+    });
+}
+
+/// `FixedClock` plus seconds (the tests move time forward between uses for a clear LRU order).
+trait NowPlus {
+    fn now_plus(&self, secs: i64) -> i64;
+}
+
+impl NowPlus for FixedClock {
+    fn now_plus(&self, secs: i64) -> i64 {
+        use edge_registry::clock::Clock;
+        self.now() + secs
+    }
+}
