@@ -3,10 +3,10 @@
 // crashed rejects with INTERNAL_PANIC and the panic message, the instance is re-created, models
 // are reloaded transparently on their next use, stateful objects say INSTANCE_RESET, pending
 // async calls reject, and the raw module without the wrapper is shown to be dead after a trap.
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { readJson, root } from "./helpers.mjs";
+import { readJson, root, startServer } from "./helpers.mjs";
 
 const dir = new URL(`file://${(process.env.PKG_TEST_DIR || new URL("target/pkg-test/", root).pathname).replace(/\/?$/, "/")}`);
 const { resilientSync } = await import(new URL("resilient.js", dir));
@@ -98,4 +98,47 @@ test("without the wrapper, a crash is an uncoded RuntimeError and the instance m
   assert.match(raw.version(), /^\d+\./);
   // The wrapper's own instance was not affected by the other copy's crash.
   assert.match(lib.version(), /^\d+\./);
+});
+
+test("a registry with the caller's store keeps its cache across a crash: no second download", async () => {
+  // The registry test server of scripts/test, else one over target/registry-fixtures.
+  const fixtures = new URL(`${process.env.REGISTRY_FIXTURES || "target/registry-fixtures"}/`, root);
+  let base = process.env.EDGE_REGISTRY_TEST_SERVER;
+  let server;
+  if (!base) {
+    server = await startServer([fixtures.pathname, "--stats", "--quiet"]);
+    base = server.url;
+  }
+  after(() => server?.stop());
+  const stats = async () => (await fetch(`${base}/_stats`)).json();
+  const downloads = (s) => Object.entries(s.requests)
+    .filter(([path]) => path.startsWith("/good/targets/models/digits/1/"))
+    .reduce((n, [, count]) => n + count, 0);
+  const m = new Map();
+  const store = {
+    get: (k) => m.get(k),
+    put: (k, v) => { m.set(k, v.slice()); },
+    delete: (k) => { m.delete(k); },
+    keys: (p) => [...m.keys()].filter((k) => k.startsWith(p)),
+  };
+  const trustedRoot = readFileSync(new URL("root.json", fixtures));
+  const reg = await lib.Registry.open({ url: `${base}/good`, trustedRoot, cache: store });
+  await reg.refresh();
+  const first = await reg.fetchModel("digits@production");
+  assert.equal(first.source, "network");
+  const before = downloads(await stats());
+  const keys = [...m.keys()].sort();
+
+  assert.throws(() => lib.__testTrap("panic", "during a registry session"), expectCode("INTERNAL_PANIC"));
+  // The registry is re-opened by its recipe on the new instance (asynchronously).
+  await assert.rejects(async () => reg.refresh(), expectCode("INSTANCE_RESET"));
+  await reg.ready();
+  await reg.refresh();
+  const again = await reg.fetchModel("digits@production");
+  assert.equal(again.source, "cache");
+  assert.deepEqual(again.bytes, first.bytes);
+  assert.equal(downloads(await stats()), before, "the model was downloaded again");
+  assert.deepEqual([...m.keys()].sort(), keys, "the store lost or gained entries");
+  const model = await reg.load("digits@production");
+  assert.ok(model.inputs.length > 0);
 });
