@@ -196,7 +196,7 @@ impl BaseRepo {
             ]);
         }
         b.add_delegated_target("hashed", "bins/a.bin", b"bin a", None);
-        let published = b.publish().unwrap_or_default();
+        let published = b.publish().expect("the base repository publishes");
         let mut signers = BTreeMap::new();
         for (role, spec) in [
             ("root", &b.root),
