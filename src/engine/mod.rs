@@ -236,6 +236,31 @@ fn check_graph(
     for t in &graph.initializer {
         check_tensor(t, limits, &format!("initializer `{}`", t.name))?;
     }
+    // Every graph output must name a value of this graph: tract 0.23 looks outputs up with
+    // `outlets_by_name[name]` and panics on a name it has not seen (found by the onnx_model
+    // fuzz target). tract's names: graph inputs, initializers, and the non-empty names of node
+    // outputs and inputs (an unknown node input becomes a source).
+    let mut defined: BTreeSet<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+    defined.extend(graph.initializer.iter().map(|t| t.name.as_str()));
+    for node in &graph.node {
+        defined.extend(
+            node.output
+                .iter()
+                .chain(&node.input)
+                .map(String::as_str)
+                .filter(|n| !n.is_empty()),
+        );
+    }
+    if let Some(o) = graph
+        .output
+        .iter()
+        .find(|o| !defined.contains(o.name.as_str()))
+    {
+        return Err(bad(format!(
+            "graph output `{}` is not a graph input, an initializer or a node's value",
+            o.name
+        )));
+    }
     for node in &graph.node {
         for attr in &node.attribute {
             let what = || format!("attribute `{}` of node `{}`", attr.name, node.name);

@@ -400,7 +400,18 @@ pub fn histogram_edges(min: f64, max: f64, n: usize) -> Vec<f64> {
         (min, max)
     };
     let step = (last - first) / n as f64;
-    let mut edges: Vec<f64> = (0..=n).map(|i| i as f64 * step + first).collect();
+    let mut edges: Vec<f64> =
+        if step.is_finite() || n == 0 || !(first.is_finite() && last.is_finite()) {
+            (0..=n).map(|i| i as f64 * step + first).collect()
+        } else {
+            // last - first overflowed (data near ±f64::MAX): convex combinations stay finite.
+            (0..=n)
+                .map(|i| {
+                    let t = i as f64 / n as f64;
+                    first * (1.0 - t) + last * t
+                })
+                .collect()
+        };
     if let Some(l) = edges.last_mut() {
         *l = last;
     }
@@ -422,12 +433,28 @@ pub fn histogram_bin(edges: &[f64], x: f64) -> Option<usize> {
 fn numeric_profile(sorted: &[f64], cfg: &ProfileConfig) -> Option<NumericProfile> {
     let n = sorted.len();
     let (&min, &max) = (sorted.first()?, sorted.last()?);
-    let mean = num::sum(sorted.iter().copied()) / n as f64;
+    let mut mean = num::sum(sorted.iter().copied()) / n as f64;
+    if !mean.is_finite() {
+        // The sum overflowed (values near ±f64::MAX; the data parsers give finite numbers
+        // only): sum the values divided by n instead, whose total is finite.
+        mean = num::sum(sorted.iter().map(|&x| x / n as f64));
+    }
     let mut var = NeumaierSum::new();
     for &x in sorted {
         var.add((x - mean) * (x - mean));
     }
-    let std = num::sqrt(var.total() / n as f64);
+    let mut std = num::sqrt(var.total() / n as f64);
+    if !std.is_finite() {
+        // The squares overflowed: the same deviation on values scaled by the largest
+        // magnitude, scaled back (the result is at most (max - min) / 2, so finite).
+        let s = min.abs().max(max.abs());
+        let mut scaled = NeumaierSum::new();
+        for &x in sorted {
+            let d = x / s - mean / s;
+            scaled.add(d * d);
+        }
+        std = (s * num::sqrt(scaled.total() / n as f64)).min(f64::MAX);
+    }
     let quantiles = QUANTILE_LEVELS
         .iter()
         .filter_map(|&q| num::quantile_sorted(sorted, q).map(|value| QuantilePoint { q, value }))
@@ -525,5 +552,13 @@ mod tests {
         assert_eq!(histogram_bin(&e, 10.5), None);
         let c = histogram_edges(3.0, 3.0, 2);
         assert_eq!(c, vec![2.5, 3.0, 3.5]);
+        // max - min overflows: finite, increasing edges from min to max.
+        let w = histogram_edges(-f64::MAX, f64::MAX, 4);
+        assert_eq!((w[0], w[2], w[4]), (-f64::MAX, 0.0, f64::MAX));
+        assert!(
+            w.iter().all(|e| e.is_finite()) && w.windows(2).all(|p| p[0] < p[1]),
+            "{w:?}"
+        );
+        assert_eq!(histogram_bin(&w, 1.0), Some(2));
     }
 }
