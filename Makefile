@@ -24,10 +24,16 @@ interop: setup
 ## The sample registry (target/sample-registry) built with the publisher from tests/fixtures/models
 sample-registry:
 	scripts/build-sample-registry
-## Evaluation benchmark: full classification metric set on 1,000,000 rows, native vs scikit-learn
-bench:
+## Benchmarks (not part of `make test`): the engine (load, latency p50/p95 at batch 1 and 64,
+## native / Node / Chromium SIMD and non-SIMD, wasm size), then evaluation (the full
+## classification metric set on 1,000,000 rows: native, Chromium, scikit-learn)
+bench: setup pkg cli
+	scripts/bench-engine
 	cargo bench --bench eval_metrics
-	python3 scripts/bench_eval_sklearn.py
+	node benches/eval_browser.mjs
+	[ -x target/py-eval/bin/python ] || { python3 -m venv target/py-eval && \
+	  target/py-eval/bin/pip install -q --disable-pip-version-check -r scripts/requirements-eval.txt; }
+	target/py-eval/bin/python scripts/bench_eval_sklearn.py
 
 ## Registry client in headless Chromium: 5 MB and 50 MB artifacts, cold and warm loads,
 ## verification overhead, peak memory of the 50 MB download (writes target/bench-registry.json)

@@ -1,7 +1,11 @@
 //! `edge-registry run` from the terminal: JSON and .npy inputs, outputs equal onnxruntime's.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use std::process::Command;
+
+use common::registry_fixtures as fx;
 
 use serde_json::Value;
 
@@ -133,4 +137,63 @@ fn run_reports_typed_errors_and_exits_1() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BAD_MODEL"));
+}
+
+#[test]
+fn run_by_reference_from_a_registry_verifies_caches_and_refuses_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let mut published = fx::good();
+    fx::write(&repo, &published).unwrap();
+    let root = dir.path().join("root.json");
+    std::fs::write(&root, fx::trusted_root()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("digits-v1/expected.json")).unwrap())
+            .unwrap();
+    let case = &expected["batch1"];
+    let input = dir.path().join("in.json");
+    std::fs::write(&input, case["inputs"].to_string()).unwrap();
+    let run = |repo: &std::path::Path, cache: &str| {
+        bin()
+            .args(["run", "--model", "digits@production", "--registry"])
+            .arg(repo)
+            .arg("--root")
+            .arg(&root)
+            .arg("--cache-dir")
+            .arg(dir.path().join(cache))
+            .arg("--input")
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let out = run(&repo, "cache");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("digits@1") && stderr.contains("from network"),
+        "{stderr}"
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["label"]["data"], case["outputs"]["label"]["data"]);
+    assert!(max_err(&got["probabilities"], &case["outputs"]["probabilities"]) <= 1e-5);
+
+    // The second run reads the verified cache.
+    let out = run(&repo, "cache");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("from cache"));
+
+    // A model changed on the server after signing is refused (a fresh cache).
+    let mut bad = fx::DIGITS_1.to_vec();
+    bad[100] ^= 0xff;
+    fx::replace_served(
+        &mut published,
+        "models/digits/1/model.onnx",
+        fx::DIGITS_1,
+        bad,
+    );
+    let tampered = dir.path().join("tampered");
+    fx::write(&tampered, &published).unwrap();
+    let out = run(&tampered, "cache2");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HASH_MISMATCH"), "{stderr}");
 }

@@ -157,11 +157,11 @@ everywhere_async! {
         let mut out = Vec::new();
         let r = reg.fetch_file_into("digits@1", "profile.json", &mut out, FetchOptions::default()).await;
         assert_eq!(code(r), "MODEL_NOT_FOUND");
-        let r = reg.fetch_file_into("digits@2", "eval.csv", &mut out, FetchOptions::default()).await;
+        let r = reg.fetch_file_into("iris@1", "eval.csv", &mut out, FetchOptions::default()).await;
         assert_eq!(code(r), "MODEL_NOT_FOUND");
         // Changed on the server after signing: refused.
         let mut bad = fx::EVAL_CSV.to_vec();
-        bad[12] ^= 1;
+        bad[1000] ^= 1;
         fx::replace_served(&mut p, "models/digits/1/eval.csv", fx::EVAL_CSV, bad);
         let fetch = server("good", &p);
         let reg = open(config("good"), fetch, Rc::new(MemoryStore::new()), &clock()).await;
@@ -567,6 +567,41 @@ everywhere_async! {
         assert!(store.keys(&format!("chunk/{digest}/dead-1/")).await.unwrap().is_empty());
         let (_, f) = later.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
         assert_eq!(f.source, Source::Cache);
+    }
+
+    async fn gates_are_checked_on_the_signed_evaluation_set() {
+        let eval = include_bytes!("fixtures/models/iris/test.csv");
+        let mut b = fx::good_builder();
+        for (name, min) in [("iris-ok", "0.9"), ("iris-strict", "0.99"), ("iris-nogate", "")] {
+            let mut card = fx::card(include_str!("fixtures/models/iris/card.json"));
+            card["name"] = name.into();
+            card["files"] = serde_json::json!({"evaluation_set": format!("models/{name}/1/eval.csv")});
+            if !min.is_empty() {
+                card["gates"] = serde_json::json!([{"metric": "accuracy", "min": min}, {"metric": "log_loss", "max": "1"}]);
+            }
+            b.add_target(&format!("models/{name}/1/model.onnx"), fx::IRIS, Some(card));
+            b.add_target(&format!("models/{name}/1/eval.csv"), eval, None);
+        }
+        let fetch = server("good", &b.publish().unwrap());
+        let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
+        reg.refresh().await.unwrap();
+
+        let (model, f) = reg.load("iris-ok", FetchOptions::default()).await.unwrap();
+        let gates = reg.verify_gates(&model, &f, FetchOptions::default()).await.unwrap();
+        assert!(gates.passed);
+        let acc = gates.results[0].value.unwrap();
+        // 36 of 38 held-out rows: the accuracy the publisher measured with scikit-learn.
+        assert!((acc - 0.9473684210526315).abs() < 1e-12, "{acc}");
+
+        let (model, f) = reg.load("iris-strict", FetchOptions::default()).await.unwrap();
+        let err = reg.verify_gates(&model, &f, FetchOptions::default()).await.unwrap_err();
+        assert_eq!(err.code(), "GATE_FAILED");
+        let text = err.to_string();
+        assert!(text.contains("accuracy = 0.947") && text.contains("min 0.99"), "{text}");
+        assert!(!text.contains("log_loss"), "only failing gates are listed: {text}");
+
+        let (model, f) = reg.load("iris-nogate", FetchOptions::default()).await.unwrap();
+        assert_eq!(code(reg.verify_gates(&model, &f, FetchOptions::default()).await), "BAD_CARD");
     }
 
     async fn load_checks_the_model_against_its_card() {

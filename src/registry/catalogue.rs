@@ -3,7 +3,6 @@
 //! version beside it, and the signed `models/<name>/aliases.json` documents. Pure functions and
 //! plain data: parsing, version order, references (`digits@production`) and resolution.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -11,148 +10,25 @@ use serde_json::Value;
 use super::RegistryError;
 use crate::tuf::TargetInfo;
 
-/// The file name of a version's model.
-pub const MODEL_FILE: &str = "model.onnx";
-/// The file name of a model's aliases document.
-pub const ALIASES_FILE: &str = "aliases.json";
+pub use crate::catalog::{compare_versions, ALIASES_FILE, MODEL_FILE};
+use crate::catalog::{parse_path, CatalogPath};
+
 /// The alias a bare model name resolves through (`docs/registry-format.md`, "Aliases").
 pub const DEFAULT_ALIAS: &str = "production";
 
-/// Whether `s` is a model name: `[a-z0-9][a-z0-9._-]*`, at most 64 characters
-/// (`docs/registry-format.md`, "Target paths").
+/// Whether `s` is a model name (the publisher's rule, [`crate::catalog::check_model_name`]).
 pub fn valid_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() <= 64
-        && b.first()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c))
+    crate::catalog::check_model_name(s).is_ok()
 }
 
-/// Whether `s` is a version: `[0-9A-Za-z][0-9A-Za-z._-]*`, at most 32 characters
-/// (`docs/registry-format.md`, "Target paths").
+/// Whether `s` is a version ([`crate::catalog::check_version`]).
 pub fn valid_version(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() <= 32
-        && b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(c))
+    crate::catalog::check_version(s).is_ok()
 }
 
-/// Whether `s` can name an alias: `[a-z][a-z0-9_-]*`, at most 32 characters (the publisher's
-/// rule; it also refuses an alias named like a version of the same model).
+/// Whether `s` can name an alias ([`crate::catalog::check_alias`]).
 pub fn valid_alias(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() <= 32
-        && b.first().is_some_and(u8::is_ascii_lowercase)
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_-".contains(c))
-}
-
-/// Compares two digit runs as numbers of any length (leading zeros ignored).
-fn cmp_digits(a: &str, b: &str) -> Ordering {
-    let a = a.trim_start_matches('0');
-    let b = b.trim_start_matches('0');
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-}
-
-/// Splits `s` into maximal runs of ASCII digits and of other bytes; each run is tagged with
-/// whether it is digits. Boundaries fall next to ASCII bytes only, so every run is a `str`.
-fn runs(s: &str) -> Vec<(bool, &str)> {
-    let mut out = Vec::new();
-    let mut rest = s;
-    while let Some(first) = rest.bytes().next() {
-        let digits = first.is_ascii_digit();
-        let end = rest
-            .bytes()
-            .position(|c| c.is_ascii_digit() != digits)
-            .unwrap_or(rest.len());
-        let Some((run, tail)) = rest.split_at_checked(end) else {
-            out.push((digits, rest));
-            break;
-        };
-        out.push((digits, run));
-        rest = tail;
-    }
-    out
-}
-
-/// The version order of `docs/registry-format.md`: numeric when both are integers, else the
-/// natural order (runs of digits compare as numbers, other runs as text), so `10 > 9` and
-/// `1.10 > 1.9`. Versions equal in that order (`01` and `1`) fall back to plain text order, so
-/// the order is total.
-pub fn compare_versions(a: &str, b: &str) -> Ordering {
-    let (ra, rb) = (runs(a), runs(b));
-    for ((da, xa), (db, xb)) in ra.iter().zip(rb.iter()) {
-        let o = match (da, db) {
-            (true, true) => cmp_digits(xa, xb),
-            // A number sorts before text at the same position (`1.0` < `1.a`).
-            (true, false) => Ordering::Less,
-            (false, true) => Ordering::Greater,
-            (false, false) => xa.cmp(xb),
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    ra.len().cmp(&rb.len()).then_with(|| a.cmp(b))
-}
-
-/// What a target path means to the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetKind {
-    /// `models/<name>/<version>/model.onnx`.
-    Model {
-        /// Model name.
-        name: String,
-        /// Version.
-        version: String,
-    },
-    /// `models/<name>/<version>/<file>`, another file of a version.
-    File {
-        /// Model name.
-        name: String,
-        /// Version.
-        version: String,
-        /// File name.
-        file: String,
-    },
-    /// `models/<name>/aliases.json`.
-    Aliases {
-        /// Model name.
-        name: String,
-    },
-    /// Anything else (the catalogue ignores it).
-    Other,
-}
-
-/// Classifies a target path by the naming convention of `docs/registry-format.md`.
-pub fn classify(path: &str) -> TargetKind {
-    let parts: Vec<&str> = path.split('/').collect();
-    match parts.as_slice() {
-        ["models", name, file] if *file == ALIASES_FILE && valid_name(name) => {
-            TargetKind::Aliases {
-                name: name.to_string(),
-            }
-        }
-        ["models", name, version, file] if valid_name(name) && valid_version(version) => {
-            if *file == MODEL_FILE {
-                TargetKind::Model {
-                    name: name.to_string(),
-                    version: version.to_string(),
-                }
-            } else if !file.is_empty() {
-                TargetKind::File {
-                    name: name.to_string(),
-                    version: version.to_string(),
-                    file: file.to_string(),
-                }
-            } else {
-                TargetKind::Other
-            }
-        }
-        _ => TargetKind::Other,
-    }
+    crate::catalog::check_alias(s).is_ok()
 }
 
 /// The target path of a version's model.
@@ -381,8 +257,8 @@ impl Catalogue {
                 });
         };
         for (info, url) in targets {
-            match classify(&info.path) {
-                TargetKind::Model { name, version } => {
+            match parse_path(&info.path) {
+                Some(CatalogPath::Model { name, version }) => {
                     if let Err(e) = check_card(info.custom.as_ref(), &name, &version) {
                         problems.push(format!("{}: {e}", info.path));
                         continue;
@@ -398,19 +274,19 @@ impl Catalogue {
                         });
                     }
                 }
-                TargetKind::Aliases { name } => {
+                Some(CatalogPath::Aliases { name }) => {
                     entry(&mut models, &name);
                     if let Some(m) = models.get_mut(&name) {
                         m.aliases_target = Some((info, url));
                         m.aliases = Aliases::Unavailable("not loaded yet".into());
                     }
                 }
-                TargetKind::File {
+                Some(CatalogPath::File {
                     name,
                     version,
                     file,
-                } => files.push((name, version, file, info, url)),
-                TargetKind::Other => {}
+                }) => files.push((name, version, file, info, url)),
+                None => {}
             }
         }
         for (name, version, file, info, url) in files {
@@ -521,15 +397,8 @@ mod tests {
         );
         assert_eq!(
             compare_versions("99999999999999999999999", "100000000000000000000000"),
-            Ordering::Less
+            std::cmp::Ordering::Less
         );
-        // Runs split next to ASCII bytes only, so text that is not ASCII compares too.
-        assert_eq!(
-            runs("é12ü3"),
-            vec![(false, "é"), (true, "12"), (false, "ü"), (true, "3")]
-        );
-        assert_eq!(compare_versions("é2", "é10"), Ordering::Less);
-        assert_eq!(runs(""), vec![]);
     }
 
     #[test]
@@ -558,35 +427,6 @@ mod tests {
         );
         for bad in ["", "@1", "digits@", "digits@../x", "Digits", "a@b@c", "a b"] {
             assert_eq!(ModelRef::parse(bad).unwrap_err().code(), "BAD_REF", "{bad}");
-        }
-    }
-
-    #[test]
-    fn classify_paths() {
-        assert_eq!(
-            classify("models/digits/2/model.onnx"),
-            TargetKind::Model {
-                name: "digits".into(),
-                version: "2".into()
-            }
-        );
-        assert_eq!(
-            classify("models/digits/aliases.json"),
-            TargetKind::Aliases {
-                name: "digits".into()
-            }
-        );
-        assert!(matches!(
-            classify("models/digits/2/eval.csv"),
-            TargetKind::File { .. }
-        ));
-        for other in [
-            "README",
-            "models/Digits/1/model.onnx",
-            "models/d/1/x/y",
-            "models/d/..",
-        ] {
-            assert_eq!(classify(other), TargetKind::Other, "{other}");
         }
     }
 

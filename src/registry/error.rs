@@ -7,7 +7,7 @@ use crate::tuf::TufError;
 
 /// Errors from [`super::Registry`]. TUF, store and engine errors keep their own codes
 /// (`HASH_MISMATCH`, `LENGTH_EXCEEDED`, `ROLLBACK`, `NETWORK`, `QUOTA`, `SCHEMA_MISMATCH`, ...).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
     /// A malformed model reference. Code `BAD_REF`.
@@ -102,6 +102,15 @@ pub enum RegistryError {
     /// An engine error from `load`; its code.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// Evaluating the signed evaluation set for a gate check failed (`BAD_DATA`,
+    /// `SCHEMA_MISMATCH`, ...), or a gate failed (`GATE_FAILED`, with the measured numbers).
+    #[error("{model}: {source}")]
+    Evaluation {
+        /// `name@version`.
+        model: String,
+        /// The evaluation error.
+        source: crate::eval::EvalError,
+    },
 }
 
 impl ErrorCode for RegistryError {
@@ -121,6 +130,7 @@ impl ErrorCode for RegistryError {
             RegistryError::Tuf(e) => e.code(),
             RegistryError::Store(e) => e.code(),
             RegistryError::Engine(e) => e.code(),
+            RegistryError::Evaluation { source, .. } => source.code(),
         }
     }
 }

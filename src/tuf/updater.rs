@@ -638,36 +638,11 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 let key = metadata_key(&self.config.store_prefix, &role);
                 self.store.put(&key, &bytes).await?;
             }
-            let targets = set
-                .targets(&role)
-                .ok_or_else(|| TufError::InvalidState {
-                    role: role.clone(),
-                    reason: "not loaded".into(),
-                })?
-                .signed();
-            if let Some(t) = targets.targets.get(path) {
-                return Ok(TargetInfo {
-                    path: path.to_string(),
-                    length: t.length,
-                    hashes: t.hashes.clone(),
-                    custom: t.custom.clone(),
-                    role,
-                });
+            if let Some(info) = search_step(set, &role, path, &mut to_visit)? {
+                return Ok(info);
             }
-            visited.insert(role.clone());
+            visited.insert(role);
             count += 1;
-            if let Some(d) = &targets.delegations {
-                let mut children = Vec::new();
-                for (child, terminating, _) in d.roles_for_target(path) {
-                    children.push((child, role.clone()));
-                    if terminating {
-                        to_visit.clear();
-                        break;
-                    }
-                }
-                children.reverse();
-                to_visit.extend(children);
-            }
         }
         Err(TufError::TargetNotFound {
             path: path.to_string(),
@@ -885,36 +860,51 @@ fn search_loaded(
                 reason: format!("needed to resolve {path} but could not be loaded"),
             });
         }
-        let targets = set
-            .targets(&role)
-            .ok_or_else(|| TufError::InvalidState {
-                role: role.clone(),
-                reason: "not loaded".into(),
-            })?
-            .signed();
-        if let Some(t) = targets.targets.get(path) {
-            return Ok(Some(TargetInfo {
-                path: path.to_string(),
-                length: t.length,
-                hashes: t.hashes.clone(),
-                custom: t.custom.clone(),
-                role,
-            }));
+        if let Some(info) = search_step(set, &role, path, &mut to_visit)? {
+            return Ok(Some(info));
         }
-        visited.insert(role.clone());
+        visited.insert(role);
         count += 1;
-        if let Some(d) = &targets.delegations {
-            let mut children = Vec::new();
-            for (child, terminating, _) in d.roles_for_target(path) {
-                children.push((child, role.clone()));
-                if terminating {
-                    to_visit.clear();
-                    break;
-                }
+    }
+    Ok(None)
+}
+
+/// One step of the delegation search, once `role` is loaded: its entry for `path` if it lists
+/// one; else the roles it delegates `path` to are queued in pre-order (a terminating delegation
+/// drops every role still queued, so nothing outside it is searched).
+fn search_step(
+    set: &TrustedMetadataSet,
+    role: &str,
+    path: &str,
+    to_visit: &mut Vec<(String, String)>,
+) -> Result<Option<TargetInfo>, TufError> {
+    let targets = set
+        .targets(role)
+        .ok_or_else(|| TufError::InvalidState {
+            role: role.to_string(),
+            reason: "not loaded".into(),
+        })?
+        .signed();
+    if let Some(t) = targets.targets.get(path) {
+        return Ok(Some(TargetInfo {
+            path: path.to_string(),
+            length: t.length,
+            hashes: t.hashes.clone(),
+            custom: t.custom.clone(),
+            role: role.to_string(),
+        }));
+    }
+    if let Some(d) = &targets.delegations {
+        let mut children = Vec::new();
+        for (child, terminating, _) in d.roles_for_target(path) {
+            children.push((child, role.to_string()));
+            if terminating {
+                to_visit.clear();
+                break;
             }
-            children.reverse();
-            to_visit.extend(children);
         }
+        children.reverse();
+        to_visit.extend(children);
     }
     Ok(None)
 }

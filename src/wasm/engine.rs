@@ -11,6 +11,7 @@ use super::eval::{data_bytes, prepare, run_evaluation, EvalModel, JsEvaluation};
 use crate::card::ModelCard;
 use crate::digest::Sha256Digest;
 use crate::engine::{DType, Model, ModelSchema, NamedTensor, Tensor, TensorData, TensorSpec};
+use crate::eval::gates::GateReport;
 use crate::eval::ModelRef;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -41,6 +42,8 @@ pub struct JsModel {
     pub(crate) inner: Model,
     pub(crate) card: Option<ModelCard>,
     pub(crate) reference: ModelRef,
+    /// The gate check `registry.load(ref, { verifyGate: true })` ran, if any.
+    pub(crate) gates: Option<GateReport>,
 }
 
 impl JsModel {
@@ -50,6 +53,7 @@ impl JsModel {
             inner,
             card,
             reference,
+            gates: None,
         }
     }
 
@@ -110,6 +114,18 @@ impl JsModel {
             reference: None,
         };
         Ok(JsModel::new(inner, card, reference))
+    }
+
+    /// The gate check that admitted this model (`registry.load(ref, { verifyGate: true })`):
+    /// `{ passed, results: [{ metric, value, min, max, passed }] }`; else undefined.
+    #[wasm_bindgen(getter, unchecked_return_type = "GateReport | undefined")]
+    pub fn gates(&self) -> JsResult<JsValue> {
+        match &self.gates {
+            None => Ok(JsValue::UNDEFINED),
+            Some(g) => {
+                serde_wasm_bindgen::to_value(g).map_err(|e| coded_error("INTERNAL", &e.to_string()))
+            }
+        }
     }
 
     /// The inputs: name, dtype and shape (symbolic dimensions by name).

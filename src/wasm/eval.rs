@@ -60,6 +60,11 @@ export interface EvalOptions {
 export interface EvalProgress { bytes: number; total: number; rowsRead: number; rowsUsed: number; rowsSkipped: number; }
 /** An evaluation report (the same JSON as `edge-registry eval --out`). */
 export type EvalReport = Record<string, any>;
+/** The outcome of a model card's evaluation gates on its signed evaluation set. */
+export interface GateReport {
+  passed: boolean;
+  results: { metric: string; value: number | null; min?: number; max?: number; passed: boolean; reason?: string }[];
+}
 "#;
 
 #[derive(Deserialize, Default)]

@@ -12,6 +12,7 @@ use web_sys::AbortSignal;
 
 use super::engine::JsModel;
 use super::error::{coded_error, js_error, JsResult};
+use super::eval::{data_bytes, prepare, run_evaluation};
 use crate::card::ModelCard;
 use crate::clock::{Clock, FixedClock, SystemClock, UnixSeconds};
 use crate::engine::Model;
@@ -118,6 +119,11 @@ export interface FetchProgress { loaded: number; total: number; source: "cache" 
 export interface FetchModelOptions {
   onProgress?: (progress: FetchProgress) => void;
   signal?: AbortSignal;
+}
+export interface LoadOptions extends FetchModelOptions {
+  /** Evaluate the model on its signed evaluation set against the gates its card declares,
+   * and refuse it with `GATE_FAILED` (the numbers in the message) when one fails. */
+  verifyGate?: boolean;
 }
 export interface FetchModelResult {
   bytes: Uint8Array;
@@ -557,6 +563,7 @@ struct CallOptions {
     signal: Option<AbortSignal>,
     flag: AbortFlag,
     listener: Option<Closure<dyn FnMut()>>,
+    verify_gate: bool,
 }
 
 impl CallOptions {
@@ -566,6 +573,7 @@ impl CallOptions {
             signal: None,
             flag: AbortFlag::new(),
             listener: None,
+            verify_gate: false,
         };
         if options.is_undefined() || options.is_null() {
             return Ok(out);
@@ -576,6 +584,12 @@ impl CallOptions {
                 p.dyn_into()
                     .map_err(|_| bad_arg("onProgress must be a function"))?,
             );
+        }
+        let g = get(options, "verifyGate");
+        if !g.is_undefined() && !g.is_null() {
+            out.verify_gate = g
+                .as_bool()
+                .ok_or_else(|| bad_arg("verifyGate must be a boolean"))?;
         }
         let s = get(options, "signal");
         if !s.is_undefined() && !s.is_null() {
@@ -886,24 +900,40 @@ impl JsRegistry {
     pub fn load(
         &self,
         reference: String,
-        #[wasm_bindgen(unchecked_optional_param_type = "FetchModelOptions")] options: Option<
-            Object,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "LoadOptions")] options: Option<Object>,
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
-            let progress = |p: &Progress| call.progress(p);
-            let opts = FetchOptions {
-                progress: Some(&progress),
-                abort: Some(&call.flag),
-            };
-            let (model, fetched) = inner
-                .reg
-                .load(&reference, opts)
-                .await
-                .map_err(|e| js_error(&e))?;
-            Ok(model_from_registry(model, &fetched, &reference)?.into())
+            Ok(load_model(&inner, &reference, &call).await?.into())
+        })
+    }
+
+    /// Champion vs challenger: loads two versions (verified, cached) and evaluates both on the
+    /// same rows of `data` (CSV or JSON; text or bytes), with metric deltas, paired bootstrap
+    /// confidence intervals, McNemar's test for classifiers and a verdict per metric. The
+    /// evaluation options are `model.evaluate`'s; the columns come from the first model's card.
+    ///
+    /// ```js
+    /// const report = await registry.compare("digits@production", "digits@staging", csv);
+    /// report.comparison.verdicts;
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<EvalReport>")]
+    pub fn compare(
+        &self,
+        champion: String,
+        challenger: String,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EvalOptions")] options: JsValue,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            let bytes = data_bytes(&data)?;
+            let call = CallOptions::parse(&JsValue::UNDEFINED)?;
+            let a = load_model(&inner, &champion, &call).await?;
+            let b = load_model(&inner, &challenger, &call).await?;
+            let prepared = prepare(&options, a.card.as_ref())?;
+            run_evaluation(prepared, &bytes, Some(a.eval_model()), Some(b.eval_model()))
         })
     }
 
@@ -935,6 +965,33 @@ impl JsRegistry {
             .await
             .map_err(|e| js_error(&e))
     }
+}
+
+/// Fetches (cache or network, verified), loads and, when asked, gate-checks a model.
+async fn load_model(inner: &Shared, reference: &str, call: &CallOptions) -> JsResult<JsModel> {
+    let progress = |p: &Progress| call.progress(p);
+    let opts = FetchOptions {
+        progress: Some(&progress),
+        abort: Some(&call.flag),
+    };
+    let (model, fetched) = inner
+        .reg
+        .load(reference, opts)
+        .await
+        .map_err(|e| js_error(&e))?;
+    let gates = if call.verify_gate {
+        let report = inner
+            .reg
+            .verify_gates(&model, &fetched, opts)
+            .await
+            .map_err(|e| js_error(&e))?;
+        Some(report)
+    } else {
+        None
+    };
+    let mut m = model_from_registry(model, &fetched, reference)?;
+    m.gates = gates;
+    Ok(m)
 }
 
 /// Wraps a model the registry verified and loaded, with its signed card and the reference that

@@ -63,26 +63,11 @@ pub fn noise(seed: u32, len: usize) -> Vec<u8> {
     out
 }
 
-/// Writes every non-integer number as its decimal string: TUF's canonical JSON has no floats,
-/// so cards carry metrics that way (the publisher's convention).
-pub fn without_floats(v: Value) -> Value {
-    match v {
-        Value::Number(n) if n.as_u64().is_none() && n.as_i64().is_none() => {
-            Value::String(n.to_string())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(without_floats).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, without_floats(v)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
 /// A fixture card, signable.
 pub fn card(text: &str) -> Value {
-    without_floats(serde_json::from_str(text).expect("fixture card is JSON"))
+    edge_registry::catalog::without_floats(
+        serde_json::from_str(text).expect("fixture card is JSON"),
+    )
 }
 
 /// A card for a non-ONNX test artifact.
@@ -107,28 +92,39 @@ pub fn acme_iris_card() -> Value {
     c
 }
 
-/// A signed evaluation set beside digits 1 (`registry.fetchFile`).
-pub const EVAL_CSV: &[u8] = b"f0,f1,label\n0.5,1.5,3\n2.5,0.0,7\n";
+/// The held-out digits rows, signed beside both digits versions as their evaluation set.
+pub const EVAL_CSV: &[u8] = include_bytes!("../fixtures/models/digits-v1/test.csv");
+
+/// A digits card with a gate on its signed evaluation set (accuracy at least `min`) and that
+/// set listed in `files`.
+fn gated(card_text: &str, version: &str, min: &str) -> Value {
+    let mut c = card(card_text);
+    c["files"] = json!({"evaluation_set": format!("models/digits/{version}/eval.csv")});
+    c["gates"] = json!([{"metric": "accuracy", "min": min}]);
+    c
+}
 
 /// The repository at metadata version 1 (what `rollback` serves).
 pub fn builder() -> RepoBuilder {
     let mut b = RepoBuilder::new(LABEL, EXPIRES);
+    // Gates: digits 1 (accuracy 0.962 on the set) passes 0.9; digits 2 (0.984) fails 0.99.
     b.add_target(
         "models/digits/1/model.onnx",
         DIGITS_1,
-        Some(card(DIGITS_1_CARD)),
+        Some(gated(DIGITS_1_CARD, "1", "0.9")),
     );
+    b.add_target("models/digits/1/eval.csv", EVAL_CSV, None);
     b.add_target(
         "models/digits/2/model.onnx",
         DIGITS_2,
-        Some(card(DIGITS_2_CARD)),
+        Some(gated(DIGITS_2_CARD, "2", "0.99")),
     );
+    b.add_target("models/digits/2/eval.csv", EVAL_CSV, None);
     b.add_target(
         "models/digits/aliases.json",
         br#"{"name": "digits", "aliases": {"production": "1", "staging": "2"}}"#,
         None,
     );
-    b.add_target("models/digits/1/eval.csv", EVAL_CSV, None);
     b.add_target("models/iris/1/model.onnx", IRIS, Some(card(IRIS_CARD)));
     for v in 1..=4u32 {
         b.add_target(

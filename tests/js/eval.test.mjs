@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadPkg, readJson, root } from "./helpers.mjs";
+import { assertClose, loadPkg, readJson, root } from "./helpers.mjs";
 
 const pkg = await loadPkg();
 const bin = process.env.EDGE_REGISTRY_BIN || new URL("target/debug/edge-registry", root).pathname;
@@ -19,37 +19,6 @@ function cli(args) {
   const out = join(mkdtempSync(join(tmpdir(), "er-eval-")), "report.json");
   execFileSync(bin, ["eval", ...args, "--out", out], { stdio: ["ignore", "ignore", "inherit"] });
   return JSON.parse(readFileSync(out, "utf8"));
-}
-
-/**
- * Deep comparison: numbers within `tol` (relative), everything else exact. Calibration bins are
- * the one place a last-bit difference in a model output can move a row: a confidence on a bin
- * edge may land in the neighbouring bin, so bin counts may differ by one row (totals may not)
- * and the bins' means and ECE/MCE by what one row changes.
- */
-function assertClose(got, want, tol, path = "report") {
-  if (typeof want === "number" && typeof got === "number") {
-    const inBins = /\.bins\[\d+\]\./.test(path);
-    if (inBins && path.endsWith(".count")) {
-      assert.ok(Math.abs(got - want) <= 1, `${path}: ${got} vs ${want}`);
-      return;
-    }
-    const t = inBins || /\.(ece|mce)$/.test(path) ? Math.max(tol, 1e-2) : tol;
-    const scale = Math.max(1, Math.abs(want));
-    assert.ok(Math.abs(got - want) <= t * scale, `${path}: ${got} vs ${want}`);
-    return;
-  }
-  if (Array.isArray(want)) {
-    assert.ok(Array.isArray(got) && got.length === want.length, `${path}: length`);
-    want.forEach((w, i) => assertClose(got[i], w, tol, `${path}[${i}]`));
-    return;
-  }
-  if (want && typeof want === "object") {
-    assert.deepEqual(Object.keys(got ?? {}).sort(), Object.keys(want).sort(), `${path}: keys`);
-    for (const k of Object.keys(want)) assertClose(got[k], want[k], tol, `${path}.${k}`);
-    return;
-  }
-  assert.equal(got, want, path);
 }
 
 test("digits v1 vs v2 on the committed test set: Node report equals the CLI report", () => {

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 // Shared helpers for the Node tests of the built package (pkg/).
 import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
@@ -68,4 +69,35 @@ export function startServer(args) {
       }
     });
   });
+}
+
+/**
+ * Deep comparison: numbers within `tol` (relative), everything else exact. Calibration bins are
+ * the one place a last-bit difference in a model output can move a row: a confidence on a bin
+ * edge may land in the neighbouring bin, so bin counts may differ by one row (totals may not)
+ * and the bins' means and ECE/MCE by what one row changes.
+ */
+export function assertClose(got, want, tol, path = "report") {
+  if (typeof want === "number" && typeof got === "number") {
+    const inBins = /\.bins\[\d+\]\./.test(path);
+    if (inBins && path.endsWith(".count")) {
+      assert.ok(Math.abs(got - want) <= 1, `${path}: ${got} vs ${want}`);
+      return;
+    }
+    const t = inBins || /\.(ece|mce)$/.test(path) ? Math.max(tol, 1e-2) : tol;
+    const scale = Math.max(1, Math.abs(want));
+    assert.ok(Math.abs(got - want) <= t * scale, `${path}: ${got} vs ${want}`);
+    return;
+  }
+  if (Array.isArray(want)) {
+    assert.ok(Array.isArray(got) && got.length === want.length, `${path}: length`);
+    want.forEach((w, i) => assertClose(got[i], w, tol, `${path}[${i}]`));
+    return;
+  }
+  if (want && typeof want === "object") {
+    assert.deepEqual(Object.keys(got ?? {}).sort(), Object.keys(want).sort(), `${path}: keys`);
+    for (const k of Object.keys(want)) assertClose(got[k], want[k], tol, `${path}.${k}`);
+    return;
+  }
+  assert.equal(got, want, path);
 }

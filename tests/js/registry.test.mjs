@@ -8,7 +8,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { loadPkg, root, startServer } from "./helpers.mjs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { assertClose, loadPkg, root, startServer } from "./helpers.mjs";
 
 const pkg = await loadPkg();
 const fixtures = new URL(`${process.env.REGISTRY_FIXTURES || "target/registry-fixtures"}/`, root);
@@ -141,4 +145,61 @@ test("Node: a caller's store keeps verified models and trusted metadata across i
   });
   assert.equal((await optedIn.refresh()).expired, true);
   assert.equal((await optedIn.fetchModel("digits@production")).expired, true);
+});
+
+test("Node: signed files, gate checks and champion vs challenger through the registry", async () => {
+  const reg = await pkg.Registry.open({ url: `${base}/good`, trustedRoot });
+  await reg.refresh();
+  const csv = await reg.fetchFile("digits@production", "eval.csv");
+  assert.deepEqual(Buffer.from(csv), readFileSync(new URL("tests/fixtures/models/digits-v1/test.csv", root)));
+  await assert.rejects(reg.fetchFile("digits@1", "nope.csv"), (e) => e.code === "MODEL_NOT_FOUND");
+
+  // digits 1 passes its gate (accuracy >= 0.9) on the signed set; digits 2 fails its own (>= 0.99).
+  const ok = await reg.load("digits@1", { verifyGate: true });
+  assert.equal(ok.gates.passed, true);
+  assert.ok(Math.abs(ok.gates.results[0].value - 0.9622222222222222) < 1e-12, ok.gates.results[0].value);
+  assert.equal((await reg.load("digits@2")).gates, undefined);
+  await assert.rejects(reg.load("digits@staging", { verifyGate: true }), (e) => {
+    assert.equal(e.code, "GATE_FAILED");
+    assert.match(e.message, /accuracy = 0\.98\d* \(min 0\.99\)/);
+    return true;
+  });
+  await assert.rejects(reg.load("digits@1", { verifyGate: "yes" }), (e) => e.code === "INVALID_ARGUMENT");
+
+  const report = await reg.compare("digits@production", "digits@staging", csv);
+  assert.equal(report.model.reference, "digits@production");
+  assert.equal(report.model.target_path, "models/digits/1/model.onnx");
+  assert.equal(report.comparison.challenger.target_path, "models/digits/2/model.onnx");
+  assert.equal(report.comparison.challenger.reference, "digits@staging");
+  assert.ok(Math.abs(report.results.classification.accuracy - 0.9622222222222222) < 1e-12);
+  const acc = report.comparison.metrics.find((m) => m.metric === "accuracy");
+  assert.ok(acc.delta > 0 && acc.ci_low <= acc.delta && acc.delta <= acc.ci_high, JSON.stringify(acc));
+});
+
+test("registry.compare in Node equals `edge-registry eval --registry` (same registry, same rows)", async () => {
+  const bin = process.env.EDGE_REGISTRY_BIN || new URL("target/debug/edge-registry", root).pathname;
+  const dir = mkdtempSync(join(tmpdir(), "er-cli-"));
+  const data = new URL("tests/fixtures/models/digits-v1/test.csv", root).pathname;
+  const args = ["eval", "--registry", `${base}/good`, "--root", new URL("root.json", fixtures).pathname,
+    "--cache-dir", join(dir, "cache"), "--model", "digits@production", "--against", "digits@staging",
+    "--data", data, "--json"];
+  const want = JSON.parse(execFileSync(bin, args, { stdio: ["ignore", "pipe", "ignore"] }));
+  // A second CLI run is served from the CLI's verified cache: no model requests at the server.
+  const s0 = await stats();
+  const again = execFileSync(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  assert.equal(targetRequests(s0, await stats(), "/good/targets/models/digits/"), 0);
+  assert.deepEqual(JSON.parse(again).results, want.results);
+
+  const reg = await pkg.Registry.open({ url: `${base}/good`, trustedRoot });
+  await reg.refresh();
+  const got = await reg.compare("digits@production", "digits@staging", readFileSync(data));
+  assert.equal(got.runtime.runtime, "node");
+  assert.equal(want.runtime.runtime, "native");
+  delete got.runtime;
+  delete want.runtime;
+  assert.deepEqual(got.model, want.model);
+  assert.deepEqual(got.comparison.challenger, want.comparison.challenger);
+  assert.deepEqual(got.results.classification.confusion_matrix, want.results.classification.confusion_matrix);
+  assert.deepEqual(got.comparison.mcnemar, want.comparison.mcnemar);
+  assertClose(got, want, 1e-6);
 });

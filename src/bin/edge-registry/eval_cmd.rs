@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
+
+use crate::remote::{RegistryArgs, Remote};
 use edge_registry::card::ModelCard;
 use edge_registry::digest::Sha256Digest;
 use edge_registry::engine::{Model, ModelPredictor};
@@ -58,7 +60,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE_OR_REF", requires = "data")]
     pub model: Option<String>,
     /// The model card of a model file (label column, features, classes, task).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "registry")]
     pub card: Option<PathBuf>,
     /// A challenger (file or reference) evaluated on the same rows (champion vs challenger).
     #[arg(long, value_name = "FILE_OR_REF", requires = "model")]
@@ -66,6 +68,9 @@ pub struct EvalArgs {
     /// The challenger's model card (with a challenger file).
     #[arg(long = "against-card", value_name = "FILE")]
     pub against_card: Option<PathBuf>,
+    /// The registry models are named in.
+    #[command(flatten)]
+    pub source: RegistryArgs,
     /// Labelled data (CSV or JSON) the model is evaluated on.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
@@ -314,14 +319,30 @@ fn load_model_file(path: &str, card_path: Option<&Path>) -> Result<Loaded, Strin
     })
 }
 
+/// A model named on the command line: a file, or a reference into `--registry`.
+fn load_model(remote: Option<&Remote>, m: &str, card: Option<&Path>) -> Result<Loaded, String> {
+    match remote {
+        None => load_model_file(m, card),
+        Some(r) => {
+            let (model, card, reference) = r.load(m)?;
+            Ok(Loaded {
+                model,
+                card,
+                reference,
+            })
+        }
+    }
+}
+
 /// Runs `eval`.
 pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
+    let remote = Remote::open(&a.source)?;
     let champion = match &a.model {
-        Some(m) => Some(load_model_file(m, a.card.as_deref())?),
+        Some(m) => Some(load_model(remote.as_ref(), m, a.card.as_deref())?),
         None => None,
     };
     let challenger = match &a.against {
-        Some(m) => Some(load_model_file(m, a.against_card.as_deref())?),
+        Some(m) => Some(load_model(remote.as_ref(), m, a.against_card.as_deref())?),
         None => None,
     };
     let data_path = match (&a.predictions, &a.data) {
@@ -377,12 +398,29 @@ pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
         .iter()
         .map(|g| parse_gate(g))
         .collect::<Result<_, _>>()?;
-    let profile = match &a.profile {
-        Some(p) => {
+    // The reference profile: --profile, else the one the registry signs beside the model.
+    let signed_profile = match (&a.profile, &remote, &a.model, &champion) {
+        (None, Some(r), Some(m), Some(l))
+            if l.card
+                .as_ref()
+                .is_some_and(|c| c.files.contains_key("profile")) =>
+        {
+            Some((
+                r.file(m, edge_registry::catalog::PROFILE_FILE)?,
+                format!("{m} profile"),
+            ))
+        }
+        _ => None,
+    };
+    let profile = match (&a.profile, signed_profile) {
+        (Some(p), _) => {
             let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
             Some(Profile::from_json(&bytes).map_err(|e| format!("{}: {e}", p.display()))?)
         }
-        None => None,
+        (None, Some((bytes, what))) => {
+            Some(Profile::from_json(&bytes).map_err(|e| format!("{what}: {e}"))?)
+        }
+        (None, None) => None,
     };
     let total = std::fs::metadata(&data_path).map(|m| m.len()).unwrap_or(0);
     let mut progress = ProgressLine::new(total);
@@ -723,6 +761,7 @@ mod tests {
             card: None,
             against: None,
             against_card: None,
+            source: Default::default(),
             data: None,
             features: vec![],
             label: Some("y".into()),

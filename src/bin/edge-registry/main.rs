@@ -18,6 +18,7 @@
 mod eval_cmd;
 mod publish_cmd;
 mod registry_cmd;
+mod remote;
 mod run_cmd;
 mod serve;
 mod tensor_io;

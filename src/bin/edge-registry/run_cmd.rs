@@ -6,19 +6,24 @@ use clap::Args;
 use edge_registry::engine::{Model, ModelSchema};
 use edge_registry::error::ErrorCode;
 
+use crate::remote::{RegistryArgs, Remote};
 use crate::tensor_io;
 
 /// Arguments of `edge-registry run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The ONNX model file.
-    #[arg(long)]
-    model: PathBuf,
+    /// The ONNX model file, or NAME[@ALIAS|@VERSION] with --registry.
+    #[arg(long, value_name = "FILE_OR_REF")]
+    model: String,
+    /// The registry the model is named in.
+    #[command(flatten)]
+    source: RegistryArgs,
     /// Inputs: a JSON file {name: {dtype, shape, data}} or a .npy file for a model with one input.
     #[arg(long)]
     input: PathBuf,
-    /// A model card (JSON with `inputs` and `outputs`) the graph must match.
-    #[arg(long)]
+    /// A model card (JSON with `inputs` and `outputs`) the graph must match (a registry model
+    /// is checked against its signed card).
+    #[arg(long, conflicts_with = "registry")]
     card: Option<PathBuf>,
     /// Write the outputs here instead of standard output.
     #[arg(long)]
@@ -38,9 +43,13 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         ),
         None => None,
     };
-    let bytes = read(&args.model)?;
-    let model = Model::load(&bytes, declared.as_ref()).map_err(|e| coded(&e))?;
-    drop(bytes);
+    let model = match Remote::open(&args.source)? {
+        Some(remote) => remote.load(&args.model)?.0,
+        None => {
+            let bytes = read(&PathBuf::from(&args.model))?;
+            Model::load(&bytes, declared.as_ref()).map_err(|e| coded(&e))?
+        }
+    };
     let input_bytes = read(&args.input)?;
     let is_npy = args
         .input

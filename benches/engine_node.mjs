@@ -1,6 +1,6 @@
-// Engine benchmark in Node: node bench/engine-node.mjs PKG_DIR LABEL
+// Engine benchmark in Node: node benches/engine_node.mjs PKG_DIR LABEL
 import { readFileSync } from "node:fs";
-import { benchModels } from "./engine-core.mjs";
+import { benchModels } from "./engine_core.mjs";
 
 const [pkgDir = "pkg", label = "node"] = process.argv.slice(2);
 const root = new URL("../", import.meta.url);

@@ -1,0 +1,145 @@
+//! `--registry` for `run` and `eval`: models named by reference (`digits@production`) come from
+//! a registry through the same verifying client the browser uses (`edge_registry::registry`),
+//! with a file cache, so a second run needs no network and works offline while the stored
+//! metadata is unexpired.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use edge_registry::card::ModelCard;
+use edge_registry::clock::SystemClock;
+use edge_registry::digest::Sha256Digest;
+use edge_registry::engine::Model;
+use edge_registry::error::ErrorCode;
+use edge_registry::eval::ModelRef;
+use edge_registry::fetch::native::NativeFetch;
+use edge_registry::fetch::Fetch;
+use edge_registry::registry::{FetchOptions, Fetched, Registry, RegistryConfig};
+use edge_registry::store::fs::FsStore;
+
+/// Where models named by reference come from.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RegistryArgs {
+    /// A registry (a directory, or a URL serving its metadata/ and targets/): --model (and
+    /// --against) are then references such as digits@production, digits@2 or digits.
+    #[arg(long, value_name = "URL_OR_DIR")]
+    pub registry: Option<String>,
+    /// The root metadata to pin (as a browser client pins one). Without it the registry's own
+    /// first root (metadata/1.root.json) is used: integrity, not authenticity.
+    #[arg(long, value_name = "FILE", requires = "registry")]
+    pub root: Option<PathBuf>,
+    /// The verified-model cache (default: $XDG_CACHE_HOME/edge-registry, else
+    /// ~/.cache/edge-registry; one subdirectory per registry URL).
+    #[arg(long, value_name = "DIR", requires = "registry")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+type Client = Registry<NativeFetch, FsStore, SystemClock>;
+
+/// A refreshed registry client.
+pub struct Remote {
+    reg: Client,
+}
+
+fn coded(e: &dyn ErrorCode) -> String {
+    format!("{e} ({})", e.code())
+}
+
+fn cache_root(a: &RegistryArgs, source: &str) -> PathBuf {
+    let base = a.cache_dir.clone().unwrap_or_else(|| {
+        std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("edge-registry")
+    });
+    // One store per registry: the trusted metadata of two registries must never mix.
+    let id = Sha256Digest::of(source.trim_end_matches('/').as_bytes()).to_hex();
+    base.join(id.get(..16).unwrap_or(&id))
+}
+
+impl Remote {
+    /// Opens and refreshes the registry `a` names, or `None` without `--registry`. A failed
+    /// network leaves the client on its stored metadata (said on stderr) while it is unexpired.
+    pub fn open(a: &RegistryArgs) -> Result<Option<Remote>, String> {
+        let Some(source) = &a.registry else {
+            return Ok(None);
+        };
+        let fetch = NativeFetch::new();
+        let base = source.trim_end_matches('/');
+        let root = match &a.root {
+            Some(p) => std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+            None => {
+                eprintln!(
+                    "warning: no --root: trusting {base}/metadata/1.root.json as served (integrity, not authenticity)"
+                );
+                pollster::block_on(
+                    fetch.fetch_bytes(&format!("{base}/metadata/1.root.json"), 1 << 20),
+                )
+                .map_err(|e| coded(&e))?
+            }
+        };
+        let store = FsStore::new(cache_root(a, source)).map_err(|e| coded(&e))?;
+        let reg = pollster::block_on(Registry::open(
+            RegistryConfig::new(source),
+            fetch,
+            store,
+            SystemClock,
+            &root,
+        ))
+        .map_err(|e| coded(&e))?;
+        let outcome = pollster::block_on(reg.refresh()).map_err(|e| coded(&e))?;
+        if let Some((code, msg)) = &outcome.network_error {
+            eprintln!("warning: {source} is unreachable ({code}: {msg}); using the stored trusted metadata");
+        }
+        Ok(Some(Remote { reg }))
+    }
+
+    /// Fetches (cache or network, verified) and loads the model `reference` names, checked
+    /// against its signed card; returns the model, its card and how reports name it.
+    pub fn load(&self, reference: &str) -> Result<(Model, Option<ModelCard>, ModelRef), String> {
+        let (model, fetched) =
+            pollster::block_on(self.reg.load(reference, FetchOptions::default()))
+                .map_err(|e| format!("{reference}: {}", coded(&e)))?;
+        let card = match &fetched.card {
+            Some(v) => {
+                Some(ModelCard::from_value(v).map_err(|e| format!("{}: {e}", fetched.path))?)
+            }
+            None => None,
+        };
+        eprintln!(
+            "{reference}: {}@{} ({} bytes from {}, sha256 {})",
+            fetched.name,
+            fetched.version,
+            fetched.length,
+            fetched.source.as_str(),
+            fetched.sha256
+        );
+        let r = model_ref(&fetched, reference);
+        Ok((model, card, r))
+    }
+
+    /// Another signed file of the version `reference` names (for example `profile.json`),
+    /// verified while it streams.
+    pub fn file(&self, reference: &str, file: &str) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        pollster::block_on(self.reg.fetch_file_into(
+            reference,
+            file,
+            &mut out,
+            FetchOptions::default(),
+        ))
+        .map_err(|e| format!("{reference} {file}: {}", coded(&e)))?;
+        Ok(out)
+    }
+}
+
+/// How reports name a registry model: its target path, signed sha256 and the reference asked
+/// for (the JS `registry.load` names it the same way).
+fn model_ref(f: &Fetched, reference: &str) -> ModelRef {
+    ModelRef {
+        target_path: f.path.clone(),
+        sha256: f.sha256.clone(),
+        reference: Some(reference.to_string()),
+    }
+}
