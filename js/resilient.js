@@ -183,6 +183,7 @@ export function resilient(lib, options = {}) {
   }
 
   const INNER = Symbol("inner");
+  const ADOPT = Symbol("adopt");
   const api = {
     /** How many times the instance was re-created. */
     get resets() { return epoch; },
@@ -199,6 +200,14 @@ export function resilient(lib, options = {}) {
     const canReload = reloadable.has(name);
     class Wrapper {
       constructor(...args) {
+        // Objects made by a factory are adopted through the constructor: private fields exist
+        // only on objects the class constructed.
+        if (args[0] === ADOPT) {
+          this.#inner = args[1];
+          this.#epoch = epoch;
+          this.#recipe = canReload ? args[2] ?? null : null;
+          return;
+        }
         const make = () => new Raw(...args.map(unwrap));
         assertAlive();
         lastPanic = null;
@@ -212,12 +221,7 @@ export function resilient(lib, options = {}) {
       }
       #inner; #epoch; #recipe; #reviving = null;
       static __adopt(inner, recipe) {
-        const w = Object.create(Wrapper.prototype);
-        w.#inner = inner;
-        w.#epoch = epoch;
-        w.#recipe = canReload ? recipe ?? null : null;
-        w.#reviving = null;
-        return w;
+        return new Wrapper(ADOPT, inner, recipe);
       }
       /** The raw object on the current instance, re-created from its recipe after a reset. */
       [INNER]() {

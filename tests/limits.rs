@@ -231,7 +231,7 @@ everywhere! {
 
     fn evaluation_options_cannot_size_allocations_without_bound() {
         let cases: Vec<(&str, Edit)> = vec![
-            ("calibration_bins", Box::new(|c| c.metrics.calibration_bins = 1 << 40)),
+            ("calibration_bins", Box::new(|c| c.metrics.calibration_bins = usize::MAX)),
             ("top_k", Box::new(|c| c.metrics.top_k = vec![1 << 30])),
             ("quantile_bins", Box::new(|c| c.slices.quantile_bins = 1 << 30)),
             ("resamples", Box::new(|c| c.compare.resamples = usize::MAX)),
@@ -245,7 +245,7 @@ everywhere! {
             assert!(err.to_string().contains(what), "{what}: {err}");
         }
         assert!(scoring(|_| {}).is_ok());
-        let err = ProfileBuilder::new(vec!["x".into()], ProfileConfig { n_bins: 1 << 40, ..ProfileConfig::default() })
+        let err = ProfileBuilder::new(vec!["x".into()], ProfileConfig { n_bins: usize::MAX, ..ProfileConfig::default() })
             .err()
             .unwrap();
         assert_eq!(err.code(), "LIMIT_EXCEEDED");
