@@ -6,6 +6,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { readJson, root, startServer } from "./helpers.mjs";
 
 const dir = new URL(`file://${(process.env.PKG_TEST_DIR || new URL("target/pkg-test/", root).pathname).replace(/\/?$/, "/")}`);
@@ -74,19 +75,31 @@ test("stateful objects of a crashed instance say INSTANCE_RESET; new ones work",
   assert.equal(w.finish(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 });
 
-test("a panic inside an async call rejects it and every other pending async call", async () => {
-  const before = lib.resets;
-  const crashing = lib.__testTrapAsync("panic", "async boom");
-  const bystander = lib.__testTrapAsync("none", "");
-  const results = await Promise.allSettled([crashing, bystander]);
-  for (const r of results) {
-    assert.equal(r.status, "rejected");
-    expectCode("INTERNAL_PANIC", /async boom/)(r.reason);
+test("a panic inside an async call rejects it and every other pending async call", () => {
+  // A trap inside a future surfaces as an uncaught exception of the event loop, which the
+  // wrapper handles with its own listener; node:test would also count it as a failure of
+  // this file, so the scenario runs in a child Node process without a test runner.
+  const script = `
+    import { readFileSync } from "node:fs";
+    const { resilientSync } = await import(${JSON.stringify(new URL("resilient.js", dir).href)});
+    const lib = resilientSync({ module: readFileSync(new URL(${JSON.stringify(new URL("edge_registry_bg.wasm", dir).href)})) });
+    const settled = await Promise.allSettled([lib.__testTrapAsync("panic", "async boom"), lib.__testTrapAsync("none", "")]);
+    const resets = lib.resets;
+    await lib.__testTrapAsync("none", ""); // a healthy async call resolves again
+    console.log(JSON.stringify({ resets, after: lib.resets, version: lib.version(),
+      settled: settled.map((r) => ({ status: r.status, code: r.reason?.code, message: r.reason?.message })) }));
+  `;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const r = JSON.parse(out.trim().split("\n").at(-1));
+  assert.equal(r.settled.length, 2);
+  for (const s of r.settled) {
+    assert.equal(s.status, "rejected");
+    assert.equal(s.code, "INTERNAL_PANIC", s.message);
+    assert.match(s.message, /async boom/);
   }
-  assert.equal(lib.resets, before + 1);
-  await lib.__testTrapAsync("none", ""); // a healthy async call resolves again
-  const model = lib.Model.fromBytes(irisBytes, irisCard);
-  assert.equal(model.run(feeds()).label.data.length, 2);
+  assert.equal(r.resets, 1);
+  assert.equal(r.after, 1);
+  assert.match(r.version, /^\d+\.\d+\.\d+$/);
 });
 
 test("without the wrapper, a crash is an uncoded RuntimeError and the instance must be replaced", async () => {
