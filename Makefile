@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean interop bench bench-registry sample-registry
+.PHONY: setup demo test pkg cli clean interop bench bench-registry sample-registry fuzz
 
 setup:
 	@scripts/setup
@@ -40,6 +40,11 @@ bench: setup pkg cli
 bench-registry: setup pkg cli
 	cargo run --example registry_fixtures -- target/registry-bench --bench
 	node benches/registry_browser.mjs
+
+## Fuzzing (nightly, cargo-fuzz): every target of fuzz/ for FUZZ_SECONDS (default 60) each;
+## FUZZ_TARGETS="a b" picks some. Totals accumulate in fuzz/stats.tsv (fuzz/README.md).
+fuzz:
+	scripts/fuzz
 
 pkg:
 	scripts/build-pkg

@@ -10,6 +10,12 @@
 //
 // Inputs are moved with transfer lists (the caller's typed arrays are detached afterwards);
 // pass { copy: true } to keep them. Errors are Error objects with the library's `code`.
+//
+// Crashes: a crash of the WebAssembly instance inside the worker (a panic in tract on a hostile
+// model, memory exhaustion) rejects the call with code INTERNAL_PANIC; the worker re-creates its
+// instance and reloads models on their next use (see resilient.js), and `onReset` is told. If
+// the worker itself dies, pending calls reject with WORKER_FAILED, a fresh worker is started,
+// and objects of the old one reject with INSTANCE_RESET (load them again).
 
 function errorFrom(e) {
   const err = new Error(e.message);
@@ -27,13 +33,28 @@ function buffersOf(tensors) {
 }
 
 export class ModelWorker {
-  /** Starts the worker (module worker next to this file unless `url` says otherwise). */
-  constructor(url = new URL("./worker.js", import.meta.url)) {
-    this.worker = new Worker(url, { type: "module" });
+  /** Starts the worker (module worker next to this file unless `url` says otherwise).
+   * `onReset({ resets, message })` is called when the worker re-created its WebAssembly
+   * instance after a crash. */
+  constructor(url = new URL("./worker.js", import.meta.url), { onReset } = {}) {
+    this.url = url;
+    this.onReset = onReset;
     this.pending = new Map();
     this.nextId = 1;
+    this.generation = 0;
+    this.start();
+  }
+
+  /** (Re)starts the worker thread. */
+  start() {
+    this.generation++;
+    this.worker = new Worker(this.url, { type: "module" });
     this.worker.onmessage = (ev) => {
-      const { id, ok, result, error, progress } = ev.data;
+      const { id, ok, result, error, progress, reset } = ev.data;
+      if (reset) {
+        this.onReset?.(reset);
+        return;
+      }
       const p = this.pending.get(id);
       if (!p) return;
       if (progress !== undefined) {
@@ -49,16 +70,36 @@ export class ModelWorker {
       err.code = "WORKER_FAILED";
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
+      // A worker that died cannot be trusted with more calls: start a fresh one.
+      this.worker.terminate();
+      if (!this.terminated) this.start();
     };
   }
 
-  /** Calls a worker method; `transfer` lists buffers to move instead of copy. */
-  call(method, args = {}, transfer = [], onProgress = undefined) {
+  /** Calls a worker method; `transfer` lists buffers to move instead of copy. Objects of a
+   * worker that has since been replaced (their `generation`) reject with INSTANCE_RESET. */
+  call(method, args = {}, transfer = [], onProgress = undefined, generation = this.generation) {
+    if (generation !== this.generation) {
+      const err = new Error("this object lived in a worker that failed; load it again");
+      err.name = "EdgeRegistryError";
+      err.code = "INSTANCE_RESET";
+      return Promise.reject(err);
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
       this.worker.postMessage({ id, method, args }, transfer);
     });
+  }
+
+  /** How many times the worker re-created its WebAssembly instance after a crash. */
+  resets() {
+    return this.call("resets");
+  }
+
+  /** Test builds only (feature test-hooks): crashes the instance in the worker on purpose. */
+  testTrap(kind, message = "test", { async = false } = {}) {
+    return this.call("testTrap", { kind, message, async });
   }
 
   /** The library version inside the worker. */
@@ -84,6 +125,7 @@ export class ModelWorker {
 
   /** Stops the worker; pending calls reject. */
   terminate() {
+    this.terminated = true;
     this.worker.terminate();
     const err = new Error("worker terminated");
     err.code = "WORKER_FAILED";
@@ -98,7 +140,9 @@ export class WorkerRegistry {
     this.worker = worker;
     this.handle = handle;
     this.cacheKind = cacheKind;
-    const op = (name) => (reference) => worker.call("cache", { handle, op: name, reference });
+    const generation = worker.generation;
+    this.generation = generation;
+    const op = (name) => (reference) => worker.call("cache", { handle, op: name, reference }, [], undefined, generation);
     this.cache = {
       list: op("list"), usage: op("usage"), pin: op("pin"), unpin: op("unpin"),
       evict: op("evict"), clear: op("clear"), persist: op("persist"),
@@ -106,26 +150,26 @@ export class WorkerRegistry {
   }
 
   refresh() {
-    return this.worker.call("refresh", { handle: this.handle });
+    return this.worker.call("refresh", { handle: this.handle }, [], undefined, this.generation);
   }
 
   models() {
-    return this.worker.call("models", { handle: this.handle });
+    return this.worker.call("models", { handle: this.handle }, [], undefined, this.generation);
   }
 
   resolve(reference) {
-    return this.worker.call("resolve", { handle: this.handle, reference });
+    return this.worker.call("resolve", { handle: this.handle, reference }, [], undefined, this.generation);
   }
 
   /** Another verified file of a model version (for example `eval.csv` or `profile.json`). */
   fetchFile(reference, file) {
-    return this.worker.call("fetchFile", { handle: this.handle, reference, file });
+    return this.worker.call("fetchFile", { handle: this.handle, reference, file }, [], undefined, this.generation);
   }
 
   /** Fetches (cache or network, verified) and loads a model; resolves to a WorkerModel whose
    * `info` says where the bytes came from (`source`), their `sha256`, `offline`, `expired`. */
   async load(reference, { onProgress } = {}) {
-    const info = await this.worker.call("loadFromRegistry", { handle: this.handle, reference }, [], onProgress);
+    const info = await this.worker.call("loadFromRegistry", { handle: this.handle, reference }, [], onProgress, this.generation);
     return new WorkerModel(this.worker, info);
   }
 }
@@ -134,6 +178,7 @@ export class WorkerRegistry {
 export class WorkerModel {
   constructor(worker, info) {
     this.worker = worker;
+    this.generation = worker.generation;
     this.handle = info.handle;
     this.inputs = info.inputs;
     this.outputs = info.outputs;
@@ -145,23 +190,23 @@ export class WorkerModel {
   /** Runs the model; resolves to { outputs, ms }. Input buffers are transferred unless
    * { copy: true }. */
   run(feeds, { copy = false } = {}) {
-    return this.worker.call("run", { handle: this.handle, feeds }, copy ? [] : buffersOf(feeds));
+    return this.worker.call("run", { handle: this.handle, feeds }, copy ? [] : buffersOf(feeds), undefined, this.generation);
   }
 
   /** Evaluates on labelled data: a File/Blob (streamed in the worker), bytes or text. */
   evaluate(data, options = {}) {
     const { onProgress, ...rest } = options;
-    return this.worker.call("evaluate", { handle: this.handle, data, options: rest }, [], onProgress);
+    return this.worker.call("evaluate", { handle: this.handle, data, options: rest }, [], onProgress, this.generation);
   }
 
   /** Champion (this) vs challenger on the same rows. */
   compare(challenger, data, options = {}) {
     const { onProgress, ...rest } = options;
-    return this.worker.call("evaluate", { handle: this.handle, challenger: challenger.handle, data, options: rest }, [], onProgress);
+    return this.worker.call("evaluate", { handle: this.handle, challenger: challenger.handle, data, options: rest }, [], onProgress, this.generation);
   }
 
   /** Frees the model in the worker. */
   dispose() {
-    return this.worker.call("dispose", { handle: this.handle });
+    return this.worker.call("dispose", { handle: this.handle }, [], undefined, this.generation);
   }
 }

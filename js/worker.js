@@ -3,9 +3,18 @@
 // loading, cache), models (run, evaluate, compare). Typed arrays travel in transfer lists, so
 // tensors and model bytes move between threads without being copied. Long calls post progress
 // messages before their result.
-import init, * as lib from "./edge_registry.js";
+//
+// The module runs under resilient.js: if the WebAssembly instance crashes (a panic inside
+// tract on a hostile model, memory exhaustion), the call that crashed rejects with code
+// INTERNAL_PANIC, the instance is re-created in place, and models are re-loaded from their bytes
+// on their next use; the worker itself, its handles and IndexedDB caches carry on.
+import { loadResilient } from "./resilient.js";
 
-const ready = init();
+let lib;
+const ready = loadResilient().then((l) => {
+  lib = l;
+  lib.onReset(({ resets, message }) => self.postMessage({ id: 0, reset: { resets, message } }));
+});
 const objects = new Map();
 let nextHandle = 1;
 
@@ -65,6 +74,13 @@ async function feed(evaluation, data, progress) {
 
 const handlers = {
   version: () => [lib.version()],
+  // How often the instance was re-created after a crash.
+  resets: () => [lib.resets],
+  // Test builds only (feature test-hooks): crash the instance on purpose.
+  testTrap: ({ kind, message, async: isAsync }) => {
+    if (!lib.__testTrap) throw coded("this build has no test hooks", "INVALID_ARGUMENT");
+    return isAsync ? lib.__testTrapAsync(kind, message).then((v) => [v]) : [lib.__testTrap(kind, message)];
+  },
 
   // Models from bytes.
   loadModel: ({ bytes, card }) => [modelInfo(lib.Model.fromBytes(new Uint8Array(bytes), card))],

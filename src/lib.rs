@@ -4,6 +4,24 @@
 //!
 //! The core modules are synchronous and I/O-free: they take bytes and return typed values. The
 //! only `#[wasm_bindgen]` code lives in the `wasm` module, a leaf that nothing else imports.
+//!
+//! Nothing here may panic on input it did not make (network bytes, metadata, model files, data
+//! files, caches, JS arguments): a panic in WebAssembly kills the module for the whole page.
+//! The lints below hold the whole library to that outside tests; the few local allowances say
+//! why each one cannot fire.
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 
 pub mod card;
 pub mod catalog;

@@ -171,7 +171,13 @@ fn decode(bytes: &[u8], limits: &EngineLimits) -> Result<pb::ModelProto, EngineE
         .ok_or_else(|| bad("the model has no graph"))?;
     let register = &tract_onnx::onnx().op_register;
     let mut missing = BTreeSet::new();
-    check_graph(graph, &mut missing, &|op| register.0.contains_key(op), 0)?;
+    check_graph(
+        graph,
+        &mut missing,
+        &|op| register.0.contains_key(op),
+        limits,
+        0,
+    )?;
     if !missing.is_empty() {
         let operators: Vec<String> = missing.into_iter().collect();
         return Err(EngineError::Unsupported {
@@ -182,10 +188,36 @@ fn decode(bytes: &[u8], limits: &EngineLimits) -> Result<pb::ModelProto, EngineE
     Ok(proto)
 }
 
+/// Checks a tensor stored in the graph (an initializer or a node attribute) before tract
+/// materialises it: dimensions non-negative, element count within
+/// [`EngineLimits::max_tensor_elements`], and no raw bytes for a string tensor (the ONNX
+/// specification forbids it and tract 0.23 would reach `unimplemented!`).
+fn check_tensor(t: &pb::TensorProto, limits: &EngineLimits, what: &str) -> Result<(), EngineError> {
+    let mut elements: u64 = 1;
+    for &d in &t.dims {
+        let d = u64::try_from(d).map_err(|_| bad(format!("{what}: negative dimension {d}")))?;
+        elements = elements.saturating_mul(d);
+    }
+    if elements > limits.max_tensor_elements {
+        return Err(EngineError::LimitExceeded {
+            what: format!("{what} element count"),
+            got: elements,
+            limit: limits.max_tensor_elements,
+        });
+    }
+    if t.data_type == pb::tensor_proto::DataType::String as i32 && !t.raw_data.is_empty() {
+        return Err(bad(format!(
+            "{what}: a string tensor stored as raw bytes (ONNX requires string_data)"
+        )));
+    }
+    Ok(())
+}
+
 fn check_graph(
     graph: &pb::GraphProto,
     missing: &mut BTreeSet<String>,
     known: &dyn Fn(&str) -> bool,
+    limits: &EngineLimits,
     depth: usize,
 ) -> Result<(), EngineError> {
     if depth > 16 {
@@ -201,7 +233,44 @@ fn check_graph(
             "tensor data stored in external files is not supported; embed the weights",
         ));
     }
+    for t in &graph.initializer {
+        check_tensor(t, limits, &format!("initializer `{}`", t.name))?;
+    }
+    // Every graph output must name a value of this graph: tract 0.23 looks outputs up with
+    // `outlets_by_name[name]` and panics on a name it has not seen (found by the onnx_model
+    // fuzz target). tract's names: graph inputs, initializers, and the non-empty names of node
+    // outputs and inputs (an unknown node input becomes a source).
+    let mut defined: BTreeSet<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+    defined.extend(graph.initializer.iter().map(|t| t.name.as_str()));
     for node in &graph.node {
+        defined.extend(
+            node.output
+                .iter()
+                .chain(&node.input)
+                .map(String::as_str)
+                .filter(|n| !n.is_empty()),
+        );
+    }
+    if let Some(o) = graph
+        .output
+        .iter()
+        .find(|o| !defined.contains(o.name.as_str()))
+    {
+        return Err(bad(format!(
+            "graph output `{}` is not a graph input, an initializer or a node's value",
+            o.name
+        )));
+    }
+    for node in &graph.node {
+        for attr in &node.attribute {
+            let what = || format!("attribute `{}` of node `{}`", attr.name, node.name);
+            if let Some(t) = &attr.t {
+                check_tensor(t, limits, &what())?;
+            }
+            for t in &attr.tensors {
+                check_tensor(t, limits, &what())?;
+            }
+        }
         if !known(&node.op_type) {
             let name = if node.domain.is_empty() || node.domain == "ai.onnx" {
                 node.op_type.clone()
@@ -212,10 +281,10 @@ fn check_graph(
         }
         for attr in &node.attribute {
             if let Some(g) = &attr.g {
-                check_graph(g, missing, known, depth + 1)?;
+                check_graph(g, missing, known, limits, depth + 1)?;
             }
             for g in &attr.graphs {
-                check_graph(g, missing, known, depth + 1)?;
+                check_graph(g, missing, known, limits, depth + 1)?;
             }
         }
     }
@@ -338,6 +407,11 @@ impl Model {
     /// The model's inputs and outputs.
     pub fn schema(&self) -> &ModelSchema {
         &self.schema
+    }
+
+    /// The limits this model was loaded with (inputs are checked against them on every run).
+    pub fn limits(&self) -> &EngineLimits {
+        &self.limits
     }
 
     /// Runs the model. Every input must be given by name with the declared type and a shape

@@ -63,7 +63,17 @@ impl<'m> ModelPredictor<'m> {
         }
         let tail = fixed_tail(input)
             .ok_or_else(|| unsupported(format!("input {input} (needs [N, fixed sizes...])")))?;
-        let n_features = tail.iter().product();
+        // Dimensions come from the graph: a product past the tensor limit (or usize) is refused.
+        let limit = model.limits().max_tensor_elements;
+        let got = tail.iter().fold(1u64, |a, &d| a.saturating_mul(d as u64));
+        let n_features = usize::try_from(got)
+            .ok()
+            .filter(|_| got <= limit)
+            .ok_or_else(|| EngineError::LimitExceeded {
+                what: format!("features per row of input {input}"),
+                got,
+                limit,
+            })?;
         let outs = &schema.outputs;
         let find = |name: &str, ok: &dyn Fn(&TensorSpec) -> bool| {
             outs.iter()
@@ -91,7 +101,7 @@ impl<'m> ModelPredictor<'m> {
                     is_float(o)
                         && matches!(o.shape.as_slice(), [Dim::Symbol(_), Dim::Fixed(c)] if *c >= 2)
                 })
-                .and_then(|i| match outs[i].shape.as_slice() {
+                .and_then(|i| match outs.get(i)?.shape.as_slice() {
                     [_, Dim::Fixed(c)] => usize::try_from(*c).ok().map(|c| (i, c)),
                     _ => None,
                 });

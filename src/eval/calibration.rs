@@ -78,40 +78,52 @@ pub fn torch_linspace_f32(n_bins: usize) -> Vec<f64> {
 pub fn calibration(pairs: impl Iterator<Item = (f64, f64)>, n_bins: usize) -> CalibrationResult {
     let bounds = torch_linspace_f32(n_bins.max(1));
     let nb = bounds.len(); // n_bins + 1 bins
-    let mut count = vec![0u64; nb];
-    let mut conf = vec![NeumaierSum::new(); nb];
-    let mut acc = vec![NeumaierSum::new(); nb];
+    #[derive(Clone)]
+    struct Bin {
+        count: u64,
+        conf: NeumaierSum,
+        acc: NeumaierSum,
+    }
+    let mut acc_bins = vec![
+        Bin {
+            count: 0,
+            conf: NeumaierSum::new(),
+            acc: NeumaierSum::new(),
+        };
+        nb
+    ];
     let mut total = 0u64;
     for (c, a) in pairs {
         // bucketize(right=True) − 1: the number of boundaries ≤ c, minus one.
         let idx = bounds.partition_point(|&b| b <= c).saturating_sub(1);
-        let idx = idx.min(nb - 1);
-        count[idx] += 1;
-        conf[idx].add(c);
-        acc[idx].add(a);
-        total += 1;
+        if let Some(bin) = acc_bins.get_mut(idx.min(nb.saturating_sub(1))) {
+            bin.count += 1;
+            bin.conf.add(c);
+            bin.acc.add(a);
+            total += 1;
+        }
     }
     let mut ece = NeumaierSum::new();
     let mut mce = 0.0f64;
     let mut bins = Vec::with_capacity(nb);
-    for i in 0..nb {
-        let (cm, am) = if count[i] == 0 {
+    for (i, (bin, &lower)) in acc_bins.iter().zip(&bounds).enumerate() {
+        let (cm, am) = if bin.count == 0 {
             (0.0, 0.0)
         } else {
             (
-                conf[i].total() / count[i] as f64,
-                acc[i].total() / count[i] as f64,
+                bin.conf.total() / bin.count as f64,
+                bin.acc.total() / bin.count as f64,
             )
         };
         let gap = (am - cm).abs();
         if total > 0 {
-            ece.add(gap * (count[i] as f64 / total as f64));
+            ece.add(gap * (bin.count as f64 / total as f64));
         }
         mce = mce.max(gap);
         bins.push(ReliabilityBin {
-            lower: bounds[i],
+            lower,
             upper: bounds.get(i + 1).copied().unwrap_or(1.0),
-            count: count[i],
+            count: bin.count,
             confidence: cm,
             accuracy: am,
         });
@@ -144,7 +156,8 @@ pub fn of_data(
             let p = data.row_proba(i);
             let k = argmax(p);
             let c = p.get(k).copied().unwrap_or(0.0);
-            (c, f64::from(u8::from(k as u32 == labels[i])))
+            let label = labels.get(i).copied();
+            (c, f64::from(u8::from(Some(k as u32) == label)))
         }),
         n_bins,
     );
@@ -152,7 +165,7 @@ pub fn of_data(
         calibration(
             rows.map(|i| {
                 let p1 = data.row_proba(i).get(1).copied().unwrap_or(0.0);
-                (p1, f64::from(labels[i]))
+                (p1, f64::from(labels.get(i).copied().unwrap_or(0)))
             }),
             n_bins,
         )

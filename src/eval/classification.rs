@@ -233,27 +233,37 @@ impl ClassificationData {
         // Confusion matrix (true × predicted), flat.
         let mut cm = vec![0u64; c * c];
         for i in rows.clone() {
-            let (y, p) = (self.labels[i] as usize, self.preds[i] as usize);
-            cm[y * c + p] += 1;
+            // Stored labels and predictions are < c (`push` refuses others).
+            let (Some(&y), Some(&p)) = (self.labels.get(i), self.preds.get(i)) else {
+                continue;
+            };
+            if let Some(cell) = cm.get_mut(y as usize * c + p as usize) {
+                *cell += 1;
+            }
         }
-        let support: Vec<u64> = (0..c)
-            .map(|k| cm[k * c..(k + 1) * c].iter().sum())
-            .collect();
+        let width = c.max(1);
+        let support: Vec<u64> = cm.chunks(width).map(|row| row.iter().sum()).collect();
         let predicted: Vec<u64> = (0..c)
-            .map(|k| (0..c).map(|y| cm[y * c + k]).sum())
+            .map(|k| cm.iter().skip(k).step_by(width).sum())
             .collect();
-        let tp: Vec<u64> = (0..c).map(|k| cm[k * c + k]).collect();
+        let tp: Vec<u64> = (0..c)
+            .map(|k| cm.get(k * c + k).copied().unwrap_or(0))
+            .collect();
         let correct: u64 = tp.iter().sum();
 
         let div = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
-        let per_class: Vec<ClassMetrics> = (0..c)
-            .map(|k| ClassMetrics {
+        let per_class: Vec<ClassMetrics> = tp
+            .iter()
+            .zip(&predicted)
+            .zip(&support)
+            .enumerate()
+            .map(|(k, ((&tp, &predicted), &support))| ClassMetrics {
                 class: classes.get(k).cloned().unwrap_or_else(|| k.to_string()),
-                precision: div(tp[k] as f64, predicted[k] as f64),
-                recall: div(tp[k] as f64, support[k] as f64),
-                f1: div(2.0 * tp[k] as f64, (support[k] + predicted[k]) as f64),
-                support: support[k],
-                predicted: predicted[k],
+                precision: div(tp as f64, predicted as f64),
+                recall: div(tp as f64, support as f64),
+                f1: div(2.0 * tp as f64, (support + predicted) as f64),
+                support,
+                predicted,
             })
             .collect();
 
@@ -264,14 +274,15 @@ impl ClassificationData {
             recall: micro_p,
             f1: div(2.0 * correct as f64, 2.0 * total),
         };
-        let present: Vec<usize> = (0..c)
-            .filter(|&k| support[k] > 0 || predicted[k] > 0)
+        let present: Vec<&ClassMetrics> = per_class
+            .iter()
+            .filter(|m| m.support > 0 || m.predicted > 0)
             .collect();
         let mean_over = |f: &dyn Fn(&ClassMetrics) -> f64| {
             if present.is_empty() {
                 0.0
             } else {
-                num::sum(present.iter().map(|&k| f(&per_class[k]))) / present.len() as f64
+                num::sum(present.iter().map(|m| f(m))) / present.len() as f64
             }
         };
         let macro_ = Averages {
@@ -297,7 +308,7 @@ impl ClassificationData {
             num::sum(in_true.iter().map(|m| m.recall)) / in_true.len() as f64
         };
 
-        let confusion_matrix = (0..c).map(|y| cm[y * c..(y + 1) * c].to_vec()).collect();
+        let confusion_matrix = cm.chunks(width).map(<[u64]>::to_vec).collect();
 
         let (log_loss, brier, roc_auc, top_k) = match &self.proba {
             Some(_) if n > 0 => (
@@ -331,13 +342,18 @@ impl ClassificationData {
         }
     }
 
+    /// The label of stored row `i` (`usize::MAX`, which is no class, past the end).
+    fn label(&self, i: usize) -> usize {
+        self.labels.get(i).map_or(usize::MAX, |&y| y as usize)
+    }
+
     fn log_loss(&self, rows: RowIter<'_>) -> f64 {
         let eps = f64::EPSILON;
         let n = rows.len();
         let mut s = NeumaierSum::new();
         for i in rows {
             let p = self.row_proba(i);
-            let y = self.labels[i] as usize;
+            let y = self.label(i);
             let py = p.get(y).copied().unwrap_or(0.0).clamp(eps, 1.0 - eps);
             s.add(-num::ln(py));
         }
@@ -348,7 +364,7 @@ impl ClassificationData {
         let n = rows.len();
         let mut s = NeumaierSum::new();
         for i in rows {
-            let y = self.labels[i] as usize;
+            let y = self.label(i);
             let mut row = 0.0;
             for (k, &p) in self.row_proba(i).iter().enumerate() {
                 let d = if k == y { 1.0 - p } else { p };
@@ -375,12 +391,12 @@ impl ClassificationData {
             for i in rows {
                 let p1 = self.row_proba(i).get(1).copied().unwrap_or(0.0);
                 let pred = u32::from(p1 > 0.5);
-                hits += u64::from(pred == self.labels[i]);
+                hits += u64::from(pred as usize == self.label(i));
             }
         } else {
             for i in rows {
                 let p = self.row_proba(i);
-                let y = self.labels[i] as usize;
+                let y = self.label(i);
                 let Some(&py) = p.get(y) else { continue };
                 // Classes ranked above y: larger score, or equal score and larger index.
                 let mut above = 0usize;
@@ -406,7 +422,7 @@ impl ClassificationData {
                 neg.clear();
                 for i in rows.clone() {
                     let s = self.row_proba(i).get(k).copied().unwrap_or(0.0);
-                    if self.labels[i] as usize == k {
+                    if self.label(i) == k {
                         pos.push(num::order_key(s));
                     } else {
                         neg.push(num::order_key(s));
@@ -464,20 +480,19 @@ pub fn auc_from_keys(pos: &mut [u64], neg: &mut [u64]) -> Option<f64> {
     // Twice the U statistic, exact in integers.
     let mut u2: u128 = 0;
     let (mut i, mut j) = (0usize, 0usize);
-    while i < pos.len() {
-        let v = pos[i];
+    while let Some(&v) = pos.get(i) {
         let mut cp = 0u128;
-        while i < pos.len() && pos[i] == v {
+        while pos.get(i) == Some(&v) {
             cp += 1;
             i += 1;
         }
-        while j < neg.len() && neg[j] < v {
+        while neg.get(j).is_some_and(|&x| x < v) {
             j += 1;
         }
         let below = j as u128;
         let mut eq = 0u128;
         let mut t = j;
-        while t < neg.len() && neg[t] == v {
+        while neg.get(t) == Some(&v) {
             eq += 1;
             t += 1;
         }
@@ -524,10 +539,14 @@ impl ExactSizeIterator for RowIter<'_> {}
 
 /// The predicted class for probabilities: the first index of the largest value (`np.argmax`).
 pub fn argmax(p: &[f64]) -> usize {
-    let mut best = 0;
+    let Some(&first) = p.first() else {
+        return 0;
+    };
+    let (mut best, mut best_v) = (0, first);
     for (k, &v) in p.iter().enumerate() {
-        if v > p[best] {
+        if v > best_v {
             best = k;
+            best_v = v;
         }
     }
     best

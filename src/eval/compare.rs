@@ -169,9 +169,14 @@ pub fn compare(
                 ));
             }
             let (mut both, mut only_a, mut only_b, mut none) = (0u64, 0u64, 0u64, 0u64);
-            for i in 0..n {
-                let ca = a.preds()[i] == a.labels()[i];
-                let cb = b.preds()[i] == b.labels()[i];
+            let correct = |d: &super::classification::ClassificationData| -> Vec<bool> {
+                d.preds()
+                    .iter()
+                    .zip(d.labels())
+                    .map(|(p, y)| p == y)
+                    .collect()
+            };
+            for (ca, cb) in correct(a).into_iter().zip(correct(b)).take(n) {
                 match (ca, cb) {
                     (true, true) => both += 1,
                     (true, false) => only_a += 1,
@@ -214,9 +219,9 @@ pub fn compare(
             }
             let ra = champion.results_with(Some(&idx), opts, need_auc, need_cal);
             let rb = challenger.results_with(Some(&idx), opts, need_auc, need_cal);
-            for (k, m) in metrics.iter().enumerate() {
+            for (m, d) in metrics.iter().zip(deltas.iter_mut()) {
                 if let (Some(x), Some(y)) = (ra.metric(m), rb.metric(m)) {
-                    deltas[k].push(y - x);
+                    d.push(y - x);
                 }
             }
         }

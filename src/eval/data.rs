@@ -78,6 +78,17 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Field `k` of a csv-core record: `out[ends[k - 1]..ends[k]]` (empty when out of range).
+fn csv_field<'a>(out: &'a [u8], ends: &[usize], k: usize) -> &'a [u8] {
+    let start = match k.checked_sub(1) {
+        None => 0,
+        Some(j) => ends.get(j).copied().unwrap_or(0),
+    };
+    ends.get(k)
+        .and_then(|&end| out.get(start..end))
+        .unwrap_or_default()
+}
+
 /// Input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -335,12 +346,8 @@ impl TableReader {
             }
             self.csv.bom_done = true;
             let pending = std::mem::take(&mut self.csv.bom);
-            let start = if pending.starts_with(b"\xEF\xBB\xBF") {
-                3
-            } else {
-                0
-            };
-            return self.csv_feed(&pending[start..], sink);
+            let rest = pending.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&pending);
+            return self.csv_feed(rest, sink);
         }
         self.csv_feed(chunk, sink)
     }
@@ -354,10 +361,14 @@ impl TableReader {
         let at_end = input.is_empty();
         loop {
             let c = &mut self.csv;
-            let (res, nin, nout, nend) =
-                c.rdr
-                    .read_record(input, &mut c.out[c.out_len..], &mut c.ends[c.ends_len..]);
-            input = &input[nin..];
+            // out_len ≤ out.len() and ends_len ≤ ends.len(): csv-core writes at most what it is
+            // given; the buffers only grow below.
+            let (res, nin, nout, nend) = c.rdr.read_record(
+                input,
+                c.out.get_mut(c.out_len..).unwrap_or_default(),
+                c.ends.get_mut(c.ends_len..).unwrap_or_default(),
+            );
+            input = input.get(nin..).unwrap_or_default();
             c.out_len += nout;
             c.ends_len += nend;
             match res {
@@ -404,14 +415,18 @@ impl TableReader {
         sink: &mut dyn FnMut(RowResult) -> Result<(), EvalError>,
     ) -> Result<(), EvalError> {
         let c = &self.csv;
-        let ends = &c.ends[..c.ends_len];
-        let out = &c.out[..c.out_len];
-        let field = |k: usize| -> &[u8] {
-            let start = if k == 0 { 0 } else { ends[k - 1] };
-            out.get(start..ends[k]).unwrap_or(&[])
-        };
+        let ends = c.ends.get(..c.ends_len).unwrap_or_default();
+        let out = c.out.get(..c.out_len).unwrap_or_default();
+        let field = |k: usize| csv_field(out, ends, k);
         if self.columns.is_none() {
-            // Header.
+            // Header. (The field buffer starts at 64 entries, so a narrower limit is checked
+            // here.)
+            if ends.len() > self.limits.max_columns {
+                return Err(EvalError::LimitExceeded {
+                    what: format!("columns in the CSV header ({})", ends.len()),
+                    limit: self.limits.max_columns as u64,
+                });
+            }
             let mut names = Vec::with_capacity(ends.len());
             for k in 0..ends.len() {
                 let f = field(k);
@@ -429,7 +444,7 @@ impl TableReader {
         }
         let number = self.next_row_number()?;
         let c = &self.csv;
-        let ends = &c.ends[..c.ends_len];
+        let ends = c.ends.get(..c.ends_len).unwrap_or_default();
         if ends.len() != c.header_len {
             return sink(Err(BadRow {
                 row: number,
@@ -440,8 +455,7 @@ impl TableReader {
         let mut cells = Vec::with_capacity(c.map.len());
         let mut bad = None;
         for (sel, &k) in c.map.iter().enumerate() {
-            let start = if k == 0 { 0 } else { ends[k - 1] };
-            let f = c.out.get(start..ends[k]).unwrap_or(&[]);
+            let f = csv_field(&c.out, ends, k);
             let col = || self.columns.as_ref().and_then(|v| v.get(sel)).cloned();
             if f.len() > self.limits.max_field_bytes {
                 bad = Some(BadRow {
@@ -477,8 +491,7 @@ impl TableReader {
         sink: &mut dyn FnMut(RowResult) -> Result<(), EvalError>,
     ) -> Result<(), EvalError> {
         let mut i = 0;
-        while i < chunk.len() {
-            let b = chunk[i];
+        while let Some(&b) = chunk.get(i) {
             let consumed = self.json_byte(b, sink)?;
             if consumed {
                 i += 1;

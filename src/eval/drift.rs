@@ -291,8 +291,9 @@ impl CurrentColumn {
                     self.sample.push(x);
                 } else {
                     let j = self.rng.below(self.seen_numbers);
-                    if (j as usize) < cap {
-                        self.sample[j as usize] = x;
+                    if let Some(slot) = usize::try_from(j).ok().and_then(|j| self.sample.get_mut(j))
+                    {
+                        *slot = x;
                     }
                 }
                 if let Some(n) = &self.profile.numeric {
@@ -422,12 +423,12 @@ impl CurrentColumn {
                 let chi = stats::chisquare(&cu, &expected);
                 stats.chi_square_statistic = Some(chi.statistic);
                 stats.chi_square_p_value = chi.p_value;
-                stats.z_test_p_value = match keyed.len() {
-                    1 => Some(1.0),
-                    2 => stats::proportions_z_test(
-                        keyed[0].0,
+                stats.z_test_p_value = match keyed.as_slice() {
+                    [_] => Some(1.0),
+                    [first, _] => stats::proportions_z_test(
+                        first.0,
                         ref_count as f64,
-                        keyed[0].1,
+                        first.1,
                         self.count as f64,
                     ),
                     _ => None,

@@ -191,7 +191,69 @@ pub struct Progress {
     pub rows_skipped: u64,
 }
 
-const MAX_CLASSES: usize = 100_000;
+/// Most classes an evaluation handles: the confusion matrix is `C × C` and every row keeps `C`
+/// probabilities, so `C` (from the data's distinct labels, the caller's class list, or a
+/// model's output width) is bounded before anything is sized by it. 2,048 classes: a 32 MiB
+/// confusion matrix.
+pub const MAX_CLASSES: usize = 2048;
+
+/// Most class probabilities an evaluation keeps (rows × classes, champion and challenger
+/// together): 2^27 values, 1 GiB of f64.
+pub const MAX_STORED_PROBABILITIES: usize = 1 << 27;
+
+/// Upper bounds on the evaluation options (JS callers and CLI flags set them), so no
+/// allocation or loop is sized by an unchecked caller number: `(what, value, limit)`.
+fn check_option_sizes(cfg: &EvalConfig) -> Result<(), EvalError> {
+    let too_big = |what: &str, limit: usize| EvalError::LimitExceeded {
+        what: what.to_string(),
+        limit: limit as u64,
+    };
+    let checks: [(&str, usize, usize); 9] = [
+        ("batch_size", cfg.batch_size, 1 << 16),
+        (
+            "metrics.calibration_bins",
+            cfg.metrics.calibration_bins,
+            10_000,
+        ),
+        (
+            "metrics.top_k",
+            cfg.metrics.top_k.iter().copied().max().unwrap_or(1),
+            MAX_CLASSES,
+        ),
+        ("slices.quantile_bins", cfg.slices.quantile_bins, 1_000),
+        ("slices.max_values", cfg.slices.max_values, 100_000),
+        ("compare.resamples", cfg.compare.resamples, 100_000),
+        (
+            "drift.max_current_sample",
+            cfg.drift.max_current_sample,
+            10_000_000,
+        ),
+        ("max_bad_rows_listed", cfg.max_bad_rows_listed, 100_000),
+        (
+            "classes",
+            cfg.classes.as_ref().map_or(0, Vec::len),
+            MAX_CLASSES,
+        ),
+    ];
+    for (what, value, limit) in checks {
+        if value > limit {
+            return Err(too_big(what, limit));
+        }
+    }
+    if cfg.metrics.top_k.len() > 64 || cfg.gates.len() > 1000 {
+        return Err(too_big("metrics.top_k or gates entries", 1000));
+    }
+    let proba = cfg.predictions.as_ref().map_or(0, |p| p.proba.len());
+    if proba > MAX_CLASSES {
+        return Err(too_big("probability columns", MAX_CLASSES));
+    }
+    // One inference batch holds batch_size × features floats.
+    let batch = cfg.batch_size.saturating_mul(cfg.columns.features.len());
+    if batch > 1 << 28 {
+        return Err(too_big("batch_size × features", 1 << 28));
+    }
+    Ok(())
+}
 
 struct LabelMap {
     classes: Vec<String>,
@@ -268,16 +330,24 @@ impl LabelMap {
             .iter()
             .map(|c| c.trim().parse::<f64>().ok())
             .collect();
-        match nums {
-            Some(v) => order.sort_by(|&a, &b| v[a].total_cmp(&v[b])),
-            None => order.sort_by(|&a, &b| self.classes[a].cmp(&self.classes[b])),
+        let num = |i: usize| nums.as_ref().and_then(|v| v.get(i)).copied();
+        let text = |i: usize| self.classes.get(i);
+        match &nums {
+            Some(_) => order.sort_by(|&a, &b| {
+                num(a)
+                    .unwrap_or(f64::NAN)
+                    .total_cmp(&num(b).unwrap_or(f64::NAN))
+            }),
+            None => order.sort_by(|&a, &b| text(a).cmp(&text(b))),
         }
         let mut map = vec![0u32; self.classes.len()];
         for (new, &old) in order.iter().enumerate() {
-            map[old] = new as u32;
+            if let Some(m) = map.get_mut(old) {
+                *m = new as u32;
+            }
         }
         (
-            order.iter().map(|&i| self.classes[i].clone()).collect(),
+            order.iter().filter_map(|&i| text(i).cloned()).collect(),
             map,
         )
     }
@@ -354,6 +424,7 @@ impl Evaluator {
         if cfg.metrics.top_k.contains(&0) {
             return Err(invalid("top-k needs k ≥ 1"));
         }
+        check_option_sizes(&cfg)?;
         gates::validate(&cfg.gates)?;
         let model_mode = cfg.predictions.is_none();
         let mut selected: Vec<String> = Vec::new();
@@ -440,7 +511,7 @@ impl Evaluator {
             (Some(p), None) => feat
                 .iter()
                 .copied()
-                .filter(|&i| p.column(&selected[i]).is_some())
+                .filter(|&i| selected.get(i).is_some_and(|name| p.column(name).is_some()))
                 .collect(),
             (None, _) => Vec::new(),
         };
@@ -449,7 +520,10 @@ impl Evaluator {
             .collect();
         let quality = QualityAccumulator::new(&selected, &numeric, profile);
         let drift = profile.map(|p| {
-            let names: Vec<String> = drift_pos.iter().map(|&i| selected[i].clone()).collect();
+            let names: Vec<String> = drift_pos
+                .iter()
+                .filter_map(|&i| selected.get(i).cloned())
+                .collect();
             DriftAccumulator::new(p, &names, cfg.drift.clone())
         });
         let pred_drift = profile
@@ -648,6 +722,12 @@ impl Core {
                     reason: format!("a classifier needs at least 2 classes, the model has {c}"),
                 });
             }
+            if c > MAX_CLASSES {
+                return Err(EvalError::LimitExceeded {
+                    what: format!("the model's {c} classes"),
+                    limit: MAX_CLASSES as u64,
+                });
+            }
             match self.n_classes {
                 Some(k) if k != c => {
                     return Err(EvalError::SchemaMismatch {
@@ -743,7 +823,7 @@ impl Core {
             // Features → f32.
             let start = self.batch.len();
             for k in 0..self.feat.len() {
-                let i = self.feat[k];
+                let Some(&i) = self.feat.get(k) else { break };
                 let problem = match cell(i).number() {
                     None => Some("missing value".to_string()),
                     Some(Err(e)) => Some(e),
@@ -777,7 +857,9 @@ impl Core {
             Truth::Class(y) => {
                 let mut proba = Vec::with_capacity(self.proba_pos.len());
                 for k in 0..self.proba_pos.len() {
-                    let i = self.proba_pos[k];
+                    let Some(&i) = self.proba_pos.get(k) else {
+                        break;
+                    };
                     match cell(i).number() {
                         None => return self.bad_at(n, i, "missing probability".into()),
                         Some(Err(e)) => return self.bad_at(n, i, e),
@@ -800,11 +882,11 @@ impl Core {
                 self.commit_class(
                     y,
                     pred,
-                    (!proba.is_empty()).then_some(&proba[..]),
+                    (!proba.is_empty()).then_some(proba.as_slice()),
                     None,
                     slices,
                     drift,
-                );
+                )?;
             }
             Truth::Value(y) => {
                 let Some(i) = self.value_pos else {
@@ -842,7 +924,21 @@ impl Core {
         challenger: Option<(u32, Option<&[f64]>)>,
         slices: Vec<Value>,
         drift: Vec<Value>,
-    ) {
+    ) -> Result<(), EvalError> {
+        // Probabilities are kept for every row (ROC AUC, log loss, calibration, bootstrap):
+        // rows × classes values, bounded so a wide model output over many rows cannot exhaust
+        // memory.
+        let width =
+            proba.map_or(0, <[f64]>::len) + challenger.and_then(|(_, p)| p).map_or(0, <[f64]>::len);
+        let stored = (self.rows_used as usize)
+            .saturating_add(1)
+            .saturating_mul(width);
+        if stored > MAX_STORED_PROBABILITIES {
+            return Err(EvalError::LimitExceeded {
+                what: "stored class probabilities (rows × classes)".into(),
+                limit: MAX_STORED_PROBABILITIES as u64,
+            });
+        }
         self.ensure_main(proba.is_some());
         if let Some(TaskData::Classification { data, .. }) = &mut self.main {
             data.push(y, pred, proba);
@@ -869,6 +965,7 @@ impl Core {
             pd.add(&[&Value::Text(label)]);
         }
         self.commit_common(slices, drift);
+        Ok(())
     }
 
     fn commit_value(
@@ -952,7 +1049,7 @@ impl Core {
                         None => None,
                     };
                     let ch = rb.as_ref().map(|(l, pr)| (*l, pr.as_deref()));
-                    self.commit_class(y, ra.0, ra.1.as_deref(), ch, p.slices, p.drift);
+                    self.commit_class(y, ra.0, ra.1.as_deref(), ch, p.slices, p.drift)?;
                 }
                 Truth::Value(y) => {
                     let va = value_output(&a, i);
@@ -1093,8 +1190,8 @@ fn remap(data: &ClassificationData, map: &[u32], c: usize) -> ClassificationData
     let mut out = ClassificationData::new(c, false);
     let mut tmp = data.clone();
     tmp.remap_classes(map);
-    for i in 0..tmp.len() {
-        out.push(tmp.labels()[i], tmp.preds()[i], None);
+    for (&y, &p) in tmp.labels().iter().zip(tmp.preds()) {
+        out.push(y, p, None);
     }
     out
 }

@@ -115,6 +115,10 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     let b = *sorted.get(i + 1)?;
     // numpy's `_lerp`: a + (b - a) * t, computed from the nearer end for t >= 0.5.
     let diff = b - a;
+    if !diff.is_finite() && a.is_finite() && b.is_finite() {
+        // b - a overflowed (values near ±f64::MAX): the convex combination stays finite.
+        return Some(a * (1.0 - frac) + b * frac);
+    }
     Some(if frac >= 0.5 {
         b - diff * (1.0 - frac)
     } else {

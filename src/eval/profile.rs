@@ -186,13 +186,16 @@ impl Profile {
             if let Some(n) = &c.numeric {
                 let h = &n.histogram;
                 if h.edges.len() != h.counts.len() + 1
-                    || h.edges.windows(2).any(|w| w[0] > w[1] || w[0].is_nan())
+                    || h.edges.iter().any(|x| x.is_nan())
+                    || h.edges.windows(2).any(|w| matches!(w, [a, b] if a > b))
                 {
                     return Err(EvalError::BadProfile {
                         reason: format!("column {:?}: malformed histogram", c.name),
                     });
                 }
-                if n.sample.windows(2).any(|w| w[0] > w[1] || w[0].is_nan()) {
+                if n.sample.iter().any(|x| x.is_nan())
+                    || n.sample.windows(2).any(|w| matches!(w, [a, b] if a > b))
+                {
                     return Err(EvalError::BadProfile {
                         reason: format!("column {:?}: sample is not sorted", c.name),
                     });
@@ -265,6 +268,20 @@ impl ProfileBuilder {
             return Err(super::error::invalid(
                 "n_bins and sample_size must be positive",
             ));
+        }
+        // Histograms and samples are allocated from these numbers (caller options).
+        for (what, value, limit) in [
+            ("n_bins", config.n_bins, 10_000),
+            ("sample_size", config.sample_size, 10_000_000),
+            ("max_categories", config.max_categories, 1_000_000),
+            ("max_value_counts", config.max_value_counts, 1_000_000),
+        ] {
+            if value > limit {
+                return Err(EvalError::LimitExceeded {
+                    what: format!("profile {what}"),
+                    limit: limit as u64,
+                });
+            }
         }
         let cols = names
             .iter()
@@ -383,7 +400,18 @@ pub fn histogram_edges(min: f64, max: f64, n: usize) -> Vec<f64> {
         (min, max)
     };
     let step = (last - first) / n as f64;
-    let mut edges: Vec<f64> = (0..=n).map(|i| i as f64 * step + first).collect();
+    let mut edges: Vec<f64> =
+        if step.is_finite() || n == 0 || !(first.is_finite() && last.is_finite()) {
+            (0..=n).map(|i| i as f64 * step + first).collect()
+        } else {
+            // last - first overflowed (data near ±f64::MAX): convex combinations stay finite.
+            (0..=n)
+                .map(|i| {
+                    let t = i as f64 / n as f64;
+                    first * (1.0 - t) + last * t
+                })
+                .collect()
+        };
     if let Some(l) = edges.last_mut() {
         *l = last;
     }
@@ -394,7 +422,8 @@ pub fn histogram_edges(min: f64, max: f64, n: usize) -> Vec<f64> {
 /// last bin closed); `None` outside `[edges[0], edges[last]]`.
 pub fn histogram_bin(edges: &[f64], x: f64) -> Option<usize> {
     let n = edges.len().checked_sub(1)?;
-    if n == 0 || x.is_nan() || x < edges[0] || x > edges[n] {
+    let (&first, &last) = (edges.first()?, edges.last()?);
+    if n == 0 || x.is_nan() || x < first || x > last {
         return None;
     }
     let i = edges.partition_point(|&e| e <= x).saturating_sub(1);
@@ -404,12 +433,28 @@ pub fn histogram_bin(edges: &[f64], x: f64) -> Option<usize> {
 fn numeric_profile(sorted: &[f64], cfg: &ProfileConfig) -> Option<NumericProfile> {
     let n = sorted.len();
     let (&min, &max) = (sorted.first()?, sorted.last()?);
-    let mean = num::sum(sorted.iter().copied()) / n as f64;
+    let mut mean = num::sum(sorted.iter().copied()) / n as f64;
+    if !mean.is_finite() {
+        // The sum overflowed (values near ±f64::MAX; the data parsers give finite numbers
+        // only): sum the values divided by n instead, whose total is finite.
+        mean = num::sum(sorted.iter().map(|&x| x / n as f64));
+    }
     let mut var = NeumaierSum::new();
     for &x in sorted {
         var.add((x - mean) * (x - mean));
     }
-    let std = num::sqrt(var.total() / n as f64);
+    let mut std = num::sqrt(var.total() / n as f64);
+    if !std.is_finite() {
+        // The squares overflowed: the same deviation on values scaled by the largest
+        // magnitude, scaled back (the result is at most (max - min) / 2, so finite).
+        let s = min.abs().max(max.abs());
+        let mut scaled = NeumaierSum::new();
+        for &x in sorted {
+            let d = x / s - mean / s;
+            scaled.add(d * d);
+        }
+        std = (s * num::sqrt(scaled.total() / n as f64)).min(f64::MAX);
+    }
     let quantiles = QUANTILE_LEVELS
         .iter()
         .filter_map(|&q| num::quantile_sorted(sorted, q).map(|value| QuantilePoint { q, value }))
@@ -417,32 +462,26 @@ fn numeric_profile(sorted: &[f64], cfg: &ProfileConfig) -> Option<NumericProfile
     let edges = histogram_edges(min, max, cfg.n_bins);
     let mut counts = vec![0u64; cfg.n_bins];
     for &x in sorted {
-        if let Some(b) = histogram_bin(&edges, x) {
-            counts[b] += 1;
+        if let Some(count) = histogram_bin(&edges, x).and_then(|b| counts.get_mut(b)) {
+            *count += 1;
         }
     }
     // Distinct values and exact counts (sorted input: runs).
     let mut runs: Vec<NumberCount> = Vec::new();
     let mut distinct = 0u64;
     let cap = cfg.max_value_counts as u64;
-    let mut i = 0;
-    while i < n {
-        let v = sorted[i];
-        let mut j = i;
-        while j < n && sorted[j] == v {
-            j += 1;
-        }
+    for run in sorted.chunk_by(|a, b| a == b) {
         distinct += 1;
-        if distinct <= cap {
-            runs.push(NumberCount {
-                value: v,
-                count: (j - i) as u64,
-            });
-        } else {
+        if distinct > cap {
             distinct = cap + 1;
             break;
         }
-        i = j;
+        if let Some(&value) = run.first() {
+            runs.push(NumberCount {
+                value,
+                count: run.len() as u64,
+            });
+        }
     }
     let value_counts = (distinct <= cap).then_some(runs);
     let m = cfg.sample_size;
@@ -513,5 +552,13 @@ mod tests {
         assert_eq!(histogram_bin(&e, 10.5), None);
         let c = histogram_edges(3.0, 3.0, 2);
         assert_eq!(c, vec![2.5, 3.0, 3.5]);
+        // max - min overflows: finite, increasing edges from min to max.
+        let w = histogram_edges(-f64::MAX, f64::MAX, 4);
+        assert_eq!((w[0], w[2], w[4]), (-f64::MAX, 0.0, f64::MAX));
+        assert!(
+            w.iter().all(|e| e.is_finite()) && w.windows(2).all(|p| p[0] < p[1]),
+            "{w:?}"
+        );
+        assert_eq!(histogram_bin(&w, 1.0), Some(2));
     }
 }

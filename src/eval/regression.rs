@@ -96,7 +96,9 @@ impl RegressionData {
         );
         let mut abs_err = Vec::with_capacity(n);
         for i in rows.clone() {
-            let (y, p) = (self.y_true[i], self.y_pred[i]);
+            let (Some(&y), Some(&p)) = (self.y_true.get(i), self.y_pred.get(i)) else {
+                continue;
+            };
             let e = (y - p).abs();
             ae.add(e);
             se.add((y - p) * (y - p));
@@ -107,7 +109,10 @@ impl RegressionData {
         let mean_y = yt.total() / nf;
         let mut tot = NeumaierSum::new();
         for i in rows {
-            let d = self.y_true[i] - mean_y;
+            let Some(&y) = self.y_true.get(i) else {
+                continue;
+            };
+            let d = y - mean_y;
             tot.add(d * d);
         }
         let (ss_res, ss_tot) = (se.total(), tot.total());

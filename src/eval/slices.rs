@@ -230,23 +230,15 @@ impl SliceColumn {
                     }
                 }
             }
-            let mut order: Vec<usize> = (0..self.names.len()).collect();
+            let mut named: Vec<(&String, Vec<u32>)> = self.names.iter().zip(rows).collect();
             if self.all_numeric {
-                order.sort_by(|&a, &b| {
-                    let x = self.names[a].trim().parse::<f64>().unwrap_or(f64::NAN);
-                    let y = self.names[b].trim().parse::<f64>().unwrap_or(f64::NAN);
-                    x.total_cmp(&y)
-                });
+                let key = |s: &str| s.trim().parse::<f64>().unwrap_or(f64::NAN);
+                named.sort_by(|a, b| key(a.0).total_cmp(&key(b.0)));
             } else {
-                order.sort_by(|&a, &b| self.names[a].cmp(&self.names[b]));
+                named.sort_by(|a, b| a.0.cmp(b.0));
             }
-            for k in order {
-                groups.push((
-                    self.names[k].clone(),
-                    None,
-                    None,
-                    std::mem::take(&mut rows[k]),
-                ));
+            for (name, rows) in named {
+                groups.push((name.clone(), None, None, rows));
             }
             if !other.is_empty() {
                 groups.push(("__other__".into(), None, None, other));

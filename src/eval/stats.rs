@@ -49,10 +49,10 @@ pub fn ks_2samp(a: &[f64], b: &[f64]) -> Option<KsResult> {
             (None, Some(&v)) => v,
             (None, None) => break,
         };
-        while i < n1 && a[i] <= x {
+        while a.get(i).is_some_and(|&u| u <= x) {
             i += 1;
         }
-        while j < n2 && b[j] <= x {
+        while b.get(j).is_some_and(|&v| v <= x) {
             j += 1;
         }
         let diff = (i as f64 / n1 as f64 - j as f64 / n2 as f64).abs();
@@ -322,10 +322,10 @@ pub fn wasserstein_sorted(u: &[f64], v: &[f64]) -> Option<f64> {
             let fv = j as f64 / nv as f64;
             s.add((fu - fv).abs() * (x - p));
         }
-        while i < nu && u[i] <= x {
+        while u.get(i).is_some_and(|&a| a <= x) {
             i += 1;
         }
-        while j < nv && v[j] <= x {
+        while v.get(j).is_some_and(|&b| b <= x) {
             j += 1;
         }
         prev = Some(x);

@@ -35,7 +35,7 @@ impl KeyFile {
             "scheme": "ed25519",
             "keyid": self.signer.keyid(),
             "keyval": {
-                "public": self.signer.public_value()["keyval"]["public"],
+                "public": self.signer.public_value().pointer("/keyval/public"),
                 "private": hex::encode(self.signer.seed()),
             },
         });
@@ -68,7 +68,7 @@ impl KeyFile {
         let signer = Ed25519Signer::from_seed(&seed);
         let public = v.get("keyval").and_then(|k| k.get("public"));
         if text("keyid") != Some(signer.keyid())
-            || public != Some(&signer.public_value()["keyval"]["public"])
+            || public != signer.public_value().pointer("/keyval/public")
         {
             return Err(bad(
                 "the private key does not match its key id or public key",

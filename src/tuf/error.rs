@@ -134,6 +134,20 @@ pub enum TufError {
         /// Context.
         detail: String,
     },
+    /// A signed length is larger than this client accepts for that kind of file
+    /// (`UpdaterConfig`'s `*_max_length`, `max_target_length`), or a stored copy is larger than
+    /// its role may be; refused before anything is fetched or parsed. Code `LIMIT_EXCEEDED`.
+    #[error("{role}: {file} is {length} bytes, more than the {limit} bytes allowed")]
+    LimitExceeded {
+        /// The role that lists the file (or the role of the metadata file).
+        role: String,
+        /// The file.
+        file: String,
+        /// Its signed (or stored) length.
+        length: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The delegation search visited the maximum number of roles with more left to visit
     /// (spec 5.6.7 bounds the search). Code `DELEGATION_LIMIT`.
     #[error("{role}: delegation search stopped after visiting {limit} roles")]
@@ -223,6 +237,7 @@ impl ErrorCode for TufError {
             TufError::UnsupportedHash { .. } => "UNSUPPORTED_HASH",
             TufError::MissingMeta { .. } => "MISSING_META",
             TufError::DelegationLimit { .. } => "DELEGATION_LIMIT",
+            TufError::LimitExceeded { .. } => "LIMIT_EXCEEDED",
             TufError::TargetNotFound { .. } => "TARGET_NOT_FOUND",
             TufError::BadTargetPath { .. } => "BAD_TARGET_PATH",
             TufError::InvalidState { .. } => "INVALID_STATE",
@@ -250,6 +265,7 @@ impl TufError {
             | TufError::UnsupportedHash { role, .. }
             | TufError::MissingMeta { role, .. }
             | TufError::DelegationLimit { role, .. }
+            | TufError::LimitExceeded { role, .. }
             | TufError::BadTargetPath { role, .. }
             | TufError::InvalidState { role, .. }
             | TufError::CatalogueLimit { role, .. }

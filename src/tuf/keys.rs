@@ -245,9 +245,9 @@ fn pss_salt_len(key: &rsa::RsaPublicKey, alg: HashAlg, sig: &[u8]) -> Option<usi
     let (masked_db, rest) = em.split_at(db_len);
     let h = rest.get(..h_len)?;
     let mut db = masked_db.to_vec();
-    let mut counter: u32 = 0;
-    let mut at = 0;
-    while at < db_len {
+    // MGF1: block `counter` of the mask covers bytes `counter * h_len ..` of DB.
+    for (counter, chunk) in db.chunks_mut(h_len).enumerate() {
+        let counter = u32::try_from(counter).ok()?;
         let block = match alg {
             HashAlg::Sha256 => Sha256::new()
                 .chain_update(h)
@@ -265,14 +265,9 @@ fn pss_salt_len(key: &rsa::RsaPublicKey, alg: HashAlg, sig: &[u8]) -> Option<usi
                 .finalize()
                 .to_vec(),
         };
-        for b in block {
-            if at >= db_len {
-                break;
-            }
-            db[at] ^= b;
-            at += 1;
+        for (d, b) in chunk.iter_mut().zip(block) {
+            *d ^= b;
         }
-        counter = counter.checked_add(1)?;
     }
     let zero_bits = 8 * em_len - em_bits;
     if let Some(first) = db.first_mut() {

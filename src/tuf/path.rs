@@ -43,10 +43,9 @@ enum Token {
 fn tokenize(pattern: &str) -> Vec<Token> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
+    let mut rest: &[char] = &chars;
+    while let Some((&c, tail)) = rest.split_first() {
+        rest = tail;
         match c {
             '*' => {
                 if !matches!(out.last(), Some(Token::Star)) {
@@ -57,38 +56,40 @@ fn tokenize(pattern: &str) -> Vec<Token> {
             '[' => {
                 // Python fnmatch.translate: find the closing `]`; a `]` right after `[` or `[!`
                 // is literal; with no closing `]` the `[` itself is literal.
-                let mut j = i;
-                if chars.get(j) == Some(&'!') {
-                    j += 1;
+                let mut skip = usize::from(rest.first() == Some(&'!'));
+                if rest.get(skip) == Some(&']') {
+                    skip += 1;
                 }
-                if chars.get(j) == Some(&']') {
-                    j += 1;
-                }
-                while j < chars.len() && chars[j] != ']' {
-                    j += 1;
-                }
-                if j >= chars.len() {
+                let close = rest
+                    .iter()
+                    .skip(skip)
+                    .position(|&c| c == ']')
+                    .map(|p| p + skip);
+                let Some((body, after)) = close.and_then(|at| rest.split_at_checked(at)) else {
                     out.push(Token::Char('['));
                     continue;
-                }
-                let mut body = &chars[i..j];
-                i = j + 1;
-                let negate = body.first() == Some(&'!');
-                if negate {
-                    body = &body[1..];
-                }
+                };
+                // `after` starts with the closing `]`.
+                rest = after.split_first().map_or(&[], |(_, tail)| tail);
+                let (negate, mut body) = match body.split_first() {
+                    Some(('!', tail)) => (true, tail),
+                    _ => (false, body),
+                };
                 let mut items = Vec::new();
-                let mut k = 0;
-                while k < body.len() {
-                    if k + 2 < body.len() && body[k + 1] == '-' {
-                        // Python 3.9+ drops empty ranges such as z-a.
-                        if body[k] <= body[k + 2] {
-                            items.push((body[k], body[k + 2]));
+                loop {
+                    match body {
+                        [lo, '-', hi, tail @ ..] => {
+                            // Python 3.9+ drops empty ranges such as z-a.
+                            if lo <= hi {
+                                items.push((*lo, *hi));
+                            }
+                            body = tail;
                         }
-                        k += 3;
-                    } else {
-                        items.push((body[k], body[k]));
-                        k += 1;
+                        [c, tail @ ..] => {
+                            items.push((*c, *c));
+                            body = tail;
+                        }
+                        [] => break,
                     }
                 }
                 out.push(Token::Class { negate, items });
@@ -117,13 +118,13 @@ fn fnmatch(pattern: &str, text: &str) -> bool {
     let text: Vec<char> = text.chars().collect();
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
+    while let Some(&ch) = text.get(t) {
         match tokens.get(p) {
             Some(Token::Star) => {
                 star = Some((p, t));
                 p += 1;
             }
-            Some(tok) if token_matches(tok, text[t]) => {
+            Some(tok) if token_matches(tok, ch) => {
                 p += 1;
                 t += 1;
             }
@@ -137,7 +138,11 @@ fn fnmatch(pattern: &str, text: &str) -> bool {
             },
         }
     }
-    tokens[p..].iter().all(|t| matches!(t, Token::Star))
+    tokens
+        .get(p..)
+        .unwrap_or_default()
+        .iter()
+        .all(|t| matches!(t, Token::Star))
 }
 
 /// Checks that a target path can be used as a relative path under a download directory or a
@@ -205,6 +210,22 @@ mod tests {
         for (p, t, want) in cases {
             assert_eq!(fnmatch(p, t), want, "{p} vs {t}");
         }
+    }
+
+    #[test]
+    fn many_stars_match_in_polynomial_time() {
+        // Backtracking that retries every split per `*` would take exponential time here
+        // (a delegation pattern is signed metadata, but a delegated role's key is not the root's).
+        let pattern = "*a".repeat(200) + "b";
+        let text = "a".repeat(2000);
+        let t0 = std::time::Instant::now();
+        assert!(!fnmatch(&pattern, &text));
+        assert!(fnmatch(&("*a".repeat(200) + "*"), &text));
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t0.elapsed()
+        );
     }
 
     #[test]

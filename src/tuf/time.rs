@@ -6,33 +6,22 @@ use crate::clock::UnixSeconds;
 
 /// Parses `YYYY-MM-DDTHH:MM:SSZ` (exactly that shape, UTC) to Unix seconds.
 pub fn parse_expires(text: &str) -> Option<UnixSeconds> {
-    let b = text.as_bytes();
-    if b.len() != 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'Z'
-    {
+    let &[y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T', h0, h1, b':', mi0, mi1, b':', s0, s1, b'Z'] =
+        text.as_bytes()
+    else {
         return None;
-    }
-    let num = |from: usize, to: usize| -> Option<i64> {
-        let mut n: i64 = 0;
-        for &c in b.get(from..to)? {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            n = n * 10 + i64::from(c - b'0');
-        }
-        Some(n)
     };
-    let year = num(0, 4)?;
-    let month = num(5, 7)?;
-    let day = num(8, 10)?;
-    let hour = num(11, 13)?;
-    let minute = num(14, 16)?;
-    let second = num(17, 19)?;
+    let num = |digits: &[u8]| -> Option<i64> {
+        digits.iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let year = num(&[y0, y1, y2, y3])?;
+    let month = num(&[mo0, mo1])?;
+    let day = num(&[d0, d1])?;
+    let hour = num(&[h0, h1])?;
+    let minute = num(&[mi0, mi1])?;
+    let second = num(&[s0, s1])?;
     if !(1..=12).contains(&month)
         || day < 1
         || day > days_in_month(year, month)

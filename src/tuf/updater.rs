@@ -29,12 +29,17 @@ pub struct UpdaterConfig {
     pub root_max_length: u64,
     /// Largest timestamp metadata accepted (python-tuf: 16 384).
     pub timestamp_max_length: u64,
-    /// Largest snapshot metadata accepted when the timestamp lists no length (python-tuf:
-    /// 2 000 000).
+    /// Largest snapshot metadata accepted (python-tuf: 2 000 000). python-tuf uses it only
+    /// when the timestamp lists no length; here it also caps a listed length, so a signed
+    /// length cannot make the client buffer more (`LIMIT_EXCEEDED` before fetching).
     pub snapshot_max_length: u64,
-    /// Largest targets metadata accepted when the snapshot lists no length (python-tuf:
-    /// 5 000 000).
+    /// Largest targets (or delegated targets) metadata accepted (python-tuf: 5 000 000), a cap
+    /// on the length the snapshot lists too. Raise it for catalogues whose targets metadata
+    /// is larger.
     pub targets_max_length: u64,
+    /// Largest target file [`Updater::download_target`] fetches, whatever length the targets
+    /// metadata signs (default 4 GiB, the most a WebAssembly memory holds).
+    pub max_target_length: u64,
     /// Most root versions fetched in one refresh (python-tuf: 32).
     pub max_root_rotations: u32,
     /// Most targets roles visited in one target search (python-tuf: 32).
@@ -66,6 +71,7 @@ impl UpdaterConfig {
             timestamp_max_length: 16_384,
             snapshot_max_length: 2_000_000,
             targets_max_length: 5_000_000,
+            max_target_length: 4 << 30,
             max_root_rotations: 32,
             max_delegations: 32,
             prefix_targets_with_hash: true,
@@ -178,6 +184,34 @@ fn status(v: u64, expires: &str) -> RoleStatus {
     }
 }
 
+/// The byte limit of a download whose length the parent may list: the listed length, which
+/// may not exceed `max`, else `max`.
+fn signed_limit(role: &str, file: &str, listed: Option<u64>, max: u64) -> Result<u64, TufError> {
+    match listed {
+        Some(length) if length > max => Err(TufError::LimitExceeded {
+            role: role.to_string(),
+            file: file.to_string(),
+            length,
+            limit: max,
+        }),
+        Some(length) => Ok(length),
+        None => Ok(max),
+    }
+}
+
+/// A stored copy of a role's metadata, unless it is larger than the role may be (a tampered
+/// cache is not parsed; the role is fetched again).
+async fn stored_copy<S: Store>(
+    store: &S,
+    key: &str,
+    max: u64,
+) -> Result<Option<Vec<u8>>, TufError> {
+    Ok(store
+        .get(key)
+        .await?
+        .filter(|b| u64::try_from(b.len()).is_ok_and(|n| n <= max)))
+}
+
 /// The store key of a role's metadata: `<prefix><percent-encoded role>.json`.
 pub fn metadata_key(prefix: &str, role: &str) -> String {
     format!("{prefix}{}.json", quote(role))
@@ -245,7 +279,8 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
     }
 
     async fn initial_set(&self, now: UnixSeconds) -> Result<TrustedMetadataSet, TufError> {
-        let stored = self.store.get(&self.key("root")).await?;
+        let stored =
+            stored_copy(&self.store, &self.key("root"), self.config.root_max_length).await?;
         match (&self.pinned_root, stored) {
             (None, None) => Err(TufError::InvalidState {
                 role: "root".into(),
@@ -319,7 +354,10 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         // 5.4: timestamp. A stored copy (unless its keys were rotated: 5.3.11) is the rollback
         // reference; a failure to load it only loses that reference.
         if !rotated {
-            if let Some(local) = self.store.get(&self.key("timestamp")).await? {
+            let key = self.key("timestamp");
+            if let Some(local) =
+                stored_copy(&self.store, &key, self.config.timestamp_max_length).await?
+            {
                 let _ = set.update_timestamp(&local);
             }
         }
@@ -337,7 +375,10 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         // unexpired) is used as is; otherwise it is the rollback reference for the new one.
         let mut have_snapshot = false;
         if !rotated {
-            if let Some(local) = self.store.get(&self.key("snapshot")).await? {
+            let key = self.key("snapshot");
+            if let Some(local) =
+                stored_copy(&self.store, &key, self.config.snapshot_max_length).await?
+            {
                 have_snapshot = set.update_snapshot(&local, true).is_ok();
             }
         }
@@ -354,7 +395,12 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
             } else {
                 "snapshot.json".to_string()
             };
-            let limit = meta.length.unwrap_or(self.config.snapshot_max_length);
+            let limit = signed_limit(
+                "timestamp",
+                &name,
+                meta.length,
+                self.config.snapshot_max_length,
+            )?;
             let url = join(&self.config.metadata_base_url, &name);
             let bytes = self
                 .fetch
@@ -734,6 +780,14 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         sink: &mut Sink<'_>,
     ) -> Result<(), TufError> {
         let url = self.target_url(info)?;
+        if info.length > self.config.max_target_length {
+            return Err(TufError::LimitExceeded {
+                role: info.role.clone(),
+                file: info.path.clone(),
+                length: info.length,
+                limit: self.config.max_target_length,
+            });
+        }
         let mut v = TargetVerifier::new(info)?;
         self.fetch
             .fetch(&url, info.length, &mut |chunk| {
@@ -869,7 +923,8 @@ async fn load_targets<F: Fetch, S: Store>(
     if set.check_cached_delegation(role, parent)? {
         return Ok(None);
     }
-    if let Some(local) = store.get(&metadata_key(&config.store_prefix, role)).await? {
+    let key = metadata_key(&config.store_prefix, role);
+    if let Some(local) = stored_copy(store, &key, config.targets_max_length).await? {
         if set.update_delegated_targets(&local, role, parent).is_ok() {
             return Ok(None);
         }
@@ -894,7 +949,7 @@ async fn load_targets<F: Fetch, S: Store>(
     } else {
         format!("{}.json", quote(role))
     };
-    let limit = meta.length.unwrap_or(config.targets_max_length);
+    let limit = signed_limit("snapshot", &name, meta.length, config.targets_max_length)?;
     let url = join(&config.metadata_base_url, &name);
     let bytes = fetch
         .fetch_bytes(&url, limit)

@@ -6,7 +6,7 @@ use js_sys::{
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::error::{coded_error, js_error, JsResult};
+use super::error::{coded_error, js_error, json_from_js, JsResult};
 use super::eval::{data_bytes, prepare, run_evaluation, EvalModel, JsEvaluation};
 use crate::card::ModelCard;
 use crate::digest::Sha256Digest;
@@ -70,8 +70,7 @@ fn card_from_js(card: &JsValue) -> JsResult<Option<ModelCard>> {
     if card.is_undefined() || card.is_null() {
         return Ok(None);
     }
-    let value: serde_json::Value = serde_wasm_bindgen::from_value(card.clone())
-        .map_err(|e| coded_error("INVALID_ARGUMENT", &format!("card: {e}")))?;
+    let value: serde_json::Value = json_from_js(card, "card")?;
     let mut value = value;
     // A bare schema object is a card without a name.
     if let Some(obj) = value.as_object_mut() {
@@ -224,7 +223,11 @@ impl JsModel {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Record<string, TensorInput>")] feeds: JsValue,
     ) -> JsResult<JsValue> {
-        let inputs = feeds_from_js(&feeds, self.inner.schema())?;
+        let inputs = feeds_from_js(
+            &feeds,
+            self.inner.schema(),
+            self.inner.limits().max_tensor_elements,
+        )?;
         let outputs = self.inner.run(inputs).map_err(|e| js_error(&e))?;
         outputs_to_js(&outputs)
     }
@@ -232,7 +235,11 @@ impl JsModel {
 
 /// Converts `{ name: { data, shape } }` into named tensors, typed by the model's declared input
 /// types (a plain number array is converted to the declared type).
-pub(crate) fn feeds_from_js(feeds: &JsValue, schema: &ModelSchema) -> JsResult<Vec<NamedTensor>> {
+pub(crate) fn feeds_from_js(
+    feeds: &JsValue,
+    schema: &ModelSchema,
+    max_elements: u64,
+) -> JsResult<Vec<NamedTensor>> {
     let obj: &Object = feeds.dyn_ref().ok_or_else(|| {
         coded_error(
             "INVALID_ARGUMENT",
@@ -251,6 +258,18 @@ pub(crate) fn feeds_from_js(feeds: &JsValue, schema: &ModelSchema) -> JsResult<V
             .map(|s| s.dtype);
         let data =
             Reflect::get(&value, &"data".into()).map_err(|_| bad_input(&name, "has no `data`"))?;
+        // Checked before the data is copied into the module's memory.
+        let length = Reflect::get(&data, &"length".into())
+            .ok()
+            .and_then(|l| l.as_f64())
+            .unwrap_or(0.0);
+        if length > max_elements as f64 {
+            return Err(js_error(&crate::engine::EngineError::LimitExceeded {
+                what: format!("input `{name}` element count"),
+                got: length as u64,
+                limit: max_elements,
+            }));
+        }
         let shape = shape_from_js(
             &Reflect::get(&value, &"shape".into()).unwrap_or(JsValue::UNDEFINED),
             &name,

@@ -42,3 +42,22 @@ pub(crate) fn length_from_js(value: f64, name: &str) -> JsResult<u64> {
     // Exact: checked above to be an integer in [0, 2^53).
     Ok(value as u64)
 }
+
+/// A JS value as JSON, through `JSON.stringify`: a cyclic or too deeply nested object, or a
+/// BigInt, is refused by the JS engine (`INVALID_ARGUMENT`) instead of recursing without bound
+/// in Rust, and the text then goes through serde_json's recursion limit (128).
+pub(crate) fn json_from_js<T: serde::de::DeserializeOwned>(
+    value: &JsValue,
+    what: &str,
+) -> JsResult<T> {
+    let text = js_sys::JSON::stringify(value).map_err(|e| {
+        let reason = js_sys::Error::from(e).message();
+        coded_error(
+            "INVALID_ARGUMENT",
+            &format!("{what}: not JSON-serialisable ({})", String::from(reason)),
+        )
+    })?;
+    let text = text.as_string().unwrap_or_else(|| "null".to_string());
+    serde_json::from_str(&text)
+        .map_err(|e| coded_error("INVALID_ARGUMENT", &format!("{what}: {e}")))
+}

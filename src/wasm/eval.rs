@@ -7,7 +7,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::error::{coded_error, js_error, JsResult};
+use super::error::{coded_error, js_error, json_from_js, JsResult};
 use crate::card::ModelCard;
 use crate::engine::{Model, ModelPredictor};
 use crate::eval::gates::GateSpec;
@@ -112,11 +112,9 @@ pub(crate) fn prepare(options: &JsValue, card: Option<&ModelCard>) -> JsResult<P
     let opts: EvalOptions = if options.is_undefined() || options.is_null() {
         EvalOptions::default()
     } else {
-        // Functions do not deserialize; drop onProgress before handing the object to serde.
-        let copy = js_sys::Object::assign(&js_sys::Object::new(), options.unchecked_ref());
-        let _ = Reflect::delete_property(&copy, &"onProgress".into());
-        serde_wasm_bindgen::from_value(copy.into())
-            .map_err(|e| invalid(format!("evaluation options: {e}")))?
+        // JSON.stringify drops onProgress (a function) and refuses cycles; serde_json then
+        // bounds the nesting of a profile given as an object.
+        json_from_js(options, "evaluation options")?
     };
     let mut cfg = match card {
         Some(c) => c.eval_config(),

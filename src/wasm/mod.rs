@@ -5,7 +5,10 @@
 mod engine;
 mod error;
 mod eval;
+mod panic;
 mod registry;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 
 use wasm_bindgen::prelude::*;
 
@@ -15,10 +18,12 @@ pub use error::{js_error, JsResult};
 pub use eval::evaluate_predictions;
 pub use registry::{AnyClock, AnyStore, JsRegistry, JsRegistryCache};
 
-/// Installs the panic hook so a Rust panic is reported on the console with its message.
+/// Installs the panic hook: a Rust panic is reported on the console with its message and
+/// handed to `globalThis.__edgeRegistryPanic` (set by `resilient.js`) before the instance
+/// traps, so the JS layer can reject the call with `INTERNAL_PANIC` and re-create the instance.
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
+    panic::install_hook();
 }
 
 /// The library version.

@@ -274,7 +274,7 @@ fn read_chunks(
         if n == 0 {
             return Ok(());
         }
-        each(&buf[..n])?;
+        each(buf.get(..n).unwrap_or_default())?;
     }
 }
 

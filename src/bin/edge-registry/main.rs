@@ -1,5 +1,20 @@
 //! The `edge-registry` command-line tool.
 
+// The CLI reads untrusted files (metadata, models, data, .npy tensors): the library's
+// panic-free lints hold here too, outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 mod eval_cmd;
 mod publish_cmd;
 mod registry_cmd;

@@ -250,7 +250,13 @@ pub fn models(a: ModelsArgs) -> Result<(), String> {
     let listing = pollster::block_on(client.list_targets()).map_err(|e| fail(&e))?;
     let cat = catalogue(&client, &listing)?;
     let roles = roles_json(&client, &listing);
-    let role_expiry = |role: &str| roles[role]["expires"].clone();
+    let role_expiry = |role: &str| {
+        roles
+            .get(role)
+            .and_then(|r| r.get("expires"))
+            .cloned()
+            .unwrap_or_default()
+    };
     let models: Vec<Value> = cat
         .models
         .values()

@@ -162,12 +162,16 @@ pub fn tensor_from_npy(bytes: &[u8]) -> Result<Tensor, String> {
     let major = *bytes.get(6).ok_or_else(|| err("file too short"))?;
     let (header_len, start): (usize, usize) = match major {
         1 => {
-            let b = bytes.get(8..10).ok_or_else(|| err("file too short"))?;
-            (usize::from(u16::from_le_bytes([b[0], b[1]])), 10)
+            let &[b0, b1] = bytes.get(8..10).ok_or_else(|| err("file too short"))? else {
+                return Err(err("file too short"));
+            };
+            (usize::from(u16::from_le_bytes([b0, b1])), 10)
         }
         2 | 3 => {
-            let b = bytes.get(8..12).ok_or_else(|| err("file too short"))?;
-            (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
+            let &[b0, b1, b2, b3] = bytes.get(8..12).ok_or_else(|| err("file too short"))? else {
+                return Err(err("file too short"));
+            };
+            (u32::from_le_bytes([b0, b1, b2, b3]) as usize, 12)
         }
         v => return Err(err(&format!("unsupported format version {v}"))),
     };
@@ -210,7 +214,7 @@ pub fn tensor_from_npy(bytes: &[u8]) -> Result<Tensor, String> {
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or_else(|| err("shape overflows"))?;
-    let body = &bytes[start + header_len..];
+    let body = bytes.get(start + header_len..).unwrap_or_default();
     let need = count
         .checked_mul(dtype.size())
         .ok_or_else(|| err("shape overflows"))?;
@@ -223,7 +227,7 @@ pub fn tensor_from_npy(bytes: &[u8]) -> Result<Tensor, String> {
     let data = match dtype {
         DType::F32 => TensorData::F32(
             body.chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
                 .collect(),
         ),
         DType::F64 => TensorData::F64(
@@ -233,7 +237,7 @@ pub fn tensor_from_npy(bytes: &[u8]) -> Result<Tensor, String> {
         ),
         DType::I32 => TensorData::I32(
             body.chunks_exact(4)
-                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .map(|c| i32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
                 .collect(),
         ),
         DType::I64 => TensorData::I64(
