@@ -138,7 +138,7 @@ test("after a reload the model comes from the cache", async () => {
 });
 
 test("a tampered artifact is refused with an explanation in words", async () => {
-  await page.goto(`${server.url}/?registry=/tampered`);
+  await page.goto(`${server.url}/?registry=/tampered`, { waitUntil: "domcontentloaded", timeout: 60000 });
   await page.locator('#trust[data-state="ok"]').waitFor({ timeout: 30000 });
   await page.locator('button[data-ref="digits@1"]').click();
   const err = page.locator("#load-error");

@@ -26,7 +26,7 @@ test("the page loads the wasm module and shows the library version", async () =>
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   const wasmResponse = page.waitForResponse((r) => r.url().endsWith(".wasm"));
-  await page.goto(`${server.url}/`);
+  await page.goto(`${server.url}/`, { waitUntil: "domcontentloaded", timeout: 60000 });
   const resp = await wasmResponse;
   assert.equal(resp.headers()["content-type"], "application/wasm");
   await page.locator('#status[data-state="ok"]').waitFor({ timeout: 15000 });

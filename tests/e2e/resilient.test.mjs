@@ -17,7 +17,7 @@ before(async () => {
   browser = await chromium.launch(launchOptions());
   page = await browser.newPage();
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(`${server.url}/`);
+  await page.goto(`${server.url}/`, { waitUntil: "domcontentloaded", timeout: 60000 });
 });
 after(async () => {
   await browser?.close();

@@ -11,7 +11,7 @@ before(async () => {
   server = await startServer(["www", "--mount", "/pkg=pkg", "--mount", "/fixtures=tests/fixtures"]);
   browser = await chromium.launch(launchOptions());
   page = await browser.newPage();
-  await page.goto(`${server.url}/`);
+  await page.goto(`${server.url}/`, { waitUntil: "domcontentloaded", timeout: 60000 });
 });
 after(async () => {
   await browser?.close();
