@@ -128,7 +128,7 @@ test("champion vs challenger shows intervals", async () => {
 });
 
 test("after a reload the model comes from the cache", async () => {
-  await page.reload();
+  await page.reload({ waitUntil: "domcontentloaded", timeout: 60000 });
   await page.locator('#trust[data-state="ok"]').waitFor({ timeout: 30000 });
   await page.locator('button[data-ref="digits@1"]').click();
   await page.locator("#load-ref", { hasText: "is loaded and verified" }).waitFor({ timeout: 30000 });
