@@ -18,28 +18,8 @@ export function readJson(rel) {
   return JSON.parse(readFileSync(new URL(rel, root), "utf8"));
 }
 
-/** xorshift32 (13, 17, 5), little-endian words: the generator of scripts/gen_digest_vectors.py. */
-export function xorshiftBytes(seed, length) {
-  const out = new Uint8Array(length + 4);
-  const view = new DataView(out.buffer);
-  let x = seed >>> 0;
-  for (let i = 0; i < length; i += 4) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    view.setUint32(i, x, true);
-  }
-  return out.subarray(0, length);
-}
-
-export function* unevenChunks(data, sizes) {
-  let at = 0;
-  for (let i = 0; at < data.length; i++) {
-    const n = Math.min(sizes[i % sizes.length], data.length - at);
-    yield data.subarray(at, at + n);
-    at += n;
-  }
-}
+// The digest-vector generator and chunker, shared with the runtime-neutral vectors.
+export { xorshiftBytes, unevenChunks } from "../shared/verification.mjs";
 
 /**
  * Starts `edge-registry serve` on a free port; resolves to { url, stop }.
