@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean interop bench bench-registry sample-registry fuzz
+.PHONY: setup demo test pkg cli clean interop bench bench-registry bench-edge sample-registry fuzz
 
 setup:
 	@scripts/setup
@@ -40,6 +40,11 @@ bench: setup pkg cli
 bench-registry: setup pkg cli
 	cargo run --example registry_fixtures -- target/registry-bench --bench
 	node benches/registry_browser.mjs
+
+## The example edge worker in workerd: cold start and first /predict, then 1,000 warm requests
+## (p50/p95) one at a time and 8 in flight (writes target/bench-edge.json)
+bench-edge: setup pkg cli
+	EDGE_REGISTRY_BIN=target/release/edge-registry node benches/edge_latency.mjs
 
 ## Fuzzing (nightly, cargo-fuzz): every target of fuzz/ for FUZZ_SECONDS (default 60) each;
 ## FUZZ_TARGETS="a b" picks some. Totals accumulate in fuzz/stats.tsv (fuzz/README.md).
