@@ -99,13 +99,43 @@ function isolateState(env) {
       registry: null,
       lastRefresh: 0, // Date.now() of the last refresh attempt that finished
       refreshed: false, // a refresh has succeeded (the catalogue is usable)
-      refreshing: false,
+      busy: false, // a request is running registry I/O (see exclusive)
       lastError: null,
       refreshes: 0,
       models: new Map(), // "name@version" -> { model, version, sha256, name, lastUsed }
     };
   }
   return state;
+}
+
+/**
+ * Runs `fn` (an async registry operation) while no other request runs one.
+ *
+ * workerd ties every promise and I/O object to the request that created it: a request that
+ * awaits work started by another request never resumes (the runtime cancels it as hung), and the
+ * registry's async calls share one executor and one lock inside the WebAssembly instance. So at
+ * most one request at a time runs registry I/O (open, refresh, download); the others wait on
+ * their own timers, never on another request's promise. The operation is also handed to
+ * `waitUntil`, so a client that disconnects does not cancel it half-way.
+ */
+async function exclusive(s, ctx, fn) {
+  const t0 = Date.now();
+  while (s.busy) {
+    if (Date.now() - t0 > 30000) {
+      throw new HttpError(503, "BUSY", "the registry has been busy for 30 s (a refresh or a download); try again");
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  s.busy = true;
+  const run = (async () => {
+    try {
+      return await fn();
+    } finally {
+      s.busy = false;
+    }
+  })();
+  ctx?.waitUntil?.(run.catch(() => {}));
+  return run;
 }
 
 async function registryFor(s) {
@@ -116,54 +146,63 @@ async function registryFor(s) {
   return s.registry;
 }
 
+const fresh = (s) => s.refreshed && Date.now() - s.lastRefresh < s.config.refreshMs;
+
 /**
  * Refreshes the trusted metadata when it is older than the interval. One request refreshes;
  * the others keep answering from the current metadata meanwhile (before the first successful
- * refresh they refresh too: the registry serialises them). A failed refresh keeps the last
- * trusted state and is retried after the interval; before any success its error is the answer.
+ * refresh they wait for it). A failed refresh keeps the last trusted state and is retried
+ * after the interval; before any success its error is the answer.
  */
-async function ensureFresh(s) {
-  const reg = await registryFor(s);
-  const due = Date.now() - s.lastRefresh >= s.config.refreshMs;
-  if (s.refreshed && (!due || s.refreshing)) return reg;
-  s.refreshing = true;
-  try {
-    const r = await reg.refresh();
-    s.refreshed = true;
-    s.refreshes++;
-    s.lastError = r.offline ? { code: r.networkError?.code ?? "NETWORK", message: r.networkError?.message ?? "offline" } : null;
-  } catch (e) {
-    s.lastError = { code: e?.code ?? "INTERNAL", message: String(e?.message ?? e) };
-    if (!s.refreshed) throw e;
-  } finally {
-    s.refreshing = false;
-    s.lastRefresh = Date.now();
-  }
-  return reg;
+async function ensureFresh(s, ctx) {
+  if (fresh(s) || (s.refreshed && s.busy)) return s.registry;
+  return exclusive(s, ctx, async () => {
+    const reg = await registryFor(s);
+    if (fresh(s)) return reg; // refreshed while this request waited
+    try {
+      const r = await reg.refresh();
+      s.refreshed = true;
+      s.refreshes++;
+      s.lastError = r.offline ? { code: r.networkError?.code ?? "NETWORK", message: r.networkError?.message ?? "offline" } : null;
+    } catch (e) {
+      s.lastError = { code: e?.code ?? "INTERNAL", message: String(e?.message ?? e) };
+      if (!s.refreshed) throw e;
+    } finally {
+      s.lastRefresh = Date.now();
+    }
+    return reg;
+  });
 }
 
 /** The verified model for `ref`, from memory or loaded (fetched, verified, built) once. */
-async function modelFor(s, ref) {
-  const reg = await ensureFresh(s);
+async function modelFor(s, ctx, ref) {
+  const reg = await ensureFresh(s, ctx);
   const r = reg.resolve(ref); // throws MODEL_NOT_FOUND / BAD_REF
   const key = `${r.name}@${r.version}`;
-  const held = s.models.get(key);
-  if (held && held.sha256 === r.sha256) {
-    held.lastUsed = Date.now();
-    return held;
-  }
-  const file = await reg.fetchModel(key);
-  // Built synchronously, so a crash of the engine on this model is caught (INTERNAL_PANIC).
-  const model = lib.Model.fromBytes(file.bytes, file.card ?? undefined);
-  const entry = { model, name: r.name, version: file.version, sha256: file.sha256, lastUsed: Date.now() };
-  s.models.set(key, entry);
-  while (s.models.size > s.config.maxModels) {
-    let oldest = null;
-    for (const [k, v] of s.models) if (oldest === null || v.lastUsed < s.models.get(oldest).lastUsed) oldest = k;
-    s.models.get(oldest).model.free?.();
-    s.models.delete(oldest);
-  }
-  return entry;
+  const held = () => {
+    const m = s.models.get(key);
+    if (m && m.sha256 === r.sha256) {
+      m.lastUsed = Date.now();
+      return m;
+    }
+    return null;
+  };
+  return held() ?? exclusive(s, ctx, async () => {
+    const again = held(); // loaded while this request waited
+    if (again) return again;
+    const file = await reg.fetchModel(key);
+    // Built synchronously, so a crash of the engine on this model is caught (INTERNAL_PANIC).
+    const model = lib.Model.fromBytes(file.bytes, file.card ?? undefined);
+    const entry = { model, name: r.name, version: file.version, sha256: file.sha256, lastUsed: Date.now() };
+    s.models.set(key, entry);
+    while (s.models.size > s.config.maxModels) {
+      let oldest = null;
+      for (const [k, v] of s.models) if (oldest === null || v.lastUsed < s.models.get(oldest).lastUsed) oldest = k;
+      s.models.get(oldest).model.free?.();
+      s.models.delete(oldest);
+    }
+    return entry;
+  });
 }
 
 async function readBody(request, s) {
@@ -197,13 +236,13 @@ function tensorJson(t) {
   return { dtype: t.dtype, shape: t.shape, data };
 }
 
-async function predict(request, s, ref) {
+async function predict(request, s, ctx, ref) {
   const body = parseJson(await readBody(request, s));
   const inputs = body?.inputs;
   if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) {
     throw new HttpError(400, "BAD_REQUEST", 'the body must be {"inputs": {"<input name>": {"data": [...], "shape": [...]}}}');
   }
-  const m = await modelFor(s, ref);
+  const m = await modelFor(s, ctx, ref);
   const t0 = performance.now();
   const outputs = m.model.run(inputs);
   const out = {};
@@ -216,7 +255,7 @@ async function predict(request, s, ref) {
 // Evaluation options a caller may set (the rest come from the signed model card).
 const EVAL_OPTIONS = ["task", "label", "features", "slices", "id", "classes", "gates", "driftColumns", "profile"];
 
-async function evaluate(request, s, ref) {
+async function evaluate(request, s, ctx, ref) {
   const bytes = await readBody(request, s);
   const type = (request.headers.get("content-type") ?? "").toLowerCase();
   let data;
@@ -233,13 +272,13 @@ async function evaluate(request, s, ref) {
     options.format = "json";
     for (const k of EVAL_OPTIONS) if (body?.options?.[k] !== undefined) options[k] = body.options[k];
   }
-  const m = await modelFor(s, ref);
+  const m = await modelFor(s, ctx, ref);
   const report = m.model.evaluate(data, options);
   return json({ model: m.name, version: m.version, sha256: m.sha256, report });
 }
 
-async function models(s) {
-  const reg = await ensureFresh(s);
+async function models(s, ctx) {
+  const reg = await ensureFresh(s, ctx);
   return json({ models: reg.models() });
 }
 
@@ -253,7 +292,7 @@ function health(s) {
   });
 }
 
-async function route(request, env) {
+async function route(request, env, ctx) {
   const s = isolateState(env);
   const url = new URL(request.url);
   const path = url.pathname;
@@ -271,17 +310,17 @@ async function route(request, env) {
     if (!ref) throw new HttpError(400, "BAD_REF", `give a model: ${prefix}<name>[@alias or version]`);
     return ref;
   };
-  if (path === "/models") { only("GET"); return models(s); }
+  if (path === "/models") { only("GET"); return models(s, ctx); }
   if (path === "/health") { only("GET"); return health(s); }
-  if (path.startsWith("/predict/")) { only("POST"); return predict(request, s, refOf("/predict/")); }
-  if (path.startsWith("/evaluate/")) { only("POST"); return evaluate(request, s, refOf("/evaluate/")); }
+  if (path.startsWith("/predict/")) { only("POST"); return predict(request, s, ctx, refOf("/predict/")); }
+  if (path.startsWith("/evaluate/")) { only("POST"); return evaluate(request, s, ctx, refOf("/evaluate/")); }
   throw new HttpError(404, "ROUTE_NOT_FOUND", `no route ${method} ${path} (GET /models, POST /predict/<ref>, POST /evaluate/<ref>, GET /health)`);
 }
 
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     try {
-      return await route(request, env);
+      return await route(request, env, ctx);
     } catch (e) {
       if (e?.code === "INTERNAL_PANIC" && state) {
         // The instance was re-created: models held by the old one are rebuilt on use, and the

@@ -6,7 +6,7 @@
 //    registry our publisher builds and `edge-registry serve` serves: /predict answers equal the
 //    native CLI's, a tampered artifact answers error JSON while other models keep working, and
 //    after the registry moves `production` the worker answers from the new version once the
-//    refresh interval has passed.
+//    refresh interval has passed; concurrent first requests on a cold isolate all succeed.
 //
 // Needs pkg/ (scripts/build-pkg), the CLI (EDGE_REGISTRY_BIN, else target/debug/edge-registry),
 // the registry fixtures (REGISTRY_FIXTURES, else target/registry-fixtures) and the npm packages
@@ -157,14 +157,23 @@ test("edge worker in workerd: predict equals the CLI, tampering is contained, al
     CACHE: "cache-api",
   });
   try {
+    // A cold isolate under concurrent first requests: one request opens, refreshes and loads
+    // while the others wait their turn (in workerd a request awaiting another's promise would
+    // be cancelled as hung).
+    const rows = digitsRows(5);
+    const input = { input: { data: rows.data, shape: rows.shape } };
+    const burst = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 4 === 3
+      ? fetch(`${wd.url}/models`)
+      : fetch(`${wd.url}/predict/digits@production`, { method: "POST", body: JSON.stringify({ inputs: input }) }))
+      .then((r) => r.status)));
+    assert.deepEqual(burst, Array(16).fill(200));
+
     // The catalogue.
     const cat = await (await fetch(`${wd.url}/models`)).json();
     assert.deepEqual(cat.models.map((m) => m.name), ["digits", "iris"]);
     assert.deepEqual(cat.models[0].aliases, { production: "1" });
 
     // /predict equals `edge-registry run` on the same inputs, through the same registry.
-    const rows = digitsRows(5);
-    const input = { input: { data: rows.data, shape: rows.shape } };
     const cli = (ref) => {
       const file = join(work, "input.json");
       writeFileSync(file, JSON.stringify({ input: { ...input.input, dtype: "float32" } }));
