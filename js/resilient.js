@@ -25,6 +25,8 @@
 import init, * as wasmLib from "./edge_registry.js";
 
 const RESET_MESSAGE = /stale object from previous Wasm instance/;
+/** The key of the option that carries the first instantiation's module and imports. */
+const INSTANTIATION = Symbol("instantiation");
 
 /** An Error with the library's shape: name EdgeRegistryError and a stable `code`. */
 function coded(code, message, cause) {
@@ -115,13 +117,67 @@ export function resilient(lib, options = {}) {
   const onPanic = (message) => { lastPanic = message; };
   panicListeners.add(onPanic);
 
+  // A spare instance for hosts that refuse to instantiate a large module synchronously:
+  // Chromium's main thread throws RangeError for `new WebAssembly.Instance` of a module over
+  // 8 MB, and wasm-bindgen's reset function instantiates synchronously. The spare is made
+  // asynchronously ahead of time from the module and import object of the first instantiation
+  // (recorded by loadResilient) and handed to the reset function in place of the synchronous
+  // one. Only where it is needed: a window (not a worker, not Node).
+  const source = options[INSTANTIATION] ?? null;
+  let spare = null;
+  let spareMaking = null;
+  function makeSpare() {
+    if (!source || spare || spareMaking) return;
+    spareMaking = WebAssembly.instantiate(source.module, source.imports).then((instance) => {
+      spare = instance;
+      spareMaking = null;
+      if (dead !== null && reviveFromSpare()) dead = null;
+    }, () => { spareMaking = null; });
+  }
+  function reviveFromSpare() {
+    if (!spare) return false;
+    const instance = spare;
+    spare = null;
+    const Sync = WebAssembly.Instance;
+    // The reset function runs `new WebAssembly.Instance(module, imports)`: a constructor that
+    // returns an object yields that object.
+    WebAssembly.Instance = function SpareInstance() { return instance; };
+    try {
+      lib.__wbg_reset_state();
+    } finally {
+      WebAssembly.Instance = Sync;
+    }
+    makeSpare();
+    return true;
+  }
+  if (source && canReset && typeof window !== "undefined" && typeof document !== "undefined") makeSpare();
+
+  /** Re-instantiates: synchronously where the host allows it, else from the spare. */
+  function reinstantiate(message) {
+    if (!canReset) { dead = message; return; }
+    try {
+      lib.__wbg_reset_state();
+      return;
+    } catch (e) {
+      if (!source) { dead = `${message}; re-creating it failed: ${e?.message ?? e}`; return; }
+    }
+    try {
+      if (reviveFromSpare()) return;
+    } catch (e) {
+      dead = `${message}; re-creating it failed: ${e?.message ?? e}`;
+      return;
+    }
+    // No spare yet (a second crash right after the first): calls fail until it is ready.
+    dead = message;
+    makeSpare();
+  }
+
   /** Discards the instance and makes a fresh one; rejects everything that was in flight. */
   function reset(cause) {
     const message = lastPanic ?? String(cause?.message ?? cause);
     lastPanic = null;
     epoch++;
-    if (canReset) lib.__wbg_reset_state();
-    else dead = message;
+    reinstantiate(message);
     const err = () => coded("INTERNAL_PANIC", `the WebAssembly instance crashed and was re-created: ${message}`, cause);
     for (const reject of [...pending]) reject(err());
     pending.clear();
@@ -133,6 +189,9 @@ export function resilient(lib, options = {}) {
 
   function assertAlive() {
     if (dead !== null) {
+      if (spareMaking) {
+        throw coded("INTERNAL_PANIC", `the WebAssembly instance crashed (${dead}) and is being re-created; retry in a moment`);
+      }
       throw coded("INTERNAL_PANIC", `the WebAssembly instance crashed earlier (${dead}) and this build cannot re-create it; reload the module`);
     }
   }
@@ -187,6 +246,16 @@ export function resilient(lib, options = {}) {
   const api = {
     /** How many times the instance was re-created. */
     get resets() { return epoch; },
+    /**
+     * Resolves once the instance is usable. After a crash the instance is re-created at once,
+     * except on a browser's main thread right after an earlier crash, where the module is
+     * instantiated asynchronously (Chromium refuses to instantiate a module over 8 MB
+     * synchronously there); calls made meanwhile reject with INTERNAL_PANIC.
+     */
+    async ready() {
+      while (dead !== null && spareMaking) await spareMaking;
+      assertAlive();
+    },
     /** Calls `listener({ resets, message })` after each re-creation; returns an unsubscribe. */
     onReset(listener) { resetListeners.add(listener); return () => resetListeners.delete(listener); },
     /** Stops listening for panics (the wrapper keeps working, without panic messages). */
@@ -319,8 +388,39 @@ export function resilient(lib, options = {}) {
  * returns the resilient API.
  */
 export async function loadResilient(initArg, options) {
-  await init(initArg);
-  return resilient(wasmLib, options);
+  const instantiation = await recordInstantiation(() => init(initArg));
+  return resilient(wasmLib, { ...options, [INSTANTIATION]: instantiation });
+}
+
+/**
+ * Runs `initialise` (wasm-bindgen's init) while recording the module and the import object it
+ * instantiates with, for spare instances (see `resilient`). The import object's functions work
+ * on the glue's current instance, so a later instance made with it is wired like the first.
+ */
+async function recordInstantiation(initialise) {
+  const W = WebAssembly;
+  const { instantiate, instantiateStreaming } = W;
+  let seen = null;
+  const note = (imports, result, moduleArg) => {
+    const module = result instanceof W.Instance ? moduleArg : result?.module;
+    if (module instanceof W.Module && imports) seen = { module, imports };
+    return result;
+  };
+  W.instantiate = function (m, imports, ...rest) {
+    return instantiate.call(W, m, imports, ...rest).then((r) => note(imports, r, m));
+  };
+  if (instantiateStreaming) {
+    W.instantiateStreaming = function (resp, imports, ...rest) {
+      return instantiateStreaming.call(W, resp, imports, ...rest).then((r) => note(imports, r));
+    };
+  }
+  try {
+    await initialise();
+  } finally {
+    W.instantiate = instantiate;
+    if (instantiateStreaming) W.instantiateStreaming = instantiateStreaming;
+  }
+  return seen;
 }
 
 /** The resilient API over a module already initialised with `initSync`. */
