@@ -329,6 +329,27 @@ fn handle(mounts: &[Mount], req: Request, opts: &Options) -> io::Result<()> {
     result
 }
 
+/// Connects to the server (and hangs up) every [`NUDGE_EVERY`], for as long as it runs.
+///
+/// Why: tiny_http 0.12 serves each connection on a thread of its pool, which blocks on an idle
+/// keep-alive connection for as long as the client keeps it open, and its pool can queue a new
+/// connection while counting as free a thread that has just taken another one. Browsers keep
+/// several idle connections open, so the queued connection could wait forever (seen as
+/// `page.goto` timeouts in the browser tests: a script's request sat unread in its socket).
+/// Each new connection makes the pool hand its queue to a free or a new thread, so a queued
+/// connection waits at most one nudge. tiny_http has no idle timeout to set instead, and a read
+/// timeout on the listening socket would also stop its accept loop.
+fn nudge(addr: std::net::SocketAddr) {
+    loop {
+        std::thread::sleep(NUDGE_EVERY);
+        // Connect and drop: tiny_http reads end-of-stream and closes it; no request is logged.
+        let _ = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1));
+    }
+}
+
+/// How often [`nudge`] connects.
+const NUDGE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Serves `mounts` on `addr` until the process ends, with `threads` worker threads.
 pub fn run(addr: &str, mounts: Vec<Mount>, threads: usize, opts: Options) -> Result<(), String> {
     let quiet = opts.quiet;
@@ -347,6 +368,12 @@ pub fn run(addr: &str, mounts: Vec<Mount>, threads: usize, opts: Options) -> Res
     }
     // Scripts that start the server on port 0 read the real address from this line.
     eprintln!("listening on http://{bound}");
+    if let Some(mut own) = server.server_addr().to_ip() {
+        if own.ip().is_unspecified() {
+            own.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        std::thread::spawn(move || nudge(own));
+    }
     let workers: Vec<_> = (0..threads.max(1))
         .map(|_| {
             let server = Arc::clone(&server);
