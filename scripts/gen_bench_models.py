@@ -9,7 +9,8 @@ the benchmarks time them and compare runtimes' outputs, nothing reads their pred
   5 ms per image natively. The committed copy is benches/models/convnet/ (model.onnx, card.json);
   this script checks that it writes the same bytes.
 - mlp-50mb: a multilayer perceptron with 50 MB of float32 weights ([N, 256] -> 2048 -> 4096 ->
-  896 -> 10), the "verified 50 MB model" of the end-to-end load benchmark. Not committed.
+  896 -> 10; gen_models.py's MLP graph), the "verified 50 MB model" of the end-to-end load
+  benchmark. Not committed.
 
 For each, DIR/NAME/ gets model.onnx, card.json (inputs and outputs, what Model.fromBytes needs)
 and expected.json (onnxruntime's outputs on seeded inputs, batch 1 and 64, in the format of
@@ -36,6 +37,7 @@ from gen_models import (  # noqa: E402
     f32,
     finish_model,
     input_info,
+    mlp_graph,
     model_io,
     ort_session,
     tensor_json,
@@ -79,24 +81,13 @@ def convnet():
 
 
 def mlp_50mb():
+    """gen_models.py's MLP graph (Div, then MatMul + Add + Relu per layer) with seeded weights."""
     rng = np.random.default_rng(SEED + 1)
     sizes = [256, 2048, 4096, 896, 10]
-    inits, nodes, x = [], [], "input"
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        last = i == len(sizes) - 2
-        inits += [f32(f"W{i}", he(rng, (a, b), a) * np.float32(0.5 if last else 1.0)),
-                  f32(f"B{i}", np.zeros(b))]
-        out = "logits" if last else f"fc{i}"
-        nodes.append(helper.make_node("Gemm", [x, f"W{i}", f"B{i}"], [out], name=f"fc{i}"))
-        if not last:
-            nodes.append(helper.make_node("Relu", [out], [f"relu{i}"], name=f"relu{i}"))
-            x = f"relu{i}"
-    nodes += [
-        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1, name="softmax"),
-        argmax_label(),
-    ]
-    model = finish_model("mlp-50mb", nodes, [input_info([256])], classifier_outputs(10), inits)
-    return model, (256,)
+    coefs = [he(rng, (a, b), a) for a, b in zip(sizes, sizes[1:])]
+    coefs[-1] *= np.float32(0.5)
+    intercepts = [np.zeros(b, dtype=np.float32) for b in sizes[1:]]
+    return mlp_graph("mlp-50mb", sizes[0], coefs, intercepts, 1.0), (sizes[0],)
 
 
 def write(out: Path, name: str, model, tail) -> bytes:
