@@ -240,5 +240,21 @@ ${table(["implementation", "s", "rows/s (median)"], evalRows)}
 
 scikit-learn / ours natively: ${evalRatio.toFixed(1)}x; scikit-learn's metrics alone / our
 Chromium run including CSV parsing: ${(median(sklearn.times_s) / median(evalBrowser.chromium_times_ms.map((t) => t / 1e3))).toFixed(1)}x.
+
+## Reading these numbers
+
+- Latency ratios take p50s; the p95s and the min–max ranges show the spread of the same run.
+  On a shared machine a ratio can move by tens of percent between runs, most for the
+  sub-millisecond cases.
+- First runs: only the first of the 5 is cold (JIT, allocator); the p50 is mostly warm code, the
+  max column the cold case. Each runtime was started once in the page before (startup table).
+- The Node rows compare our wasm with onnxruntime-node's native code; the native rows compare
+  tract with onnxruntime, both on one thread.
+- The end-to-end runs fetch from 127.0.0.1, faster than any real network: hashing, which can
+  overlap with waiting for bytes on a slower link, shows here at its full cost.
+- WebCrypto has no streaming digest: it hashes the whole buffer in one call, our verifier the
+  chunks as they arrive (the target compares the two as they are used).
+- The convnet's and the 50 MB model's weights are seeded random numbers: these runs check that
+  the runtimes agree and time them, nothing reads the predictions.
 `;
 writeFileSync(new URL("BENCHMARKS.md", root), md);
