@@ -40,6 +40,10 @@ const runtimes = [
   ["native: onnxruntime (Python, 1 thread)", python.results],
 ];
 const models = browser.inference.ours.map((r) => r.model);
+// The runners check their outputs before timing; the native engine bench only reports the error.
+for (const [label, results] of runtimes) {
+  for (const r of results) if (!(r.max_err <= 1e-4)) throw new Error(`${label} ${r.model}: outputs off by ${r.max_err}`);
+}
 const demo = models.filter((m) => m !== "convnet");
 const find = (results, model) => results.find((r) => r.model === model);
 const cli = Object.fromEntries(node.cli.map((c) => [c.model, c]));
