@@ -63,6 +63,7 @@ try {
   const context = await browser.newContext();
   const page = await open(context, "benches/peers_bench.html");
   results.inference = { ours: [], ort: [] };
+  results.ortWeb = await page.evaluate(() => window.ortInfo());
   for (const m of models) {
     for (const which of ["ours", "ort"]) {
       log("inference", m.name, which);

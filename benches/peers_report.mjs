@@ -180,8 +180,8 @@ Models: the demo models of \`tests/fixtures/models/\` and \`convnet\`, a VGG-sty
 3×80×80 images (\`scripts/gen_bench_models.py\`, committed in \`benches/models/convnet/\`). Each
 runtime gets the same bytes and inputs; before anything is timed its outputs at batch 1 and 64 are
 compared with onnxruntime's (\`expected.json\`; the last column, max abs difference; more than 1e-4
-aborts the run). onnxruntime-web runs its wasm backend with \`numThreads = 1\` and SIMD, in the
-same page as our package; onnxruntime natively with one intra-op and one inter-op thread; tract
+aborts the run). onnxruntime-web runs its wasm backend with \`numThreads = ${browser.ortWeb.numThreads}\`, \`simd = ${browser.ortWeb.simd}\`
+and \`proxy = ${browser.ortWeb.proxy}\` (crossOriginIsolated ${browser.ortWeb.crossOriginIsolated}), on the main thread of the same page as our package; onnxruntime natively with one intra-op and one inter-op thread; tract
 runs on one thread. First run: load from bytes in memory + the first batch-1 inference on a new
 session, 5 times (p50 / the slowest); the runtime's own start is the startup table below.
 Steady state: p50 / p95 after warm-up, at least 30 samples and 0.3 s (convnet: 10 samples); a
