@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean interop bench bench-registry bench-edge sample-registry fuzz
+.PHONY: setup demo test pkg cli clean interop bench bench-registry bench-edge bench-peers sample-registry fuzz
 
 setup:
 	@scripts/setup
@@ -45,6 +45,13 @@ bench-registry: setup pkg cli
 ## (p50/p95) one at a time and 8 in flight (writes target/bench-edge.json)
 bench-edge: setup pkg cli
 	EDGE_REGISTRY_BIN=target/release/edge-registry node benches/edge_latency.mjs
+
+## Against the peers, side by side in one run (writes BENCHMARKS.md): inference in Chromium next
+## to onnxruntime-web (same page), in Node next to onnxruntime-node, natively next to onnxruntime
+## (Python); download sizes; SHA-256 vs WebCrypto; the cold and warm load of a verified 50 MB
+## model vs fetch + InferenceSession.create; evaluation vs scikit-learn. QUICK=1 for a short run.
+bench-peers: setup pkg cli
+	scripts/bench-peers
 
 ## Fuzzing (nightly, cargo-fuzz): every target of fuzz/ for FUZZ_SECONDS (default 60) each;
 ## FUZZ_TARGETS="a b" picks some. Totals accumulate in fuzz/stats.tsv (fuzz/README.md).

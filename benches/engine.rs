@@ -1,6 +1,12 @@
-//! Native engine benchmark: load (parse + optimise) time and per-inference latency p50/p95 at
-//! batch 1 and batch 64 for each committed model. Prints one JSON line like the Node and
-//! Chromium runners (benches/engine_*.mjs), which scripts/bench-engine tabulates.
+//! Native engine benchmark: load (parse + optimise) time, first run (load + first inference)
+//! and per-inference latency p50/p95 at batch 1 and batch 64 for each committed model. Prints
+//! one JSON line like the Node and Chromium runners (benches/engine_*.mjs), which
+//! scripts/bench-engine tabulates.
+//!
+//! Environment (for scripts/bench-peers): `ENGINE_BENCH_EXTRA`, more model directories (comma
+//! separated; each with model.onnx, card.json, expected.json); `ENGINE_BENCH_MS` (default 300)
+//! and `ENGINE_BENCH_MIN_RUNS` (default 30), how long and how often to time each case. The
+//! outputs at batch 1 and 64 are compared with expected.json's (max abs error: `max_err`).
 
 use std::time::Instant;
 
@@ -17,13 +23,24 @@ fn stats(mut t: Vec<f64>) -> Value {
     json!({ "p50": quantile(&t, 0.5), "p95": quantile(&t, 0.95), "n": t.len() })
 }
 
+fn env_num(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn time_runs(mut f: impl FnMut()) -> Value {
-    for _ in 0..5 {
+    let (min_s, min_runs) = (
+        env_num("ENGINE_BENCH_MS", 300.0) / 1e3,
+        env_num("ENGINE_BENCH_MIN_RUNS", 30.0) as usize,
+    );
+    for _ in 0..5.min(min_runs) {
         f();
     }
     let mut times = Vec::new();
     let start = Instant::now();
-    while times.len() < 2000 && (times.len() < 30 || start.elapsed().as_secs_f64() < 0.3) {
+    while times.len() < 2000 && (times.len() < min_runs || start.elapsed().as_secs_f64() < min_s) {
         let t0 = Instant::now();
         f();
         times.push(t0.elapsed().as_secs_f64() * 1e3);
@@ -43,13 +60,62 @@ fn rows(data: &[f32], shape: &[usize], n: usize) -> Tensor {
     Tensor::new(s, TensorData::F32(out))
 }
 
+fn tensor(v: &Value) -> Tensor {
+    let shape = v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap());
+    match v["dtype"].as_str().unwrap() {
+        "int64" => Tensor::new(shape, TensorData::I64(data.map(|x| x as i64).collect())),
+        _ => Tensor::new(shape, TensorData::F32(data.map(|x| x as f32).collect())),
+    }
+}
+
+/// The largest absolute difference between the outputs and the expected ones.
+fn max_err(outputs: &[NamedTensor], expected: &Value) -> f64 {
+    let mut err = 0.0f64;
+    for out in outputs {
+        let want = tensor(&expected[&out.name]);
+        assert_eq!(out.tensor.shape, want.shape, "{}", out.name);
+        for (a, b) in out
+            .tensor
+            .data
+            .to_f64_vec()
+            .iter()
+            .zip(want.data.to_f64_vec())
+        {
+            err = err.max((a - b).abs());
+        }
+    }
+    err
+}
+
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models");
     let index: Value =
         serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
+    let mut dirs: Vec<_> = index["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| root.join(m["dir"].as_str().unwrap()))
+        .collect();
+    let extra = std::env::var("ENGINE_BENCH_EXTRA").unwrap_or_default();
+    dirs.extend(
+        extra
+            .split(',')
+            .filter(|d| !d.is_empty())
+            .map(std::path::PathBuf::from),
+    );
     let mut results = Vec::new();
-    for m in index["models"].as_array().unwrap() {
-        let dir = root.join(m["dir"].as_str().unwrap());
+    for dir in dirs {
         let bytes = std::fs::read(dir.join("model.onnx")).unwrap();
         let card: ModelSchema =
             serde_json::from_slice(&std::fs::read(dir.join("card.json")).unwrap()).unwrap();
@@ -68,27 +134,39 @@ fn main() {
             .iter()
             .map(|v| v.as_u64().unwrap() as usize)
             .collect();
-        let mut loads = Vec::new();
-        let mut model = None;
-        for _ in 0..7 {
-            let t0 = Instant::now();
-            model = Some(Model::load(&bytes, Some(&card)).unwrap());
-            loads.push(t0.elapsed().as_secs_f64() * 1e3);
-        }
-        let model = model.unwrap();
         let name = card.inputs[0].name.clone();
         let b1 = rows(&data, &shape, 1);
         let b64 = rows(&data, &shape, 64);
+        let feed = |t: &Tensor| {
+            vec![NamedTensor {
+                name: name.clone(),
+                tensor: t.clone(),
+            }]
+        };
+        let (mut loads, mut firsts) = (Vec::new(), Vec::new());
+        let mut model = None;
+        for _ in 0..7 {
+            let t0 = Instant::now();
+            let m = Model::load(&bytes, Some(&card)).unwrap();
+            loads.push(t0.elapsed().as_secs_f64() * 1e3);
+            m.run(feed(&b1)).unwrap();
+            firsts.push(t0.elapsed().as_secs_f64() * 1e3);
+            model = Some(m);
+        }
+        let model = model.unwrap();
+        let err = ["batch1", "batch64"]
+            .map(|case| {
+                let outputs = model.run(feed(&tensor(&expected[case]["inputs"]["input"])));
+                max_err(&outputs.unwrap(), &expected[case]["outputs"])
+            })
+            .into_iter()
+            .fold(0.0, f64::max);
         let run = |t: &Tensor| {
-            model
-                .run(vec![NamedTensor {
-                    name: name.clone(),
-                    tensor: t.clone(),
-                }])
-                .unwrap();
+            model.run(feed(t)).unwrap();
         };
         results.push(json!({
-            "model": m["dir"], "load": stats(loads),
+            "model": dir.file_name().unwrap().to_string_lossy(), "load": stats(loads),
+            "first": stats(firsts), "max_err": err,
             "batch1": time_runs(|| run(&b1)), "batch64": time_runs(|| run(&b64)),
         }));
     }

@@ -18,4 +18,4 @@ const models = index.models.map((m) => {
     input: { data: Float32Array.from(input.data), shape: input.shape },
   };
 });
-console.log(JSON.stringify({ runtime: label, results: benchModels(lib, models) }));
+console.log(JSON.stringify({ runtime: label, results: await benchModels(lib, models) }));

@@ -75,7 +75,7 @@ const b = stat(result.times);
 const nn = stat(native);
 const out = {
   rows: result.rows, csv_bytes: result.bytes, runs: RUNS, chromium: result.chromium,
-  chromium_ms: b, native_cli_ms: nn,
+  chromium_ms: b, native_cli_ms: nn, chromium_times_ms: result.times, native_cli_times_ms: native,
   chromium_rows_per_s: result.rows / (b.median / 1e3),
   native_cli_rows_per_s: result.rows / (nn.median / 1e3),
 };

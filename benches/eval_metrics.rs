@@ -98,6 +98,7 @@ fn main() {
             cal.top_label.ece
         );
     }
+    let runs = format!("{times:?}");
     times.sort_by(f64::total_cmp);
     let best = times[0];
     let median = times[RUNS / 2];
@@ -106,7 +107,7 @@ fn main() {
         N as f64 / median
     );
     let json = format!(
-        "{{\"rows\": {N}, \"classes\": {C}, \"best_s\": {best}, \"median_s\": {median}, \"rows_per_s\": {}, \"checksum\": {checksum}}}\n",
+        "{{\"rows\": {N}, \"classes\": {C}, \"best_s\": {best}, \"median_s\": {median}, \"times_s\": {runs}, \"rows_per_s\": {}, \"checksum\": {checksum}}}\n",
         N as f64 / median
     );
     std::fs::write(format!("{dir}/rust.json"), json).expect("write rust.json");

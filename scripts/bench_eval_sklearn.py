@@ -70,6 +70,7 @@ def main():
     default = Path(os.environ.get("CARGO_TARGET_DIR", Path(__file__).resolve().parent.parent / "target")) / "eval-bench"
     ap.add_argument("--dir", default=str(default))
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", help="also write the timings here (scripts/bench-peers reads them)")
     args = ap.parse_args()
     d = Path(args.dir)
     raw = np.fromfile(d / "rows.bin", dtype=np.uint8)
@@ -87,6 +88,10 @@ def main():
     rust = json.loads((d / "rust.json").read_text())
     check = out["accuracy"] + out["log_loss"] + out["auc_macro"] + out["ece"][0]
     agree = abs(check - rust["checksum"]) <= 1e-9 * abs(check)
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "sklearn": sklearn.__version__, "numpy": np.__version__, "rows": int(n), "runs": args.runs,
+            "times_s": times, "best_s": best, "median_s": median, "agrees_with_rust": agree}, indent=2))
     print(f"scikit-learn {sklearn.__version__}, numpy {np.__version__}: {n} rows x {C} classes")
     print()
     print("| implementation | best (s) | median (s) | rows/s (median) |")
