@@ -45,7 +45,7 @@ try {
   log("startup");
   results.startup = { ours: [], ort: [] };
   results.files = { ours: new Set(), ort: new Set() };
-  const prefix = { ours: "/pkg/", ort: "/node_modules/onnxruntime-web/" };
+  const prefix = { ours: "/pkg/", ort: "/benches/peers/node_modules/onnxruntime-web/" };
   for (let r = 0; r < RUNS; r++) {
     for (const which of ["ours", "ort"]) {
       const context = await browser.newContext();

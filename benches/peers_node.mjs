@@ -9,9 +9,12 @@
 // Writes target/bench-peers/node.json. RUNS (default 5) process runs each; QUICK=1 is short.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import ort from "onnxruntime-node";
+import { createRequire } from "node:module";
 import { loadPkg, root } from "../tests/js/helpers.mjs";
 import { TOLERANCE, benchRuntime, oursRuntime, ortRuntime } from "./peers_core.mjs";
+
+// The peers live in benches/peers/node_modules (scripts/bench-peers installs them there).
+const ort = createRequire(new URL("./peers/package.json", import.meta.url))("onnxruntime-node");
 
 const QUICK = process.env.QUICK === "1";
 const RUNS = Number(process.env.RUNS || (QUICK ? 2 : 5));

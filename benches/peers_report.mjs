@@ -16,7 +16,7 @@ const browser = json(`${dir}/browser.json`);
 const evalRust = json("target/eval-bench/rust.json");
 const evalBrowser = json("target/eval-bench/browser.json");
 const sklearn = json(`${dir}/sklearn.json`);
-const version = (pkg) => json(`node_modules/${pkg}/package.json`).version;
+const version = (pkg) => json(`${pkg.startsWith("onnxruntime") ? "benches/peers/" : ""}node_modules/${pkg}/package.json`).version;
 const lockVersion = (name) => read("Cargo.lock").toString().match(new RegExp(`name = "${name}"\\nversion = "([^"]+)"`))?.[1];
 const ourVersion = read("Cargo.toml").toString().match(/^version = "([^"]+)"/m)[1];
 
