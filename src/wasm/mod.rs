@@ -21,8 +21,11 @@ pub use registry::{AnyClock, AnyStore, JsRegistry, JsRegistryCache};
 /// Installs the panic hook: a Rust panic is reported on the console with its message and
 /// handed to `globalThis.__edgeRegistryPanic` (set by `resilient.js`) before the instance
 /// traps, so the JS layer can reject the call with `INTERNAL_PANIC` and re-create the instance.
+/// It also runs the static constructors once ([`crate::engine::run_static_constructors`]),
+/// which stops wasm-ld from re-running them at the start of every export.
 #[wasm_bindgen(start)]
 pub fn start() {
+    crate::engine::run_static_constructors();
     panic::install_hook();
 }
 
