@@ -12,11 +12,11 @@
 //
 // Needs pkg/ (make pkg), the CLI (EDGE_REGISTRY_BIN, else target/release/edge-registry, else
 // target/debug/edge-registry) and node_modules/.bin/workerd (npm ci).
-import { spawn, execFileSync } from "node:child_process";
-import { createServer } from "node:net";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
+import { startServer, startWorkerd as startWorkerdOn } from "../tests/js/helpers.mjs";
 
 const root = new URL("../", import.meta.url);
 const arg = (name, fallback) => {
@@ -30,16 +30,8 @@ const modelName = arg("model", "digits");
 
 const bin = process.env.EDGE_REGISTRY_BIN
   || [new URL("target/release/edge-registry", root).pathname, new URL("target/debug/edge-registry", root).pathname].find(existsSync);
-const workerd = new URL("node_modules/.bin/workerd", root).pathname;
 const models = new URL("tests/fixtures/models/", root).pathname;
 const er = (...a) => execFileSync(bin, a, { stdio: ["ignore", "pipe", "pipe"] }).toString();
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 function pct(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -61,32 +53,17 @@ const expected = JSON.parse(readFileSync(join(models, dir, "expected.json"), "ut
 const feeds = Object.fromEntries(Object.entries(expected.batch1.inputs).map(([k, v]) => [k, { data: v.data, shape: v.shape }]));
 const body = JSON.stringify({ inputs: feeds });
 
-const serverPort = await freePort();
-const server = spawn(bin, ["serve", work, "--addr", `127.0.0.1:${serverPort}`, "--quiet", "--threads", "4"], { stdio: "ignore" });
-for (let i = 0; ; i++) {
-  try { await fetch(`http://127.0.0.1:${serverPort}/repo/metadata/timestamp.json`); break; } catch { if (i > 100) throw new Error("server"); await new Promise((r) => setTimeout(r, 100)); }
-}
+process.env.EDGE_REGISTRY_BIN = bin; // startServer's binary
+const server = await startServer([work, "--quiet", "--threads", "4"]);
+const registryUrl = `${server.url}/repo`;
 
-async function startWorkerd() {
-  const port = await freePort();
-  const t0 = performance.now();
-  const child = spawn(workerd, ["serve", "examples/edge-worker/config.capnp", "--experimental", "--socket-addr", `http=127.0.0.1:${port}`], {
-    cwd: root.pathname,
-    env: {
-      ...process.env,
-      REGISTRY_URL: `http://127.0.0.1:${serverPort}/repo`,
-      TRUSTED_ROOT: readFileSync(join(repo, "metadata/1.root.json"), "utf8"),
-      REFRESH_SECONDS: "60",
-      CACHE: "memory",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
+function startWorkerd() {
+  return startWorkerdOn("examples/edge-worker/config.capnp", {
+    REGISTRY_URL: registryUrl,
+    TRUSTED_ROOT: readFileSync(join(repo, "metadata/1.root.json"), "utf8"),
+    REFRESH_SECONDS: "60",
+    CACHE: "memory",
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    try { await fetch(`${url}/health`); break; } catch { await new Promise((r) => setTimeout(r, 5)); }
-    if (performance.now() - t0 > 60000) throw new Error("workerd did not start");
-  }
-  return { url, child, readyMs: performance.now() - t0 };
 }
 
 async function predict(url) {
@@ -111,8 +88,9 @@ for (let i = 0; i < coldRuns; i++) {
     const got = j.outputs[name].data;
     o.data.forEach((v, k) => { if (Math.abs(Number(got[k]) - Number(v)) > 1e-4) throw new Error(`${name}[${k}] ${got[k]} vs ${v}`); });
   }
-  w.child.kill();
-  await new Promise((r) => w.child.on("exit", r));
+  const exited = new Promise((r) => w.child.on("exit", r));
+  w.stop();
+  await exited;
 }
 
 // Warm: sequential, then concurrent.
@@ -128,13 +106,13 @@ await Promise.all(Array.from({ length: concurrency }, async () => {
   while (next < warmRuns) { next++; conc.push((await predict(w.url)).ms); }
 }));
 const concWall = performance.now() - tc;
-w.child.kill();
-server.kill();
+w.stop();
+server.stop();
 
 const result = {
   date: new Date().toISOString(),
   machine: `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}`,
-  workerd: execFileSync(workerd, ["--version"]).toString().trim(),
+  workerd: execFileSync(new URL("node_modules/.bin/workerd", root).pathname, ["--version"]).toString().trim(),
   model: modelName,
   wasmBytes: readFileSync(new URL("pkg/edge_registry_bg.wasm", root)).length,
   coldReadyMs: summary(ready),

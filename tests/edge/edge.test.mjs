@@ -13,71 +13,25 @@
 // workerd and deno (package.json).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { createServer } from "node:net";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { root, startServer } from "../js/helpers.mjs";
+import { root, startServer, startWorkerd } from "../js/helpers.mjs";
 import { EXPECTED, runVerification } from "../shared/verification.mjs";
 
 const bin = process.env.EDGE_REGISTRY_BIN || new URL("target/debug/edge-registry", root).pathname;
-const workerdBin = new URL("node_modules/.bin/workerd", root).pathname;
 const denoBin = new URL("node_modules/.bin/deno", root).pathname;
 const pkgDir = process.env.PKG_DIR ? `${process.env.PKG_DIR.replace(/\/?$/, "/")}` : new URL("pkg/", root).pathname;
 const fixtures = new URL(`${process.env.REGISTRY_FIXTURES || "target/registry-fixtures"}/`, root).pathname;
 const models = new URL("tests/fixtures/models/", root).pathname;
 
-const children = [];
 let fixtureServer;
-after(() => {
-  for (const c of children) c.kill();
-  fixtureServer?.stop();
-});
+after(() => fixtureServer?.stop());
 
 before(async () => {
   fixtureServer = await startServer([fixtures, "--mount", `/vectors=${new URL("tests/vectors", root).pathname}`, "--quiet"]);
 });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts workerd on `config` with `env`; resolves to { url, log, stop } once it answers. */
-async function startWorkerd(config, env) {
-  const port = await freePort();
-  const child = spawn(workerdBin, ["serve", config, "--experimental", "--socket-addr", `http=127.0.0.1:${port}`], {
-    cwd: root.pathname,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  const log = [];
-  for (const s of [child.stdout, child.stderr]) s.on("data", (d) => log.push(String(d)));
-  let exited = null;
-  child.on("exit", (code) => { exited = code; });
-  const url = `http://127.0.0.1:${port}`;
-  const t0 = Date.now();
-  for (;;) {
-    if (exited !== null) throw new Error(`workerd exited ${exited}:\n${log.join("")}`);
-    try {
-      await fetch(`${url}/__ready`);
-      break;
-    } catch {
-      if (Date.now() - t0 > 60000) throw new Error(`workerd did not start:\n${log.join("")}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return { url, log, stop: () => child.kill() };
-}
 
 const er = (...args) => execFileSync(bin, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
 

@@ -6,6 +6,7 @@ import { runVerification } from "verification.mjs";
 
 export default {
   async fetch(request, env) {
+    if (new URL(request.url).pathname !== "/") return new Response("not found", { status: 404 });
     try {
       return Response.json(await runVerification(pkg, env.BASE));
     } catch (e) {

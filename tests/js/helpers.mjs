@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 // Shared helpers for the Node tests of the built package (pkg/).
 import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 
 export const root = new URL("../../", import.meta.url);
 
@@ -49,6 +50,51 @@ export function startServer(args) {
       }
     });
   });
+}
+
+/** A TCP port free on 127.0.0.1 right now (for servers that cannot report the one they got). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts workerd (node_modules/.bin/workerd) on a config with extra environment variables, and
+ * resolves once it answers HTTP (GET /__ready, a path the workers answer cheaply) to
+ * { url, log, child, readyMs, stop }: readyMs from spawning to the first answer.
+ */
+export async function startWorkerd(config, env = {}) {
+  const port = await freePort();
+  const t0 = performance.now();
+  const child = spawn(new URL("node_modules/.bin/workerd", root).pathname,
+    ["serve", config, "--experimental", "--socket-addr", `http=127.0.0.1:${port}`], {
+      cwd: root.pathname,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  const log = [];
+  for (const s of [child.stdout, child.stderr]) s.on("data", (d) => log.push(String(d)));
+  let exited = null;
+  child.on("exit", (code) => { exited = code; });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (exited !== null) throw new Error(`workerd exited ${exited}:\n${log.join("")}`);
+    try {
+      await fetch(`${url}/__ready`);
+      break;
+    } catch {
+      if (performance.now() - t0 > 60000) { child.kill(); throw new Error(`workerd did not start:\n${log.join("")}`); }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  return { url, log, child, readyMs: performance.now() - t0, stop: () => child.kill() };
 }
 
 /**
