@@ -8,11 +8,13 @@
 //! |---|---|---|---|
 //! | `onnx_model/string-raw-initializer.onnx`, `string-raw-constant.onnx` | reading tract-onnx 0.23.9 `tensor.rs` | `unimplemented!` in `create_tensor` (a STRING tensor in `raw_data`) | `BAD_MODEL` from the pre-scan |
 //! | `onnx_model/undefined-graph-output.onnx` | fuzz target `onnx_model` | panic in tract-onnx 0.23.9 `model.rs:187` (`outlets_by_name[name]` for a graph output no node, input or initializer defines) | `BAD_MODEL` from the pre-scan |
+//! | `onnx_model/argmax-rank1-fuzz.onnx` | fuzz target `onnx_model` | panic in tract-hir 0.23.9 `reduce.rs:124` (`Reduce::must_reduce` unwraps "Illegal combination of values for rank and axis": an `ArgMax` with `axis = 1` on a rank-1 tensor) | `BAD_MODEL` from the engine's checked operators (`src/engine/checked_ops.rs`) |
+//! | `onnx_model/{argmax,argmin,reducemean,reducesum,reducemax-opset18}-*-out-of-range.onnx` | `scripts/gen_regression_models.py`, the same panic through each way tract takes axes (attribute, default, second input, opset 13 and 18) | the same panic | `BAD_MODEL`; the `*-valid.onnx` controls still compute |
 //! | `eval_csv/values-near-f64-max.csv` | fuzz target `eval_csv` | a reference profile of the data had an infinite mean, deviation and histogram step, written as `null`, so its JSON did not load back | finite statistics; the profile round-trips |
 
 mod common;
 
-use edge_registry::engine::{read_schema, Model};
+use edge_registry::engine::{read_schema, Model, NamedTensor, Tensor, TensorData};
 use edge_registry::error::ErrorCode;
 use edge_registry::eval::data::{read_all, ColumnSelection};
 use edge_registry::eval::{DataFormat, Limits, Profile, ProfileBuilder, ProfileConfig};
@@ -41,6 +43,44 @@ everywhere! {
         engine_refuses("undefined-graph-output", bytes, "BAD_MODEL");
         let err = Model::load(bytes, None).unwrap_err();
         assert!(err.to_string().contains("graph output"), "{err}");
+    }
+
+    fn reductions_with_axes_out_of_range_are_refused() {
+        let found = include_bytes!("fixtures/regressions/onnx_model/argmax-rank1-fuzz.onnx");
+        engine_refuses("argmax-rank1-fuzz", found, "BAD_MODEL");
+        let err = Model::load(found, None).unwrap_err();
+        assert!(err.to_string().contains("axis 1 is out of range for an input of rank 1"), "{err}");
+        for (name, bytes, axis) in [
+            ("argmax-axis-out-of-range", &include_bytes!("fixtures/regressions/onnx_model/argmax-axis-out-of-range.onnx")[..], 2),
+            ("argmin-negative-axis-out-of-range", &include_bytes!("fixtures/regressions/onnx_model/argmin-negative-axis-out-of-range.onnx")[..], -3),
+            ("reducemean-axes-attribute-out-of-range", &include_bytes!("fixtures/regressions/onnx_model/reducemean-axes-attribute-out-of-range.onnx")[..], 5),
+            ("reducesum-axes-input-out-of-range", &include_bytes!("fixtures/regressions/onnx_model/reducesum-axes-input-out-of-range.onnx")[..], -3),
+            ("reducemax-opset18-axes-input-out-of-range", &include_bytes!("fixtures/regressions/onnx_model/reducemax-opset18-axes-input-out-of-range.onnx")[..], 2),
+        ] {
+            engine_refuses(name, bytes, "BAD_MODEL");
+            let err = Model::load(bytes, None).unwrap_err().to_string();
+            assert!(err.contains(&format!("axis {axis} is out of range for an input of rank 2")), "{name}: {err}");
+        }
+    }
+
+    fn reductions_with_axes_in_range_still_compute() {
+        // x = [[0, 1, 2], [3, 4, 5]]; the expected values are onnxruntime's for the same files.
+        let x = || vec![NamedTensor {
+            name: "x".into(),
+            tensor: Tensor::new(vec![2, 3], TensorData::F32(vec![0., 1., 2., 3., 4., 5.])),
+        }];
+        for (name, bytes, shape, want) in [
+            ("reducesum-axes-input-valid", &include_bytes!("fixtures/regressions/onnx_model/reducesum-axes-input-valid.onnx")[..], vec![2], vec![3., 12.]),
+            ("reducemax-opset18-axes-input-valid", &include_bytes!("fixtures/regressions/onnx_model/reducemax-opset18-axes-input-valid.onnx")[..], vec![3], vec![3., 4., 5.]),
+            ("reducemean-axes-attribute-valid", &include_bytes!("fixtures/regressions/onnx_model/reducemean-axes-attribute-valid.onnx")[..], vec![1, 3], vec![1.5, 2.5, 3.5]),
+            ("argmax-axis-valid", &include_bytes!("fixtures/regressions/onnx_model/argmax-axis-valid.onnx")[..], vec![2], vec![2., 2.]),
+        ] {
+            let model = Model::load(bytes, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let out = model.run(x()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(out.len(), 1, "{name}");
+            assert_eq!(out[0].tensor.shape, shape, "{name}");
+            assert_eq!(out[0].tensor.data.to_f64_vec(), want, "{name}");
+        }
     }
 
     fn profiles_of_values_near_f64_max_are_finite_and_round_trip() {

@@ -7,6 +7,7 @@
 //! still panic on some hostile graphs; natively that is caught and reported as `INTERNAL_PANIC`,
 //! in wasm the JS layer recovers.)
 
+mod checked_ops;
 mod predictor;
 mod schema;
 mod tensor;
@@ -171,7 +172,7 @@ fn decode(bytes: &[u8], limits: &EngineLimits) -> Result<pb::ModelProto, EngineE
         .graph
         .as_ref()
         .ok_or_else(|| bad("the model has no graph"))?;
-    let register = &tract_onnx::onnx().op_register;
+    let register = &checked_ops::framework().op_register;
     let mut missing = BTreeSet::new();
     check_graph(
         graph,
@@ -353,7 +354,7 @@ fn schema_of(model: &TypedModel) -> Result<ModelSchema, EngineError> {
 
 fn typed_model(bytes: &[u8], limits: &EngineLimits) -> Result<TypedModel, EngineError> {
     let proto = decode(bytes, limits)?;
-    let inference = tract_onnx::onnx()
+    let inference = checked_ops::framework()
         .model_for_proto_model(&proto)
         .map_err(|e| bad(tract_reason(&e)))?;
     drop(proto);
