@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | `onnx_model/string-raw-initializer.onnx`, `string-raw-constant.onnx` | reading tract-onnx 0.23.9 `tensor.rs` | `unimplemented!` in `create_tensor` (a STRING tensor in `raw_data`) | `BAD_MODEL` from the pre-scan |
 //! | `onnx_model/undefined-graph-output.onnx` | fuzz target `onnx_model` | panic in tract-onnx 0.23.9 `model.rs:187` (`outlets_by_name[name]` for a graph output no node, input or initializer defines) | `BAD_MODEL` from the pre-scan |
-//! | `onnx_model/argmax-rank1-fuzz.onnx` | fuzz target `onnx_model` | panic in tract-hir 0.23.9 `reduce.rs:124` (`Reduce::must_reduce` unwraps "Illegal combination of values for rank and axis": an `ArgMax` with `axis = 1` on a rank-1 tensor) | `BAD_MODEL` from the engine's checked operators (`src/engine/checked_ops.rs`) |
+//! | `onnx_model/argmax-rank1-fuzz.onnx` | fuzz target `onnx_model` | panic in tract-hir 0.23.9 `reduce.rs:124` (`Reduce::must_reduce` unwraps "Illegal combination of values for rank and axis": an `ArgMax` with `axis = 1` on a rank-1 tensor) | `BAD_MODEL` from the engine's checked operators (`src/engine/checked_ops.rs`; `tests/operator_sweep.rs` covers the same class in every operator) |
 //! | `onnx_model/{argmax,argmin,reducemean,reducesum,reducemax-opset18}-*-out-of-range.onnx` | `scripts/gen_regression_models.py`, the same panic through each way tract takes axes (attribute, default, second input, opset 13 and 18) | the same panic | `BAD_MODEL`; the `*-valid.onnx` controls still compute |
 //! | `eval_csv/values-near-f64-max.csv` | fuzz target `eval_csv` | a reference profile of the data had an infinite mean, deviation and histogram step, written as `null`, so its JSON did not load back | finite statistics; the profile round-trips |
 

@@ -1,17 +1,24 @@
-//! tract with its known panics on hostile graphs taken out.
+//! tract with its known panics and hangs on hostile graphs taken out.
 //!
-//! tract-hir 0.23.9's `Reduce::must_reduce` resolves a reduction's axes with `unwrap()`, so a
-//! `ReduceX`, `ArgMax` or `ArgMin` node whose axis is out of range for its input's rank panics
-//! during type analysis (found by the `onnx_model` fuzz target: an `ArgMax` with `axis = 1` on a
-//! rank-1 tensor). Natively the engine's `guard` catches that; in wasm it kills the instance.
-//! The rank is only known during tract's own analysis, so the check cannot be a pre-scan of the
-//! protobuf: [`framework`] registers these operators through [`AxesChecked`], a wrapper that
-//! checks the axes against the input rank each time tract infers the node's facts, before the
-//! wrapped operator sees them, and refuses the graph with an error instead.
+//! tract 0.23.9 trusts many node attributes: an axis out of range for its input's rank, a
+//! kernel shape whose length disagrees with the input's, a block size of zero. It then indexes
+//! out of bounds, unwraps `None`, divides by zero, or loops for 2^64 iterations (negative axes
+//! cast to `usize`) during type analysis. Natively the engine's `guard` catches a panic (not a
+//! hang); in wasm either kills or freezes the instance. Found by the `onnx_model` fuzz target
+//! (`ArgMax` with `axis = 1` on a rank-1 tensor, tract-hir's `Reduce::must_reduce` unwrapping)
+//! and then by a sweep of every operator with out-of-range attributes (`tests/operator_sweep.rs`).
 //!
-//! Why before is enough: tract only reaches `must_reduce` once the input's whole shape (hence its
-//! rank) and, for axes given as an input, that input's value are known, and the node's own rules
-//! never derive either of them; so they are known when the wrapper checks.
+//! The rank is only known during tract's own analysis, so these checks cannot be a pre-scan of
+//! the protobuf: [`framework`] registers the operators of [`RULES`] through [`Checked`], a
+//! wrapper that checks the node's attributes against its first input's rank each time tract
+//! infers the node's facts, before the wrapped operator sees them, and refuses the graph with an
+//! error (`BAD_MODEL`) instead. Only explicitly given attributes are checked (defaults are
+//! tract's business), with the ranges the ONNX specification gives.
+//!
+//! Why before is enough: tract's rules reach the attribute only once the input's rank (or its
+//! whole shape) is known, and a node's own rules never derive its input's rank from nothing; so
+//! the rank is known when the wrapper checks. Axes given as an input are checked once that
+//! input's value is known, which is also before tract's rules can use them.
 
 use std::sync::OnceLock;
 
@@ -29,18 +36,98 @@ use tract_onnx::Onnx;
 type Builder =
     fn(&ParsingContext, &pb::NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)>;
 
-/// The reductions that go through `Reduce::must_reduce`.
-const REDUCTIONS: [&str; 10] = [
-    "ReduceL1",
-    "ReduceL2",
-    "ReduceLogSum",
-    "ReduceLogSumExp",
-    "ReduceMax",
-    "ReduceMean",
-    "ReduceMin",
-    "ReduceProd",
-    "ReduceSum",
-    "ReduceSumSquare",
+/// What one operator's attributes must satisfy, relative to the rank `r` of its first input.
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    /// Integer attribute(s) `name` (one or a list) are axes in `[-r, r - 1]`.
+    Axes(&'static str),
+    /// `Flatten`'s `axis`: in `[-r, r]`.
+    AxisInclusive(&'static str),
+    /// `OneHot`'s `axis`: in `[-r - 1, r]` (the output has one more axis).
+    AxisOfOutputPlusOne(&'static str),
+    /// `Unsqueeze`'s axes (attribute or input 1): in `[-(r + n), r + n - 1]`, `n` of them.
+    UnsqueezeAxes,
+    /// Axes given as the value of input `i`, in `[-r, r - 1]`.
+    AxesInput(usize),
+    /// `perm` is a permutation of `0..r`.
+    Permutation,
+    /// The input's rank is at least this.
+    MinRank(i64),
+    /// The input's rank is exactly this.
+    Rank(i64),
+    /// Integer attribute(s) `name`, when given, are at least 1.
+    Positive(&'static str),
+    /// The node has between `min` and `max` inputs (checked when the node is built).
+    Inputs(usize, usize),
+    /// `Resize` before opset 13 has all its inputs: 2 at opset 10, 3 or 4 at 11 and 12.
+    ResizeInputs,
+    /// tract's integer matrix products need the larger of inputs 0 and 1 to have rank 2 or more
+    /// (with two vectors its einsum wiring computes `rank - 2`).
+    MatMulRanks,
+    /// Convolution and pooling: `kernel_shape`, `strides`, `dilations` (and `output_padding`,
+    /// `output_shape`) have `r - 2` entries, `pads` has `2 (r - 2)`, none negative.
+    Spatial,
+}
+
+use Rule::*;
+
+/// The operators tract registers that need checks, and their rules. The ten reductions and
+/// `ArgMax`/`ArgMin` go through `Reduce::must_reduce`.
+const RULES: &[(&str, &[Rule])] = &[
+    ("ArgMax", &[Axes("axis")]),
+    ("ArgMin", &[Axes("axis")]),
+    ("ReduceL1", &[Axes("axes"), AxesInput(1)]),
+    ("ReduceL2", &[Axes("axes"), AxesInput(1)]),
+    ("ReduceLogSum", &[Axes("axes"), AxesInput(1)]),
+    ("ReduceLogSumExp", &[Axes("axes"), AxesInput(1)]),
+    ("ReduceMax", &[Axes("axes"), AxesInput(1)]),
+    ("ReduceMean", &[Axes("axes"), AxesInput(1)]),
+    ("ReduceMin", &[Axes("axes"), AxesInput(1)]),
+    ("ReduceProd", &[Axes("axes"), AxesInput(1)]),
+    ("ReduceSum", &[Axes("axes"), AxesInput(1)]),
+    ("ReduceSumSquare", &[Axes("axes"), AxesInput(1)]),
+    ("Compress", &[Axes("axis")]),
+    ("Concat", &[Axes("axis")]),
+    ("CumSum", &[AxesInput(1)]),
+    ("DFT", &[Axes("axis")]),
+    ("Flatten", &[AxisInclusive("axis")]),
+    ("Gather", &[Axes("axis")]),
+    ("GatherElements", &[Axes("axis")]),
+    ("Hardmax", &[Axes("axis")]),
+    ("LayerNormalization", &[Axes("axis")]),
+    ("LogSoftmax", &[Axes("axis")]),
+    ("LpNormalization", &[Axes("axis")]),
+    ("MeanVarianceNormalization", &[Axes("axes")]),
+    ("OneHot", &[AxisOfOutputPlusOne("axis")]),
+    ("Scatter", &[Axes("axis")]),
+    ("ScatterElements", &[Axes("axis")]),
+    ("Slice", &[Axes("axes"), AxesInput(3)]),
+    ("Softmax", &[Axes("axis")]),
+    ("Split", &[Axes("axis")]),
+    ("Squeeze", &[Axes("axes"), AxesInput(1)]),
+    ("TopK", &[Axes("axis")]),
+    ("Transpose", &[Inputs(1, 1), Permutation]),
+    ("Unsqueeze", &[UnsqueezeAxes]),
+    ("DepthToSpace", &[Rank(4), Positive("blocksize")]),
+    ("SpaceToDepth", &[Rank(4), Positive("blocksize")]),
+    ("AveragePool", &[MinRank(3), Spatial]),
+    ("MaxPool", &[MinRank(3), Spatial]),
+    ("Conv", &[MinRank(3), Spatial, Positive("group")]),
+    ("ConvInteger", &[MinRank(3), Spatial, Positive("group")]),
+    ("ConvTranspose", &[MinRank(3), Spatial, Positive("group")]),
+    (
+        "QLinearConv",
+        &[Inputs(8, 9), MinRank(3), Spatial, Positive("group")],
+    ),
+    ("GlobalAveragePool", &[MinRank(3)]),
+    ("GlobalLpPool", &[MinRank(3)]),
+    ("GlobalMaxPool", &[MinRank(3)]),
+    ("Resize", &[ResizeInputs]),
+    ("MatMulInteger", &[MatMulRanks]),
+    ("QLinearMatMul", &[MatMulRanks]),
+    // Contrib operators tract accepts in the default domain.
+    ("BiasGelu", &[Inputs(2, 2)]),
+    ("GatherBlockQuantized", &[MinRank(2)]),
 ];
 
 /// tract's ONNX framework as shipped: where the wrappers find the operators they wrap.
@@ -49,93 +136,222 @@ fn stock() -> &'static Onnx {
     STOCK.get_or_init(tract_onnx::onnx)
 }
 
-/// The framework the engine parses with: tract's, with the reductions and `ArgMax`/`ArgMin`
-/// checked by [`AxesChecked`]. Built once.
+/// The framework the engine parses with: tract's, with the operators of [`RULES`] checked by
+/// [`Checked`]. Built once.
 pub(super) fn framework() -> &'static Onnx {
     static CHECKED: OnceLock<Onnx> = OnceLock::new();
     CHECKED.get_or_init(|| {
         let mut onnx = stock().clone();
-        for op in REDUCTIONS.into_iter().chain(["ArgMax", "ArgMin"]) {
-            onnx.op_register.insert(op, checked as Builder);
+        for (op, _) in RULES {
+            if onnx.op_register.0.contains_key(*op) {
+                onnx.op_register.insert(op, checked as Builder);
+            }
         }
         onnx
     })
 }
 
-/// Builds the node with tract's own builder and wraps the result.
+/// Builds the node with tract's own builder and wraps the result with the node's rules and
+/// the integer attributes they read.
 fn checked(
     ctx: &ParsingContext,
     node: &pb::NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let Some(build) = stock().op_register.0.get(&node.op_type) else {
+    let (Some(build), Some((_, rules))) = (
+        stock().op_register.0.get(&node.op_type),
+        RULES.iter().find(|(op, _)| *op == node.op_type),
+    ) else {
         bail!("operator {} is not registered", node.op_type)
     };
+    let inputs = node.input.len();
+    for rule in *rules {
+        let (min, max) = match *rule {
+            Inputs(min, max) => (min, max),
+            ResizeInputs if ctx.onnx_operator_set_version == 10 => (2, 2),
+            ResizeInputs if ctx.onnx_operator_set_version < 13 => (3, 4),
+            _ => continue,
+        };
+        if inputs < min || inputs > max {
+            bail!(
+                "{} has {inputs} inputs; it takes {}",
+                node.op_type,
+                if min == max {
+                    min.to_string()
+                } else {
+                    format!("{min} to {max}")
+                }
+            )
+        }
+    }
     let (inner, closures) = build(ctx, node)?;
-    let attribute = |name: &str| node.attribute.iter().find(|a| a.name == name);
-    let axes = if node.op_type.starts_with("Arg") {
-        // ArgMax/ArgMin: one `axis`, default 0.
-        vec![attribute("axis").map_or(0, |a| a.i)]
-    } else {
-        attribute("axes")
-            .map(|a| a.ints.clone())
-            .unwrap_or_default()
-    };
-    let op = AxesChecked {
+    let attributes = node
+        .attribute
+        .iter()
+        .filter(|a| a.i != 0 || !a.ints.is_empty() || a.r#type == INT || a.r#type == INTS)
+        .map(|a| {
+            let mut values = a.ints.clone();
+            if a.ints.is_empty() && a.r#type != INTS {
+                values.push(a.i);
+            }
+            (a.name.clone(), values)
+        })
+        .collect();
+    let op = Checked {
         inner,
-        axes,
-        // From opset 13 (ReduceSum) or 18 (the others) the axes may come as a second input.
-        axes_input: node.input.len() > 1 && !node.op_type.starts_with("Arg"),
+        rules,
+        attributes,
     };
     Ok((Box::new(op), closures))
 }
 
-/// An operator whose axes must be in range for its first input's rank, wrapping the operator
-/// tract built for the node; everything but the check is the wrapped operator's.
+const INT: i32 = pb::attribute_proto::AttributeType::Int as i32;
+const INTS: i32 = pb::attribute_proto::AttributeType::Ints as i32;
+
+/// An operator tract built, with [`Rule`]s its attributes must satisfy; everything but the
+/// check is the wrapped operator's.
 #[derive(Debug, Clone)]
-pub(super) struct AxesChecked {
+pub(super) struct Checked {
     inner: Box<dyn InferenceOp>,
-    /// Axes given as attributes.
-    axes: Vec<i64>,
-    /// Whether the second input holds more axes.
-    axes_input: bool,
+    rules: &'static [Rule],
+    /// The node's integer attributes, by name (a single `i` as a list of one).
+    attributes: Vec<(String, Vec<i64>)>,
 }
 
 // tract compares operators to merge duplicates in typed models; this one never reaches a typed
 // model (its `to_typed` wires the wrapped operator), so no two are ever equal.
-impl PartialEq for AxesChecked {
+impl PartialEq for Checked {
     fn eq(&self, _: &Self) -> bool {
         false
     }
 }
-impl Eq for AxesChecked {}
+impl Eq for Checked {}
 
-fn out_of_range(axes: &[i64], rank: i64) -> Option<i64> {
-    axes.iter().copied().find(|&a| a < -rank || a >= rank)
+/// The first of `values` outside `[lo, hi]`.
+fn outside(values: &[i64], lo: i64, hi: i64) -> Option<i64> {
+    values.iter().copied().find(|&a| a < lo || a > hi)
 }
 
-impl AxesChecked {
+impl Checked {
+    fn attribute(&self, name: &str) -> Option<&[i64]> {
+        self.attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
     fn check(&self, inputs: &[&InferenceFact]) -> TractResult<()> {
-        let Some(rank) = inputs.first().and_then(|f| f.shape.rank().concretize()) else {
+        let Some(r) = inputs.first().and_then(|f| f.shape.rank().concretize()) else {
             return Ok(());
         };
-        let mut bad = out_of_range(&self.axes, rank);
-        if bad.is_none() && self.axes_input {
-            if let Some(value) = inputs.get(1).and_then(|f| f.value.concretize()) {
-                let axes = value.cast_to::<i64>()?;
-                bad = out_of_range(axes.try_as_plain_ram()?.as_slice::<i64>()?, rank);
+        let name = self.inner.name();
+        let axis_error = |axis: i64| -> TractResult<()> {
+            bail!("{name}: axis {axis} is out of range for an input of rank {r}")
+        };
+        let input_axes = |i: usize| -> TractResult<Option<Vec<i64>>> {
+            match inputs.get(i).and_then(|f| f.value.concretize()) {
+                Some(value) => {
+                    let axes = value.cast_to::<i64>()?;
+                    Ok(Some(axes.try_as_plain_ram()?.as_slice::<i64>()?.to_vec()))
+                }
+                None => Ok(None),
+            }
+        };
+        for rule in self.rules {
+            match *rule {
+                Axes(attr) => {
+                    if let Some(a) = self.attribute(attr).and_then(|v| outside(v, -r, r - 1)) {
+                        return axis_error(a);
+                    }
+                }
+                AxisInclusive(attr) => {
+                    if let Some(a) = self.attribute(attr).and_then(|v| outside(v, -r, r)) {
+                        return axis_error(a);
+                    }
+                }
+                AxisOfOutputPlusOne(attr) => {
+                    if let Some(a) = self.attribute(attr).and_then(|v| outside(v, -r - 1, r)) {
+                        return axis_error(a);
+                    }
+                }
+                UnsqueezeAxes => {
+                    let axes = match self.attribute("axes") {
+                        Some(v) => Some(v.to_vec()),
+                        None => input_axes(1)?,
+                    };
+                    if let Some(axes) = axes {
+                        let out = r.saturating_add(axes.len() as i64);
+                        if let Some(a) = outside(&axes, -out, out - 1) {
+                            bail!("{name}: axis {a} is out of range for an output of rank {out}")
+                        }
+                    }
+                }
+                AxesInput(i) => {
+                    if let Some(a) = input_axes(i)?.and_then(|v| outside(&v, -r, r - 1)) {
+                        return axis_error(a);
+                    }
+                }
+                Permutation => {
+                    if let Some(perm) = self.attribute("perm") {
+                        let mut sorted = perm.to_vec();
+                        sorted.sort_unstable();
+                        if !sorted.iter().copied().eq(0..r) {
+                            bail!("{name}: perm {perm:?} is not a permutation of the {r} axes of its input")
+                        }
+                    }
+                }
+                MinRank(min) => {
+                    if r < min {
+                        bail!("{name}: the input has rank {r}, at least {min} is needed")
+                    }
+                }
+                Rank(want) => {
+                    if r != want {
+                        bail!("{name}: the input has rank {r}, {want} is needed")
+                    }
+                }
+                Positive(attr) => {
+                    if let Some(v) = self.attribute(attr).and_then(|v| outside(v, 1, i64::MAX)) {
+                        bail!("{name}: {attr} is {v}, it must be at least 1")
+                    }
+                }
+                Inputs(..) | ResizeInputs => {}
+                MatMulRanks => {
+                    let rank = |i: usize| inputs.get(i).and_then(|f| f.shape.rank().concretize());
+                    let b = if name.starts_with("QLinear") { 3 } else { 1 };
+                    if let Some(rb) = rank(b) {
+                        if r.max(rb) < 2 {
+                            bail!("{name}: two vectors; at least one input of rank 2 is needed")
+                        }
+                    }
+                }
+                Spatial => {
+                    let spatial = r - 2;
+                    for (attr, len, min) in [
+                        ("kernel_shape", spatial, 1),
+                        ("strides", spatial, 1),
+                        ("dilations", spatial, 1),
+                        ("output_padding", spatial, 0),
+                        ("output_shape", spatial, 0),
+                        ("pads", 2 * spatial, 0),
+                    ] {
+                        let Some(v) = self.attribute(attr) else {
+                            continue;
+                        };
+                        if v.len() as i64 != len {
+                            bail!("{name}: {attr} has {} entries, the input's {spatial} spatial axes need {len}", v.len())
+                        }
+                        if let Some(x) = outside(v, min, i64::MAX) {
+                            bail!("{name}: {attr} has {x}, at least {min} is needed")
+                        }
+                    }
+                }
             }
         }
-        match bad {
-            Some(axis) => bail!(
-                "{}: axis {axis} is out of range for an input of rank {rank}",
-                self.inner.name()
-            ),
-            None => Ok(()),
-        }
+        Ok(())
     }
 }
 
-impl Op for AxesChecked {
+impl Op for Checked {
     fn name(&self) -> StaticName {
         self.inner.name()
     }
@@ -150,7 +366,7 @@ impl Op for AxesChecked {
     }
 }
 
-impl EvalOp for AxesChecked {
+impl EvalOp for Checked {
     fn eval(&self, ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         self.inner.eval(ctx, inputs)
     }
@@ -171,7 +387,7 @@ type Facts = (
     TVec<InferenceFact>,
 );
 
-impl InferenceOp for AxesChecked {
+impl InferenceOp for Checked {
     fn infer(
         &mut self,
         inputs: TVec<&InferenceFact>,
