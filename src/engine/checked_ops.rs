@@ -64,6 +64,27 @@ enum Rule {
     /// tract's integer matrix products need the larger of inputs 0 and 1 to have rank 2 or more
     /// (with two vectors its einsum wiring computes `rank - 2`).
     MatMulRanks,
+    /// Input `i`'s value, when known (tract folds constants while it analyses the graph), is
+    /// the shape of a tensor tract will allocate: no negative size, at most [`MAX_ELEMENTS`].
+    ShapeValue(usize),
+    /// `Expand`: the broadcast of input 0's shape and input 1's value within [`MAX_ELEMENTS`].
+    BroadcastValue,
+    /// `Tile`: input 0's shape times input 1's repeats within [`MAX_ELEMENTS`], none negative.
+    RepeatsValue,
+    /// `Range`: a non-zero step and at most [`MAX_ELEMENTS`] values.
+    RangeValue,
+    /// `Pad`: the padded shape (pads as input 1, or the `pads` attribute before opset 11) has
+    /// `2 r` entries, no negative size, at most [`MAX_ELEMENTS`] elements.
+    PadsValue,
+    /// Input `i` is a scalar size (window length, one-hot depth) of at most [`MAX_ELEMENTS`].
+    SizeValue(usize),
+    /// `Gather`, `Scatter`, `ScatterElements` and `ArrayFeatureExtractor`: known indices (input 1) are within input 0's axis
+    /// (`axis`, or the last axis when `None`).
+    IndicesValue(Option<&'static str>),
+    /// Integer `Div` and `Mod`: a known divisor (input 1) has no zero.
+    DivisorValue,
+    /// Inputs 0 and 1, when both types are known, have the same element type.
+    SameType,
     /// Convolution and pooling: `kernel_shape`, `strides`, `dilations` (and `output_padding`,
     /// `output_shape`) have `r - 2` entries, `pads` has `2 (r - 2)`, none negative.
     Spatial,
@@ -91,16 +112,20 @@ const RULES: &[(&str, &[Rule])] = &[
     ("CumSum", &[AxesInput(1)]),
     ("DFT", &[Axes("axis")]),
     ("Flatten", &[AxisInclusive("axis")]),
-    ("Gather", &[Axes("axis")]),
+    ("Gather", &[Axes("axis"), IndicesValue(Some("axis"))]),
     ("GatherElements", &[Axes("axis")]),
     ("Hardmax", &[Axes("axis")]),
     ("LayerNormalization", &[Axes("axis")]),
     ("LogSoftmax", &[Axes("axis")]),
     ("LpNormalization", &[Axes("axis")]),
     ("MeanVarianceNormalization", &[Axes("axes")]),
-    ("OneHot", &[AxisOfOutputPlusOne("axis")]),
-    ("Scatter", &[Axes("axis")]),
-    ("ScatterElements", &[Axes("axis")]),
+    ("OneHot", &[AxisOfOutputPlusOne("axis"), SizeValue(1)]),
+    ("Scatter", &[Axes("axis"), IndicesValue(Some("axis"))]),
+    (
+        "ScatterElements",
+        &[Axes("axis"), IndicesValue(Some("axis"))],
+    ),
+    ("Trilu", &[MinRank(2)]),
     ("Slice", &[Axes("axes"), AxesInput(3)]),
     ("Softmax", &[Axes("axis")]),
     ("Split", &[Axes("axis")]),
@@ -123,12 +148,75 @@ const RULES: &[(&str, &[Rule])] = &[
     ("GlobalLpPool", &[MinRank(3)]),
     ("GlobalMaxPool", &[MinRank(3)]),
     ("Resize", &[ResizeInputs]),
+    ("ConstantOfShape", &[ShapeValue(0)]),
+    ("Expand", &[BroadcastValue]),
+    ("Tile", &[RepeatsValue]),
+    ("Range", &[RangeValue]),
+    ("Pad", &[PadsValue]),
+    ("HannWindow", &[SizeValue(0)]),
+    ("HammingWindow", &[SizeValue(0)]),
+    ("BlackmanWindow", &[SizeValue(0)]),
+    ("ArrayFeatureExtractor", &[IndicesValue(None)]),
+    ("Div", &[DivisorValue]),
+    ("Mod", &[DivisorValue]),
     ("MatMulInteger", &[MatMulRanks]),
     ("QLinearMatMul", &[MatMulRanks]),
     // Contrib operators tract accepts in the default domain.
-    ("BiasGelu", &[Inputs(2, 2)]),
+    ("BiasGelu", &[Inputs(2, 2), SameType]),
+    ("FastGelu", &[Inputs(1, 2), SameType]),
     ("GatherBlockQuantized", &[MinRank(2)]),
 ];
+
+/// The most elements of a tensor whose size comes from a value in the graph (the engine's
+/// default `max_tensor_elements`).
+const MAX_ELEMENTS: u64 = 1 << 28;
+
+/// The value of `fact`, when known and integer (or convertible: a symbolic dimension is not).
+fn int_value(fact: Option<&&InferenceFact>) -> Option<Vec<i64>> {
+    let value = fact?.value.concretize()?;
+    let ints = value.cast_to::<i64>().ok()?;
+    Some(
+        ints.try_as_plain_ram()
+            .ok()?
+            .as_slice::<i64>()
+            .ok()?
+            .to_vec(),
+    )
+}
+
+/// The value of `fact` as floats, when known.
+fn float_value(fact: Option<&&InferenceFact>) -> Option<Vec<f64>> {
+    let value = fact?.value.concretize()?;
+    let floats = value.cast_to::<f64>().ok()?;
+    Some(
+        floats
+            .try_as_plain_ram()
+            .ok()?
+            .as_slice::<f64>()
+            .ok()?
+            .to_vec(),
+    )
+}
+
+/// The shape of `fact`, when every dimension is a known integer.
+fn int_shape(fact: Option<&&InferenceFact>) -> Option<Vec<i64>> {
+    let shape = fact?.shape.concretize()?;
+    shape.iter().map(|d| d.to_i64().ok()).collect()
+}
+
+/// Refuses `dims` with a negative size or more than [`MAX_ELEMENTS`] elements.
+fn bounded(name: &str, what: &str, dims: &[i64]) -> TractResult<()> {
+    if let Some(d) = dims.iter().find(|&&d| d < 0) {
+        bail!("{name}: {what} has a negative size {d}")
+    }
+    let elements = dims
+        .iter()
+        .fold(1u64, |n, &d| n.saturating_mul(d.unsigned_abs()));
+    if elements > MAX_ELEMENTS {
+        bail!("{name}: {what} would have {elements} elements, the limit is {MAX_ELEMENTS}")
+    }
+    Ok(())
+}
 
 /// tract's ONNX framework as shipped: where the wrappers find the operators they wrap.
 fn stock() -> &'static Onnx {
@@ -239,7 +327,143 @@ impl Checked {
             .map(|(_, v)| v.as_slice())
     }
 
+    /// The rules on values tract folds while it analyses the graph: they hold whatever the
+    /// rank, and must be checked before tract evaluates the node on them.
+    fn check_values(&self, inputs: &[&InferenceFact]) -> TractResult<()> {
+        let name = self.inner.name();
+        for rule in self.rules {
+            match *rule {
+                ShapeValue(i) => {
+                    if let Some(dims) = int_value(inputs.get(i)) {
+                        bounded(&name, "the output", &dims)?;
+                    }
+                }
+                BroadcastValue => {
+                    let Some(dims) = int_value(inputs.get(1)) else {
+                        continue;
+                    };
+                    bounded(&name, "the shape", &dims)?;
+                    if let Some(input) = int_shape(inputs.first()) {
+                        let rank = dims.len().max(input.len());
+                        let at = |v: &[i64], k: usize| {
+                            (k + v.len())
+                                .checked_sub(rank)
+                                .and_then(|j| v.get(j))
+                                .copied()
+                                .unwrap_or(1)
+                        };
+                        let out: Vec<i64> =
+                            (0..rank).map(|k| at(&dims, k).max(at(&input, k))).collect();
+                        bounded(&name, "the output", &out)?;
+                    }
+                }
+                RepeatsValue => {
+                    let Some(repeats) = int_value(inputs.get(1)) else {
+                        continue;
+                    };
+                    bounded(&name, "the repeats", &repeats)?;
+                    if let Some(input) = int_shape(inputs.first()) {
+                        let out: Vec<i64> = input
+                            .iter()
+                            .zip(&repeats)
+                            .map(|(d, r)| d.saturating_mul(*r))
+                            .collect();
+                        bounded(&name, "the output", &out)?;
+                    }
+                }
+                RangeValue => {
+                    let scalar = |i| float_value(inputs.get(i)).and_then(|v| v.first().copied());
+                    if let (Some(start), Some(limit), Some(delta)) =
+                        (scalar(0), scalar(1), scalar(2))
+                    {
+                        if delta == 0.0 || !delta.is_finite() {
+                            bail!("{name}: the step is {delta}")
+                        }
+                        let count = ((limit - start) / delta).ceil();
+                        if count.is_nan() || count > MAX_ELEMENTS as f64 {
+                            bail!("{name}: {count} values, the limit is {MAX_ELEMENTS}")
+                        }
+                    }
+                }
+                PadsValue => {
+                    let pads = self
+                        .attribute("pads")
+                        .map(<[i64]>::to_vec)
+                        .or_else(|| int_value(inputs.get(1)));
+                    if let (Some(pads), Some(input)) = (pads, int_shape(inputs.first())) {
+                        let r = input.len();
+                        if pads.len() != 2 * r {
+                            bail!(
+                                "{name}: {} pads for an input of rank {r}, {} are needed",
+                                pads.len(),
+                                2 * r
+                            )
+                        }
+                        let out: Vec<i64> = input
+                            .iter()
+                            .zip(pads.iter().zip(pads.iter().skip(r)))
+                            .map(|(d, (b, e))| d.saturating_add(*b).saturating_add(*e))
+                            .collect();
+                        bounded(&name, "the output", &out)?;
+                    }
+                }
+                SizeValue(i) => {
+                    if let Some(size) = int_value(inputs.get(i)) {
+                        let elements = int_shape(inputs.first())
+                            .map_or(1, |s| s.iter().product::<i64>().max(1));
+                        for n in size {
+                            bounded(&name, "the output", &[n, elements])?;
+                        }
+                    }
+                }
+                IndicesValue(attr) => {
+                    let (Some(indices), Some(shape)) =
+                        (int_value(inputs.get(1)), int_shape(inputs.first()))
+                    else {
+                        continue;
+                    };
+                    let r = shape.len() as i64;
+                    let axis = match attr {
+                        Some(a) => self
+                            .attribute(a)
+                            .and_then(|v| v.first().copied())
+                            .unwrap_or(0),
+                        None => -1,
+                    };
+                    let axis = if axis < 0 { axis + r } else { axis };
+                    let Some(&n) = usize::try_from(axis).ok().and_then(|a| shape.get(a)) else {
+                        bail!("{name}: axis {axis} is out of range for an input of rank {r}")
+                    };
+                    if let Some(i) = indices.iter().find(|&&i| i < -n || i >= n) {
+                        bail!("{name}: index {i} is out of range for an axis of size {n}")
+                    }
+                }
+                SameType => {
+                    let dt = |i: usize| inputs.get(i).and_then(|f| f.datum_type.concretize());
+                    if let (Some(a), Some(b)) = (dt(0), dt(1)) {
+                        if a != b {
+                            bail!("{name}: inputs of types {a:?} and {b:?}, one type is needed")
+                        }
+                    }
+                }
+                DivisorValue => {
+                    let Some(value) = inputs.get(1).and_then(|f| f.value.concretize()) else {
+                        continue;
+                    };
+                    if value.datum_type().is_integer()
+                        && int_value(inputs.get(1)).is_some_and(|v| v.contains(&0))
+                    {
+                        bail!("{name}: integer division by zero")
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn check(&self, inputs: &[&InferenceFact]) -> TractResult<()> {
+        self.check_values(inputs)?;
         let Some(r) = inputs.first().and_then(|f| f.shape.rank().concretize()) else {
             return Ok(());
         };
@@ -247,15 +471,8 @@ impl Checked {
         let axis_error = |axis: i64| -> TractResult<()> {
             bail!("{name}: axis {axis} is out of range for an input of rank {r}")
         };
-        let input_axes = |i: usize| -> TractResult<Option<Vec<i64>>> {
-            match inputs.get(i).and_then(|f| f.value.concretize()) {
-                Some(value) => {
-                    let axes = value.cast_to::<i64>()?;
-                    Ok(Some(axes.try_as_plain_ram()?.as_slice::<i64>()?.to_vec()))
-                }
-                None => Ok(None),
-            }
-        };
+        let input_axes =
+            |i: usize| -> TractResult<Option<Vec<i64>>> { Ok(int_value(inputs.get(i))) };
         for rule in self.rules {
             match *rule {
                 Axes(attr) => {
@@ -315,6 +532,8 @@ impl Checked {
                     }
                 }
                 Inputs(..) | ResizeInputs => {}
+                ShapeValue(_) | BroadcastValue | RepeatsValue | RangeValue | PadsValue
+                | SizeValue(_) | IndicesValue(_) | DivisorValue | SameType => {}
                 MatMulRanks => {
                     let rank = |i: usize| inputs.get(i).and_then(|f| f.shape.rank().concretize());
                     let b = if name.starts_with("QLinear") { 3 } else { 1 };
