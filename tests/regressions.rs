@@ -10,6 +10,7 @@
 //! | `onnx_model/undefined-graph-output.onnx` | fuzz target `onnx_model` | panic in tract-onnx 0.23.9 `model.rs:187` (`outlets_by_name[name]` for a graph output no node, input or initializer defines) | `BAD_MODEL` from the pre-scan |
 //! | `onnx_model/argmax-rank1-fuzz.onnx` | fuzz target `onnx_model` | panic in tract-hir 0.23.9 `reduce.rs:124` (`Reduce::must_reduce` unwraps "Illegal combination of values for rank and axis": an `ArgMax` with `axis = 1` on a rank-1 tensor) | `BAD_MODEL` from the engine's checked operators (`src/engine/checked_ops.rs`; `tests/operator_sweep.rs` covers the same class in every operator) |
 //! | `onnx_model/{argmax,argmin,reducemean,reducesum,reducemax-opset18}-*-out-of-range.onnx` | `scripts/gen_regression_models.py`, the same panic through each way tract takes axes (attribute, default, second input, opset 13 and 18) | the same panic | `BAD_MODEL`; the `*-valid.onnx` controls still compute |
+//! | `onnx_model/maxpool-strides-length-fuzz.onnx` | fuzz target `onnx_model` | panic in tract-core 0.23.9 `cnn/padding.rs:77` (a `MaxPool` over 2 spatial axes with one `strides` entry) | `BAD_MODEL` from the checked operators |
 //! | `eval_csv/values-near-f64-max.csv` | fuzz target `eval_csv` | a reference profile of the data had an infinite mean, deviation and histogram step, written as `null`, so its JSON did not load back | finite statistics; the profile round-trips |
 
 mod common;
@@ -61,6 +62,13 @@ everywhere! {
             let err = Model::load(bytes, None).unwrap_err().to_string();
             assert!(err.contains(&format!("axis {axis} is out of range for an input of rank 2")), "{name}: {err}");
         }
+    }
+
+    fn pooling_attributes_of_the_wrong_length_are_refused() {
+        let bytes = include_bytes!("fixtures/regressions/onnx_model/maxpool-strides-length-fuzz.onnx");
+        engine_refuses("maxpool-strides-length-fuzz", bytes, "BAD_MODEL");
+        let err = Model::load(bytes, None).unwrap_err().to_string();
+        assert!(err.contains("strides has 1 entries, the input's 2 spatial axes need 2"), "{err}");
     }
 
     fn reductions_with_axes_in_range_still_compute() {
