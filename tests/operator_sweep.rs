@@ -11,6 +11,9 @@
 //! against tract's stock operators (with `LayerNormalization` left out) was killed by the
 //! kernel after it took 24 GB of memory.
 //!
+//! In wasm the constant sweep found one more, which natively is an error: `Split` sizes of 2^40
+//! wrap to 0 as a 32-bit `usize`, and tract then wired more outputs than the node has.
+//!
 //! A few valid nodes of the checked operators are loaded too, so the checks are shown not to
 //! refuse what the ONNX specification allows.
 
@@ -158,12 +161,11 @@ fn constant_inputs(
 /// Panics inside tract that the checked operators do not prevent yet, found by the sweep of
 /// constant inputs, all with two int64 constants as the only inputs: natively `INTERNAL_PANIC`,
 /// in wasm a trap the JS layer recovers from. Not run in wasm (the trap would end this test
-/// binary; the whole sweep is native for now).
+/// binary).
 /// - `Mod` of 2^40 by 2^40: tract-data 0.23.9 divides by zero while simplifying a
 ///   symbolic-dimension remainder (`TDim::maybe_eval_to_i64`) when it folds the node.
 /// - `BitShift` and `Pow` overflow int64. Only with debug assertions (tests); release builds,
 ///   the CLI and the wasm package, wrap.
-#[cfg(not(target_arch = "wasm32"))]
 const KNOWN_CONSTANT_PANICS: &[&str] = &["Mod", "BitShift", "Pow"];
 
 /// The hostile attribute sets: none, and each attribute at -5 (below `-rank`), 0 and 5 (at or
@@ -218,12 +220,12 @@ everywhere! {
     // Natively only for now: in wasm (Node) this sweep ends the test instance part-way, at a
     // different operator from run to run and without a panic message, which looks like the
     // 4 GiB address space running out (to investigate; see SECURITY.md).
-    #[cfg(not(target_arch = "wasm32"))]
     fn no_operator_panics_or_allocates_unbounded_on_hostile_constant_inputs() {
         let mut ops: Vec<String> = tract_onnx::onnx().op_register.0.keys().cloned().collect();
         ops.sort();
         let (mut loaded, mut refused, mut panics) = (0usize, 0usize, Vec::new());
-        for op in &ops {
+        let only = option_env!("SWEEP_OPS").unwrap_or("");
+        for op in ops.iter().filter(|o| only.is_empty() || only.split(',').any(|x| x == o.as_str())) {
             for opset in [11, 18] {
                 for constants in 1..=3 {
                     // Huge sizes (2^40, 10^5 cubed), negative and zero values.

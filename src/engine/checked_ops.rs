@@ -83,6 +83,10 @@ enum Rule {
     IndicesValue(Option<&'static str>),
     /// Integer `Div` and `Mod`: a known divisor (input 1) has no zero.
     DivisorValue,
+    /// `Split`: the sizes (the `split` attribute, or input 1's value) are one per output, none
+    /// negative, and add up to the split axis (tract sums them as `usize`, which wraps on
+    /// wasm32 and made more outputs than the node has).
+    SplitSizes,
     /// Inputs 0 and 1, when both types are known, have the same element type.
     SameType,
     /// Convolution and pooling: `kernel_shape`, `strides`, `dilations` (and `output_padding`,
@@ -128,7 +132,7 @@ const RULES: &[(&str, &[Rule])] = &[
     ("Trilu", &[MinRank(2)]),
     ("Slice", &[Axes("axes"), AxesInput(3)]),
     ("Softmax", &[Axes("axis")]),
-    ("Split", &[Axes("axis")]),
+    ("Split", &[Axes("axis"), SplitSizes]),
     ("Squeeze", &[Axes("axes"), AxesInput(1)]),
     ("TopK", &[Axes("axis")]),
     ("Transpose", &[Inputs(1, 1), Permutation]),
@@ -288,6 +292,7 @@ fn checked(
         inner,
         rules,
         attributes,
+        outputs: node.output.len(),
     };
     Ok((Box::new(op), closures))
 }
@@ -303,6 +308,8 @@ pub(super) struct Checked {
     rules: &'static [Rule],
     /// The node's integer attributes, by name (a single `i` as a list of one).
     attributes: Vec<(String, Vec<i64>)>,
+    /// How many outputs the node declares.
+    outputs: usize,
 }
 
 // tract compares operators to merge duplicates in typed models; this one never reaches a typed
@@ -438,6 +445,38 @@ impl Checked {
                         bail!("{name}: index {i} is out of range for an axis of size {n}")
                     }
                 }
+                SplitSizes => {
+                    let sizes = match self.attribute("split") {
+                        Some(v) => Some(v.to_vec()),
+                        None => int_value(inputs.get(1)),
+                    };
+                    let Some(sizes) = sizes else {
+                        continue;
+                    };
+                    if sizes.len() != self.outputs {
+                        bail!(
+                            "{name}: {} split sizes for {} outputs",
+                            sizes.len(),
+                            self.outputs
+                        )
+                    }
+                    bounded(&name, "a split", &sizes)?;
+                    if let Some(shape) = int_shape(inputs.first()) {
+                        let r = shape.len() as i64;
+                        let axis = self
+                            .attribute("axis")
+                            .and_then(|v| v.first().copied())
+                            .unwrap_or(0);
+                        let axis = if axis < 0 { axis + r } else { axis };
+                        let dim = usize::try_from(axis).ok().and_then(|a| shape.get(a));
+                        let total = sizes.iter().fold(0i64, |t, s| t.saturating_add(*s));
+                        if let Some(&dim) = dim {
+                            if total != dim {
+                                bail!("{name}: split sizes add up to {total}, the axis has {dim}")
+                            }
+                        }
+                    }
+                }
                 SameType => {
                     let dt = |i: usize| inputs.get(i).and_then(|f| f.datum_type.concretize());
                     if let (Some(a), Some(b)) = (dt(0), dt(1)) {
@@ -533,7 +572,7 @@ impl Checked {
                 }
                 Inputs(..) | ResizeInputs => {}
                 ShapeValue(_) | BroadcastValue | RepeatsValue | RangeValue | PadsValue
-                | SizeValue(_) | IndicesValue(_) | DivisorValue | SameType => {}
+                | SizeValue(_) | IndicesValue(_) | DivisorValue | SameType | SplitSizes => {}
                 MatMulRanks => {
                     let rank = |i: usize| inputs.get(i).and_then(|f| f.shape.rank().concretize());
                     let b = if name.starts_with("QLinear") { 3 } else { 1 };
