@@ -392,6 +392,8 @@ impl Checked {
                         }
                     }
                 }
+                // With `axes` (input 3, opset 18) the pads cover only those axes; left to tract.
+                PadsValue if inputs.len() > 3 => {}
                 PadsValue => {
                     let pads = self
                         .attribute("pads")
@@ -416,8 +418,9 @@ impl Checked {
                 }
                 SizeValue(i) => {
                     if let Some(size) = int_value(inputs.get(i)) {
-                        let elements = int_shape(inputs.first())
-                            .map_or(1, |s| s.iter().product::<i64>().max(1));
+                        let elements = int_shape(inputs.first()).map_or(1, |s| {
+                            s.iter().fold(1i64, |n, d| n.saturating_mul(*d)).max(1)
+                        });
                         for n in size {
                             bounded(&name, "the output", &[n, elements])?;
                         }
