@@ -64,6 +64,28 @@ fn float_input(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
     }
 }
 
+/// The graph's output `y`, type left to inference.
+fn output_y() -> pb::ValueInfoProto {
+    pb::ValueInfoProto {
+        name: "y".into(),
+        ..Default::default()
+    }
+}
+
+/// `graph` as a model of the default domain at `opset`, encoded.
+fn encode(graph: pb::GraphProto, opset: i64) -> Vec<u8> {
+    pb::ModelProto {
+        ir_version: 8,
+        graph: Some(graph),
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: opset,
+        }],
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
 /// A model of one `op` node with `inputs` float inputs of shape `dims` and output `y`.
 fn one_node(
     op: &str,
@@ -84,22 +106,10 @@ fn one_node(
             ..Default::default()
         }],
         input: names.iter().map(|n| float_input(n, dims)).collect(),
-        output: vec![pb::ValueInfoProto {
-            name: "y".into(),
-            ..Default::default()
-        }],
+        output: vec![output_y()],
         ..Default::default()
     };
-    pb::ModelProto {
-        ir_version: 8,
-        graph: Some(graph),
-        opset_import: vec![pb::OperatorSetIdProto {
-            domain: String::new(),
-            version: opset,
-        }],
-        ..Default::default()
-    }
-    .encode_to_vec()
+    encode(graph, opset)
 }
 
 /// A model of one `op` node whose inputs are int64 constants (initializers) holding `values`:
@@ -140,22 +150,10 @@ fn constant_inputs(
         }],
         input: graph_inputs,
         initializer,
-        output: vec![pb::ValueInfoProto {
-            name: "y".into(),
-            ..Default::default()
-        }],
+        output: vec![output_y()],
         ..Default::default()
     };
-    pb::ModelProto {
-        ir_version: 8,
-        graph: Some(graph),
-        opset_import: vec![pb::OperatorSetIdProto {
-            domain: String::new(),
-            version: opset,
-        }],
-        ..Default::default()
-    }
-    .encode_to_vec()
+    encode(graph, opset)
 }
 
 /// Panics inside tract that the checked operators do not prevent yet, found by the sweep of

@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 
 use tract_onnx::model::ParsingContext;
 use tract_onnx::pb;
-use tract_onnx::prelude::{Op, TValue, TVec, TractResult};
+use tract_onnx::prelude::{Datum, Op, TValue, TVec, TractResult};
 use tract_onnx::tract_hir::infer::{InferenceFact, InferenceModel, InferenceNode, InferenceOp};
 use tract_onnx::tract_hir::internal::{
     bail, EvalContext, EvalOp, Factoid, InferenceModelPatch, OpState, OutletId, StaticName,
@@ -175,31 +175,16 @@ const RULES: &[(&str, &[Rule])] = &[
 /// default `max_tensor_elements`).
 const MAX_ELEMENTS: u64 = 1 << 28;
 
-/// The value of `fact`, when known and integer (or convertible: a symbolic dimension is not).
-fn int_value(fact: Option<&&InferenceFact>) -> Option<Vec<i64>> {
+/// The value of `fact` as `T`, when known and convertible (a symbolic dimension is not).
+fn value_as<T: Datum + Copy>(fact: Option<&&InferenceFact>) -> Option<Vec<T>> {
     let value = fact?.value.concretize()?;
-    let ints = value.cast_to::<i64>().ok()?;
-    Some(
-        ints.try_as_plain_ram()
-            .ok()?
-            .as_slice::<i64>()
-            .ok()?
-            .to_vec(),
-    )
+    let cast = value.cast_to::<T>().ok()?;
+    Some(cast.try_as_plain_ram().ok()?.as_slice::<T>().ok()?.to_vec())
 }
 
-/// The value of `fact` as floats, when known.
-fn float_value(fact: Option<&&InferenceFact>) -> Option<Vec<f64>> {
-    let value = fact?.value.concretize()?;
-    let floats = value.cast_to::<f64>().ok()?;
-    Some(
-        floats
-            .try_as_plain_ram()
-            .ok()?
-            .as_slice::<f64>()
-            .ok()?
-            .to_vec(),
-    )
+/// The value of `fact`, when known and integer.
+fn int_value(fact: Option<&&InferenceFact>) -> Option<Vec<i64>> {
+    value_as::<i64>(fact)
 }
 
 /// The shape of `fact`, when every dimension is a known integer.
@@ -379,7 +364,8 @@ impl Checked {
                     }
                 }
                 RangeValue => {
-                    let scalar = |i| float_value(inputs.get(i)).and_then(|v| v.first().copied());
+                    let scalar =
+                        |i| value_as::<f64>(inputs.get(i)).and_then(|v| v.first().copied());
                     if let (Some(start), Some(limit), Some(delta)) =
                         (scalar(0), scalar(1), scalar(2))
                     {
