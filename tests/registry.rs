@@ -8,6 +8,7 @@
 mod common;
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -20,8 +21,8 @@ use edge_registry::fetch::{Fetch, FetchError, MemoryFetch, Sink};
 use edge_registry::registry::{
     AbortFlag, FetchOptions, Progress, Registry, RegistryConfig, RegistryError, Source,
 };
-use edge_registry::store::{MemoryStore, Op, StorageEstimate, Store, StoreError};
-use edge_registry::tuf::repo::Published;
+use edge_registry::store::{MemoryStore, Namespaced, Op, StorageEstimate, Store, StoreError};
+use edge_registry::tuf::repo::{Published, RepoBuilder};
 
 const BASE: &str = "http://registry.test";
 
@@ -71,13 +72,72 @@ fn code<T: std::fmt::Debug>(r: Result<T, RegistryError>) -> &'static str {
     r.expect_err("must fail").code()
 }
 
-/// Keys of the cache proper (not trusted metadata, state or aliases documents).
+/// A key without its registry namespace (`r/<anchor>/`).
+fn unscoped(k: &str) -> &str {
+    k.strip_prefix("r/")
+        .and_then(|r| r.split_once('/'))
+        .map_or(k, |(_, rest)| rest)
+}
+
+/// Keys of the cache proper (not trusted metadata or aliases documents), in any namespace.
 async fn cache_keys<S: Store>(s: &S) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in ["blob/", "chunk/", "stage/", "ver/"] {
-        out.extend(s.keys(p).await.unwrap());
-    }
+    let cache = ["blob/", "chunk/", "stage/", "ver/"];
+    let mut out = s.keys("").await.unwrap();
+    out.retain(|k| cache.iter().any(|p| unscoped(k).starts_with(p)));
     out
+}
+
+/// What a first visit to the `good` registry leaves: a client that refreshed and fetched
+/// `digits@production` (version 1), its server, store and clock.
+async fn first_visit() -> (
+    Rc<MemoryFetch>,
+    Rc<MemoryStore>,
+    Rc<FixedClock>,
+    Reg<Rc<MemoryFetch>, Rc<MemoryStore>>,
+) {
+    let fetch = server("good", &good());
+    let store = Rc::new(MemoryStore::new());
+    let clock = clock();
+    let reg = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+    reg.refresh().await.unwrap();
+    let (bytes, _) = reg
+        .fetch_model("digits@production", FetchOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(bytes, fx::DIGITS_1);
+    (fetch, store, clock, reg)
+}
+
+/// Copies every key of `from` (the state another client left in its own store) into `to`,
+/// at the top level and under each registry namespace `to` holds (`r/<anchor>/`): a writer of
+/// the store putting its trusted metadata wherever a client might read it.
+async fn plant(from: &MemoryStore, to: &MemoryStore) {
+    let mut prefixes: BTreeSet<String> = to
+        .keys("r/")
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|k| {
+            k.strip_prefix("r/")?
+                .split_once('/')
+                .map(|(ns, _)| format!("r/{ns}/"))
+        })
+        .collect();
+    prefixes.insert(String::new());
+    for key in from.keys("").await.unwrap() {
+        let value = from.get(&key).await.unwrap().unwrap();
+        for p in &prefixes {
+            to.put(&format!("{p}{}", unscoped(&key)), &value)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// The store as a client of `dir` pinned to the genuine root sees it: its namespace.
+fn view<S: Store>(store: S, dir: &str) -> Namespaced<S> {
+    let ns = edge_registry::registry::namespace(&fx::trusted_root(), &config(dir)).unwrap();
+    Namespaced::new(store, ns)
 }
 
 fn target_requests(f: &MemoryFetch) -> Vec<String> {
@@ -296,17 +356,18 @@ everywhere_async! {
     async fn a_tampered_cached_blob_is_detected_and_downloaded_again() {
         let fetch = server("good", &good());
         let store = Rc::new(MemoryStore::new());
+        let ns = view(Rc::clone(&store), "good");
         let mut c = config("good");
         c.cache.chunk_bytes = 4096;
         let reg = open(c, Rc::clone(&fetch), Rc::clone(&store), &clock()).await;
         reg.refresh().await.unwrap();
         reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
-        let chunks = store.keys("chunk/").await.unwrap();
+        let chunks = ns.keys("chunk/").await.unwrap();
         assert_eq!(chunks.len(), fx::DIGITS_2.len().div_ceil(4096));
         // Flip one byte of one chunk.
-        let mut bad = store.get(&chunks[2]).await.unwrap().unwrap();
+        let mut bad = ns.get(&chunks[2]).await.unwrap().unwrap();
         bad[7] ^= 0x80;
-        store.put(&chunks[2], &bad).await.unwrap();
+        ns.put(&chunks[2], &bad).await.unwrap();
         fetch.clear_requests();
         let (bytes, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
         assert_eq!(bytes, fx::DIGITS_2);
@@ -316,8 +377,8 @@ everywhere_async! {
         let (_, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
         assert_eq!(f.source, Source::Cache);
         // A missing chunk is caught the same way.
-        let chunks = store.keys("chunk/").await.unwrap();
-        store.delete(&chunks[1]).await.unwrap();
+        let chunks = ns.keys("chunk/").await.unwrap();
+        ns.delete(&chunks[1]).await.unwrap();
         let (bytes, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
         assert_eq!((bytes.as_slice(), f.source, f.cache_repaired), (fx::DIGITS_2, Source::Network, true));
     }
@@ -388,6 +449,7 @@ everywhere_async! {
     async fn quota_evicts_least_recently_used_unpinned_versions() {
         let fetch = server("good", &good());
         let store = Rc::new(MemoryStore::new());
+        let ns = view(Rc::clone(&store), "good");
         let clock = clock();
         let mut c = config("good");
         c.cache.max_bytes = Some(250_000);
@@ -429,10 +491,19 @@ everywhere_async! {
         reg.pin("digits@production").await.unwrap();
         let list = reg.cache().list().await.unwrap();
         assert!(list.iter().any(|e| e.name == "digits" && e.version == "1" && e.pinned && !e.cached));
-        reg.cache().clear().await.unwrap();
+        reg.clear_cache(true).await.unwrap();
         assert!(reg.cache().list().await.unwrap().is_empty());
         assert!(cache_keys(&*store).await.is_empty());
-        assert!(!store.keys("tuf/").await.unwrap().is_empty(), "trusted metadata stays");
+        assert!(!ns.keys("tuf/").await.unwrap().is_empty(), "keepTrust: trusted metadata stays");
+        // Without keepTrust, the trust state goes too: nothing of this registry is left.
+        reg.clear_cache(false).await.unwrap();
+        assert!(ns.keys("").await.unwrap().is_empty(), "{:?}", ns.keys("").await.unwrap());
+        // This session's catalogue stays usable; a new start trusts the pinned root alone.
+        assert_eq!(reg.fetch_model("pad@2", FetchOptions::default()).await.unwrap().1.source, Source::Network);
+        fetch.set_offline(true);
+        let reopened = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        assert!(reopened.catalogue().is_none());
+        assert_eq!(code(reopened.refresh().await), "NETWORK");
     }
 
     async fn the_platform_estimate_limits_the_cache_too() {
@@ -447,12 +518,7 @@ everywhere_async! {
     }
 
     async fn offline_the_stored_metadata_serves_cached_versions_until_it_expires() {
-        let fetch = server("good", &good());
-        let store = Rc::new(MemoryStore::new());
-        let clock = clock();
-        let reg = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
-        reg.refresh().await.unwrap();
-        reg.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        let (fetch, store, clock, reg) = first_visit().await;
         fetch.set_offline(true);
         let out = reg.refresh().await.unwrap();
         assert!(out.offline && !out.expired);
@@ -494,14 +560,16 @@ everywhere_async! {
         serve(&fetch, "rollback", &fx::rollback());
         let fetch = Rc::new(fetch);
         let store = Rc::new(MemoryStore::new());
+        let ns = view(Rc::clone(&store), "good");
         let clock = clock();
         let reg = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
         reg.refresh().await.unwrap();
-        let stored = store.get("tuf/timestamp.json").await.unwrap();
-        // A later visit whose server serves the older, validly signed metadata.
-        let later = open(config("rollback"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        let stored = ns.get("tuf/timestamp.json").await.unwrap();
+        // A later visit whose server (at the same URL) serves older, validly signed metadata.
+        serve(&fetch, "good", &fx::rollback());
+        let later = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
         assert_eq!(code(later.refresh().await), "ROLLBACK");
-        assert_eq!(store.get("tuf/timestamp.json").await.unwrap(), stored);
+        assert_eq!(ns.get("tuf/timestamp.json").await.unwrap(), stored);
         // A fresh client without that state accepts version 1: the refusal came from the store.
         let fresh = open(config("rollback"), Rc::clone(&fetch), MemoryStore::new(), &clock).await;
         assert_eq!(fresh.refresh().await.unwrap().report.timestamp.version, 1);
@@ -510,6 +578,7 @@ everywhere_async! {
     async fn two_clients_of_one_store_loading_one_model_end_with_one_entry() {
         let fetch = server("good", &good());
         let store = Rc::new(MemoryStore::new());
+        let ns = view(Rc::clone(&store), "good");
         let clock = clock();
         let mut a_cfg = config("good");
         a_cfg.cache.instance_id = "a".into();
@@ -529,14 +598,14 @@ everywhere_async! {
         assert_eq!((fa.source, fb.source), (Source::Network, Source::Network), "both downloaded");
         assert!(ba == fx::big() && bb == fx::big());
         let big_sha = sha(&fx::big());
-        assert_eq!(store.keys("blob/").await.unwrap(), vec![format!("blob/{big_sha}")]);
-        let record: serde_json::Value = serde_json::from_slice(&store.get(&format!("blob/{big_sha}")).await.unwrap().unwrap()).unwrap();
+        assert_eq!(ns.keys("blob/").await.unwrap(), vec![format!("blob/{big_sha}")]);
+        let record: serde_json::Value = serde_json::from_slice(&ns.get(&format!("blob/{big_sha}")).await.unwrap().unwrap()).unwrap();
         let id = record["id"].as_str().unwrap();
-        let chunks = store.keys("chunk/").await.unwrap();
+        let chunks = ns.keys("chunk/").await.unwrap();
         assert!(!chunks.is_empty());
         assert!(chunks.iter().all(|k| k.starts_with(&format!("chunk/{big_sha}/{id}/"))), "{chunks:?}");
-        assert!(store.keys("stage/").await.unwrap().is_empty());
-        assert_eq!(store.keys("ver/").await.unwrap(), vec!["ver/big/1"]);
+        assert!(ns.keys("stage/").await.unwrap().is_empty());
+        assert_eq!(ns.keys("ver/").await.unwrap(), vec!["ver/big/1"]);
         let (_, f) = b.fetch_model("big@1", FetchOptions::default()).await.unwrap();
         assert_eq!(f.source, Source::Cache);
     }
@@ -544,27 +613,28 @@ everywhere_async! {
     async fn an_interrupted_download_is_never_served_and_is_collected() {
         let fetch = server("good", &good());
         let store = Rc::new(MemoryStore::new());
+        let ns = view(Rc::clone(&store), "good");
         let clock = clock();
         let digest = sha(fx::DIGITS_2);
         // What a tab closed mid-way leaves: a staging record and some chunks, no blob record;
         // and chunks of a download whose staging record was lost.
         let stage = format!(r#"{{"sha256":"{digest}","length":{},"started":{}}}"#, fx::DIGITS_2.len(), fx::NOW);
-        store.put("stage/dead-1", stage.as_bytes()).await.unwrap();
-        store.put(&format!("chunk/{digest}/dead-1/00000000"), &fx::DIGITS_2[..1000]).await.unwrap();
-        store.put(&format!("chunk/{digest}/lost-2/00000000"), &fx::DIGITS_2[..1000]).await.unwrap();
+        ns.put("stage/dead-1", stage.as_bytes()).await.unwrap();
+        ns.put(&format!("chunk/{digest}/dead-1/00000000"), &fx::DIGITS_2[..1000]).await.unwrap();
+        ns.put(&format!("chunk/{digest}/lost-2/00000000"), &fx::DIGITS_2[..1000]).await.unwrap();
         let reg = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
         // The fresh staging record is kept (its download may still be running elsewhere), the
         // orphan chunks are not.
-        assert_eq!(store.keys("stage/").await.unwrap(), vec!["stage/dead-1"]);
-        assert_eq!(store.keys("chunk/").await.unwrap(), vec![format!("chunk/{digest}/dead-1/00000000")]);
+        assert_eq!(ns.keys("stage/").await.unwrap(), vec!["stage/dead-1"]);
+        assert_eq!(ns.keys("chunk/").await.unwrap(), vec![format!("chunk/{digest}/dead-1/00000000")]);
         reg.refresh().await.unwrap();
         let (bytes, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
         assert_eq!((bytes.as_slice(), f.source), (fx::DIGITS_2, Source::Network), "partial chunks are never served");
         // An hour and more later the dead download is collected; the committed one stays.
         clock.set(fx::NOW + 2 * 3600);
         let later = open(config("good"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
-        assert!(store.keys("stage/").await.unwrap().is_empty());
-        assert!(store.keys(&format!("chunk/{digest}/dead-1/")).await.unwrap().is_empty());
+        assert!(ns.keys("stage/").await.unwrap().is_empty());
+        assert!(ns.keys(&format!("chunk/{digest}/dead-1/")).await.unwrap().is_empty());
         let (_, f) = later.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
         assert_eq!(f.source, Source::Cache);
     }
@@ -602,6 +672,148 @@ everywhere_async! {
 
         let (model, f) = reg.load("iris-nogate", FetchOptions::default()).await.unwrap();
         assert_eq!(code(reg.verify_gates(&model, &f, FetchOptions::default()).await), "BAD_CARD");
+    }
+
+    async fn a_foreign_registry_written_into_the_store_is_never_trusted() {
+        // The genuine registry, used once: its state is in the store.
+        let (genuine, store, clock, _) = first_visit().await;
+        // The attacker's registry (own keys, root rotated to version 3), fetched through the
+        // same URL by a client pinned to the attacker's root, leaves its own trusted state...
+        let evil = server("good", &fx::attacker());
+        let theirs = Rc::new(MemoryStore::new());
+        let att = Registry::open(config("good"), evil, Rc::clone(&theirs), Rc::clone(&clock), &fx::attacker_root())
+            .await
+            .unwrap();
+        assert_eq!(att.refresh().await.unwrap().report.root.version, 3);
+        let (bytes, _) = att.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        assert_eq!(bytes, fx::ATTACKER_MODEL);
+        // ...which a writer of the store copies wherever a client could read it: into the
+        // genuine client's namespace and at the top level.
+        plant(&theirs, &store).await;
+
+        // Offline, the genuine client refuses the forged state (it never serves its bytes).
+        genuine.set_offline(true);
+        let reg = open(config("good"), Rc::clone(&genuine), Rc::clone(&store), &clock).await;
+        if let Ok((bytes, _)) = reg.fetch_model("digits@production", FetchOptions::default()).await {
+            assert_eq!(bytes, fx::DIGITS_1, "only the genuine bytes, never the attacker's");
+        }
+        assert!(reg.catalogue().is_none(), "nothing verifies from the forged state");
+        let r = reg.refresh().await;
+        assert_eq!(code(r), "SIGNATURE_THRESHOLD");
+        // Online, it trusts the pinned root's chain alone and serves the genuine model.
+        genuine.set_offline(false);
+        let out = reg.refresh().await.unwrap();
+        assert_eq!((out.report.root.version, out.report.timestamp.version), (1, 2));
+        let (bytes, _) = reg.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        assert_eq!(bytes, fx::DIGITS_1);
+        // The refresh replaced the forged metadata: offline again, the genuine state serves.
+        genuine.set_offline(true);
+        let again = open(config("good"), Rc::clone(&genuine), Rc::clone(&store), &clock).await;
+        let (bytes, f) = again.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        assert_eq!((bytes.as_slice(), f.source, f.offline), (fx::DIGITS_1, Source::Cache, true));
+        assert_eq!(code(again.fetch_model("digits@9", FetchOptions::default()).await), "MODEL_NOT_FOUND");
+    }
+
+    async fn two_pinned_roots_at_one_url_keep_separate_state() {
+        // A client of the genuine registry and one of another at the same URL (the server
+        // changed hands, or a second registry was fetched through the same URL into the same
+        // store): each finds only its own state, online and offline.
+        let (genuine, store, clock, _) = first_visit().await;
+        let evil = server("good", &fx::attacker());
+        let att = Registry::open(config("good"), Rc::clone(&evil), Rc::clone(&store), Rc::clone(&clock), &fx::attacker_root())
+            .await
+            .unwrap();
+        att.refresh().await.unwrap();
+        att.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        genuine.set_offline(true);
+        evil.set_offline(true);
+        let reg = open(config("good"), Rc::clone(&genuine), Rc::clone(&store), &clock).await;
+        let out = reg.refresh().await.unwrap();
+        assert!(out.offline);
+        assert_eq!(out.report.root.version, 1);
+        let (bytes, _) = reg.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        assert_eq!(bytes, fx::DIGITS_1);
+        let att = Registry::open(config("good"), Rc::clone(&evil), Rc::clone(&store), Rc::clone(&clock), &fx::attacker_root())
+            .await
+            .unwrap();
+        let (bytes, _) = att.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        assert_eq!(bytes, fx::ATTACKER_MODEL);
+    }
+
+    async fn a_genuine_root_rotation_chain_is_followed_offline_from_the_pinned_root() {
+        let fetch = server("rotated", &fx::rotated());
+        let store = Rc::new(MemoryStore::new());
+        let clock = clock();
+        // Pinned to version 1; the repository rotated 1 -> 2 -> 3 with a new root key each time.
+        let reg = open(config("rotated"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        let out = reg.refresh().await.unwrap();
+        assert_eq!((out.report.root.version, out.report.root_rotations), (3, 2));
+        reg.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        let ns = view(Rc::clone(&store), "rotated");
+        assert_eq!(ns.keys("tuf/root/").await.unwrap(), vec!["tuf/root/2.json", "tuf/root/3.json"]);
+        // Offline, a new start walks the stored chain 1 -> 2 -> 3 and serves from the cache.
+        fetch.set_offline(true);
+        let again = open(config("rotated"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        let (bytes, f) = again.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        assert_eq!((bytes.as_slice(), f.source, f.offline), (fx::DIGITS_1, Source::Cache, true));
+        let out = again.refresh().await.unwrap();
+        assert!(out.offline);
+        assert_eq!(out.report.root.version, 3);
+        // A link of the chain replaced by anyone else breaks it there: version 2 signed by a
+        // key version 1 never named is not followed, and the state signed under 3 is refused.
+        let forged = RepoBuilder::new("someone-else", fx::EXPIRES);
+        let mut forged = forged;
+        forged.commit_root().unwrap();
+        ns.put("tuf/root/2.json", &forged.roots()[1]).await.unwrap();
+        let broken = open(config("rotated"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        assert!(broken.catalogue().is_none());
+        assert_eq!(code(broken.refresh().await), "SIGNATURE_THRESHOLD");
+        // Online, the chain is fetched again and repaired.
+        fetch.set_offline(false);
+        assert_eq!(broken.refresh().await.unwrap().report.root.version, 3);
+        assert_eq!(ns.get("tuf/root/2.json").await.unwrap().as_deref(), Some(&fx::rotated().metadata["2.root.json"][..]));
+    }
+
+    async fn expired_offline_metadata_is_dated_by_its_own_expiry_not_by_the_store() {
+        let (fetch, store, clock, _) = first_visit().await;
+        // A writer of the store records a "last refresh" in 2020, where the earlier layout
+        // kept one (reg/state.json) and used it as the offline reference time.
+        let theirs = MemoryStore::new();
+        let state = format!(r#"{{"last_refresh":{}}}"#, fx::PAST);
+        theirs.put("reg/state.json", state.as_bytes()).await.unwrap();
+        plant(&theirs, &store).await;
+        clock.set(fx::AFTER_EXPIRY);
+        fetch.set_offline(true);
+        let mut c = config("good");
+        c.allow_expired_offline = true;
+        let lenient = open(c, Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        let out = lenient.refresh().await.unwrap();
+        assert!(out.offline && out.expired);
+        // Verified as of the last second all of it was valid, from the metadata itself.
+        assert_eq!(out.report.reference_time, fx::EXPIRES - 1);
+        let (bytes, f) = lenient.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
+        assert_eq!((bytes.as_slice(), f.expired), (fx::DIGITS_1, true));
+    }
+
+    async fn the_cache_index_is_checked_against_the_verified_catalogue() {
+        let (_, store, _, reg) = first_visit().await;
+        reg.fetch_model("iris@1", FetchOptions::default()).await.unwrap();
+        // Entries a writer of the store adds: a version the registry never signed, and a
+        // signed version recorded with another artifact's digest (whose blob is present).
+        let ns = view(Rc::clone(&store), "good");
+        let iris = sha(fx::IRIS);
+        for (key, sha) in [("ver/digits/9", &iris), ("ver/digits/2", &iris)] {
+            let rec = format!(r#"{{"sha256":"{sha}","length":{},"path":"x","last_used":{},"seq":99}}"#, fx::IRIS.len(), fx::NOW);
+            ns.put(key, rec.as_bytes()).await.unwrap();
+        }
+        let list = reg.cache_list().await.unwrap();
+        let flags: Vec<(String, bool)> = list.iter().map(|e| (format!("{}@{}", e.name, e.version), e.verified)).collect();
+        for (entry, verified) in [("digits@1", true), ("iris@1", true), ("digits@9", false), ("digits@2", false)] {
+            assert!(flags.contains(&(entry.to_string(), verified)), "{entry}: {flags:?}");
+        }
+        // What is served is decided by the catalogue, never by the index.
+        let (bytes, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
+        assert_eq!((bytes.as_slice(), f.source), (fx::DIGITS_2, Source::Network));
     }
 
     async fn load_checks_the_model_against_its_card() {

@@ -23,7 +23,7 @@ use edge_registry::registry::{
     AbortFlag, FetchOptions, Progress, Registry, RegistryConfig, RegistryError, Source,
 };
 use edge_registry::store::indexeddb::IndexedDbStore;
-use edge_registry::store::{MemoryStore, Store};
+use edge_registry::store::{MemoryStore, Namespaced, Store};
 use edge_registry::wasm::{AnyStore, JsRegistry};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde_json::Value;
@@ -138,12 +138,42 @@ fn model_path(dir: &str, name: &str, version: &str, bytes: &[u8]) -> String {
     format!("/{dir}/targets/models/{name}/{version}/{sha}.model.onnx")
 }
 
-async fn cache_keys(s: &AnyStore) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in ["blob/", "chunk/", "stage/", "ver/"] {
-        out.extend(s.keys(p).await.unwrap());
-    }
+/// Keys of the cache proper (not trusted metadata or aliases documents), in any namespace.
+async fn cache_keys<S: Store>(s: &S) -> Vec<String> {
+    let cache = ["blob/", "chunk/", "stage/", "ver/"];
+    let mut out = s.keys("").await.unwrap();
+    out.retain(|k| {
+        let rest = k
+            .strip_prefix("r/")
+            .and_then(|r| r.split_once('/'))
+            .map_or(k.as_str(), |(_, rest)| rest);
+        cache.iter().any(|p| rest.starts_with(p))
+    });
     out
+}
+
+/// A new connection to `db`, seen as a genuine client of `url` sees it: its namespace.
+async fn view(db: &Db, url: &str) -> Namespaced<Rc<AnyStore>> {
+    let ns = edge_registry::registry::namespace(&fx::trusted_root(), &config(url)).unwrap();
+    Namespaced::new(db.connect().await, ns)
+}
+
+/// `digits@production` (version 1) comes from the cache, with the network down.
+async fn serves_digits_1_from_the_cache_offline(reg: &Reg) {
+    let (bytes, f) = reg
+        .fetch_model("digits@production", FetchOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (bytes.as_slice(), f.source, f.offline),
+        (fx::DIGITS_1, Source::Cache, true)
+    );
+}
+
+/// One registry seen through two URLs (the server, and the address where nothing listens),
+/// so both clients keep their state in one namespace.
+fn same_registry(c: &mut RegistryConfig) {
+    c.registry_id = Some("the-test-registry".into());
 }
 
 async fn sleep(ms: i32) {
@@ -233,7 +263,7 @@ async fn a_blob_tampered_inside_the_store_is_detected_and_downloaded_again() {
         .await
         .unwrap();
     // Tamper through a separate connection, as another tab or a user could.
-    let store = db.connect().await;
+    let store = view(&db, &format!("{SERVER}/good")).await;
     let chunks = store.keys("chunk/").await.unwrap();
     assert_eq!(chunks.len(), fx::DIGITS_2.len().div_ceil(4096));
     let mut bad = store.get(&chunks[3]).await.unwrap().unwrap();
@@ -393,13 +423,13 @@ async fn quota_evicts_least_recently_used_unpinned_versions() {
 #[wasm_bindgen_test]
 async fn offline_refresh_with_unexpired_metadata_serves_cached_versions() {
     let db = Db::new("offline");
-    let reg = open("good", &db).await;
+    let reg = open_at(&format!("{SERVER}/good"), &db, &now_clock(), same_registry).await;
     reg.refresh().await.unwrap();
     reg.fetch_model("digits@production", FetchOptions::default())
         .await
         .unwrap();
     // The next visit finds the network down.
-    let offline = open_at(OFFLINE, &db, &now_clock(), |_| {}).await;
+    let offline = open_at(OFFLINE, &db, &now_clock(), same_registry).await;
     let out = offline.refresh().await.unwrap();
     assert!(out.offline && !out.expired);
     assert_eq!(
@@ -407,14 +437,7 @@ async fn offline_refresh_with_unexpired_metadata_serves_cached_versions() {
         Some("NETWORK")
     );
     assert_eq!(out.report.targets.version, 2);
-    let (bytes, f) = offline
-        .fetch_model("digits@production", FetchOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        (bytes.as_slice(), f.source, f.offline),
-        (fx::DIGITS_1, Source::Cache, true)
-    );
+    serves_digits_1_from_the_cache_offline(&offline).await;
     assert_eq!(
         code(
             offline
@@ -428,13 +451,13 @@ async fn offline_refresh_with_unexpired_metadata_serves_cached_versions() {
 #[wasm_bindgen_test]
 async fn offline_refresh_with_expired_metadata_is_refused_unless_opted_in() {
     let db = Db::new("expired");
-    let reg = open("good", &db).await;
+    let reg = open_at(&format!("{SERVER}/good"), &db, &now_clock(), same_registry).await;
     reg.refresh().await.unwrap();
     reg.fetch_model("digits@production", FetchOptions::default())
         .await
         .unwrap();
     let later = Rc::new(FixedClock::new(fx::AFTER_EXPIRY));
-    let strict = open_at(OFFLINE, &db, &later, |_| {}).await;
+    let strict = open_at(OFFLINE, &db, &later, same_registry).await;
     assert_eq!(code(strict.refresh().await), "EXPIRED");
     assert_eq!(
         code(
@@ -444,9 +467,15 @@ async fn offline_refresh_with_expired_metadata_is_refused_unless_opted_in() {
         ),
         "EXPIRED"
     );
-    let lenient = open_at(OFFLINE, &db, &later, |c| c.allow_expired_offline = true).await;
+    let lenient = open_at(OFFLINE, &db, &later, |c| {
+        same_registry(c);
+        c.allow_expired_offline = true
+    })
+    .await;
     let out = lenient.refresh().await.unwrap();
     assert!(out.offline && out.expired);
+    // Verified as of the last second the stored metadata was valid (from the metadata).
+    assert_eq!(out.report.reference_time, fx::EXPIRES - 1);
     let (bytes, f) = lenient
         .fetch_model("digits@production", FetchOptions::default())
         .await
@@ -483,7 +512,7 @@ async fn two_instances_on_one_database_loading_one_model_end_with_one_entry() {
     let big = fx::big();
     let ((ba, _), (bb, _)) = (ra.unwrap(), rb.unwrap());
     assert!(ba == big && bb == big);
-    let store = db.connect().await;
+    let store = view(&db, &format!("{SERVER}/good")).await;
     let sha = edge_registry::digest::Sha256Digest::of(&big).to_hex();
     assert_eq!(
         store.keys("blob/").await.unwrap(),
@@ -507,17 +536,114 @@ async fn two_instances_on_one_database_loading_one_model_end_with_one_entry() {
 #[wasm_bindgen_test]
 async fn a_rollback_by_the_server_is_refused_from_the_stored_state() {
     let db = Db::new("rollback");
-    let reg = open("good", &db).await;
+    let reg = open_at(&format!("{SERVER}/good"), &db, &now_clock(), same_registry).await;
     assert_eq!(reg.refresh().await.unwrap().report.timestamp.version, 2);
-    let store = db.connect().await;
+    let store = Namespaced::new(
+        db.connect().await,
+        edge_registry::registry::namespace(&fx::trusted_root(), &{
+            let mut c = config(SERVER);
+            same_registry(&mut c);
+            c
+        })
+        .unwrap(),
+    );
     let before = store.get("tuf/timestamp.json").await.unwrap();
-    // Reload: the server now serves the older, validly signed metadata.
-    let later = open("rollback", &db).await;
+    assert!(before.is_some());
+    // Reload: the registry (here through a mirror) now serves older, validly signed metadata.
+    let later = open_at(
+        &format!("{SERVER}/rollback"),
+        &db,
+        &now_clock(),
+        same_registry,
+    )
+    .await;
     assert_eq!(code(later.refresh().await), "ROLLBACK");
     assert_eq!(store.get("tuf/timestamp.json").await.unwrap(), before);
     // Without that stored state the same metadata is accepted: the refusal came from the store.
     let fresh = open("rollback", &Db::new("rollback-fresh")).await;
     assert_eq!(fresh.refresh().await.unwrap().report.timestamp.version, 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_foreign_registry_written_into_the_database_is_never_trusted() {
+    let db = Db::new("foreign");
+    let good_cfg = || {
+        let mut c = config(&format!("{SERVER}/good"));
+        same_registry(&mut c);
+        c
+    };
+    let reg = open_at(&format!("{SERVER}/good"), &db, &now_clock(), same_registry).await;
+    reg.refresh().await.unwrap();
+    let (bytes, _) = reg
+        .fetch_model("digits@production", FetchOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(bytes, fx::DIGITS_1);
+    // Another script of the origin runs the attacker's registry (own keys, root version 3)
+    // through the same database...
+    let mut att_cfg = config(&format!("{SERVER}/attacker"));
+    same_registry(&mut att_cfg);
+    let att = Registry::open(
+        att_cfg.clone(),
+        WebFetch::new(),
+        db.connect().await,
+        now_clock(),
+        &fx::attacker_root(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(att.refresh().await.unwrap().report.root.version, 3);
+    let (bytes, _) = att
+        .fetch_model("digits@production", FetchOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(bytes, fx::ATTACKER_MODEL);
+    // ...and copies its state into the genuine client's namespace.
+    let raw = db.connect().await;
+    let theirs = edge_registry::registry::namespace(&fx::attacker_root(), &att_cfg).unwrap();
+    let ours = edge_registry::registry::namespace(&fx::trusted_root(), &good_cfg()).unwrap();
+    for key in raw.keys(&theirs).await.unwrap() {
+        let value = raw.get(&key).await.unwrap().unwrap();
+        raw.put(&format!("{ours}{}", &key[theirs.len()..]), &value)
+            .await
+            .unwrap();
+    }
+    // Offline, the genuine client refuses the forged state.
+    let offline = open_at(OFFLINE, &db, &now_clock(), same_registry).await;
+    assert!(offline.catalogue().is_none());
+    assert_eq!(code(offline.refresh().await), "SIGNATURE_THRESHOLD");
+    // Online, the pinned root's chain alone: the genuine model; then offline from the cache.
+    let online = open_at(&format!("{SERVER}/good"), &db, &now_clock(), same_registry).await;
+    assert_eq!(online.refresh().await.unwrap().report.root.version, 1);
+    let (bytes, _) = online
+        .fetch_model("digits@production", FetchOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(bytes, fx::DIGITS_1);
+    let offline = open_at(OFFLINE, &db, &now_clock(), same_registry).await;
+    serves_digits_1_from_the_cache_offline(&offline).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_genuine_root_rotation_chain_is_followed_offline() {
+    let db = Db::new("rotated");
+    let reg = open_at(
+        &format!("{SERVER}/rotated"),
+        &db,
+        &now_clock(),
+        same_registry,
+    )
+    .await;
+    let out = reg.refresh().await.unwrap();
+    assert_eq!((out.report.root.version, out.report.root_rotations), (3, 2));
+    reg.fetch_model("digits@production", FetchOptions::default())
+        .await
+        .unwrap();
+    let offline = open_at(OFFLINE, &db, &now_clock(), same_registry).await;
+    let out = offline.refresh().await.unwrap();
+    assert!(out.offline);
+    assert_eq!(out.report.root.version, 3);
+    serves_digits_1_from_the_cache_offline(&offline).await;
 }
 
 // ---- The JS API, exactly as a page, worker or Node script calls it. ----
@@ -639,6 +765,11 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
         ("digits".into(), "2".into(), false.into())
     );
     assert_eq!(prop(&e, "bytes").as_f64(), Some(fx::DIGITS_2.len() as f64));
+    assert_eq!(
+        prop(&e, "verified"),
+        true,
+        "signed by the current catalogue"
+    );
     assert!(
         prop(&e, "lastUsed").as_f64().unwrap() > 1.6e12,
         "milliseconds"
@@ -659,9 +790,16 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
     assert_eq!(call(cache.unpin("digits@2".into())).await.unwrap(), true);
     assert_eq!(call(cache.evict("digits@2".into())).await.unwrap(), true);
     call(reg.fetch_model("iris".into(), None)).await.unwrap();
-    call(cache.clear()).await.unwrap();
+    call(cache.clear(Some(obj(&[("keepTrust", true.into())]))))
+        .await
+        .unwrap();
     let list: Array = call(cache.list()).await.unwrap().unchecked_into();
     assert_eq!(list.length(), 0);
+    let e = call(cache.clear(Some(obj(&[("keepTrust", "yes".into())]))))
+        .await
+        .unwrap_err();
+    assert_eq!(err_code(&e), "INVALID_ARGUMENT");
+    call(cache.clear(None)).await.unwrap();
     let persisted = call(cache.persist()).await.unwrap();
     assert!(persisted.as_bool().is_some());
 
@@ -756,7 +894,11 @@ async fn js_api_with_a_caller_provided_store() {
     assert_eq!(prop(&f, "source"), "cache");
     let map = prop(&store, "m");
     let has: Function = prop(&map, "has").unchecked_into();
-    assert_eq!(has.call1(&map, &"tuf/root.json".into()).unwrap(), true);
+    let ns =
+        edge_registry::registry::namespace(&fx::trusted_root(), &config(&format!("{SERVER}/good")))
+            .unwrap();
+    let key = format!("{ns}tuf/timestamp.json");
+    assert_eq!(has.call1(&map, &key.into()).unwrap(), true);
     assert_eq!(
         has.call1(&map, &"__edge_registry_keys__".into()).unwrap(),
         true

@@ -57,6 +57,24 @@ fn client(b: &RepoBuilder) -> Client {
     client_with(b, UpdaterConfig::new("meta", "targets"))
 }
 
+/// A refreshed client of [`repo`] whose targets metadata signs `README.txt` with `hashes`, and
+/// that target as it resolves.
+async fn readme_signed_with(hashes: Value) -> (Client, TargetInfo) {
+    let b = repo();
+    let p = b
+        .publish_with(&|role, v| {
+            if role == "targets" {
+                v["targets"]["README.txt"]["hashes"] = hashes.clone();
+            }
+        })
+        .unwrap();
+    let mut u = client(&b);
+    serve(u.fetcher(), &p);
+    u.refresh().await.unwrap();
+    let info = u.target_info("README.txt").await.unwrap();
+    (u, info)
+}
+
 fn bump(b: &mut RepoBuilder) {
     b.timestamp.version += 1;
     b.snapshot.version += 1;
@@ -167,6 +185,64 @@ everywhere_async! {
         let err = download(&u, &info).await.0.unwrap_err();
         assert_eq!(err.code(), "HASH_MISMATCH");
         assert!(err.to_string().contains("sha512"), "{err}");
+    }
+
+    async fn a_hash_that_would_name_another_file_is_refused_before_any_request() {
+        // Consistent snapshots put the signed hash into the file name: it must be lower-case
+        // hex of its algorithm's length, never a path, a query or another case.
+        for bad in ["../../../../secret", "AB".repeat(32).as_str(), "ab?x=1#", &"a".repeat(63), ""] {
+            let (u, info) = readme_signed_with(json!({"sha256": bad})).await;
+            let err = u.target_url(&info).unwrap_err();
+            assert_eq!(err.code(), "UNSUPPORTED_HASH", "{bad:?}: {err}");
+            u.fetcher().clear_requests();
+            assert_eq!(download(&u, &info).await.0.unwrap_err().code(), "UNSUPPORTED_HASH");
+            assert!(u.fetcher().requests().is_empty(), "{bad:?}: {:?}", u.fetcher().requests());
+        }
+        // sha512 alone names the file by its sha512.
+        let (u, info) = readme_signed_with(json!({"sha512": "ab".repeat(64)})).await;
+        assert_eq!(u.target_url(&info).unwrap(), format!("targets/{}.README.txt", "ab".repeat(64)));
+    }
+
+    async fn role_names_that_differ_only_in_case_have_distinct_stored_files() {
+        // TUF role names are case-sensitive; file systems on macOS and Windows are not. A
+        // delegated role named "Targets" must not land in the file of "targets".
+        let mut b = repo();
+        b.delegate("targets", "Targets", &["team/*"], false);
+        b.add_delegated_target("Targets", "team/x", b"x", None);
+        let mut u = client(&b);
+        u.refresh().await.unwrap();
+        u.target_info("team/x").await.unwrap();
+        let keys = u.store().keys("").await.unwrap();
+        assert!(keys.contains(&"targets.json".to_string()), "{keys:?}");
+        assert!(keys.contains(&"%54argets.json".to_string()), "{keys:?}");
+        let folded: std::collections::BTreeSet<String> = keys.iter().map(|k| k.to_lowercase()).collect();
+        assert_eq!(folded.len(), keys.len(), "two stored files fold to one name: {keys:?}");
+    }
+
+    async fn a_stored_root_counts_only_if_it_chains_from_the_pinned_root() {
+        // Another party's root (own keys, a higher version) in the store, as root.json and
+        // in the root history: a client pinned to the genuine root ignores it.
+        let b = repo();
+        let mut other = RepoBuilder::new("not-the-publisher", FAR);
+        other.commit_root().unwrap();
+        other.commit_root().unwrap();
+        let mut u = client(&b);
+        u.store().put("root.json", other.trusted_root()).await.unwrap();
+        for (i, r) in other.roots().iter().enumerate() {
+            u.store().put(&format!("root/{}.json", i + 1), r).await.unwrap();
+        }
+        let r = u.refresh().await.unwrap();
+        assert_eq!(r.root.version, 1);
+        assert_eq!(u.trusted().unwrap().root().bytes(), &b.roots()[0][..]);
+        // A genuine rotation in the store is followed: version 2 signed by version 1's keys.
+        let mut b = repo();
+        b.root.signers = vec![key("attacks/root-2")];
+        let v2 = b.commit_root().unwrap();
+        let mut u = client(&repo());
+        u.store().put("root/2.json", &v2).await.unwrap();
+        serve(u.fetcher(), &b.publish().unwrap());
+        let r = u.refresh().await.unwrap();
+        assert_eq!((r.root.version, r.root_rotations), (2, 0), "walked from the store, not fetched");
     }
 
     // ---- rollback ----

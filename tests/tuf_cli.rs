@@ -2,11 +2,13 @@
 //! over HTTP through `edge-registry serve` and over plain file paths. Native only.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::server::Server;
 use edge_registry::tuf::repo::{Published, RepoBuilder};
 
 const BIN: &str = env!("CARGO_BIN_EXE_edge-registry");
@@ -46,51 +48,14 @@ fn failed(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// `edge-registry serve DIR` on a free port; killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                dir.to_str().unwrap(),
-                "--addr",
-                "127.0.0.1:0",
-                "--quiet",
-            ])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start server");
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let url = loop {
-            let line = lines.next().expect("server exited").unwrap();
-            if let Some(u) = line.strip_prefix("listening on ") {
-                break u.to_string();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The files directly in `dir` (the root history in `root/` is not one of them).
 fn dir_contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            continue;
+        }
         out.insert(
             e.file_name().to_string_lossy().into_owned(),
             std::fs::read(e.path()).unwrap(),

@@ -1,11 +1,13 @@
 //! The verified-artifact cache over a [`Store`] (`DESIGN.md` section 3).
 //!
 //! Layout (all keys chosen here, never by the network; names and versions are checked by the
-//! catalogue, digests are 64 lower-case hex characters):
+//! catalogue, digests are 64 lower-case hex characters). Every key is under the registry's
+//! namespace (`r/<anchor>/`, see [`crate::registry::namespace`]), which the store view the
+//! cache is given adds:
 //!
 //! ```text
 //! tuf/<role>.json                 trusted metadata, byte for byte (written by the TUF updater)
-//! reg/state.json                  time of the last successful online refresh
+//! tuf/root/<N>.json               every trusted root version, walked from the pinned root
 //! alias/<sha256>                  verified aliases documents, content-addressed
 //! blob/<sha256>                   a complete, verified artifact: length, chunk size, chunk count,
 //!                                 and the download id its chunks were written under
@@ -47,7 +49,6 @@ use crate::store::{Op, StorageEstimate, Store, StoreError};
 
 /// Prefix of the trusted TUF metadata.
 pub const TUF_PREFIX: &str = "tuf/";
-const STATE_KEY: &str = "reg/state.json";
 const ALIAS: &str = "alias/";
 const BLOB: &str = "blob/";
 const CHUNK: &str = "chunk/";
@@ -107,11 +108,6 @@ struct VersionRecord {
     seq: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct State {
-    last_refresh: Option<UnixSeconds>,
-}
-
 /// One version as [`Cache::list`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CacheEntry {
@@ -129,6 +125,12 @@ pub struct CacheEntry {
     pub pinned: bool,
     /// Whether its bytes are in the cache (a pin may name a version not downloaded yet).
     pub cached: bool,
+    /// Whether the current verified catalogue signs this `name@version` with this SHA-256
+    /// and length ([`crate::registry::Registry::cache_list`] decides; [`Cache::list`], which
+    /// sees only the store, always says `false`). The index is written by this client but
+    /// readable and writable by anyone who can write the store, so only this flag, derived
+    /// from verified metadata, says an entry is what it claims.
+    pub verified: bool,
 }
 
 /// How much the cache holds.
@@ -263,24 +265,6 @@ impl<S: Store, C: Clock> Cache<S, C> {
         let s = self.seq.get().saturating_add(1);
         self.seq.set(s);
         s
-    }
-
-    /// The time of the last successful online refresh, if recorded.
-    pub async fn last_refresh(&self) -> Result<Option<UnixSeconds>, StoreError> {
-        Ok(self
-            .store
-            .get(STATE_KEY)
-            .await?
-            .and_then(|b| parse::<State>(&b))
-            .and_then(|s| s.last_refresh))
-    }
-
-    /// Records the time of a successful online refresh.
-    pub async fn set_last_refresh(&self, t: UnixSeconds) -> Result<(), StoreError> {
-        let state = State {
-            last_refresh: Some(t),
-        };
-        self.store.put(STATE_KEY, &json(&state)).await
     }
 
     /// A stored aliases document with this digest and length, re-hashed.
@@ -433,11 +417,6 @@ impl<S: Store, C: Clock> Cache<S, C> {
         let mut ops: Vec<Op<'_>> = vec![Op::Delete(&key)];
         ops.extend(chunks.iter().map(|k| Op::Delete(k)));
         self.store.commit_if(&key, Some(rec_bytes), &ops).await
-    }
-
-    /// Whether a blob for `sha` is recorded.
-    pub async fn has_blob(&self, sha: &str) -> Result<bool, StoreError> {
-        Ok(self.store.get(&blob_key(sha)).await?.is_some())
     }
 
     /// Marks `name@version` (artifact `sha`) as used now, creating its entry if needed.
@@ -744,6 +723,7 @@ impl<S: Store, C: Clock> Cache<S, C> {
                 last_used: r.last_used,
                 pinned,
                 cached: true,
+                verified: false,
             });
         }
         for (name, version) in pins {
@@ -755,6 +735,7 @@ impl<S: Store, C: Clock> Cache<S, C> {
                 last_used: 0,
                 pinned: true,
                 cached: false,
+                verified: false,
             });
         }
         Ok(out)
@@ -816,13 +797,33 @@ impl<S: Store, C: Clock> Cache<S, C> {
         Ok(true)
     }
 
-    /// Removes every cached artifact, version entry, pin and staged download. Trusted metadata
-    /// stays (it is the rollback reference).
+    /// Removes everything this registry keeps in the store: cached artifacts, version
+    /// entries, pins, staged downloads, aliases documents, and the trusted metadata with the
+    /// root history. The next start trusts the pinned root alone, as on a first visit (and
+    /// loses the stored rollback reference: the next refresh accepts any version the
+    /// repository signs). [`Self::clear_artifacts`] keeps the trust state.
     pub async fn clear(&self) -> Result<(), StoreError> {
-        let mut keys = Vec::new();
-        // Blob records first: a store without transactions never shows a partial blob.
-        for prefix in [BLOB, VER, PIN, STAGE, CHUNK] {
-            keys.extend(self.store.keys(prefix).await?);
+        self.delete_prefixes(&[BLOB, VER, PIN, STAGE, CHUNK, ALIAS, TUF_PREFIX, ""])
+            .await
+    }
+
+    /// Removes every cached artifact, version entry, pin and staged download, and keeps the
+    /// trusted metadata (the rollback reference) and aliases documents.
+    pub async fn clear_artifacts(&self) -> Result<(), StoreError> {
+        self.delete_prefixes(&[BLOB, VER, PIN, STAGE, CHUNK]).await
+    }
+
+    /// Deletes every key under each prefix, in one batch, in prefix order: blob records
+    /// first, so a store without transactions never shows a partial blob.
+    async fn delete_prefixes(&self, prefixes: &[&str]) -> Result<(), StoreError> {
+        let mut keys: Vec<String> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for prefix in prefixes {
+            for k in self.store.keys(prefix).await? {
+                if seen.insert(k.clone()) {
+                    keys.push(k);
+                }
+            }
         }
         let ops: Vec<Op<'_>> = keys.iter().map(|k| Op::Delete(k)).collect();
         if ops.is_empty() {

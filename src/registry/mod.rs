@@ -40,12 +40,13 @@ use self::cache::{BlobRead, Cache, TUF_PREFIX};
 use self::catalogue::{parse_aliases, valid_version, Selector};
 use crate::card::ModelCard;
 use crate::clock::Clock;
+use crate::digest::Sha256Digest;
 use crate::engine::{Model, ModelPredictor, ModelSchema};
 use crate::error::ErrorCode;
 use crate::eval::gates::GateReport;
 use crate::eval::{evaluate_model, DataFormat, EvalError, ReportContext};
 use crate::fetch::{Fetch, FetchError};
-use crate::store::Store;
+use crate::store::{Namespaced, Store};
 use crate::tuf::updater::TargetVerifier;
 use crate::tuf::{CatalogueTargets, RefreshReport, TargetInfo, TrustedMetadataSet, TufError};
 use crate::tuf::{Updater, UpdaterConfig};
@@ -67,11 +68,17 @@ pub struct RegistryConfig {
     pub max_roles: u32,
     /// Most target paths listed (default 100 000).
     pub max_targets: usize,
-    /// Explicit opt-in: when offline, accept stored metadata that has expired, verified as of
-    /// the last successful online refresh, for serving cached versions only (never for
-    /// downloads). Results then say `expired: true`. Off by default: expired metadata is
+    /// Explicit opt-in: when offline, accept stored metadata that has expired, verified
+    /// (chain from the pinned root, signatures, versions, hashes) as of the last second it was
+    /// all valid ([`Updater::load_stored_as_last_valid`]), for serving cached versions only
+    /// (never for downloads). Results then say `expired: true`. Off by default: expired metadata is
     /// refused with `EXPIRED`, as TUF requires (spec 5.4.4, 5.5.6, 5.6.4).
     pub allow_expired_offline: bool,
+    /// Names the registry in the store namespace ([`namespace`]); `None` (the default): its
+    /// metadata and targets URLs. Mirrors of one registry given one id share cached state;
+    /// the pinned root always takes part as well, so no id makes another root's state
+    /// visible.
+    pub registry_id: Option<String>,
 }
 
 impl RegistryConfig {
@@ -88,6 +95,7 @@ impl RegistryConfig {
             max_roles: 256,
             max_targets: 100_000,
             allow_expired_offline: false,
+            registry_id: None,
         }
     }
 }
@@ -176,7 +184,28 @@ pub struct RefreshOutcome {
     pub problems: Vec<String>,
 }
 
-type Up<F, S, C> = Updater<Rc<F>, Rc<S>, Rc<C>>;
+type Up<F, S, C> = Updater<Rc<F>, Rc<Namespaced<S>>, Rc<C>>;
+
+/// The key prefix under which a registry keeps all its state in a store (trusted metadata,
+/// the root history, aliases documents, the artifact cache and its index):
+/// `r/<32 hex digits>/`, from a SHA-256 of the pinned root's signed content (canonical JSON,
+/// so the same root given as bytes or as a parsed object names the same namespace) and of the
+/// registry's id ([`RegistryConfig::registry_id`], by default its metadata and targets URLs).
+/// Two registries, or two pinned roots of one registry, never share state by accident, and
+/// state left by a root the client no longer pins is simply not found.
+pub fn namespace(trusted_root: &[u8], config: &RegistryConfig) -> Result<String, RegistryError> {
+    let set = TrustedMetadataSet::new(trusted_root, 0)?;
+    let mut id = b"edge-registry namespace 1\n".to_vec();
+    id.extend_from_slice(Sha256Digest::of(set.root().canonical()).to_hex().as_bytes());
+    let urls = [config.metadata_url.as_str(), config.targets_url.as_str()];
+    let named = config.registry_id.as_deref().map(|n| ["id", n]);
+    for part in named.as_ref().map_or(&urls[..], |n| &n[..]) {
+        id.push(b'\n');
+        id.extend_from_slice(part.as_bytes());
+    }
+    let hex = Sha256Digest::of(&id).to_hex();
+    Ok(format!("r/{}/", hex.get(..32).unwrap_or(&hex)))
+}
 
 /// A registry client. See the module documentation.
 pub struct Registry<F: Fetch, S: Store, C: Clock> {
@@ -188,7 +217,7 @@ pub struct Registry<F: Fetch, S: Store, C: Clock> {
     /// Why there is no catalogue, when loading one failed (an expired stored state, a
     /// refused refresh): what calls needing a catalogue report.
     why_none: RefCell<Option<RegistryError>>,
-    cache: Cache<S, C>,
+    cache: Cache<Namespaced<S>, C>,
 }
 
 fn unreachable(e: &TufError) -> bool {
@@ -236,9 +265,10 @@ pub fn card_schema(card: Option<&Value>, model: &str) -> Result<ModelSchema, Reg
 
 impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     /// Opens a registry client over a store: checks the pinned `trusted_root` (signed by its
-    /// own threshold), collects cache garbage (chunks of downloads that died), and loads the
-    /// stored trusted metadata if it verifies, so [`Self::models`] and cached fetches work
-    /// before (or without) a refresh. Nothing is fetched.
+    /// own threshold), keeps all its state under its [`namespace`] of the store, collects
+    /// cache garbage (chunks of downloads that died), and loads the stored trusted metadata if
+    /// it verifies from the pinned root, so [`Self::catalogue`] and cached fetches work before
+    /// (or without) a refresh. Nothing is fetched.
     pub async fn open(
         config: RegistryConfig,
         fetch: F,
@@ -253,6 +283,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             )));
         }
         TrustedMetadataSet::new(trusted_root, clock.now())?;
+        let store = Namespaced::new(store, namespace(trusted_root, &config)?);
         let (fetch, store, clock) = (Rc::new(fetch), Rc::new(store), Rc::new(clock));
         let updater = Updater::new(
             UpdaterConfig::new(&config.metadata_url, &config.targets_url)
@@ -291,8 +322,8 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         &self.config
     }
 
-    /// The cache.
-    pub fn cache(&self) -> &Cache<S, C> {
+    /// The cache (over this registry's namespace of the store).
+    pub fn cache(&self) -> &Cache<Namespaced<S>, C> {
         &self.cache
     }
 
@@ -337,7 +368,6 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
                     .catalogue_targets(self.config.max_roles, self.config.max_targets, false)
                     .await?;
                 let cat = self.build_catalogue(up, listing, true).await?;
-                self.cache.set_last_refresh(report.reference_time).await?;
                 let outcome = RefreshOutcome {
                     report,
                     offline: false,
@@ -365,7 +395,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         }
     }
 
-    fn cache_store(&self) -> &S {
+    fn cache_store(&self) -> &Namespaced<S> {
         self.cache.store()
     }
 
@@ -373,10 +403,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         let (report, expired) = match up.load_stored(None).await {
             Ok(r) => (r, false),
             Err(e) if e.code() == "EXPIRED" && self.config.allow_expired_offline => {
-                let Some(at) = self.cache.last_refresh().await? else {
-                    return Err(e.into());
-                };
-                (up.load_stored(Some(at)).await?, true)
+                (up.load_stored_as_last_valid().await?, true)
             }
             Err(e) => return Err(e.into()),
         };
@@ -405,11 +432,17 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         online: bool,
     ) -> Result<Catalogue, RegistryError> {
         let mut targets = Vec::with_capacity(listing.targets.len());
+        let mut unusable = Vec::new();
         for info in listing.targets {
-            let url = up.target_url(&info)?;
-            targets.push((info, url));
+            // A target whose URL cannot be formed (a hash that is not lower-case hex) is left
+            // out like any other unusable target, not allowed to sink the whole catalogue.
+            match up.target_url(&info) {
+                Ok(url) => targets.push((info, url)),
+                Err(e) => unusable.push(format!("{}: {e}", info.path)),
+            }
         }
         let mut cat = Catalogue::from_targets(targets);
+        cat.problems.extend(unusable);
         cat.problems.extend(
             listing
                 .problems
@@ -826,6 +859,41 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     pub async fn unpin(&self, reference: &str) -> Result<bool, RegistryError> {
         let (n, v) = self.cache_target(reference)?;
         Ok(self.cache.unpin(&n, &v).await?)
+    }
+
+    /// Every cached or pinned version ([`Cache::list`]), each marked `verified` when the
+    /// current verified catalogue signs that `name@version` with the SHA-256 and length the
+    /// cache index records. The index itself is only this client's bookkeeping (anyone who can
+    /// write the store can write it); what is served is always re-verified against the
+    /// catalogue, and this flag is how a listing tells which entries are what they claim.
+    pub async fn cache_list(&self) -> Result<Vec<CacheEntry>, RegistryError> {
+        let mut list = self.cache.list().await?;
+        if let Some(cat) = self.catalogue() {
+            for e in &mut list {
+                let signed = cat.models.get(&e.name).and_then(|m| m.version(&e.version));
+                e.verified = e.cached
+                    && signed.is_some_and(|v| {
+                        v.sha256().as_deref() == Some(e.sha256.as_str())
+                            && v.target.length == e.bytes
+                    });
+            }
+        }
+        Ok(list)
+    }
+
+    /// Clears this registry's state in the store: with `keep_trust`, the cached artifacts
+    /// only ([`Cache::clear_artifacts`]); without, everything, trusted metadata and root
+    /// history included ([`Cache::clear`]), so the next start trusts the pinned root alone.
+    /// What this client verified in this session stays usable in memory.
+    pub async fn clear_cache(&self, keep_trust: bool) -> Result<(), RegistryError> {
+        // Under the updater's lock: a refresh persisting metadata meanwhile would race.
+        let _up = self.updater.lock().await;
+        if keep_trust {
+            self.cache.clear_artifacts().await?;
+        } else {
+            self.cache.clear().await?;
+        }
+        Ok(())
     }
 
     /// Evicts a cached version (`PINNED` if pinned); returns whether it was cached.

@@ -48,6 +48,26 @@ pub enum Op<'a> {
     Delete(&'a str),
 }
 
+impl<'a> Op<'a> {
+    /// The key the op writes.
+    pub fn key(&self) -> &'a str {
+        match *self {
+            Op::Put(k, _) | Op::Delete(k) => k,
+        }
+    }
+
+    /// The same op on another key.
+    pub fn with_key<'b>(&self, key: &'b str) -> Op<'b>
+    where
+        'a: 'b,
+    {
+        match *self {
+            Op::Put(_, v) => Op::Put(key, v),
+            Op::Delete(_) => Op::Delete(key),
+        }
+    }
+}
+
 /// A key-value store with atomic batches.
 #[allow(async_fn_in_trait)]
 pub trait Store {
@@ -139,6 +159,91 @@ impl<T: Store + ?Sized> Store for Rc<T> {
 
     async fn estimate(&self) -> Result<Option<StorageEstimate>, StoreError> {
         (**self).estimate().await
+    }
+}
+
+/// A view of a store under a key prefix: every key `k` is `<prefix>k` in the inner store, and
+/// [`Store::keys`] lists only (and strips) keys under the prefix. The registry keeps all its
+/// state for one trust anchor under one such prefix ([`crate::registry::namespace`]), so two
+/// registries or two pinned roots sharing a database, a directory or a Cache API cache never
+/// read each other's state by accident. It is a naming convention, not a security boundary:
+/// whoever can write the inner store can write under any prefix, which is why everything read
+/// back is verified again from the pinned root.
+#[derive(Debug, Clone)]
+pub struct Namespaced<S> {
+    inner: S,
+    prefix: String,
+}
+
+impl<S: Store> Namespaced<S> {
+    /// `inner` seen under `prefix` (for example `r/0123abcd/`).
+    pub fn new(inner: S, prefix: impl Into<String>) -> Self {
+        Namespaced {
+            inner,
+            prefix: prefix.into(),
+        }
+    }
+
+    /// The store underneath.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn full(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn full_keys(&self, ops: &[Op<'_>]) -> Vec<String> {
+        ops.iter().map(|op| self.full(op.key())).collect()
+    }
+}
+
+/// `ops` with their keys replaced, in order, by `keys`.
+fn with_keys<'k>(ops: &[Op<'k>], keys: &'k [String]) -> Vec<Op<'k>> {
+    ops.iter().zip(keys).map(|(op, k)| op.with_key(k)).collect()
+}
+
+impl<S: Store> Store for Namespaced<S> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(&self.full(key)).await
+    }
+
+    async fn commit(&self, ops: &[Op<'_>]) -> Result<(), StoreError> {
+        let keys = self.full_keys(ops);
+        let mapped = with_keys(ops, &keys);
+        self.inner.commit(&mapped).await
+    }
+
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .inner
+            .keys(&self.full(prefix))
+            .await?
+            .into_iter()
+            .filter_map(|k| k.strip_prefix(self.prefix.as_str()).map(str::to_string))
+            .collect())
+    }
+
+    async fn commit_if(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        ops: &[Op<'_>],
+    ) -> Result<bool, StoreError> {
+        let keys = self.full_keys(ops);
+        let mapped = with_keys(ops, &keys);
+        self.inner
+            .commit_if(&self.full(key), expected, &mapped)
+            .await
+    }
+
+    async fn estimate(&self) -> Result<Option<StorageEstimate>, StoreError> {
+        self.inner.estimate().await
     }
 }
 

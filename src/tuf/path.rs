@@ -19,6 +19,45 @@ pub fn quote(name: &str) -> String {
     utf8_percent_encode(name, QUOTE).to_string()
 }
 
+/// [`quote`], and every upper-case ASCII letter percent-encoded as well: the name of a role's
+/// file in a local store. Role names are case-sensitive in TUF (`Root` is a valid delegated
+/// role, distinct from `root`), but file systems on macOS and Windows are not; with upper-case
+/// letters encoded, two distinct names never fold to the same file name (the only letters
+/// left in the output are lower-case ones and the hex digits of escapes, and `%` itself is
+/// always escaped).
+pub fn key_segment(name: &str) -> String {
+    utf8_percent_encode(name, KEY_SEGMENT).to_string()
+}
+
+/// [`QUOTE`] plus `A-Z`.
+const KEY_SEGMENT: &AsciiSet = &QUOTE
+    .add(b'A')
+    .add(b'B')
+    .add(b'C')
+    .add(b'D')
+    .add(b'E')
+    .add(b'F')
+    .add(b'G')
+    .add(b'H')
+    .add(b'I')
+    .add(b'J')
+    .add(b'K')
+    .add(b'L')
+    .add(b'M')
+    .add(b'N')
+    .add(b'O')
+    .add(b'P')
+    .add(b'Q')
+    .add(b'R')
+    .add(b'S')
+    .add(b'T')
+    .add(b'U')
+    .add(b'V')
+    .add(b'W')
+    .add(b'X')
+    .add(b'Y')
+    .add(b'Z');
+
 /// Whether a delegation's path pattern matches `target_path` (spec 4.5 "paths"; python-tuf
 /// `DelegatedRole._is_target_in_pathpattern`): both are split on `/`, must have the same number
 /// of segments, and each segment matches with shell-style wildcards (Python `fnmatch` on POSIX:
@@ -185,6 +224,37 @@ pub fn check_target_path(role: &str, path: &str) -> Result<(), TufError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_segments_never_collide_when_case_is_folded() {
+        assert_eq!(key_segment("root"), "root");
+        assert_eq!(key_segment("Root"), "%52oot");
+        assert_eq!(key_segment("a/B%"), "a%2F%42%25");
+        let names = [
+            "root",
+            "Root",
+            "ROOT",
+            "targets",
+            "Targets",
+            "timestamp",
+            "TimeStamp",
+            "snapshot",
+            "sNapshot",
+            "%52oot",
+            "%2f",
+            "%2F",
+            "a/b",
+            "A/B",
+            "é",
+            "É",
+        ];
+        let mut folded = std::collections::BTreeSet::new();
+        for n in names {
+            let k = key_segment(n);
+            assert!(!k.contains(['/', '\\']), "{k}");
+            assert!(folded.insert(k.to_lowercase()), "{n} collides as {k}");
+        }
+    }
 
     #[test]
     fn fnmatch_follows_python() {

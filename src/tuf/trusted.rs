@@ -28,6 +28,11 @@ impl<T: RoleType> Verified<T> {
         &self.envelope.signed
     }
 
+    /// The canonical JSON of the `signed` part: the bytes the signatures cover.
+    pub fn canonical(&self) -> &[u8] {
+        &self.envelope.canonical
+    }
+
     /// The bytes as received.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256, Sha512};
 
 use super::metadata::RoleKeys;
-use super::path::{check_target_path, quote};
+use super::path::{check_target_path, key_segment, quote};
 use super::trusted::{check_hashes, TimestampUpdate, TrustedMetadataSet};
 use super::TufError;
 use crate::clock::{Clock, UnixSeconds};
@@ -212,13 +212,27 @@ async fn stored_copy<S: Store>(
         .filter(|b| u64::try_from(b.len()).is_ok_and(|n| n <= max)))
 }
 
-/// The store key of a role's metadata: `<prefix><percent-encoded role>.json`.
+/// The store key of a role's metadata: `<prefix><encoded role>.json`, where the role name is
+/// percent-encoded as python-tuf does ([`quote`]) and, in addition, every upper-case ASCII
+/// letter is encoded too ([`key_segment`]), so two role names that differ only in case
+/// (`Root`, `root`) never name the same file on a case-insensitive file system.
 pub fn metadata_key(prefix: &str, role: &str) -> String {
-    format!("{prefix}{}.json", quote(role))
+    format!("{prefix}{}.json", key_segment(role))
+}
+
+/// The store key of trusted root version `version` in the root history:
+/// `<prefix>root/<version>.json`. Every root a refresh verified is kept there, so a later
+/// start (online or offline) walks the chain from the pinned root version by version.
+pub fn root_history_key(prefix: &str, version: u64) -> String {
+    format!("{prefix}root/{version}.json")
 }
 
 impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
-    /// An updater that trusts the root already in `store` (see [`Self::with_trusted_root`]).
+    /// An updater that trusts the root already in `store` (`root.json`), walking the stored
+    /// root history from it: **trust on first use**. Whoever can write the store decides what
+    /// is trusted, so this is only for stores that are themselves trusted (the TUF
+    /// conformance client's metadata directory, which `init` fills from a file the user
+    /// names). Clients should pin a root with [`Self::with_trusted_root`].
     pub fn new(config: UpdaterConfig, fetch: F, store: S, clock: C) -> Self {
         Updater {
             config,
@@ -230,10 +244,12 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         }
     }
 
-    /// Pins a trusted root (bytes the caller ships or obtained out of band). On refresh, the
-    /// root in the store is used instead when it verifies and its version is at least the
-    /// pinned one's (it was reached from a pinned root by verified rotations); otherwise the
-    /// pinned root is used, and persisted by the next successful refresh.
+    /// Pins a trusted root (bytes the caller ships or obtained out of band): every refresh and
+    /// every offline load starts from it, then follows the stored root history
+    /// (`root/N.json`) only as far as each version is signed by its predecessor's root
+    /// threshold and its own, exactly as a rotation fetched from the network would be. A root
+    /// written into the store by anyone else (another registry, another script of the origin)
+    /// is therefore never trusted unless the pinned root's keys signed its way there.
     pub fn with_trusted_root(mut self, root: impl Into<Vec<u8>>) -> Self {
         self.pinned_root = Some(root.into());
         self
@@ -278,24 +294,40 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         Ok(())
     }
 
+    /// The trusted root to start from (spec 5.2): the pinned root when there is one, else (no
+    /// pinned root: the store is the trust anchor) the stored `root.json`; then every stored
+    /// `root/N.json` that chains from it version by version, each checked exactly as a fetched
+    /// root is ([`TrustedMetadataSet::update_root`]: signed by a threshold of version N-1's
+    /// root keys and of its own, version N-1 + 1). The walk stops at the first version missing
+    /// or refused; a refused stored root is never used (python-tuf's ngclient walks its cached
+    /// root history the same way). With a pinned root, `root.json` in the store is never read:
+    /// nothing another writer of the store puts there can replace the trust anchor.
     async fn initial_set(&self, now: UnixSeconds) -> Result<TrustedMetadataSet, TufError> {
-        let stored =
-            stored_copy(&self.store, &self.key("root"), self.config.root_max_length).await?;
-        match (&self.pinned_root, stored) {
-            (None, None) => Err(TufError::InvalidState {
-                role: "root".into(),
-                reason: "no trusted root: pin one or put root.json in the store".into(),
-            }),
-            (Some(p), None) => TrustedMetadataSet::new(p, now),
-            (None, Some(s)) => TrustedMetadataSet::new(&s, now),
-            (Some(p), Some(s)) => {
-                let pinned = TrustedMetadataSet::new(p, now)?;
-                match TrustedMetadataSet::new(&s, now) {
-                    Ok(stored) if stored.root().version() >= pinned.root().version() => Ok(stored),
-                    _ => Ok(pinned),
-                }
+        let mut set = match &self.pinned_root {
+            Some(p) => TrustedMetadataSet::new(p, now)?,
+            None => {
+                let stored =
+                    stored_copy(&self.store, &self.key("root"), self.config.root_max_length)
+                        .await?
+                        .ok_or_else(|| TufError::InvalidState {
+                            role: "root".into(),
+                            reason: "no trusted root: pin one or put root.json in the store".into(),
+                        })?;
+                TrustedMetadataSet::new(&stored, now)?
+            }
+        };
+        for _ in 0..self.config.max_root_rotations {
+            let next = set.root().version().saturating_add(1);
+            let key = root_history_key(&self.config.store_prefix, next);
+            let Some(bytes) = stored_copy(&self.store, &key, self.config.root_max_length).await?
+            else {
+                break;
+            };
+            if set.update_root(&bytes).is_err() {
+                break;
             }
         }
+        Ok(set)
     }
 
     /// Runs the client workflow (spec 5.1-5.6 for the top-level roles): reads the clock once,
@@ -311,6 +343,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         let now = self.clock.now();
         let mut set = self.initial_set(now).await?;
         let stored_root = self.store.get(&self.key("root")).await?;
+        let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
         let initial_ts: RoleKeys = set.root().signed().role("timestamp")?.clone();
         let initial_sn: RoleKeys = set.root().signed().role("snapshot")?.clone();
 
@@ -328,9 +361,14 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 Ok(bytes) => {
                     set.update_root(&bytes)?;
                     rotations += 1;
+                    // 5.3.8: persist each verified root (expiry is checked on the final one),
+                    // in the root history that the next start walks from the pinned root.
+                    let history = root_history_key(&self.config.store_prefix, next);
                     if each_step {
-                        // 5.3.8: persist each verified root (expiry is checked on the final one).
+                        self.store.put(&history, &bytes).await?;
                         self.store.put(&self.key("root"), &bytes).await?;
+                    } else {
+                        writes.push((history, bytes));
                     }
                 }
                 Err(FetchError::NotFound { .. })
@@ -340,7 +378,8 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 Err(e) => return Err(fetch_err("root")(e)),
             }
         }
-        let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
+        // `root.json` (the latest trusted root, python-tuf's layout) is what a client without
+        // a pinned root starts from; a pinned client only writes it.
         if stored_root.as_deref() != Some(set.root().bytes()) && !(each_step && rotations > 0) {
             self.save(&mut writes, "root", set.root().bytes().to_vec())
                 .await?;
@@ -476,6 +515,25 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         let report = report(&set, 0, false)?;
         self.trusted = Some(set);
         Ok(report)
+    }
+
+    /// [`Self::load_stored`] for a caller that deliberately accepts expired metadata offline:
+    /// everything is verified (the chain from the pinned root, signatures and thresholds,
+    /// versions, lengths and hashes) as of the last second at which every stored top-level
+    /// role was still valid, and the report's `reference_time` says which second that was.
+    /// The time comes from the verified metadata itself, never from anything else in the
+    /// store (a recorded "last refresh" time is as writable as the store is).
+    pub async fn load_stored_as_last_valid(&mut self) -> Result<RefreshReport, TufError> {
+        self.load_stored(Some(UnixSeconds::MIN)).await?;
+        let at = self
+            .trusted
+            .as_ref()
+            .map(|s| s.earliest_expiry().1)
+            .ok_or_else(|| TufError::InvalidState {
+                role: "root".into(),
+                reason: "no stored metadata".into(),
+            })?;
+        self.load_stored(Some(at.saturating_sub(1))).await
     }
 
     /// Every target the repository signs, for a catalogue: loads every targets role reachable
@@ -739,8 +797,11 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
 
     /// The URL a target is fetched from: with consistent snapshots (and
     /// `prefix_targets_with_hash`), `<dir>/<hash>.<name>` using the sha256 hash when listed,
-    /// else the first listed algorithm in name order (python-tuf uses the first in document
-    /// order; repositories that list several hashes are expected to publish every name).
+    /// else the sha512 one (python-tuf uses the first in document order; repositories that
+    /// list several hashes are expected to publish every name). The hash goes into a URL, so
+    /// it must be lower-case hex of its algorithm's length (64 or 128 digits): anything else
+    /// (`../`, `?`, `#`, upper case, another algorithm) is refused with `UNSUPPORTED_HASH`
+    /// before any request is made.
     pub fn target_url(&self, info: &TargetInfo) -> Result<String, TufError> {
         check_target_path(&info.role, &info.path)?;
         let consistent = self
@@ -749,15 +810,25 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
             .map(|s| s.root().signed().consistent_snapshot)
             .unwrap_or(false);
         let name = if consistent && self.config.prefix_targets_with_hash {
-            let hash = info
-                .hashes
-                .get("sha256")
-                .or_else(|| info.hashes.values().next())
+            let (alg, hash) = [("sha256", 64), ("sha512", 128)]
+                .into_iter()
+                .find_map(|(alg, len)| info.hashes.get(alg).map(|h| ((alg, len), h)))
                 .ok_or_else(|| TufError::UnsupportedHash {
                     role: info.role.clone(),
                     path: info.path.clone(),
-                    listed: String::new(),
+                    listed: info.hashes.keys().cloned().collect::<Vec<_>>().join(", "),
                 })?;
+            if !is_lower_hex(hash, alg.1) {
+                return Err(TufError::UnsupportedHash {
+                    role: info.role.clone(),
+                    path: info.path.clone(),
+                    listed: format!(
+                        "{} hash {hash:?} is not {} lower-case hex digits, so it cannot name the \
+                         consistent-snapshot file",
+                        alg.0, alg.1
+                    ),
+                });
+            }
             match info.path.rsplit_once('/') {
                 Some((dir, base)) => format!("{dir}/{hash}.{base}"),
                 None => format!("{hash}.{}", info.path),
@@ -817,6 +888,11 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         }
         check_hashes(&info.role, &info.path, &info.hashes, bytes, true)
     }
+}
+
+/// Whether `s` is exactly `len` lower-case hex digits.
+fn is_lower_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// What [`Updater::catalogue_targets`] found.

@@ -56,8 +56,15 @@ export interface RegistryLimits {
 export interface RegistryOptions {
   /** The repository: metadata at `url/metadata/`, targets at `url/targets/`. */
   url: string;
-  /** The pinned root metadata (root.json bytes, its text, or its parsed JSON). */
+  /** The pinned root metadata (root.json bytes, its text, or its parsed JSON): the only
+   * trust anchor. Every start begins from it and follows stored or fetched root rotations
+   * only as far as its keys signed them; nothing another script writes into the cache can
+   * replace it. There is no trust-on-first-use mode: ship the root with your code. */
   trustedRoot: Uint8Array | ArrayBuffer | string | object;
+  /** Names this registry inside the cache (default: its URL). The cache keeps each
+   * registry's state under a namespace derived from the pinned root and this id; give the
+   * mirrors of one registry the same id to share cached state between them. */
+  registryId?: string;
   /** Where verified models and trusted metadata are kept. Default: "indexeddb" where
    * `indexedDB` exists and opens, else "memory". */
   cache?: "indexeddb" | "memory" | RegistryStore;
@@ -142,6 +149,16 @@ export interface CacheEntry {
   /** Last use, ms since the epoch (0 if not cached). */
   lastUsed: number;
   pinned: boolean; cached: boolean;
+  /** The current verified catalogue signs this model@version with this sha256 and length.
+   *  The cache index is bookkeeping that any writer of the store could change; only this
+   *  flag, derived from verified metadata, says an entry is what it claims. */
+  verified: boolean;
+}
+export interface ClearOptions {
+  /** Keep the trusted metadata and root history (the rollback reference); clear only the
+   *  cached models. Default false: everything this registry stored is removed, and the next
+   *  start trusts the pinned root alone. */
+  keepTrust?: boolean;
 }
 export interface CacheUsage {
   /** Bytes of verified artifacts held by this registry's cache. */
@@ -399,6 +416,14 @@ async fn open_store(options: &JsValue, url: &str) -> JsResult<(AnyStore, &'stati
 fn config_from(options: &JsValue, url: &str) -> JsResult<RegistryConfig> {
     let mut config = RegistryConfig::new(url);
     config.allow_expired_offline = get(options, "allowExpiredOffline").is_truthy();
+    let id = get(options, "registryId");
+    if !id.is_undefined() && !id.is_null() {
+        config.registry_id = Some(
+            id.as_string()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| bad_arg("options.registryId must be a non-empty string"))?,
+        );
+    }
     config.cache.instance_id = random_id();
     let limits = get(options, "limits");
     if !limits.is_undefined() && !limits.is_null() {
@@ -947,7 +972,7 @@ impl JsRegistry {
 
     /// Closes the IndexedDB connection (no-op for other caches). The client is unusable after.
     pub fn close(&self) {
-        if let AnyStore::IndexedDb(s) = self.inner.reg.cache().store() {
+        if let AnyStore::IndexedDb(s) = self.inner.reg.cache().store().inner() {
             s.close();
         }
     }
@@ -1034,6 +1059,7 @@ struct JsCacheEntry {
     last_used: i64,
     pinned: bool,
     cached: bool,
+    verified: bool,
 }
 
 #[derive(Serialize)]
@@ -1056,13 +1082,13 @@ impl JsRegistryCache {
     /// Cached (and pinned) versions, most recently used first.
     ///
     /// ```js
-    /// await registry.cache.list(); // [{ model: "digits", version: "1", bytes: 2955, lastUsed, pinned, cached }]
+    /// await registry.cache.list(); // [{ model: "digits", version: "1", bytes: 2955, lastUsed, pinned, cached, verified }]
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<CacheEntry[]>")]
     pub fn list(&self) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            let list = inner.reg.cache().list().await.map_err(|e| js_error(&e))?;
+            let list = inner.reg.cache_list().await.map_err(|e| js_error(&e))?;
             let out: Vec<JsCacheEntry> = list
                 .into_iter()
                 .map(|e| JsCacheEntry {
@@ -1073,6 +1099,7 @@ impl JsRegistryCache {
                     last_used: e.last_used.saturating_mul(1000),
                     pinned: e.pinned,
                     cached: e.cached,
+                    verified: e.verified,
                 })
                 .collect();
             to_js(&out)
@@ -1161,17 +1188,41 @@ impl JsRegistryCache {
         })
     }
 
-    /// Removes every cached model, pin and unfinished download. The trusted metadata stays (it
-    /// protects against rollback).
+    /// Removes everything this registry stored: cached models, pins, unfinished downloads,
+    /// and the trusted metadata with its root history, so the next start trusts the pinned
+    /// root alone. With `{ keepTrust: true }` only the models go and the trusted metadata
+    /// stays (it protects against rollback).
     ///
     /// ```js
-    /// await registry.cache.clear();
+    /// await registry.cache.clear();                     // everything
+    /// await registry.cache.clear({ keepTrust: true });  // models only
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn clear(&self) -> Promise {
+    pub fn clear(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ClearOptions")] options: Option<JsValue>,
+    ) -> Promise {
         let inner = Rc::clone(&self.inner);
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         promise(async move {
-            inner.reg.cache().clear().await.map_err(|e| js_error(&e))?;
+            let keep_trust = if options.is_undefined() || options.is_null() {
+                false
+            } else if options.is_object() {
+                let v = get(&options, "keepTrust");
+                if v.is_undefined() {
+                    false
+                } else {
+                    v.as_bool()
+                        .ok_or_else(|| bad_arg("options.keepTrust must be a boolean"))?
+                }
+            } else {
+                return Err(bad_arg("cache.clear(options): options must be an object"));
+            };
+            inner
+                .reg
+                .clear_cache(keep_trust)
+                .await
+                .map_err(|e| js_error(&e))?;
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -14,6 +14,13 @@
 //! - `tampered`: `good` with one byte of `digits` 2 changed on the server.
 //! - `oversized`: `good` with `pad` 1 served as 16 MiB (signed: 100 000 bytes).
 //! - `expired`: `good` whose timestamp expired in 2020.
+//! - `rotated`: the same repository after two genuine root rotations (1 -> 2 -> 3, a new root
+//!   key each time, and a new timestamp key at 3); a client pinned to [`trusted_root`]
+//!   (version 1) follows them.
+//! - `attacker`: another publisher's registry under its own keys ([`ATTACKER_LABEL`]), its root
+//!   rotated to version 3 and every metadata version at 5, whose `digits@production` is
+//!   [`ATTACKER_MODEL`] (the digits MLP posing as version 1). Written into a store, it must
+//!   never be trusted by a client pinned to the genuine root.
 
 #![allow(dead_code)]
 
@@ -24,6 +31,11 @@ use serde_json::{json, Value};
 
 /// The key label of every test registry.
 pub const LABEL: &str = "edge-registry-test-registry";
+/// The key label of the `attacker` registry.
+pub const ATTACKER_LABEL: &str = "edge-registry-test-attacker";
+/// What the `attacker` registry serves as `digits@production` (`digits` 1): the digits MLP,
+/// which answers differently from the genuine version 1.
+pub const ATTACKER_MODEL: &[u8] = DIGITS_2;
 /// 2100-01-01T00:00:00Z: when the good metadata expires.
 pub const EXPIRES: i64 = 4_102_444_800;
 /// 2027-01-15T08:00:00Z: a "now" for tests with a fixed clock.
@@ -229,6 +241,53 @@ pub fn expired() -> Published {
     e.publish().expect("publish expired")
 }
 
+/// `rotated`: `good` after two root rotations, each to a new root key (signed by the old and
+/// the new one). Its metadata lists `1.root.json`, `2.root.json` and `3.root.json`.
+pub fn rotated() -> Published {
+    let mut b = good_builder();
+    let key = |name: String| {
+        edge_registry::tuf::keys::Ed25519Signer::from_seed(
+            &edge_registry::tuf::repo::seed_from_label(&name),
+        )
+    };
+    for v in 2..=3u32 {
+        b.root.signers = vec![key(format!("{LABEL}/root-{v}"))];
+        if v == 3 {
+            // Version 3 also moves the timestamp role to a new key, so nothing signed under
+            // version 3 verifies with version 1's keys alone.
+            b.timestamp.signers = vec![key(format!("{LABEL}/timestamp-{v}"))];
+        }
+        b.commit_root().expect("sign rotated root");
+    }
+    b.publish().expect("publish rotated")
+}
+
+/// `attacker`: see the module documentation.
+pub fn attacker() -> Published {
+    let mut b = RepoBuilder::new(ATTACKER_LABEL, EXPIRES);
+    b.commit_root().expect("sign attacker root 2");
+    b.commit_root().expect("sign attacker root 3");
+    let mut c = card(DIGITS_2_CARD);
+    c["version"] = json!("1");
+    b.add_target("models/digits/1/model.onnx", ATTACKER_MODEL, Some(c));
+    b.add_target(
+        "models/digits/aliases.json",
+        br#"{"name": "digits", "aliases": {"production": "1"}}"#,
+        None,
+    );
+    b.timestamp.version = 5;
+    b.snapshot.version = 5;
+    b.targets.version = 5;
+    b.publish().expect("publish attacker")
+}
+
+/// The attacker's own version-1 root (what a client of the attacker's registry pins).
+pub fn attacker_root() -> Vec<u8> {
+    RepoBuilder::new(ATTACKER_LABEL, EXPIRES)
+        .trusted_root()
+        .to_vec()
+}
+
 /// Every variant by directory name.
 pub fn all() -> BTreeMap<&'static str, Published> {
     BTreeMap::from([
@@ -237,6 +296,8 @@ pub fn all() -> BTreeMap<&'static str, Published> {
         ("tampered", tampered()),
         ("oversized", oversized()),
         ("expired", expired()),
+        ("rotated", rotated()),
+        ("attacker", attacker()),
     ])
 }
 

@@ -2,7 +2,9 @@
 //
 // 1. The shared verification vectors (tests/shared/verification.mjs) give identical verdicts in
 //    Node (pkg/node.js), Deno (pkg/deno.js) and workerd (pkg/workerd.js).
-// 2. The example edge worker (examples/edge-worker/, its committed workerd config) against a
+// 2. The Cache API store (tests/edge/store-worker.js): another registry's state written into the
+//    shared caches.default is never trusted; a genuine rotation chain is followed offline.
+// 3. The example edge worker (examples/edge-worker/, its committed workerd config) against a
 //    registry our publisher builds and `edge-registry serve` serves: /predict answers equal the
 //    native CLI's, a tampered artifact answers error JSON while other models keep working, and
 //    after the registry moves `production` the worker answers from the new version once the
@@ -17,7 +19,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { root, startServer, startWorkerd } from "../js/helpers.mjs";
+import { freePort, root, startServer, startWorkerd } from "../js/helpers.mjs";
 import { EXPECTED, runVerification } from "../shared/verification.mjs";
 
 const bin = process.env.EDGE_REGISTRY_BIN || new URL("target/debug/edge-registry", root).pathname;
@@ -62,7 +64,64 @@ test("shared verification vectors: identical verdicts in Node, Deno and workerd"
   }
 });
 
-// ---- 2. The example edge worker ----
+// ---- 2. The Cache API store: only the pinned root's chain is trusted ----
+
+test("Cache API store in workerd: another registry's state in caches.default is never trusted", async () => {
+  const base = fixtureServer.url;
+  const genuineRoot = readFileSync(join(fixtures, "root.json"), "utf8");
+  const attackerRoot = readFileSync(join(fixtures, "attacker/metadata/1.root.json"), "utf8");
+  // Nothing listens there: the network is down for the clients that use it.
+  const offline = `http://127.0.0.1:${await freePort()}`;
+  const registryId = "the-registry";
+  const wd = await startWorkerd("tests/edge/store.capnp");
+  const call = async (path, body) => {
+    const r = await fetch(`${wd.url}${path}`, body ? { method: "POST", body: JSON.stringify(body) } : {});
+    const json = await r.json();
+    assert.equal(r.status, 200, JSON.stringify(json));
+    return json;
+  };
+  try {
+    // Each /fetch is a new isolate: a fresh client over the one shared caches.default.
+    const genuine = { url: `${base}/good`, root: genuineRoot, ref: "digits@production", registryId };
+    const first = await call("/fetch", genuine);
+    assert.deepEqual(first.refresh, { offline: false, rootVersion: 1 });
+    assert.equal(first.model.source, "network");
+    const [ours, ...none] = await call("/namespaces");
+    assert.deepEqual(none, []);
+    // Another worker of the zone runs the attacker's registry (own keys, root version 3) over
+    // the same cache, then writes its state over the genuine client's.
+    const att = await call("/fetch", { url: `${base}/attacker`, root: attackerRoot, ref: "digits@production", registryId });
+    assert.deepEqual(att.refresh, { offline: false, rootVersion: 3 });
+    assert.notEqual(att.model.sha256, first.model.sha256);
+    const theirs = (await call("/namespaces")).find((n) => n !== ours);
+    assert.ok(theirs, "the attacker's state has its own namespace");
+    assert.ok((await call("/copy", { from: theirs, to: ours })).copied > 0);
+    // Offline, the forged state is refused; nothing is served.
+    const off = await call("/fetch", { ...genuine, url: offline });
+    assert.deepEqual(off.refresh, { error: "SIGNATURE_THRESHOLD" });
+    assert.ok(off.model.error, JSON.stringify(off));
+    // Online, the genuine model; then offline again, the genuine model from the cache.
+    const on = await call("/fetch", genuine);
+    assert.deepEqual(on.refresh, { offline: false, rootVersion: 1 });
+    assert.equal(on.model.sha256, first.model.sha256);
+    const again = await call("/fetch", { ...genuine, url: offline });
+    assert.deepEqual(again.refresh, { offline: true, rootVersion: 1 });
+    assert.deepEqual(again.model, { sha256: first.model.sha256, source: "cache" });
+    // A genuine root rotation chain 1 -> 2 -> 3 is followed offline from the pinned root.
+    const rotated = { url: `${base}/rotated`, root: genuineRoot, ref: "digits@production", registryId: "rotated" };
+    assert.deepEqual((await call("/fetch", rotated)).refresh, { offline: false, rootVersion: 3 });
+    const rotatedOff = await call("/fetch", { ...rotated, url: offline });
+    assert.deepEqual(rotatedOff.refresh, { offline: true, rootVersion: 3 });
+    assert.equal(rotatedOff.model.source, "cache");
+  } catch (e) {
+    e.message += `\nworkerd log:\n${wd.log.join("")}`;
+    throw e;
+  } finally {
+    wd.stop();
+  }
+});
+
+// ---- 3. The example edge worker ----
 
 /** The first `n` rows of a model's test set: features as a [n, 64] batch, and the CSV text. */
 function digitsRows(n) {

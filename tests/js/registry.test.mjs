@@ -13,6 +13,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertClose, loadPkg, root, startServer } from "./helpers.mjs";
+import { mapStore } from "../shared/verification.mjs";
 
 const pkg = await loadPkg();
 const fixtures = new URL(`${process.env.REGISTRY_FIXTURES || "target/registry-fixtures"}/`, root);
@@ -114,19 +115,17 @@ test("Node: coded errors for tampering, oversize, abort and quota", async () => 
 });
 
 test("Node: a caller's store keeps verified models and trusted metadata across instances, offline too", async () => {
-  const m = new Map();
-  const store = {
-    get: (k) => m.get(k),
-    put: (k, v) => { m.set(k, v.slice()); },
-    delete: (k) => { m.delete(k); },
-    keys: (p) => [...m.keys()].filter((k) => k.startsWith(p)),
-  };
-  const reg = await pkg.Registry.open({ url: `${base}/good`, trustedRoot, cache: store });
+  const store = mapStore();
+  // One registry reached through two URLs (the server, and an address where nothing
+  // listens): one registryId, so both clients keep their state in one namespace.
+  const registryId = "the-test-registry";
+  const reg = await pkg.Registry.open({ url: `${base}/good`, trustedRoot, cache: store, registryId });
   assert.equal(reg.cacheKind, "custom");
   await reg.refresh();
   await reg.fetchModel("digits@production");
   const offline = await pkg.Registry.open({
     url: process.env.EDGE_REGISTRY_TEST_OFFLINE || "http://127.0.0.1:18124", trustedRoot, cache: store,
+    registryId,
   });
   const r = await offline.refresh();
   assert.equal(r.offline, true);
@@ -136,15 +135,64 @@ test("Node: a caller's store keeps verified models and trusted metadata across i
   assert.equal(hit.offline, true);
   await assert.rejects(offline.fetchModel("digits@2"), (e) => e.code === "NETWORK");
   const expired = await pkg.Registry.open({
-    url: "http://127.0.0.1:18124", trustedRoot, cache: store, now: new Date("2100-06-01"),
+    url: "http://127.0.0.1:18124", trustedRoot, cache: store, now: new Date("2100-06-01"), registryId,
   });
   await assert.rejects(expired.refresh(), (e) => e.code === "EXPIRED");
   const optedIn = await pkg.Registry.open({
     url: "http://127.0.0.1:18124", trustedRoot, cache: store, now: new Date("2100-06-01"),
-    allowExpiredOffline: true,
+    allowExpiredOffline: true, registryId,
   });
-  assert.equal((await optedIn.refresh()).expired, true);
+  const late = await optedIn.refresh();
+  assert.equal(late.expired, true);
+  // Verified as of the last second the metadata was valid: a time from the metadata itself.
+  assert.equal(late.referenceTime, "2099-12-31T23:59:59Z");
   assert.equal((await optedIn.fetchModel("digits@production")).expired, true);
+  // Another URL without the shared id: its own namespace, nothing stored there.
+  const other = await pkg.Registry.open({ url: "http://127.0.0.1:18124", trustedRoot, cache: store });
+  await assert.rejects(other.refresh(), (e) => e.code === "NETWORK");
+  await assert.rejects(pkg.Registry.open({ url: `${base}/good`, trustedRoot, registryId: 7 }),
+    (e) => e.code === "INVALID_ARGUMENT");
+});
+
+test("Node: another registry's state written into the same store is never trusted", async () => {
+  const store = mapStore();
+  const m = store.map;
+  const ns = (k) => k.split("/").slice(0, 2).join("/");
+  const registryId = "one-registry";
+  const offlineUrl = process.env.EDGE_REGISTRY_TEST_OFFLINE || "http://127.0.0.1:18124";
+  const reg = await pkg.Registry.open({ url: `${base}/good`, trustedRoot, cache: store, registryId });
+  await reg.refresh();
+  const genuine = await reg.fetchModel("digits@production");
+  const ours = new Set([...m.keys()].map(ns));
+  assert.equal(ours.size, 1, [...ours].join());
+  // The attacker's registry (own keys, root version 3) through the same store...
+  const attackerRoot = readFileSync(new URL("attacker/metadata/1.root.json", fixtures));
+  const att = await pkg.Registry.open({ url: `${base}/attacker`, trustedRoot: attackerRoot, cache: store, registryId });
+  assert.equal((await att.refresh()).roles.root.version, 3);
+  const theirs = await att.fetchModel("digits@production");
+  assert.notEqual(theirs.sha256, genuine.sha256);
+  // ...copied over the genuine client's state by a writer of the store.
+  for (const [k, v] of [...m]) {
+    if (ours.has(ns(k))) continue;
+    for (const o of ours) m.set(o + k.slice(ns(k).length), v);
+  }
+  const offline = await pkg.Registry.open({ url: offlineUrl, trustedRoot, cache: store, registryId });
+  await assert.rejects(offline.refresh(), (e) => e.code === "SIGNATURE_THRESHOLD");
+  await assert.rejects(offline.fetchModel("digits@production"));
+  // Online: the pinned root's chain alone decides, and the genuine model is served.
+  const online = await pkg.Registry.open({ url: `${base}/good`, trustedRoot, cache: store, registryId });
+  assert.equal((await online.refresh()).roles.root.version, 1);
+  const again = await online.fetchModel("digits@production");
+  assert.equal(again.sha256, genuine.sha256);
+  assert.deepEqual(Buffer.from(again.bytes), digits1);
+  // Cache entries that the verified catalogue does not sign are flagged.
+  const flags = Object.fromEntries((await online.cache.list()).map((e) => [`${e.model}@${e.version}`, e.verified]));
+  assert.equal(flags["digits@1"], true);
+  // clear() removes the trust state too; clear({ keepTrust: true }) keeps it.
+  await online.cache.clear({ keepTrust: true });
+  assert.ok([...m.keys()].some((k) => ours.has(ns(k)) && k.includes("/tuf/")));
+  await online.cache.clear();
+  assert.ok(![...m.keys()].some((k) => ours.has(ns(k))), [...m.keys()].filter((k) => ours.has(ns(k))).join());
 });
 
 test("Node: signed files, gate checks and champion vs challenger through the registry", async () => {

@@ -3,6 +3,7 @@
 // crashed rejects with INTERNAL_PANIC and the panic message, the instance is re-created, models
 // are reloaded transparently on their next use, stateful objects say INSTANCE_RESET, pending
 // async calls reject, and the raw module without the wrapper is shown to be dead after a trap.
+import { mapStore } from "../shared/verification.mjs";
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -127,13 +128,8 @@ test("a registry with the caller's store keeps its cache across a crash: no seco
   const downloads = (s) => Object.entries(s.requests)
     .filter(([path]) => path.startsWith("/good/targets/models/digits/1/"))
     .reduce((n, [, count]) => n + count, 0);
-  const m = new Map();
-  const store = {
-    get: (k) => m.get(k),
-    put: (k, v) => { m.set(k, v.slice()); },
-    delete: (k) => { m.delete(k); },
-    keys: (p) => [...m.keys()].filter((k) => k.startsWith(p)),
-  };
+  const store = mapStore();
+  const m = store.map;
   const trustedRoot = readFileSync(new URL("root.json", fixtures));
   const reg = await lib.Registry.open({ url: `${base}/good`, trustedRoot, cache: store });
   await reg.refresh();

@@ -70,7 +70,7 @@ function hex(bytes) {
 }
 
 /** A caller store over a Map, as a runtime without IndexedDB would pass. */
-function mapStore() {
+export function mapStore() {
   const m = new Map();
   return {
     map: m,
@@ -165,17 +165,20 @@ export async function runVerification(pkg, base) {
       const reg = await pkg.Registry.open({ url: `${base}/expired`, trustedRoot, cache: "memory" });
       await reg.refresh();
     },
+    // `good` and `rollback` play one registry (one registryId) whose server went back in time.
     "tuf: rollback of the timestamp": async () => {
       const store = mapStore();
-      await (await pkg.Registry.open({ url: `${base}/good`, trustedRoot, cache: store })).refresh();
-      const later = await pkg.Registry.open({ url: `${base}/rollback`, trustedRoot, cache: store });
+      const registryId = "one-registry";
+      await (await pkg.Registry.open({ url: `${base}/good`, trustedRoot, cache: store, registryId })).refresh();
+      const later = await pkg.Registry.open({ url: `${base}/rollback`, trustedRoot, cache: store, registryId });
       await later.refresh();
     },
     "tuf: rollback refusal leaves the stored timestamp unchanged": async () => {
       const store = mapStore();
-      await (await pkg.Registry.open({ url: `${base}/good`, trustedRoot, cache: store })).refresh();
+      const registryId = "one-registry";
+      await (await pkg.Registry.open({ url: `${base}/good`, trustedRoot, cache: store, registryId })).refresh();
       const before = [...store.map.entries()].map(([k, v]) => `${k}:${hex(v)}`).sort().join("|");
-      const later = await pkg.Registry.open({ url: `${base}/rollback`, trustedRoot, cache: store });
+      const later = await pkg.Registry.open({ url: `${base}/rollback`, trustedRoot, cache: store, registryId });
       const code = await later.refresh().then(() => "ok", (e) => e.code);
       check(code === "ROLLBACK", `refresh ended with ${code}`);
       const after = [...store.map.entries()].map(([k, v]) => `${k}:${hex(v)}`).sort().join("|");
