@@ -487,3 +487,30 @@ everywhere_async! {
         assert_eq!(again, signed);
     }
 }
+
+everywhere! {
+    fn a_repository_whose_role_names_differ_only_in_case_is_refused() {
+        // Made by another tool (our publisher's team names are lower case): delegated roles
+        // whose metadata files are one file on a case-insensitive file system.
+        let load = |names: &[&str]| {
+            let mut b = edge_registry::tuf::repo::RepoBuilder::new("case", NOW + 365 * DAY);
+            for n in names {
+                b.delegate("targets", n, &["models/*"], false);
+            }
+            let p = b.publish().unwrap();
+            let mut files = Files::new();
+            for (name, bytes) in p.metadata {
+                files.insert(format!("metadata/{name}"), bytes);
+            }
+            Repository::load(&mut files)
+                .map(|_| ())
+                .map_err(|e| (e.code(), e.to_string()))
+        };
+        for names in [&["Root"][..], &["TIMESTAMP"], &["Targets"], &["acme", "Acme"]] {
+            let (code, text) = load(names).expect_err("refused");
+            assert_eq!(code, "BAD_REPOSITORY", "{names:?}: {text}");
+            assert!(text.contains("case-insensitive"), "{text}");
+        }
+        load(&["acme", "beta"]).unwrap();
+    }
+}

@@ -348,6 +348,8 @@ impl Repository {
                     continue;
                 }
                 let name = role_file(role, m.version);
+                check_role_case(role, roles.keys().map(String::as_str))
+                    .map_err(|reason| bad_repo(&name, &reason))?;
                 let bytes = files
                     .read(&name)?
                     .ok_or_else(|| bad_repo(&name, "missing"))?;
@@ -1168,5 +1170,24 @@ impl Repository {
         })?;
         let env: Envelope<Targets> = Envelope::parse(role, &doc.bytes)?;
         Ok(env.signed)
+    }
+}
+/// Refuses a delegated role name that differs only in case from a top-level role name or from
+/// another role of the repository: their metadata files (`Root.json`, `root.json`) are one
+/// file on a case-insensitive file system (macOS, Windows), so publishing one would overwrite
+/// the other.
+fn check_role_case<'a>(role: &str, others: impl Iterator<Item = &'a str>) -> Result<(), String> {
+    let folded = role.to_lowercase();
+    let clash = TOP_LEVEL_ROLES
+        .iter()
+        .copied()
+        .chain(others)
+        .find(|o| *o != role && o.to_lowercase() == folded);
+    match clash {
+        Some(o) => Err(format!(
+            "delegated role name {role:?} differs only in case from the role {o:?}: their \
+             metadata files would be one file on a case-insensitive file system"
+        )),
+        None => Ok(()),
     }
 }
