@@ -30,6 +30,18 @@ fn max_err(got: &Value, want: &Value) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// The digits-v1 `batch1` case of onnxruntime's expected outputs, its inputs written to
+/// `dir/in.json`: the case and that file.
+fn digits_batch1(dir: &std::path::Path) -> (Value, std::path::PathBuf) {
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("digits-v1/expected.json")).unwrap())
+            .unwrap();
+    let case = expected["batch1"].clone();
+    let input = dir.join("in.json");
+    std::fs::write(&input, case["inputs"].to_string()).unwrap();
+    (case, input)
+}
+
 #[test]
 fn run_with_json_input_prints_outputs_equal_to_onnxruntime() {
     let dir = tempfile::tempdir().unwrap();
@@ -147,12 +159,8 @@ fn run_by_reference_from_a_registry_verifies_caches_and_refuses_tampering() {
     fx::write(&repo, &published).unwrap();
     let root = dir.path().join("root.json");
     std::fs::write(&root, fx::trusted_root()).unwrap();
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("digits-v1/expected.json")).unwrap())
-            .unwrap();
-    let case = &expected["batch1"];
-    let input = dir.path().join("in.json");
-    std::fs::write(&input, case["inputs"].to_string()).unwrap();
+    let (case, input) = digits_batch1(dir.path());
+    let case = &case;
     let run = |repo: &std::path::Path, cache: &str| {
         bin()
             .args(["run", "--model", "digits@production", "--registry"])
@@ -196,4 +204,196 @@ fn run_by_reference_from_a_registry_verifies_caches_and_refuses_tampering() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("HASH_MISMATCH"), "{stderr}");
+}
+
+/// The `.json` files under each directory named `tuf` below `dir` (a cache's trusted
+/// metadata, whatever its layout), by directory.
+fn tuf_dirs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n == "tuf") {
+                    out.push(p.clone());
+                }
+                stack.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Copies every file under `from` into `to` (overwriting).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_foreign_registry_in_the_cache_directory_is_never_trusted() {
+    use common::server::Server;
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    let repo = site.join("reg");
+    fx::write(&repo, &fx::good()).unwrap();
+    let root = dir.path().join("root.json");
+    std::fs::write(&root, fx::trusted_root()).unwrap();
+    let cache = dir.path().join("cache");
+    let (case, input) = digits_batch1(dir.path());
+    let case = &case;
+    let server = Server::start(&site);
+    let addr = server.addr().to_string();
+    let url = format!("{}/reg", server.url);
+    let run = |pinned: bool| {
+        let mut c = bin();
+        c.args(["run", "--model", "digits@production", "--registry", &url]);
+        if pinned {
+            c.arg("--root").arg(&root);
+        }
+        c.arg("--cache-dir").arg(&cache).arg("--input").arg(&input);
+        c.output().unwrap()
+    };
+    let genuine = |out: &std::process::Output| {
+        out.status.success()
+            && serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|v| {
+                max_err(&v["probabilities"], &case["outputs"]["probabilities"]) <= 1e-5
+            })
+    };
+    // 1. The genuine registry, pinned: its state goes into the cache.
+    let out = run(true);
+    assert!(genuine(&out), "{}", String::from_utf8_lossy(&out.stderr));
+    let before = tuf_dirs(&cache);
+
+    // 2. The same URL now serves another registry (own keys, root version 3), fetched
+    //    without a pinned root into the same cache directory: it answers differently.
+    std::fs::remove_dir_all(&repo).unwrap();
+    fx::write(&repo, &fx::attacker()).unwrap();
+    let out = run(false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("WARNING: no --root"), "{stderr}");
+    assert!(out.status.success(), "{stderr}");
+    assert!(!genuine(&out), "the attacker's model answers differently");
+    // 3. Its trusted metadata is copied over every other trusted state in the cache (a
+    //    writer of the directory who knows where the genuine client keeps its own).
+    let theirs = tuf_dirs(&cache)
+        .into_iter()
+        .find(|d| !before.contains(d))
+        .unwrap_or_else(|| before[0].clone());
+    for d in &before {
+        if *d != theirs {
+            copy_tree(&theirs, d);
+        }
+    }
+
+    // 4. The genuine registry is back but unreachable: the pinned client never runs the
+    //    attacker's model from the cache (it refuses, or runs the genuine one).
+    std::fs::remove_dir_all(&repo).unwrap();
+    fx::write(&repo, &fx::good()).unwrap();
+    drop(server);
+    let out = run(true);
+    assert!(
+        !out.status.success() || genuine(&out),
+        "offline, the forged cache must not be trusted: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // 5. Reachable again: the genuine model, and the genuine state replaces the forged one,
+    //    so the next offline run serves the genuine model from the cache.
+    let server = Server::start_with(&[site.to_str().unwrap()], &addr);
+    let out = run(true);
+    assert!(genuine(&out), "{}", String::from_utf8_lossy(&out.stderr));
+    drop(server);
+    let out = run(true);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(genuine(&out), "{stderr}");
+    assert!(
+        stderr.contains("unreachable") && stderr.contains("from cache"),
+        "{stderr}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_model_cache_is_in_the_platform_cache_directory_and_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    fx::write(&repo, &fx::good()).unwrap();
+    let root = dir.path().join("root.json");
+    std::fs::write(&root, fx::trusted_root()).unwrap();
+    let (_, input) = digits_batch1(dir.path());
+    let run = |env: &[(&str, &std::path::Path)], cache: Option<&std::path::Path>| {
+        let mut c = bin();
+        c.env_remove("XDG_CACHE_HOME").env_remove("HOME");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args(["run", "--model", "digits@1", "--registry"])
+            .arg(&repo)
+            .arg("--root")
+            .arg(&root)
+            .arg("--input")
+            .arg(&input);
+        if let Some(d) = cache {
+            c.arg("--cache-dir").arg(d);
+        }
+        c.output().unwrap()
+    };
+    // The platform's cache directory ($XDG_CACHE_HOME here), created 0700.
+    let xdg = dir.path().join("xdg");
+    let out = run(&[("XDG_CACHE_HOME", &xdg)], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cache = xdg.join("edge-registry");
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert!(!tuf_dirs(&cache).is_empty());
+    // A cache directory others may write to is refused.
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = run(&[], Some(&open));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("writable by its group or by others"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serve_needs_a_directory_and_allows_cross_origin_reads_only_when_asked() {
+    use common::server::Server;
+    // No implicit current directory.
+    let out = bin().arg("serve").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("<ROOT>"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.json"), b"{}").unwrap();
+    let d = dir.path().to_str().unwrap();
+    let acao = |args: &[&str]| {
+        let server = Server::start_with(args, "127.0.0.1:0");
+        let resp = ureq::get(&format!("{}/a.json", server.url)).call().unwrap();
+        resp.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(acao(&[d]), None);
+    assert_eq!(acao(&[d, "--cors"]).as_deref(), Some("*"));
 }

@@ -3,11 +3,13 @@
 //! python-tuf's ngclient. Native only.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::server::Server;
 use edge_registry::tuf::keys::Ed25519Signer;
 use edge_registry::tuf::repo::sign_metadata;
 use edge_registry::tuf::time::parse_expires;
@@ -186,51 +188,15 @@ fn model<'a>(models: &'a Value, name: &str) -> &'a Value {
         .unwrap()
 }
 
-/// `edge-registry serve` with the repository's two served directories mounted; killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(repo: &Path, empty: &Path) -> Server {
-        std::fs::create_dir_all(empty).unwrap();
-        let m = format!("/metadata={}", repo.join("metadata").display());
-        let t = format!("/targets={}", repo.join("targets").display());
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                empty.to_str().unwrap(),
-                "--mount",
-                &m,
-                "--mount",
-                &t,
-                "--addr",
-                "127.0.0.1:0",
-                "--quiet",
-            ])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start server");
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let url = loop {
-            let line = lines.next().expect("server exited").unwrap();
-            if let Some(u) = line.strip_prefix("listening on ") {
-                break u.to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The repository's `metadata/` and `targets/` mounted over an empty directory.
+fn start_server(repo: &Path, empty: &Path) -> Server {
+    std::fs::create_dir_all(empty).unwrap();
+    let m = format!("/metadata={}", repo.join("metadata").display());
+    let t = format!("/targets={}", repo.join("targets").display());
+    Server::start_with(
+        &[empty.to_str().unwrap(), "--mount", &m, "--mount", &t],
+        "127.0.0.1:0",
+    )
 }
 
 #[test]
@@ -928,7 +894,7 @@ fn our_clients_read_the_repository_over_http() {
     let r = init(&[]);
     publish_digits(&r, "1", "production");
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&r.dir, &tmp.path().join("empty"));
+    let server = start_server(&r.dir, &tmp.path().join("empty"));
     // keys/ and publisher.json are not reachable: only metadata/ and targets/ are mounted.
     let out = ok(&["verify", &server.url, "--root", &r.root1()]);
     assert!(out.contains("OK"), "{out}");

@@ -62,6 +62,17 @@ pub enum FetchError {
         /// What was asked for.
         url: String,
     },
+    /// The URL names something this fetcher refuses to read: a `file://` URL whose path,
+    /// once percent-decoded, has a `.` or `..` segment, an encoded `/`, or a NUL (a name built
+    /// from untrusted metadata must never leave the directory it was joined to). Code
+    /// `BAD_URL`.
+    #[error("refusing to fetch {url}: {reason}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl ErrorCode for FetchError {
@@ -73,6 +84,7 @@ impl ErrorCode for FetchError {
             FetchError::TooLarge { .. } => "LENGTH_EXCEEDED",
             FetchError::Aborted { .. } => "ABORTED",
             FetchError::Stopped { .. } => "SINK_STOPPED",
+            FetchError::BadUrl { .. } => "BAD_URL",
         }
     }
 }

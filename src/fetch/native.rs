@@ -75,13 +75,34 @@ fn pump(
     }
 }
 
-fn file_path(url: &str) -> String {
-    match url.strip_prefix("file://") {
-        Some(rest) => percent_encoding::percent_decode_str(rest)
-            .decode_utf8_lossy()
-            .into_owned(),
-        None => url.to_string(),
+/// The file a `file://` URL or a plain path names. A plain path is used as given. A
+/// `file://` URL is percent-decoded segment by segment, and refused when a decoded segment is
+/// `.` or `..` or holds a `/` or NUL: the registry joins names built from signed metadata
+/// (percent-encoded role names, target paths) to its base URL, and decoding must not turn
+/// `%2e%2e` or `%2F` in such a name into a step out of the registry's directory.
+fn file_path(url: &str) -> Result<String, FetchError> {
+    let Some(rest) = url.strip_prefix("file://") else {
+        return Ok(url.to_string());
+    };
+    let bad = |reason: &str| FetchError::BadUrl {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
+    let mut out = Vec::with_capacity(rest.len());
+    for (i, seg) in rest.split('/').enumerate() {
+        let decoded: Vec<u8> = percent_encoding::percent_decode_str(seg).collect();
+        if decoded == b"." || decoded == b".." {
+            return Err(bad("a path segment is `.` or `..`"));
+        }
+        if decoded.contains(&b'/') || decoded.contains(&0) {
+            return Err(bad("a path segment holds an encoded `/` or a NUL"));
+        }
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(&decoded);
     }
+    String::from_utf8(out).map_err(|_| bad("the decoded path is not UTF-8"))
 }
 
 impl Fetch for NativeFetch {
@@ -117,7 +138,7 @@ impl Fetch for NativeFetch {
             let mut reader = resp.body_mut().as_reader();
             pump(url, &mut reader, limit, sink)
         } else {
-            let path = file_path(url);
+            let path = file_path(url)?;
             let mut file = std::fs::File::open(&path).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     FetchError::NotFound {
@@ -164,6 +185,27 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code(), "LENGTH_EXCEEDED");
         assert!(seen <= 100_000, "{seen}");
+        // Decoding never steps out of the directory a name was joined to.
+        let inside = dir.path().join("reg");
+        std::fs::create_dir_all(&inside).unwrap();
+        std::fs::write(dir.path().join("secret.json"), b"secret").unwrap();
+        let base = format!("file://{}", inside.to_str().unwrap());
+        assert_eq!(
+            pollster::block_on(f.fetch_bytes(&format!("{base}/../secret.json"), 100))
+                .unwrap_err()
+                .code(),
+            "BAD_URL"
+        );
+        for name in [
+            "%2e%2e/secret.json",
+            "%2E%2E/secret.json",
+            "..%2Fsecret.json",
+            "a%00b",
+        ] {
+            let url = format!("{base}/{name}");
+            let err = pollster::block_on(f.fetch_bytes(&url, 100)).unwrap_err();
+            assert_eq!(err.code(), "BAD_URL", "{url}");
+        }
         let missing = dir.path().join("missing").to_str().unwrap().to_string();
         assert_eq!(
             pollster::block_on(f.fetch_bytes(&missing, 1))

@@ -25,6 +25,7 @@ const TMP_SUFFIX: &str = ".edge-tmp";
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: PathBuf,
+    private: bool,
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> StoreError {
@@ -39,7 +40,84 @@ impl FsStore {
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(|e| io("create", &root, e))?;
-        Ok(FsStore { root })
+        Ok(FsStore {
+            root,
+            private: false,
+        })
+    }
+
+    /// A store for one user's cache (the CLI's verified-model cache): `root` is created with
+    /// mode 0700 (and so is every directory the store creates in it), and refused when it is
+    /// a symbolic link, not a directory, or writable by its group or by others (on Unix).
+    /// Every read and write refuses to follow a symbolic link anywhere below `root`: another
+    /// user who could plant one could otherwise redirect the store's writes or reads. What the
+    /// store holds is still untrusted input; these checks keep other users from writing it.
+    pub fn private(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        create_private_dir(&root)?;
+        let meta = fs::symlink_metadata(&root).map_err(|e| io("stat", &root, e))?;
+        let refuse = |why: &str| {
+            Err(StoreError::Backend(format!(
+                "refusing the cache directory {}: {why}",
+                root.display()
+            )))
+        };
+        if meta.file_type().is_symlink() {
+            return refuse("it is a symbolic link");
+        }
+        if !meta.is_dir() {
+            return refuse("it is not a directory");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode();
+            if mode & 0o022 != 0 {
+                return refuse(&format!(
+                    "it is writable by its group or by others (mode {:o}); chmod go-w it or \
+                     choose another",
+                    mode & 0o777
+                ));
+            }
+        }
+        Ok(FsStore {
+            root,
+            private: true,
+        })
+    }
+
+    /// In a private store, refuses `path` when it or a directory between the root and it is a
+    /// symbolic link (a missing component is fine: it is about to be created).
+    fn check_no_symlink(&self, path: &Path) -> Result<(), StoreError> {
+        if !self.private {
+            return Ok(());
+        }
+        let Ok(rel) = path.strip_prefix(&self.root) else {
+            return Ok(());
+        };
+        let mut at = self.root.clone();
+        for c in rel.components() {
+            at.push(c);
+            match fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(StoreError::Backend(format!(
+                        "refusing to follow the symbolic link {} in the cache",
+                        at.display()
+                    )))
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+
+    fn create_dirs(&self, dir: &Path) -> Result<(), StoreError> {
+        if self.private {
+            create_private_dir(dir)
+        } else {
+            fs::create_dir_all(dir).map_err(|e| io("create", dir, e))
+        }
     }
 
     /// The root directory.
@@ -102,9 +180,19 @@ impl FsStore {
     }
 }
 
+/// `create_dir_all` with mode 0700 for every directory it creates (on Unix).
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(|e| io("create", dir, e))
+}
+
 impl Store for FsStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.path_for(key)?;
+        self.check_no_symlink(&path)?;
         match fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -125,8 +213,9 @@ impl Store for FsStore {
         for (i, op) in ops.iter().enumerate() {
             let result = match *op {
                 Op::Put(key, value) => self.path_for(key).and_then(|path| {
+                    self.check_no_symlink(&path)?;
                     let parent = path.parent().unwrap_or(&self.root).to_path_buf();
-                    fs::create_dir_all(&parent).map_err(|e| io("create", &parent, e))?;
+                    self.create_dirs(&parent)?;
                     // One temporary file per op, so a batch may put the same key twice.
                     let mut tmp = path.clone().into_os_string();
                     tmp.push(format!(".{i}{TMP_SUFFIX}"));
@@ -136,7 +225,10 @@ impl Store for FsStore {
                     f.sync_all().map_err(|e| io("sync", &tmp, e))?;
                     Ok((path, Some(tmp)))
                 }),
-                Op::Delete(key) => self.path_for(key).map(|p| (p, None)),
+                Op::Delete(key) => self.path_for(key).and_then(|p| {
+                    self.check_no_symlink(&p)?;
+                    Ok((p, None))
+                }),
             };
             match result {
                 Ok(s) => staged.push(s),
@@ -188,6 +280,58 @@ mod tests {
     use super::*;
     use crate::error::ErrorCode;
     use pollster::block_on;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_store_is_0700_and_follows_no_symbolic_link() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cache/edge-registry");
+        let s = FsStore::private(&root).unwrap();
+        block_on(s.put("r/ns/tuf/root.json", b"x")).unwrap();
+        for d in [root.clone(), root.join("r"), root.join("r/ns/tuf")] {
+            let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.display());
+        }
+        // A symbolic link planted inside (a directory or the file itself) is never followed.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(elsewhere.join("root.json"), b"planted").unwrap();
+        symlink(&elsewhere, root.join("r/ns/blob")).unwrap();
+        symlink(
+            elsewhere.join("root.json"),
+            root.join("r/ns/tuf/timestamp.json"),
+        )
+        .unwrap();
+        for key in ["r/ns/blob/root.json", "r/ns/tuf/timestamp.json"] {
+            assert_eq!(block_on(s.get(key)).unwrap_err().code(), "STORE", "{key}");
+            assert_eq!(
+                block_on(s.put(key, b"y")).unwrap_err().code(),
+                "STORE",
+                "{key}"
+            );
+            assert_eq!(
+                block_on(s.delete(key)).unwrap_err().code(),
+                "STORE",
+                "{key}"
+            );
+        }
+        assert_eq!(
+            std::fs::read(elsewhere.join("root.json")).unwrap(),
+            b"planted"
+        );
+        // The directory itself: not a symbolic link, not writable by others.
+        let link = dir.path().join("link");
+        symlink(&root, &link).unwrap();
+        assert_eq!(FsStore::private(&link).unwrap_err().code(), "STORE");
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = FsStore::private(&open).unwrap_err();
+        assert!(err.to_string().contains("writable"), "{err}");
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        FsStore::private(&open).unwrap();
+    }
 
     #[test]
     fn batches_keys_and_escapes() {

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod registry_fixtures;
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod server;
 
 /// Declares tests that run on every target: natively as `#[test]`, in wasm as
 /// `#[wasm_bindgen_test]`.

@@ -47,8 +47,7 @@ enum Command {
     Profile(eval_cmd::ProfileArgs),
     /// Serve directories over HTTP (static files; GET and HEAD; no directory traversal).
     Serve {
-        /// Directory served at `/`.
-        #[arg(default_value = ".")]
+        /// Directory served at `/` (required: nothing is served by default).
         root: std::path::PathBuf,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -70,6 +69,10 @@ enum Command {
         /// streaming generated content (repeatable). For tests.
         #[arg(long = "no-length", value_name = "/PREFIX")]
         no_length: Vec<String>,
+        /// Allow cross-origin reads (Access-Control-Allow-Origin: *), for a registry read by
+        /// pages or test runners on another origin. Off by default.
+        #[arg(long)]
+        cors: bool,
     },
     /// The TUF client, driven by the standard client interoperability protocol.
     TufClient(tuf_client::Args),
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
             quiet,
             stats,
             no_length,
+            cors,
         } => (|| {
             let mut all = vec![serve::Mount::new("", &root)?];
             for spec in &mounts {
@@ -132,6 +136,7 @@ fn main() -> ExitCode {
                 quiet,
                 stats: stats.then(|| std::sync::Arc::new(serve::Stats::default())),
                 no_length,
+                cors,
             };
             serve::run(&addr, all, threads, opts)
         })(),

@@ -37,11 +37,20 @@ fn client(source: &str, root: Option<&PathBuf>) -> Result<(Client, bool), String
             std::fs::read(p).map_err(|e| format!("NOT_FOUND: cannot read {}: {e}", p.display()))?,
             true,
         ),
-        None => (
-            pollster::block_on(fetch.fetch_bytes(&join(&meta, "root.json"), 512_000))
-                .map_err(|e| fail(&e))?,
-            false,
-        ),
+        None => {
+            eprintln!(
+                "WARNING: no --root given: trusting {} as it is served now (trust on first \
+                 use). Whoever controls the repository or the path to it chooses what is \
+                 checked; this shows integrity, not who signed. Pin the publisher's root with \
+                 --root ROOT.json.",
+                join(&meta, "root.json")
+            );
+            (
+                pollster::block_on(fetch.fetch_bytes(&join(&meta, "root.json"), 512_000))
+                    .map_err(|e| fail(&e))?,
+                false,
+            )
+        }
     };
     let config = UpdaterConfig::new(meta, join(source, "targets"));
     let client =

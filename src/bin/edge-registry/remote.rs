@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use clap::Args;
 use edge_registry::card::ModelCard;
 use edge_registry::clock::SystemClock;
-use edge_registry::digest::Sha256Digest;
 use edge_registry::engine::Model;
 use edge_registry::error::ErrorCode;
 use edge_registry::eval::ModelRef;
@@ -28,8 +27,9 @@ pub struct RegistryArgs {
     /// first root (metadata/1.root.json) is used: integrity, not authenticity.
     #[arg(long, value_name = "FILE", requires = "registry")]
     pub root: Option<PathBuf>,
-    /// The verified-model cache (default: $XDG_CACHE_HOME/edge-registry, else
-    /// ~/.cache/edge-registry; one subdirectory per registry URL).
+    /// The verified-model cache (default: the platform's cache directory, e.g.
+    /// $XDG_CACHE_HOME/edge-registry or ~/.cache/edge-registry; created 0700, refused when
+    /// writable by others; one namespace per pinned root and registry URL inside).
     #[arg(long, value_name = "DIR", requires = "registry")]
     pub cache_dir: Option<PathBuf>,
 }
@@ -45,17 +45,19 @@ fn coded(e: &dyn ErrorCode) -> String {
     format!("{e} ({})", e.code())
 }
 
-fn cache_root(a: &RegistryArgs, source: &str) -> PathBuf {
-    let base = a.cache_dir.clone().unwrap_or_else(|| {
-        std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .unwrap_or_else(std::env::temp_dir)
-            .join("edge-registry")
-    });
-    // One store per registry: the trusted metadata of two registries must never mix.
-    let id = Sha256Digest::of(source.trim_end_matches('/').as_bytes()).to_hex();
-    base.join(id.get(..16).unwrap_or(&id))
+/// The cache directory: `--cache-dir`, else `edge-registry` in the platform's cache directory.
+/// Never a shared temporary directory: with neither, the user is asked for `--cache-dir`.
+fn cache_root(a: &RegistryArgs) -> Result<PathBuf, String> {
+    match &a.cache_dir {
+        Some(d) => Ok(d.clone()),
+        None => dirs::cache_dir()
+            .map(|d| d.join("edge-registry"))
+            .ok_or_else(|| {
+                "no cache directory on this platform (no $XDG_CACHE_HOME or $HOME): pass \
+                 --cache-dir DIR"
+                    .to_string()
+            }),
+    }
 }
 
 impl Remote {
@@ -71,7 +73,10 @@ impl Remote {
             Some(p) => std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
             None => {
                 eprintln!(
-                    "warning: no --root: trusting {base}/metadata/1.root.json as served (integrity, not authenticity)"
+                    "WARNING: no --root given: trusting {base}/metadata/1.root.json as it is served \
+                     now (trust on first use). Whoever controls that server or the network path \
+                     to it chooses what this run trusts; this checks integrity, not who signed. \
+                     Pin the publisher's root with --root ROOT.json."
                 );
                 pollster::block_on(
                     fetch.fetch_bytes(&format!("{base}/metadata/1.root.json"), 1 << 20),
@@ -79,7 +84,7 @@ impl Remote {
                 .map_err(|e| coded(&e))?
             }
         };
-        let store = FsStore::new(cache_root(a, source)).map_err(|e| coded(&e))?;
+        let store = FsStore::private(cache_root(a)?).map_err(|e| coded(&e))?;
         let reg = pollster::block_on(Registry::open(
             RegistryConfig::new(source),
             fetch,

@@ -1,7 +1,8 @@
 //! `edge-registry serve`: a small static file server for the demo page, the built package and
 //! registry directories. It serves GET and HEAD only, never leaves its roots (no `..`, no
-//! symbolic links out), sends the right `Content-Type` for `.wasm` and `.mjs`, and allows
-//! cross-origin reads so pages and test runners on other ports can fetch a registry.
+//! symbolic links out, an `index.html` included), sends the right `Content-Type` for `.wasm`
+//! and `.mjs`, and, only with `--cors`, allows cross-origin reads so pages and test runners on
+//! other origins can fetch a registry.
 //!
 //! For tests and benchmarks: `--stats` counts requests per path and answers `GET /_stats` with
 //! them as JSON (`?reset=1` also zeroes them), and `--no-length PREFIX` serves the files under
@@ -117,11 +118,17 @@ pub fn resolve(mounts: &[Mount], target: &str) -> Result<PathBuf, Reject> {
     if !file.starts_with(&mount.dir) {
         return Err(Reject::Forbidden);
     }
+    // A directory's index.html is resolved (and checked) again: it may be a symbolic link.
     let file = if file.is_dir() {
         file.join("index.html")
+            .canonicalize()
+            .map_err(|_| Reject::NotFound)?
     } else {
         file
     };
+    if !file.starts_with(&mount.dir) {
+        return Err(Reject::Forbidden);
+    }
     if file.is_file() {
         Ok(file)
     } else {
@@ -133,23 +140,31 @@ fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
-fn common_headers() -> Vec<Header> {
-    [
-        ("Access-Control-Allow-Origin", "*"),
-        ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
-        ("Access-Control-Allow-Headers", "*"),
-        ("Access-Control-Expose-Headers", "Content-Length"),
-        ("Cache-Control", "no-cache"),
-        ("X-Content-Type-Options", "nosniff"),
-    ]
-    .iter()
-    .filter_map(|(n, v)| header(n, v))
-    .collect()
+/// The headers of every response; the CORS ones only with `--cors`.
+fn common_headers(cors: bool) -> Vec<Header> {
+    let cors_headers: &[(&str, &str)] = if cors {
+        &[
+            ("Access-Control-Allow-Origin", "*"),
+            ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+            ("Access-Control-Allow-Headers", "*"),
+            ("Access-Control-Expose-Headers", "Content-Length"),
+        ]
+    } else {
+        &[]
+    };
+    cors_headers
+        .iter()
+        .chain(&[
+            ("Cache-Control", "no-cache"),
+            ("X-Content-Type-Options", "nosniff"),
+        ])
+        .filter_map(|(n, v)| header(n, v))
+        .collect()
 }
 
-fn respond_status(req: Request, code: u16, text: &str) -> io::Result<()> {
+fn respond_status(req: Request, code: u16, text: &str, cors: bool) -> io::Result<()> {
     let mut resp = Response::from_string(text).with_status_code(StatusCode(code));
-    for h in common_headers() {
+    for h in common_headers(cors) {
         resp.add_header(h);
     }
     if let Some(h) = header("Content-Type", "text/plain; charset=utf-8") {
@@ -234,6 +249,9 @@ pub struct Options {
     pub stats: Option<Arc<Stats>>,
     /// URL prefixes served without `Content-Length`.
     pub no_length: Vec<String>,
+    /// Allow cross-origin reads (`Access-Control-Allow-Origin: *`): for registries read by
+    /// pages or test runners on another origin. Off by default.
+    pub cors: bool,
 }
 
 fn under_prefix(path: &str, prefix: &str) -> bool {
@@ -253,7 +271,7 @@ fn handle(mounts: &[Mount], req: Request, opts: &Options) -> io::Result<()> {
                 .split_once('?')
                 .is_some_and(|(_, q)| q.split('&').any(|p| p == "reset=1"));
             let mut resp = Response::from_string(stats.to_json(reset));
-            for h in common_headers() {
+            for h in common_headers(opts.cors) {
                 resp.add_header(h);
             }
             if let Some(h) = header("Content-Type", "application/json") {
@@ -266,13 +284,13 @@ fn handle(mounts: &[Mount], req: Request, opts: &Options) -> io::Result<()> {
     let result = match method {
         Method::Options => {
             status = 204;
-            respond_status(req, 204, "")
+            respond_status(req, 204, "", opts.cors)
         }
         Method::Get | Method::Head => match resolve(mounts, &url) {
             Ok(file_path) => match File::open(&file_path) {
                 Ok(file) => {
                     status = 200;
-                    let mut headers = common_headers();
+                    let mut headers = common_headers(opts.cors);
                     if let Some(h) = header("Content-Type", content_type(&file_path)) {
                         headers.push(h);
                     }
@@ -306,21 +324,21 @@ fn handle(mounts: &[Mount], req: Request, opts: &Options) -> io::Result<()> {
                 }
                 Err(_) => {
                     status = 404;
-                    respond_status(req, 404, "not found\n")
+                    respond_status(req, 404, "not found\n", opts.cors)
                 }
             },
             Err(Reject::NotFound) => {
                 status = 404;
-                respond_status(req, 404, "not found\n")
+                respond_status(req, 404, "not found\n", opts.cors)
             }
             Err(Reject::Forbidden) => {
                 status = 403;
-                respond_status(req, 403, "forbidden\n")
+                respond_status(req, 403, "forbidden\n", opts.cors)
             }
         },
         _ => {
             status = 405;
-            respond_status(req, 405, "method not allowed\n")
+            respond_status(req, 405, "method not allowed\n", opts.cors)
         }
     };
     if !quiet {
@@ -454,6 +472,40 @@ mod tests {
         let (d, m) = fixture();
         std::os::unix::fs::symlink(d.path().join("secret.txt"), d.path().join("www/link")).unwrap();
         assert_eq!(resolve(&m, "/link"), Err(Reject::Forbidden));
+        // A directory whose index.html is a link out of the root: refused too.
+        std::fs::create_dir_all(d.path().join("www/docs")).unwrap();
+        std::os::unix::fs::symlink(
+            d.path().join("secret.txt"),
+            d.path().join("www/docs/index.html"),
+        )
+        .unwrap();
+        assert_eq!(resolve(&m, "/docs/"), Err(Reject::Forbidden));
+        assert_eq!(resolve(&m, "/docs"), Err(Reject::Forbidden));
+        // A link that stays inside the root is served.
+        std::fs::create_dir_all(d.path().join("www/alias")).unwrap();
+        std::os::unix::fs::symlink(
+            d.path().join("www/index.html"),
+            d.path().join("www/alias/index.html"),
+        )
+        .unwrap();
+        assert!(resolve(&m, "/alias/").unwrap().ends_with("www/index.html"));
+    }
+
+    #[test]
+    fn cors_headers_only_when_asked() {
+        let names = |cors| -> Vec<String> {
+            common_headers(cors)
+                .iter()
+                .map(|h| h.field.as_str().to_string())
+                .collect()
+        };
+        assert!(
+            !names(false).iter().any(|n| n.starts_with("Access-Control")),
+            "{:?}",
+            names(false)
+        );
+        assert!(names(true).contains(&"Access-Control-Allow-Origin".to_string()));
+        assert!(names(false).contains(&"X-Content-Type-Options".to_string()));
     }
 
     #[test]
