@@ -379,9 +379,30 @@ fn the_model_cache_is_in_the_platform_cache_directory_and_private() {
 #[test]
 fn serve_needs_a_directory_and_allows_cross_origin_reads_only_when_asked() {
     use common::server::Server;
-    // No implicit current directory.
-    let out = bin().arg("serve").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // No implicit current directory: a usage error (a server that started would not exit).
+    let mut child = bin()
+        .arg("serve")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(1),
+        "serve without a directory must not serve"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("<ROOT>"), "{stderr}");
     let dir = tempfile::tempdir().unwrap();
