@@ -19,7 +19,7 @@ test: setup
 ## python-tuf's ngclient reads repositories our signer and our publisher built (also part of
 ## the native tier of `make test`; setup installs python-tuf into target/py-tuf)
 interop: setup
-	cargo test --features cli --test tuf_cli --test publish_cli python_tuf
+	cargo test --features cli --test integration python_tuf
 
 ## The sample registry (target/sample-registry) built with the publisher from tests/fixtures/models
 sample-registry:

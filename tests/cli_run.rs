@@ -1,7 +1,7 @@
 //! `edge-registry run` from the terminal: JSON and .npy inputs, outputs equal onnxruntime's.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

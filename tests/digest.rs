@@ -2,7 +2,7 @@
 //! fed in uneven chunks, plus its failure modes. Runs natively, in Node, in headless Chromium
 //! and in a dedicated worker; in wasm it also drives the JavaScript class through real JS.
 
-mod common;
+use crate::common;
 
 use edge_registry::digest::{DigestError, Sha256Digest, StreamingVerifier};
 use edge_registry::error::ErrorCode;

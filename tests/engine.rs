@@ -2,8 +2,6 @@
 //! at batch 1 and batch 64 from one loaded model, every element type by name, and typed errors
 //! for malformed models, unsupported operators and wrong inputs. Natively and in wasm.
 
-mod common;
-
 use edge_registry::engine::{
     read_schema, DType, Dim, EngineError, Model, ModelSchema, NamedTensor, Tensor, TensorData,
 };

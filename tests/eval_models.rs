@@ -2,8 +2,6 @@
 //! equal the ones scikit-learn computed from onnxruntime's outputs (stored in each card), on
 //! every target.
 
-mod common;
-
 use edge_registry::engine::{Model, ModelPredictor, ModelSchema};
 use edge_registry::eval::evaluator::{evaluate_model, EvalConfig, ReportContext};
 use edge_registry::eval::TaskKind;

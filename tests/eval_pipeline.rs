@@ -4,7 +4,7 @@
 //! quality and drift checks, and the portable part of a report is byte-for-byte the committed
 //! one on every runtime (native, Node, Chromium, worker).
 
-mod common;
+use crate::common;
 
 use edge_registry::error::ErrorCode;
 use edge_registry::eval::data::{read_all, ColumnSelection};

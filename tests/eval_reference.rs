@@ -3,8 +3,6 @@
 //! `tests/fixtures/eval/reference.json`). Every number must agree within 1e-9 relative (or
 //! 1e-12 absolute near zero). Runs natively, in Node, in headless Chromium and in a worker.
 
-mod common;
-
 use edge_registry::eval::calibration;
 use edge_registry::eval::classification::{argmax, ClassificationData, ClassificationMetrics};
 use edge_registry::eval::compare::{compare, CompareConfig};

@@ -1,7 +1,5 @@
 //! The in-memory host implementations behave as the traits promise, on every target.
 
-mod common;
-
 use edge_registry::clock::{Clock, FixedClock};
 use edge_registry::error::ErrorCode;
 use edge_registry::fetch::{Fetch, MemoryFetch};

@@ -3,8 +3,6 @@
 //! oversized stored copies, delegations visited, ONNX tensors declared in the graph, model
 //! output widths, evaluation options and data, profile options. Natively and in wasm.
 
-mod common;
-
 use edge_registry::clock::FixedClock;
 use edge_registry::engine::{EngineLimits, Model};
 use edge_registry::error::ErrorCode;

@@ -17,8 +17,6 @@
 //! A few valid nodes of the checked operators are loaded too, so the checks are shown not to
 //! refuse what the ONNX specification allows.
 
-mod common;
-
 use edge_registry::engine::Model;
 use edge_registry::error::ErrorCode;
 use prost::Message as _;

@@ -2,8 +2,6 @@
 //! commit is read back by the TUF client (`Updater` over `MemoryFetch`) as a browser would.
 //! Runs natively and in wasm (the publisher core is I/O-free and draws no randomness).
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use edge_registry::catalog::{self, Aliases, Catalogue, ModelCard};

@@ -3,7 +3,7 @@
 //! python-tuf's ngclient. Native only.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! into the engine. Runs natively and in wasm (Node, Chromium, worker); the same behaviour
 //! over the real global fetch and IndexedDB is in `registry_web.rs`.
 
-mod common;
+use crate::common;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;

@@ -13,8 +13,6 @@
 //! | `onnx_model/maxpool-strides-length-fuzz.onnx` | fuzz target `onnx_model` | panic in tract-core 0.23.9 `cnn/padding.rs:77` (a `MaxPool` over 2 spatial axes with one `strides` entry) | `BAD_MODEL` from the checked operators |
 //! | `eval_csv/values-near-f64-max.csv` | fuzz target `eval_csv` | a reference profile of the data had an infinite mean, deviation and histogram step, written as `null`, so its JSON did not load back | finite statistics; the profile round-trips |
 
-mod common;
-
 use edge_registry::engine::{read_schema, Model, NamedTensor, Tensor, TensorData};
 use edge_registry::error::ErrorCode;
 use edge_registry::eval::data::{read_all, ColumnSelection};

@@ -4,7 +4,7 @@
 //! rule (the code is asserted), never a panic, and a failed refresh must leave the stored
 //! trusted state byte-for-byte unchanged. Runs natively and in wasm.
 
-mod common;
+use crate::common;
 
 use edge_registry::clock::FixedClock;
 use edge_registry::error::ErrorCode;

@@ -2,7 +2,7 @@
 //! over HTTP through `edge-registry serve` and over plain file paths. Native only.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,6 @@
 //! consistent snapshots, delegations (terminating, patterns, hash prefixes, nested) and
 //! succinct hash bins. The same tests run natively and in wasm.
 
-mod common;
-
 use edge_registry::clock::FixedClock;
 use edge_registry::error::ErrorCode;
 use edge_registry::fetch::MemoryFetch;

@@ -1,6 +1,6 @@
 //! The refresh benchmark of `benches/tuf_refresh.rs`, runnable in wasm (Node) where there is no
-//! `Instant`: `cargo test --release --target wasm32-unknown-unknown --test tuf_timing --
-//! --include-ignored --nocapture`. Ignored by default (timing, not correctness); the
+//! `Instant`: `cargo test --release --target wasm32-unknown-unknown --test integration tuf_timing
+//! -- --include-ignored --nocapture`. Ignored by default (timing, not correctness); the
 //! correctness of the same pass is asserted whenever it runs.
 
 #[path = "common/tuf_bench_repo.rs"]
