@@ -1200,7 +1200,7 @@ impl JsRegistryCache {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn clear(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ClearOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ClearOptions")] options: Option<JsValue>,
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         let options = options.unwrap_or(JsValue::UNDEFINED);
