@@ -803,28 +803,26 @@ impl<S: Store, C: Clock> Cache<S, C> {
     /// loses the stored rollback reference: the next refresh accepts any version the
     /// repository signs). [`Self::clear_artifacts`] keeps the trust state.
     pub async fn clear(&self) -> Result<(), StoreError> {
-        self.delete_prefixes(&[BLOB, VER, PIN, STAGE, CHUNK, ALIAS, TUF_PREFIX, ""])
-            .await
+        let keys = self.store.keys("").await?;
+        self.delete_blob_records_first(keys).await
     }
 
     /// Removes every cached artifact, version entry, pin and staged download, and keeps the
     /// trusted metadata (the rollback reference) and aliases documents.
     pub async fn clear_artifacts(&self) -> Result<(), StoreError> {
-        self.delete_prefixes(&[BLOB, VER, PIN, STAGE, CHUNK]).await
+        let mut keys = Vec::new();
+        for prefix in [BLOB, VER, PIN, STAGE, CHUNK] {
+            keys.extend(self.store.keys(prefix).await?);
+        }
+        self.delete_blob_records_first(keys).await
     }
 
-    /// Deletes every key under each prefix, in one batch, in prefix order: blob records
-    /// first, so a store without transactions never shows a partial blob.
-    async fn delete_prefixes(&self, prefixes: &[&str]) -> Result<(), StoreError> {
-        let mut keys: Vec<String> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for prefix in prefixes {
-            for k in self.store.keys(prefix).await? {
-                if seen.insert(k.clone()) {
-                    keys.push(k);
-                }
-            }
-        }
+    /// Deletes `keys` in one batch, blob records first, so a store without transactions never
+    /// shows a partial blob.
+    async fn delete_blob_records_first(&self, keys: Vec<String>) -> Result<(), StoreError> {
+        let (mut keys, rest): (Vec<String>, Vec<String>) =
+            keys.into_iter().partition(|k| k.starts_with(BLOB));
+        keys.extend(rest);
         let ops: Vec<Op<'_>> = keys.iter().map(|k| Op::Delete(k)).collect();
         if ops.is_empty() {
             return Ok(());

@@ -194,7 +194,14 @@ type Up<F, S, C> = Updater<Rc<F>, Rc<Namespaced<S>>, Rc<C>>;
 /// Two registries, or two pinned roots of one registry, never share state by accident, and
 /// state left by a root the client no longer pins is simply not found.
 pub fn namespace(trusted_root: &[u8], config: &RegistryConfig) -> Result<String, RegistryError> {
-    let set = TrustedMetadataSet::new(trusted_root, 0)?;
+    Ok(namespace_of(
+        &TrustedMetadataSet::new(trusted_root, 0)?,
+        config,
+    ))
+}
+
+/// [`namespace`] of a root already verified.
+fn namespace_of(set: &TrustedMetadataSet, config: &RegistryConfig) -> String {
     let mut id = b"edge-registry namespace 1\n".to_vec();
     id.extend_from_slice(Sha256Digest::of(set.root().canonical()).to_hex().as_bytes());
     let urls = [config.metadata_url.as_str(), config.targets_url.as_str()];
@@ -204,7 +211,7 @@ pub fn namespace(trusted_root: &[u8], config: &RegistryConfig) -> Result<String,
         id.extend_from_slice(part.as_bytes());
     }
     let hex = Sha256Digest::of(&id).to_hex();
-    Ok(format!("r/{}/", hex.get(..32).unwrap_or(&hex)))
+    format!("r/{}/", hex.get(..32).unwrap_or(&hex))
 }
 
 /// A registry client. See the module documentation.
@@ -282,8 +289,8 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
                 "chunk size {chunk} must be between 1 KiB and 256 MiB"
             )));
         }
-        TrustedMetadataSet::new(trusted_root, clock.now())?;
-        let store = Namespaced::new(store, namespace(trusted_root, &config)?);
+        let pinned = TrustedMetadataSet::new(trusted_root, clock.now())?;
+        let store = Namespaced::new(store, namespace_of(&pinned, &config));
         let (fetch, store, clock) = (Rc::new(fetch), Rc::new(store), Rc::new(clock));
         let updater = Updater::new(
             UpdaterConfig::new(&config.metadata_url, &config.targets_url)

@@ -318,6 +318,16 @@ fn opt_number(obj: &JsValue, key: &str) -> JsResult<Option<f64>> {
         .ok_or_else(|| bad_arg(&format!("{key} must be a non-negative number")))
 }
 
+fn opt_bool(obj: &JsValue, key: &str) -> JsResult<Option<bool>> {
+    let v = get(obj, key);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.as_bool()
+        .map(Some)
+        .ok_or_else(|| bad_arg(&format!("{key} must be a boolean")))
+}
+
 fn opt_length(obj: &JsValue, key: &str) -> JsResult<Option<u64>> {
     opt_number(obj, key)?
         .map(|n| super::error::length_from_js(n, key))
@@ -610,11 +620,8 @@ impl CallOptions {
                     .map_err(|_| bad_arg("onProgress must be a function"))?,
             );
         }
-        let g = get(options, "verifyGate");
-        if !g.is_undefined() && !g.is_null() {
-            out.verify_gate = g
-                .as_bool()
-                .ok_or_else(|| bad_arg("verifyGate must be a boolean"))?;
+        if let Some(g) = opt_bool(options, "verifyGate")? {
+            out.verify_gate = g;
         }
         let s = get(options, "signal");
         if !s.is_undefined() && !s.is_null() {
@@ -1208,13 +1215,7 @@ impl JsRegistryCache {
             let keep_trust = if options.is_undefined() || options.is_null() {
                 false
             } else if options.is_object() {
-                let v = get(&options, "keepTrust");
-                if v.is_undefined() {
-                    false
-                } else {
-                    v.as_bool()
-                        .ok_or_else(|| bad_arg("options.keepTrust must be a boolean"))?
-                }
+                opt_bool(&options, "keepTrust")?.unwrap_or(false)
             } else {
                 return Err(bad_arg("cache.clear(options): options must be an object"));
             };
