@@ -7,7 +7,14 @@ helper API (pip install -r scripts/requirements-models.txt):
   type crosses the boundary by name: f32*2, f64+1, i32*3, i64-7, identity(u8), not(bool).
 - unsupported.onnx: a graph using ai.onnx.ml operators tract does not implement (Imputer and
   Scaler), to check the UNSUPPORTED_MODEL error names them.
+- dynamic.onnx: an image model as exporters write them with dynamic axes: input
+  float32[batch, 3, height, width] with the spatial sizes left open (`?`), a convolution, then a
+  Resize to half the input's own size computed from Shape/Slice/Div/Concat, and `value_info`
+  annotations with symbolic intermediate shapes. tract cannot type it once for all sizes; the
+  engine plans it per input shape. dynamic.json holds inputs and onnxruntime's outputs
+  (one thread) at two sizes.
 """
+import json
 import pathlib
 
 import numpy as np
@@ -65,6 +72,60 @@ def unsupported():
     save(model, "unsupported.onnx")
 
 
+def dynamic():
+    rng = np.random.default_rng(17)
+    x = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, "?", None])
+    y = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 4, "h2", "w2"])
+    w = numpy_helper.from_array(rng.normal(size=(4, 3, 3, 3)).astype(np.float32), "w")
+    b = numpy_helper.from_array(rng.normal(size=(4,)).astype(np.float32), "b")
+    consts = [
+        numpy_helper.from_array(np.array(v, dtype=np.int64), n)
+        for n, v in [("s0", [0]), ("s2", [2]), ("s4", [4]), ("two", [2]), ("chan", [4])]
+    ]
+    nodes = [
+        helper.make_node("Conv", ["image", "w", "b"], ["conv"], pads=[1, 1, 1, 1], name="conv"),
+        helper.make_node("Relu", ["conv"], ["relu"], name="relu"),
+        helper.make_node("Shape", ["image"], ["shape"], name="shape"),
+        helper.make_node("Slice", ["shape", "s0", "s0"], ["n_empty"], name="n_empty"),
+        helper.make_node("Slice", ["shape", "s0", "s2"], ["nc"], name="nc"),
+        helper.make_node("Slice", ["nc", "s0", "two"], ["nc2"], name="nc2"),
+        helper.make_node("Gather", ["nc2", "s0"], ["n"], axis=0, name="n"),
+        helper.make_node("Slice", ["shape", "s2", "s4"], ["hw"], name="hw"),
+        helper.make_node("Div", ["hw", "two"], ["hw2"], name="hw2"),
+        helper.make_node("Concat", ["n", "chan", "hw2"], ["sizes"], axis=0, name="sizes"),
+        helper.make_node("Resize", ["relu", "", "", "sizes"], ["features"], mode="nearest",
+                         name="resize"),
+    ]
+    graph = helper.make_graph(nodes, "dynamic", [x], [y], initializer=[w, b, *consts])
+    graph.value_info.extend([
+        helper.make_tensor_value_info("relu", TensorProto.FLOAT, ["batch", 4, "height", "width"]),
+        helper.make_tensor_value_info("hw2", TensorProto.INT64, [2]),
+    ])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                              producer_name="edge-registry tests")
+    model.ir_version = 7
+    save(model, "dynamic.onnx")
+
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), opts)
+    cases = []
+    for shape in [(1, 3, 8, 12), (2, 3, 6, 4)]:
+        image = rng.normal(size=shape).astype(np.float32)
+        (out,) = session.run(None, {"image": image})
+        cases.append({
+            "input": {"image": {"dtype": "float32", "shape": list(shape),
+                                "data": [float(v) for v in image.ravel()]}},
+            "expected": {"features": {"dtype": "float32", "shape": list(out.shape),
+                                      "data": [float(v) for v in out.ravel()]}},
+        })
+    (OUT / "dynamic.json").write_text(json.dumps(cases) + "\n")
+    print("wrote", OUT / "dynamic.json")
+
+
 if __name__ == "__main__":
     dtypes()
     unsupported()
+    dynamic()

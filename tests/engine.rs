@@ -3,7 +3,8 @@
 //! for malformed models, unsupported operators and wrong inputs. Natively and in wasm.
 
 use edge_registry::engine::{
-    read_schema, DType, Dim, EngineError, Model, ModelSchema, NamedTensor, Tensor, TensorData,
+    check, read_schema, DType, Dim, EngineError, EngineLimits, Model, ModelSchema, NamedTensor,
+    PlanKind, Tensor, TensorData,
 };
 use edge_registry::error::ErrorCode;
 use serde_json::Value;
@@ -195,5 +196,129 @@ everywhere! {
     fn zero_rows_run() {
         let out = digits().run(vec![input("input", vec![0, 64], TensorData::F32(vec![]))]).unwrap();
         assert_eq!(out[1].tensor.shape, vec![0, 10]);
+    }
+}
+
+const DYNAMIC: &[u8] = include_bytes!("fixtures/engine/dynamic.onnx");
+
+/// The dynamic-axes fixture's inputs and onnxruntime's outputs at two sizes.
+fn dynamic_cases() -> Vec<(NamedTensor, NamedTensor)> {
+    let cases: Value = serde_json::from_str(include_str!("fixtures/engine/dynamic.json")).unwrap();
+    let named = |v: &Value, name: &str| NamedTensor {
+        name: name.into(),
+        tensor: tensor_from_json(&v[name]),
+    };
+    cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                named(&c["input"], "image"),
+                named(&c["expected"], "features"),
+            )
+        })
+        .collect()
+}
+
+fn no_clock() -> impl FnMut() -> f64 {
+    let mut t = 0.0;
+    move || {
+        t += 1.0;
+        t
+    }
+}
+
+everywhere! {
+    fn a_model_with_open_dims_runs_at_two_sizes_from_one_load() {
+        let model = Model::load(DYNAMIC, None).unwrap();
+        let info = model.plan_info();
+        assert_eq!(info.kind, PlanKind::PerShape);
+        assert!(info.reason.unwrap().contains("determined fact"));
+        let sym = |s: &str| Dim::Symbol(s.into());
+        assert_eq!(
+            model.schema().inputs[0].shape,
+            vec![sym("batch"), Dim::Fixed(3), sym("?"), sym("?")]
+        );
+        let cases = dynamic_cases();
+        for _ in 0..2 {
+            for (input, want) in &cases {
+                let out = model.run(vec![input.clone()]).unwrap();
+                assert_eq!(out[0].name, "features");
+                assert!(max_abs_err(&out[0].tensor, &want.tensor) < 1e-4);
+            }
+        }
+        let info = model.plan_info();
+        assert_eq!((info.cached, info.built, info.hits, info.evicted), (2, 2, 2, 0));
+        let shapes: Vec<Vec<usize>> = cases.iter().map(|c| c.0.tensor.shape.clone()).collect();
+        assert_eq!(info.shapes, vec![vec![shapes[0].clone()], vec![shapes[1].clone()]]);
+        assert!(info.cached_bytes > 0);
+        // A wrong fixed dimension is still refused before planning.
+        let mut bad = cases[0].0.clone();
+        bad.tensor.shape[1] = 1;
+        bad.tensor.data = TensorData::F32(vec![0.0; bad.tensor.shape.iter().product()]);
+        assert_eq!(model.run(vec![bad]).unwrap_err().code(), "SCHEMA_MISMATCH");
+        assert_eq!(model.plan_info().built, 2);
+    }
+
+    fn the_plan_cache_is_bounded_by_count_and_bytes() {
+        let cases = dynamic_cases();
+        let one = EngineLimits { max_plans: 1, ..Default::default() };
+        let model = Model::load_with_limits(DYNAMIC, None, one).unwrap();
+        for i in [0, 1, 0, 0] {
+            model.run(vec![cases[i].0.clone()]).unwrap();
+        }
+        let info = model.plan_info();
+        assert_eq!((info.cached, info.built, info.hits, info.evicted), (1, 3, 1, 2));
+        // A plan estimated larger than the byte limit is refused, and nothing is cached.
+        let tiny = EngineLimits { max_plan_bytes: 64, ..Default::default() };
+        let model = Model::load_with_limits(DYNAMIC, None, tiny).unwrap();
+        let err = model.run(vec![cases[0].0.clone()]).unwrap_err();
+        assert_eq!(err.code(), "LIMIT_EXCEEDED", "{err}");
+        assert_eq!(model.plan_info().cached, 0);
+    }
+
+    fn a_static_model_reports_one_plan() {
+        let info = digits().plan_info();
+        assert_eq!(info.kind, PlanKind::Static);
+        assert_eq!((info.cached, info.built), (1, 1));
+        assert!(info.reason.is_none());
+    }
+
+    fn the_compatibility_check_reports_operators_plan_and_a_compared_run() {
+        let cases = dynamic_cases();
+        let (input, want) = cases[1].clone();
+        let report = check(DYNAMIC, EngineLimits::default(), Some(vec![input]), Some(&[want]), &mut no_clock());
+        assert!(report.ok && report.loaded, "{report:?}");
+        assert_eq!(report.opsets.get("ai.onnx"), Some(&13));
+        assert_eq!(report.operators[0].op, "Slice");
+        assert_eq!(report.operators[0].count, 4);
+        assert!(report.operators.iter().all(|o| o.supported));
+        assert_eq!(report.plan.as_ref().unwrap().kind, PlanKind::PerShape);
+        let run = report.run.unwrap();
+        assert!(run.outputs[0].relative_error.unwrap() < 1e-5);
+        assert_eq!(run.outputs[0].matches, Some(true));
+
+        // An expected output that differs fails the check.
+        let (input, mut want) = cases[0].clone();
+        if let TensorData::F32(v) = &mut want.tensor.data {
+            v[0] += 1.0;
+        }
+        let report = check(DYNAMIC, EngineLimits::default(), Some(vec![input]), Some(&[want]), &mut no_clock());
+        assert!(report.loaded && !report.ok);
+        assert_eq!(report.run.unwrap().outputs[0].matches, Some(false));
+
+        // Unsupported operators are listed with the nodes that use them; nothing loads.
+        let report = check(include_bytes!("fixtures/engine/unsupported.onnx"), EngineLimits::default(), None, None, &mut no_clock());
+        assert!(!report.ok && !report.loaded);
+        assert_eq!(report.error.unwrap().code, "UNSUPPORTED_MODEL");
+        let imputer = report.operators.iter().find(|o| o.op == "ai.onnx.ml:Imputer").unwrap();
+        assert!(!imputer.supported);
+        assert_eq!(imputer.nodes.len(), 1);
+
+        // Bytes that are no model at all.
+        let report = check(b"not a model", EngineLimits::default(), None, None, &mut no_clock());
+        assert_eq!(report.error.unwrap().code, "BAD_MODEL");
+        assert!(report.operators.is_empty());
     }
 }

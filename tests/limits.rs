@@ -221,9 +221,9 @@ everywhere! {
         let ok = model_with_initializer(vec![1], float, vec![0; 4]);
         let model = Model::load(&ok, None).unwrap();
         assert_eq!(model.schema().inputs.len(), 1);
-        let tight = EngineLimits { max_model_bytes: 1 << 20, max_tensor_elements: 0 };
+        let tight = EngineLimits { max_model_bytes: 1 << 20, max_tensor_elements: 0, ..Default::default() };
         assert_eq!(Model::load_with_limits(&ok, None, tight).unwrap_err().code(), "LIMIT_EXCEEDED");
-        let tiny = EngineLimits { max_model_bytes: 10, max_tensor_elements: 1 << 20 };
+        let tiny = EngineLimits { max_model_bytes: 10, max_tensor_elements: 1 << 20, ..Default::default() };
         assert_eq!(Model::load_with_limits(&ok, None, tiny).unwrap_err().code(), "LIMIT_EXCEEDED");
     }
 

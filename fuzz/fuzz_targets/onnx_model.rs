@@ -29,6 +29,8 @@ fuzz_target!(|data: &[u8]| {
     let limits = EngineLimits {
         max_model_bytes: 1 << 20,
         max_tensor_elements: 1 << 16,
+        max_plans: 2,
+        max_plan_bytes: 1 << 26,
     };
     let model = match Model::load_with_limits(data, None, limits) {
         Ok(m) => m,

@@ -228,6 +228,13 @@ pub(super) fn framework() -> &'static Onnx {
     })
 }
 
+/// [`framework`], ignoring the graph's `value_info` (intermediate shapes, often symbolic), for
+/// per-shape plans.
+pub(super) fn framework_without_value_info() -> &'static Onnx {
+    static PLAIN: OnceLock<Onnx> = OnceLock::new();
+    PLAIN.get_or_init(|| framework().clone().with_ignore_value_info(true))
+}
+
 /// Builds the node with tract's own builder and wraps the result with the node's rules and
 /// the integer attributes they read.
 fn checked(

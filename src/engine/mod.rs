@@ -7,7 +7,9 @@
 //! still panic on some hostile graphs; natively that is caught and reported as `INTERNAL_PANIC`,
 //! in wasm the JS layer recovers.)
 
+mod check;
 mod checked_ops;
+mod plan;
 mod predictor;
 mod schema;
 mod tensor;
@@ -22,7 +24,11 @@ use tract_onnx::prelude::{
     Tensor as TractTensor, TypedModel, TypedRunnableModel,
 };
 use tract_onnx::tract_core::ndarray::{ArrayD, IxDyn};
+use tract_onnx::tract_hir::infer::InferenceModel;
 
+pub use check::{check, CheckError, CheckReport, OperatorUse, OutputCheck, RunCheck};
+pub use plan::{PlanInfo, PlanKind};
+use plan::{Plans, ShapeCache};
 pub use predictor::ModelPredictor;
 pub use schema::{DType, Dim, ModelSchema, TensorSpec};
 pub use tensor::{NamedTensor, Tensor, TensorData};
@@ -101,6 +107,12 @@ pub struct EngineLimits {
     pub max_model_bytes: u64,
     /// Most elements in any one input tensor.
     pub max_tensor_elements: u64,
+    /// Most plans a per-shape model keeps (one per concrete input-shape signature; the least
+    /// recently used goes first). At least one is always kept.
+    pub max_plans: usize,
+    /// Most estimated bytes of one plan, and of all plans a per-shape model keeps (constants and
+    /// every intermediate value at its concrete size, an upper bound).
+    pub max_plan_bytes: u64,
 }
 
 impl Default for EngineLimits {
@@ -108,14 +120,16 @@ impl Default for EngineLimits {
         EngineLimits {
             max_model_bytes: 1 << 30,
             max_tensor_elements: 1 << 28,
+            max_plans: 4,
+            max_plan_bytes: 1 << 30,
         }
     }
 }
 
-/// A loaded, optimised model, ready to run.
+/// A loaded model, ready to run: optimised once, or per concrete input shape (see [`PlanKind`]).
 #[derive(Debug, Clone)]
 pub struct Model {
-    plan: Arc<TypedRunnableModel>,
+    plans: Plans,
     schema: ModelSchema,
     limits: EngineLimits,
 }
@@ -275,12 +289,7 @@ fn check_graph(
             }
         }
         if !known(&node.op_type) {
-            let name = if node.domain.is_empty() || node.domain == "ai.onnx" {
-                node.op_type.clone()
-            } else {
-                format!("{}:{}", node.domain, node.op_type)
-            };
-            missing.insert(name);
+            missing.insert(op_name(node));
         }
         for attr in &node.attribute {
             if let Some(g) = &attr.g {
@@ -292,6 +301,16 @@ fn check_graph(
         }
     }
     Ok(())
+}
+
+/// A node's operator as reports name it: `Conv`, or `com.microsoft:Gelu` outside the default
+/// domain.
+fn op_name(node: &pb::NodeProto) -> String {
+    if node.domain.is_empty() || node.domain == "ai.onnx" {
+        node.op_type.clone()
+    } else {
+        format!("{}:{}", node.domain, node.op_type)
+    }
 }
 
 fn dim_of(d: &TDim) -> Dim {
@@ -352,21 +371,199 @@ fn schema_of(model: &TypedModel) -> Result<ModelSchema, EngineError> {
     Ok(schema)
 }
 
-fn typed_model(bytes: &[u8], limits: &EngineLimits) -> Result<TypedModel, EngineError> {
+/// A decoded model: tract's inference-level graph, and the outputs the ONNX graph declares.
+struct Decoded {
+    proto: pb::ModelProto,
+    inference: InferenceModel,
+    outputs: Vec<TensorSpec>,
+}
+
+fn decoded(bytes: &[u8], limits: &EngineLimits) -> Result<Decoded, EngineError> {
     let proto = decode(bytes, limits)?;
     let inference = checked_ops::framework()
         .model_for_proto_model(&proto)
         .map_err(|e| bad(tract_reason(&e)))?;
-    drop(proto);
-    inference
+    let outputs = match &proto.graph {
+        Some(graph) => graph
+            .output
+            .iter()
+            .map(declared_spec)
+            .collect::<Result<_, _>>()?,
+        None => vec![],
+    };
+    Ok(Decoded {
+        proto,
+        inference,
+        outputs,
+    })
+}
+
+/// An output as the ONNX graph declares it (`?` for a dimension it leaves open).
+fn declared_spec(value: &pb::ValueInfoProto) -> Result<TensorSpec, EngineError> {
+    use pb::tensor_shape_proto::dimension::Value as D;
+    let what = format!("output `{}`", value.name);
+    let Some(pb::type_proto::Value::TensorType(t)) =
+        value.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Err(EngineError::Unsupported {
+            operators: vec![],
+            reason: format!("{what} is not a tensor (sequences and maps are not supported)"),
+        });
+    };
+    let dtype = DType::from_onnx(t.elem_type).ok_or_else(|| EngineError::Unsupported {
+        operators: vec![],
+        reason: format!(
+            "{what} has ONNX element type {}; supported: float32, float64, int32, int64, uint8, bool",
+            t.elem_type
+        ),
+    })?;
+    let shape = t
+        .shape
+        .as_ref()
+        .map(|s| {
+            s.dim
+                .iter()
+                .map(|d| match &d.value {
+                    Some(D::DimValue(v)) if *v > 0 => Dim::Fixed(*v as u64),
+                    Some(D::DimParam(p)) if !p.is_empty() && !p.starts_with("unk__") => {
+                        Dim::Symbol(p.clone())
+                    }
+                    _ => Dim::Symbol(Dim::ANY.into()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(TensorSpec {
+        name: value.name.clone(),
+        dtype,
+        shape,
+    })
+}
+
+/// The schema of a model tract could not type as a whole: inputs from the decoded graph (a
+/// dimension it leaves open is `?`), outputs as the ONNX graph declares them.
+fn decoded_schema(decoded: &Decoded) -> Result<ModelSchema, EngineError> {
+    use tract_onnx::tract_hir::internal::Factoid;
+    let model = &decoded.inference;
+    let mut schema = ModelSchema {
+        inputs: vec![],
+        outputs: decoded.outputs.clone(),
+    };
+    for (i, outlet) in model.inputs.iter().enumerate() {
+        let name = model.node(outlet.node).name.clone();
+        let fact = model
+            .input_fact(i)
+            .map_err(|e| bad(format!("input {i}: {}", tract_reason(&e))))?;
+        let what = format!("input `{name}`");
+        let dt = fact
+            .datum_type
+            .concretize()
+            .ok_or_else(|| bad(format!("{what} declares no element type")))?;
+        if fact.shape.is_open() {
+            return Err(EngineError::Unsupported {
+                operators: vec![],
+                reason: format!("{what} declares no shape; the engine needs each input's rank"),
+            });
+        }
+        let shape = fact
+            .shape
+            .dims()
+            .map(|d| match d.concretize() {
+                Some(d) => dim_of(&d),
+                None => Dim::Symbol(Dim::ANY.into()),
+            })
+            .collect();
+        schema.inputs.push(TensorSpec {
+            dtype: dtype_of(dt, &what)?,
+            shape,
+            name,
+        });
+    }
+    Ok(schema)
+}
+
+/// Types and optimises the whole graph once.
+fn static_plan(
+    inference: InferenceModel,
+) -> Result<(Arc<TypedRunnableModel>, ModelSchema), EngineError> {
+    let typed = inference
         .into_typed()
-        .map_err(|e| bad(format!("type analysis failed: {}", tract_reason(&e))))
+        .map_err(|e| bad(format!("type analysis failed: {}", tract_reason(&e))))?;
+    let schema = schema_of(&typed)?;
+    let plan = typed
+        .into_optimized()
+        .map_err(|e| bad(format!("optimisation failed: {}", tract_reason(&e))))?
+        .into_runnable()
+        .map_err(|e| bad(format!("planning failed: {}", tract_reason(&e))))?;
+    Ok((plan, schema))
+}
+
+/// Plans a decoded model: one plan when tract can type the whole graph with the declared
+/// input facts; else, when an input leaves a dimension open or symbolic, one plan per concrete
+/// input shape (the decoded graph is kept, without the graph's `value_info` annotations, whose
+/// symbolic intermediate shapes tract would otherwise unify with the concrete ones).
+fn plan(decoded: Decoded) -> Result<(Plans, ModelSchema), EngineError> {
+    let first = match static_plan(decoded.inference.clone()) {
+        Ok((plan, schema)) => return Ok((Plans::Static(plan), schema)),
+        Err(e) => e,
+    };
+    let schema = decoded_schema(&decoded)?;
+    let has_value_info = decoded
+        .proto
+        .graph
+        .as_ref()
+        .is_some_and(|g| !g.value_info.is_empty());
+    let inference = if has_value_info {
+        checked_ops::framework_without_value_info()
+            .model_for_proto_model(&decoded.proto)
+            .map_err(|e| bad(tract_reason(&e)))?
+    } else {
+        decoded.inference
+    };
+    drop(decoded.proto);
+    let all_fixed = schema
+        .inputs
+        .iter()
+        .all(|s| s.shape.iter().all(|d| matches!(d, Dim::Fixed(_))));
+    if all_fixed {
+        // Nothing to specialise on: the graph plans as declared or not at all.
+        if !has_value_info {
+            return Err(first);
+        }
+        let (plan, schema) = static_plan(inference)?;
+        return Ok((Plans::Static(plan), schema));
+    }
+    let datum_types = schema.inputs.iter().map(|s| datum_of(s.dtype)).collect();
+    let reason = match &first {
+        EngineError::BadModel { reason } => reason.clone(),
+        other => other.to_string(),
+    };
+    let cache = ShapeCache::new(inference, datum_types, reason);
+    Ok((Plans::PerShape(Arc::new(cache)), schema))
+}
+
+fn datum_of(dtype: DType) -> DatumType {
+    match dtype {
+        DType::F32 => DatumType::F32,
+        DType::F64 => DatumType::F64,
+        DType::I32 => DatumType::I32,
+        DType::I64 => DatumType::I64,
+        DType::U8 => DatumType::U8,
+        DType::Bool => DatumType::Bool,
+    }
 }
 
 /// The input and output schema an ONNX model's graph declares (names, types, shapes with
-/// symbolic dimensions), without optimising it. The publisher writes this into model cards.
+/// symbolic dimensions; `?` for a dimension left open), without optimising it. The publisher
+/// writes this into model cards.
 pub fn read_schema(bytes: &[u8]) -> Result<ModelSchema, EngineError> {
-    guard(|| schema_of(&typed_model(bytes, &EngineLimits::default())?))
+    guard(|| {
+        let decoded = decoded(bytes, &EngineLimits::default())?;
+        match decoded.inference.clone().into_typed() {
+            Ok(typed) => schema_of(&typed),
+            Err(_) => decoded_schema(&decoded),
+        }
+    })
 }
 
 impl Model {
@@ -383,8 +580,7 @@ impl Model {
         limits: EngineLimits,
     ) -> Result<Model, EngineError> {
         guard(|| {
-            let typed = typed_model(bytes, &limits)?;
-            let schema = schema_of(&typed)?;
+            let (plans, schema) = plan(decoded(bytes, &limits)?)?;
             if let Some(card) = declared {
                 schema
                     .check_declared(card)
@@ -394,17 +590,30 @@ impl Model {
                         got: detail,
                     })?;
             }
-            let plan = typed
-                .into_optimized()
-                .map_err(|e| bad(format!("optimisation failed: {}", tract_reason(&e))))?
-                .into_runnable()
-                .map_err(|e| bad(format!("planning failed: {}", tract_reason(&e))))?;
             Ok(Model {
-                plan,
+                plans,
                 schema,
                 limits,
             })
         })
+    }
+
+    /// Which path the model takes (one plan, or one per input shape) and, for per-shape
+    /// models, the plan cache's state.
+    pub fn plan_info(&self) -> PlanInfo {
+        match &self.plans {
+            Plans::Static(plan) => PlanInfo {
+                kind: PlanKind::Static,
+                reason: None,
+                cached: 1,
+                cached_bytes: plan::estimated_bytes(plan.model()),
+                built: 1,
+                hits: 0,
+                evicted: 0,
+                shapes: vec![],
+            },
+            Plans::PerShape(cache) => cache.info(),
+        }
     }
 
     /// The model's inputs and outputs.
@@ -451,11 +660,27 @@ impl Model {
             self.check_input(spec, &tensor, &mut symbols)?;
             feed.push(TValue::from(to_tract(tensor)?));
         }
+        let plan = match &self.plans {
+            Plans::Static(plan) => plan.clone(),
+            Plans::PerShape(cache) => {
+                let shapes = feed.iter().map(|t| t.shape().to_vec()).collect();
+                cache.plan_for(shapes, &self.limits)?
+            }
+        };
         let outputs = guard(|| {
-            self.plan.run(feed).map_err(|e| EngineError::Inference {
+            plan.run(feed).map_err(|e| EngineError::Inference {
                 reason: tract_reason(&e),
             })
         })?;
+        if outputs.len() != self.schema.outputs.len() {
+            return Err(EngineError::Inference {
+                reason: format!(
+                    "the plan returned {} outputs, the graph declares {}",
+                    outputs.len(),
+                    self.schema.outputs.len()
+                ),
+            });
+        }
         outputs
             .into_iter()
             .zip(&self.schema.outputs)
@@ -501,7 +726,7 @@ impl Model {
                 Dim::Fixed(want) if n as u64 != *want => {
                     return Err(mismatch(spec.to_string(), got()));
                 }
-                Dim::Symbol(sym) => {
+                Dim::Symbol(sym) if sym != Dim::ANY => {
                     let bound = *symbols.entry(sym.clone()).or_insert(n);
                     if bound != n {
                         return Err(mismatch(
@@ -510,7 +735,7 @@ impl Model {
                         ));
                     }
                 }
-                Dim::Fixed(_) => {}
+                Dim::Fixed(_) | Dim::Symbol(_) => {}
             }
         }
         let elements = tensor

@@ -96,6 +96,12 @@ pub enum Dim {
     Symbol(String),
 }
 
+impl Dim {
+    /// The name of a dimension the graph leaves open (`?`, `-1`, or no dim at all): any size,
+    /// not bound across inputs.
+    pub const ANY: &'static str = "?";
+}
+
 impl fmt::Display for Dim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

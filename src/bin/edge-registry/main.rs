@@ -15,6 +15,7 @@
     )
 )]
 
+mod check_cmd;
 mod eval_cmd;
 mod publish_cmd;
 mod registry_cmd;
@@ -40,6 +41,10 @@ struct Cli {
 enum Command {
     /// Run one inference natively and print the outputs as JSON {name: {dtype, shape, data}}.
     Run(run_cmd::RunArgs),
+    /// Check whether the engine loads (and, with --input, runs) an ONNX model: opsets, inputs
+    /// and outputs, operators with counts, unsupported operators by node, the plan path, and a
+    /// run compared to expected outputs (exit status 4 when the model does not pass).
+    Check(check_cmd::CheckArgs),
     /// Evaluate predictions on local data: metrics, calibration, slices, quality, drift, gates.
     /// Prints a summary and writes a JSON report (exit status 3 when a gate fails).
     Eval(Box<eval_cmd::EvalArgs>),
@@ -112,6 +117,11 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args),
+        Command::Check(args) => match check_cmd::run(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(4),
+            Err(e) => Err(e),
+        },
         Command::Eval(args) => match eval_cmd::run_eval(*args) {
             Ok(eval_cmd::Outcome::Ok) => Ok(()),
             Ok(eval_cmd::Outcome::GateFailed) => return ExitCode::from(3),
