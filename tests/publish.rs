@@ -78,6 +78,7 @@ fn iris_release(version: &str, aliases: &[&str]) -> Release {
         aliases: aliases.iter().map(|s| s.to_string()).collect(),
         role: None,
         force: false,
+        force_unloadable: false,
     }
 }
 
@@ -225,6 +226,34 @@ everywhere_async! {
         r.files.push(("../x".into(), vec![]));
         assert_eq!(repo.publish(&r, NOW).unwrap_err().code(), "BAD_NAME");
         assert!(!repo.has_changes());
+    }
+
+    async fn an_unloadable_model_needs_force_unloadable_and_the_card_says_so() {
+        let fx = create();
+        let mut repo = Repository::load(&mut fx.files.clone()).unwrap();
+        let unsupported = include_bytes!("fixtures/engine/unsupported.onnx");
+        let mut r = iris_release("1", &[]);
+        r.model = unsupported.to_vec();
+        r.card = None;
+        r.files.clear();
+        assert_eq!(repo.publish(&r, NOW).unwrap_err().code(), "UNSUPPORTED_MODEL");
+        assert!(!repo.has_changes());
+        r.force_unloadable = true;
+        repo.publish(&r, NOW).unwrap();
+        let (_, entry) = repo.target("models/iris/1/model.onnx").unwrap();
+        let card = &entry["custom"];
+        assert_eq!(card["compatibility"]["forced"], json!(true));
+        assert_eq!(card["compatibility"]["error"]["code"], json!("UNSUPPORTED_MODEL"));
+        assert_eq!(card["inputs"][0]["name"], json!("input"));
+        // Forcing does not admit a model that contradicts its card.
+        let mut r = iris_release("2", &[]);
+        r.force_unloadable = true;
+        r.card.as_mut().unwrap()["inputs"][0]["shape"][1] = json!(5);
+        assert_eq!(repo.publish(&r, NOW).unwrap_err().code(), "SCHEMA_MISMATCH");
+        // A loadable model's card records its plan.
+        repo.publish(&iris_release("3", &[]), NOW).unwrap();
+        let (_, entry) = repo.target("models/iris/3/model.onnx").unwrap();
+        assert_eq!(entry["custom"]["compatibility"], json!({"loaded": true, "plan": "static"}));
     }
 
     async fn moving_an_alias_is_a_signed_act_the_client_sees() {

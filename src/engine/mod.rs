@@ -398,10 +398,10 @@ fn decoded(bytes: &[u8], limits: &EngineLimits) -> Result<Decoded, EngineError> 
     })
 }
 
-/// An output as the ONNX graph declares it (`?` for a dimension it leaves open).
+/// An input or output as the ONNX graph declares it (`?` for a dimension it leaves open).
 fn declared_spec(value: &pb::ValueInfoProto) -> Result<TensorSpec, EngineError> {
     use pb::tensor_shape_proto::dimension::Value as D;
-    let what = format!("output `{}`", value.name);
+    let what = format!("`{}`", value.name);
     let Some(pb::type_proto::Value::TensorType(t)) =
         value.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
@@ -551,6 +551,33 @@ fn datum_of(dtype: DType) -> DatumType {
         DType::U8 => DatumType::U8,
         DType::Bool => DatumType::Bool,
     }
+}
+
+/// The inputs and outputs exactly as the ONNX graph declares them (graph inputs that are not
+/// initializers; `?` for a dimension left open), from the protobuf alone: for models the engine
+/// cannot analyse (the publisher's `force_unloadable`).
+pub fn declared_schema(bytes: &[u8]) -> Result<ModelSchema, EngineError> {
+    if bytes.len() as u64 > EngineLimits::default().max_model_bytes {
+        return Err(bad("the model is larger than the engine's limit"));
+    }
+    let proto = pb::ModelProto::decode(bytes).map_err(|e| bad(format!("protobuf: {e}")))?;
+    let graph = proto
+        .graph
+        .as_ref()
+        .ok_or_else(|| bad("the model has no graph"))?;
+    let initializers: BTreeSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs = graph
+        .input
+        .iter()
+        .filter(|i| !initializers.contains(i.name.as_str()))
+        .map(declared_spec)
+        .collect::<Result<_, _>>()?;
+    let outputs = graph
+        .output
+        .iter()
+        .map(declared_spec)
+        .collect::<Result<_, _>>()?;
+    Ok(ModelSchema { inputs, outputs })
 }
 
 /// The input and output schema an ONNX model's graph declares (names, types, shapes with

@@ -1,6 +1,7 @@
 //! Model-level edits: publishing a version (model, card, extra files, aliases) and moving
 //! aliases, following `docs/registry-format.md`.
 
+use crate::error::ErrorCode as _;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -33,6 +34,10 @@ pub struct Release {
     pub role: Option<String>,
     /// Replace a version already published with other content.
     pub force: bool,
+    /// Publish a model the engine cannot load (unsupported operators, failed analysis); the
+    /// card records it under `compatibility` (`forced: true` and the error). A model that
+    /// disagrees with its card is refused regardless.
+    pub force_unloadable: bool,
 }
 
 /// What [`Repository::publish`] did.
@@ -250,8 +255,12 @@ impl Repository {
             }
         }
 
-        // The model must load, and match the schema a card declares.
-        let schema = engine::read_schema(&r.model)?;
+        // The model must load (unless forced), and match the schema a card declares.
+        let schema = match engine::read_schema(&r.model) {
+            Ok(s) => s,
+            Err(_) if r.force_unloadable => engine::declared_schema(&r.model)?,
+            Err(e) => return Err(e.into()),
+        };
         let declared = match &r.card {
             Some(c) if c.get("inputs").is_some() || c.get("outputs").is_some() => {
                 let s: ModelSchema = serde_json::from_value(serde_json::json!({
@@ -263,7 +272,23 @@ impl Repository {
             }
             _ => None,
         };
-        Model::load(&r.model, declared.as_ref())?;
+        let compatibility = match Model::load(&r.model, declared.as_ref()) {
+            Ok(model) => serde_json::json!({
+                "loaded": true,
+                "plan": model.plan_info().kind.name(),
+            }),
+            Err(e)
+                if r.force_unloadable
+                    && !matches!(e, engine::EngineError::SchemaMismatch { .. }) =>
+            {
+                serde_json::json!({
+                    "loaded": false,
+                    "forced": true,
+                    "error": { "code": e.code(), "message": e.to_string() },
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
 
         let model_path = catalog::model_path(&r.name, &r.version);
         let existing = self.target(&model_path).map(|(_, e)| e.clone());
@@ -275,7 +300,10 @@ impl Repository {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| format_expires(now));
-        let card = Self::build_card(r, &schema, created)?;
+        let mut card = Self::build_card(r, &schema, created)?;
+        if let Some(obj) = card.as_object_mut() {
+            obj.insert("compatibility".into(), compatibility);
+        }
 
         let dir = format!("{}/{}/{}/", catalog::MODELS_DIR, r.name, r.version);
         let old_files: Vec<(String, Value)> = self

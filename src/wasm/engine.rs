@@ -6,7 +6,7 @@ use js_sys::{
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::error::{coded_error, js_error, json_from_js, JsResult};
+use super::error::{coded_error, js_error, json_from_js, to_js, JsResult};
 use super::eval::{data_bytes, prepare, run_evaluation, EvalModel, JsEvaluation};
 use crate::card::ModelCard;
 use crate::digest::Sha256Digest;
@@ -27,6 +27,30 @@ export interface TensorInput { data: TensorData | number[]; shape: number[]; }
 export interface TensorOutput { data: TensorData; shape: number[]; dtype: DType; }
 /** The parts of a model card the engine checks. */
 export interface ModelCardSchema { inputs: TensorSpec[]; outputs: TensorSpec[]; }
+/** How a model is planned: "static" (one plan, symbolic dims kept symbolic) or "per-shape"
+ * (one plan per concrete input-shape signature, built on first use, kept in a bounded LRU). */
+export interface PlanInfo {
+  kind: "static" | "per-shape"; reason?: string; cached: number; cachedBytes: number;
+  built: number; hits: number; evicted: number; shapes: number[][][];
+}
+/** What `Model.check` reports: opsets, inputs/outputs, operators (unsupported ones with the
+ * nodes that use them), whether it loads, its plan, and a run compared to expected outputs. */
+export interface CheckReport {
+  bytes: number; irVersion: number; opsets: Record<string, number>; producer: string;
+  inputs: TensorSpec[]; outputs: TensorSpec[];
+  operators: { op: string; count: number; supported: boolean; nodes?: string[] }[];
+  loaded: boolean; loadMs: number; plan?: PlanInfo; error?: { code: string; message: string };
+  run?: { ms: number; error?: { code: string; message: string }; missing?: string[];
+    outputs: { name: string; dtype: DType; shape: number[]; maxAbsError?: number;
+      relativeError?: number; matches?: boolean }[] };
+  ok: boolean;
+}
+export interface CheckOptions {
+  /** Inputs to run the model on; a `dtype` per input types plain number arrays. */
+  inputs?: Record<string, TensorInput & { dtype?: DType }>;
+  /** Expected outputs (e.g. onnxruntime's): each must match within 1e-3 of its scale. */
+  expected?: Record<string, TensorInput>;
+}
 "#;
 
 /// A loaded ONNX model.
@@ -114,6 +138,49 @@ impl JsModel {
             reference: None,
         };
         Ok(JsModel::new(inner, card, reference))
+    }
+
+    /// A compatibility report, before anyone publishes a model: opsets, inputs and outputs,
+    /// operators with counts (each unsupported one with the nodes that use it), whether the
+    /// engine loads it and how it is planned, and with `inputs` a run compared to `expected`
+    /// outputs (max abs error within 1e-3 of each output's scale). Never throws for a bad
+    /// model: the report says what is wrong (`ok: false`).
+    ///
+    /// ```js
+    /// const report = Model.check(bytes, { inputs: { x: { data, shape: [1, 3, 224, 224] } } });
+    /// report.ok; report.operators.filter(o => !o.supported);
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "CheckReport")]
+    pub fn check(
+        bytes: &[u8],
+        #[wasm_bindgen(unchecked_param_type = "CheckOptions | undefined")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        let limits = crate::engine::EngineLimits::default();
+        let none = ModelSchema::default();
+        let field = |name: &str| -> JsResult<Option<Vec<NamedTensor>>> {
+            if options.is_undefined() || options.is_null() {
+                return Ok(None);
+            }
+            let v = Reflect::get(&options, &name.into())
+                .map_err(|_| coded_error("INVALID_ARGUMENT", "check options must be an object"))?;
+            if v.is_undefined() || v.is_null() {
+                return Ok(None);
+            }
+            feeds_from_js(&v, &none, limits.max_tensor_elements).map(Some)
+        };
+        let inputs = field("inputs")?;
+        let expected = field("expected")?;
+        let mut timer = super::eval::now_ms;
+        let report = crate::engine::check(bytes, limits, inputs, expected.as_deref(), &mut timer);
+        to_js(&report)
+    }
+
+    /// How the model is planned: `kind` "static" (one plan) or "per-shape" (a plan per
+    /// concrete input-shape signature, built on first use; `reason` says why), and the plan
+    /// cache's counters (`cached`, `cachedBytes`, `built`, `hits`, `evicted`, `shapes`).
+    #[wasm_bindgen(getter, unchecked_return_type = "PlanInfo")]
+    pub fn plan(&self) -> JsResult<JsValue> {
+        to_js(&self.inner.plan_info())
     }
 
     /// The gate check that admitted this model (`registry.load(ref, { verifyGate: true })`):
@@ -251,11 +318,21 @@ pub(crate) fn feeds_from_js(
         let pair: Array = entry.unchecked_into();
         let name = pair.get(0).as_string().unwrap_or_default();
         let value = pair.get(1);
-        let declared = schema
-            .inputs
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.dtype);
+        // An explicit `dtype` types a plain array; else the model's declared type.
+        let declared = match Reflect::get(&value, &"dtype".into())
+            .ok()
+            .and_then(|d| d.as_string())
+        {
+            Some(d) => Some(
+                DType::from_name(&d)
+                    .ok_or_else(|| bad_input(&name, &format!("has an unknown dtype `{d}`")))?,
+            ),
+            None => schema
+                .inputs
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.dtype),
+        };
         let data =
             Reflect::get(&value, &"data".into()).map_err(|_| bad_input(&name, "has no `data`"))?;
         // Checked before the data is copied into the module's memory.

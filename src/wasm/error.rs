@@ -61,3 +61,9 @@ pub(crate) fn json_from_js<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&text)
         .map_err(|e| coded_error("INVALID_ARGUMENT", &format!("{what}: {e}")))
 }
+
+/// A value as plain JSON-like JavaScript (maps as objects, 64-bit integers as numbers).
+pub(crate) fn to_js<T: serde::Serialize + ?Sized>(v: &T) -> JsResult<JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| coded_error("INTERNAL", &e.to_string()))
+}

@@ -11,7 +11,7 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use super::engine::JsModel;
-use super::error::{coded_error, js_error, JsResult};
+use super::error::{coded_error, js_error, to_js, JsResult};
 use super::eval::{data_bytes, prepare, run_evaluation};
 use crate::card::ModelCard;
 use crate::clock::{Clock, FixedClock, SystemClock, UnixSeconds};
@@ -292,11 +292,6 @@ impl ArtifactOut for JsBytes {
         a.subarray(s, e).copy_to(scratch);
         scratch
     }
-}
-
-fn to_js<T: Serialize + ?Sized>(v: &T) -> JsResult<JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| coded_error("INTERNAL", &e.to_string()))
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {

@@ -417,6 +417,10 @@ pub struct PublishArgs {
     /// Replace a version already published with other content.
     #[arg(long)]
     force: bool,
+    /// Publish even when the engine cannot load the model (see `edge-registry check`); the
+    /// card records it under `compatibility`.
+    #[arg(long)]
+    force_unloadable: bool,
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, String> {
@@ -481,6 +485,7 @@ pub fn publish(a: PublishArgs) -> Result<(), String> {
         aliases: a.aliases.clone(),
         role: a.role.clone(),
         force: a.force,
+        force_unloadable: a.force_unloadable,
     };
     let when = now();
     let outcome = repo.publish(&release, when).map_err(|e| fail(&e))?;
