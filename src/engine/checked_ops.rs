@@ -224,6 +224,8 @@ pub(super) fn framework() -> &'static Onnx {
                 onnx.op_register.insert(op, checked as Builder);
             }
         }
+        onnx.op_register
+            .insert("If", super::control_flow::build_if as Builder);
         onnx
     })
 }

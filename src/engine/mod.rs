@@ -9,13 +9,14 @@
 
 mod check;
 mod checked_ops;
+mod control_flow;
 mod plan;
 mod predictor;
 mod schema;
 mod tensor;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use prost::Message as _;
 use tract_onnx::pb;
@@ -132,6 +133,11 @@ pub struct Model {
     plans: Plans,
     schema: ModelSchema,
     limits: EngineLimits,
+}
+
+/// Locks a mutex whose holder may have panicked (the data is a plain value, always whole).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn tract_reason(e: &tract_onnx::prelude::TractError) -> String {
@@ -503,43 +509,69 @@ fn static_plan(
 /// input shape (the decoded graph is kept, without the graph's `value_info` annotations, whose
 /// symbolic intermediate shapes tract would otherwise unify with the concrete ones).
 fn plan(decoded: Decoded) -> Result<(Plans, ModelSchema), EngineError> {
-    let first = match static_plan(decoded.inference.clone()) {
-        Ok((plan, schema)) => return Ok((Plans::Static(plan), schema)),
-        Err(e) => e,
-    };
-    let schema = decoded_schema(&decoded)?;
     let has_value_info = decoded
         .proto
         .graph
         .as_ref()
         .is_some_and(|g| !g.value_info.is_empty());
-    let inference = if has_value_info {
-        checked_ops::framework_without_value_info()
-            .model_for_proto_model(&decoded.proto)
-            .map_err(|e| bad(tract_reason(&e)))?
-    } else {
-        decoded.inference
+    // The graph for per-shape plans, parsed once more without `value_info` when it has some.
+    let per_shape_graph = |decoded: Decoded| -> Result<InferenceModel, EngineError> {
+        if has_value_info {
+            checked_ops::framework_without_value_info()
+                .model_for_proto_model(&decoded.proto)
+                .map_err(|e| bad(tract_reason(&e)))
+        } else {
+            Ok(decoded.inference)
+        }
     };
-    drop(decoded.proto);
-    let all_fixed = schema
-        .inputs
-        .iter()
-        .all(|s| s.shape.iter().all(|d| matches!(d, Dim::Fixed(_))));
-    if all_fixed {
+    let datum_types =
+        |schema: &ModelSchema| schema.inputs.iter().map(|s| datum_of(s.dtype)).collect();
+    let open = |schema: &ModelSchema| {
+        schema
+            .inputs
+            .iter()
+            .any(|s| s.shape.iter().any(|d| !matches!(d, Dim::Fixed(_))))
+    };
+    let first = match static_plan(decoded.inference.clone()) {
+        Ok((plan, schema)) => {
+            // A symbolic plan may still fail on concrete sizes (tract unifies a symbolic shape
+            // it derived wrongly): such a model keeps its graph to fall back on per-shape plans.
+            let fallback = if open(&schema) {
+                let graph = per_shape_graph(decoded)?;
+                Some(Arc::new(ShapeCache::new(graph, datum_types(&schema))))
+            } else {
+                None
+            };
+            let plans = Plans::Static {
+                plan,
+                fallback,
+                failed: Arc::new(Mutex::new(None)),
+            };
+            return Ok((plans, schema));
+        }
+        Err(e) => e,
+    };
+    let schema = decoded_schema(&decoded)?;
+    let inference = per_shape_graph(decoded)?;
+    if !open(&schema) {
         // Nothing to specialise on: the graph plans as declared or not at all.
         if !has_value_info {
             return Err(first);
         }
         let (plan, schema) = static_plan(inference)?;
-        return Ok((Plans::Static(plan), schema));
+        let plans = Plans::Static {
+            plan,
+            fallback: None,
+            failed: Arc::new(Mutex::new(None)),
+        };
+        return Ok((plans, schema));
     }
-    let datum_types = schema.inputs.iter().map(|s| datum_of(s.dtype)).collect();
     let reason = match &first {
         EngineError::BadModel { reason } => reason.clone(),
         other => other.to_string(),
     };
-    let cache = ShapeCache::new(inference, datum_types, reason);
-    Ok((Plans::PerShape(Arc::new(cache)), schema))
+    let cache = ShapeCache::new(inference, datum_types(&schema));
+    Ok((Plans::PerShape(Arc::new(cache), reason), schema))
 }
 
 fn datum_of(dtype: DType) -> DatumType {
@@ -629,17 +661,26 @@ impl Model {
     /// models, the plan cache's state.
     pub fn plan_info(&self) -> PlanInfo {
         match &self.plans {
-            Plans::Static(plan) => PlanInfo {
-                kind: PlanKind::Static,
-                reason: None,
-                cached: 1,
-                cached_bytes: plan::estimated_bytes(plan.model()),
-                built: 1,
-                hits: 0,
-                evicted: 0,
-                shapes: vec![],
+            Plans::Static {
+                plan,
+                fallback,
+                failed,
+            } => match (fallback, lock(failed).clone()) {
+                (Some(cache), Some(reason)) => {
+                    cache.info(format!("the static plan failed at run time: {reason}"))
+                }
+                _ => PlanInfo {
+                    kind: PlanKind::Static,
+                    reason: None,
+                    cached: 1,
+                    cached_bytes: plan::estimated_bytes(plan.model()),
+                    built: 1,
+                    hits: 0,
+                    evicted: 0,
+                    shapes: vec![],
+                },
             },
-            Plans::PerShape(cache) => cache.info(),
+            Plans::PerShape(cache, reason) => cache.info(reason.clone()),
         }
     }
 
@@ -687,18 +728,41 @@ impl Model {
             self.check_input(spec, &tensor, &mut symbols)?;
             feed.push(TValue::from(to_tract(tensor)?));
         }
-        let plan = match &self.plans {
-            Plans::Static(plan) => plan.clone(),
-            Plans::PerShape(cache) => {
-                let shapes = feed.iter().map(|t| t.shape().to_vec()).collect();
-                cache.plan_for(shapes, &self.limits)?
-            }
-        };
-        let outputs = guard(|| {
-            plan.run(feed).map_err(|e| EngineError::Inference {
-                reason: tract_reason(&e),
+        let run = |plan: Arc<TypedRunnableModel>, feed| {
+            guard(|| {
+                plan.run(feed).map_err(|e| EngineError::Inference {
+                    reason: tract_reason(&e),
+                })
             })
-        })?;
+        };
+        let outputs = match &self.plans {
+            Plans::PerShape(cache, _) => run(cache.plan_for(&feed, &self.limits)?, feed)?,
+            Plans::Static {
+                plan,
+                fallback,
+                failed,
+            } => match fallback {
+                Some(cache) if lock(failed).is_some() => {
+                    run(cache.plan_for(&feed, &self.limits)?, feed)?
+                }
+                Some(cache) => match run(plan.clone(), feed.clone()) {
+                    Ok(outputs) => outputs,
+                    Err(first) => {
+                        // From now on this model runs per-shape plans, if they work.
+                        let outputs = cache
+                            .plan_for(&feed, &self.limits)
+                            .and_then(|p| run(p, feed))
+                            .map_err(|_| first.clone())?;
+                        *lock(failed) = Some(match first {
+                            EngineError::Inference { reason } => reason,
+                            other => other.to_string(),
+                        });
+                        outputs
+                    }
+                },
+                None => run(plan.clone(), feed)?,
+            },
+        };
         if outputs.len() != self.schema.outputs.len() {
             return Err(EngineError::Inference {
                 reason: format!(

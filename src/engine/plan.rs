@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 use tract_onnx::prelude::{
-    DatumType, InferenceFact, InferenceModelExt, IntoRunnable, TypedModel, TypedRunnableModel,
+    DatumType, InferenceFact, InferenceModelExt, IntoRunnable, TValue, TypedModel,
+    TypedRunnableModel,
 };
 use tract_onnx::tract_hir::infer::InferenceModel;
 
@@ -60,13 +61,28 @@ pub struct PlanInfo {
 /// A model's plans.
 #[derive(Debug, Clone)]
 pub(super) enum Plans {
-    Static(Arc<TypedRunnableModel>),
-    PerShape(Arc<ShapeCache>),
+    /// One plan. A model with open or symbolic input dims keeps a per-shape cache to fall back
+    /// on when the plan fails at run time; `failed` then holds why, and the cache serves.
+    Static {
+        plan: Arc<TypedRunnableModel>,
+        fallback: Option<Arc<ShapeCache>>,
+        failed: Arc<Mutex<Option<String>>>,
+    },
+    /// Per-shape plans, and why the model has no single plan.
+    PerShape(Arc<ShapeCache>, String),
+}
+
+/// What a plan is specialised on: each input's shape and, for small integer inputs of a model
+/// that needs it, the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key {
+    shapes: Vec<Vec<usize>>,
+    values: Vec<Option<Vec<i64>>>,
 }
 
 #[derive(Debug)]
 struct Entry {
-    shapes: Vec<Vec<usize>>,
+    key: Key,
     plan: Arc<TypedRunnableModel>,
     bytes: u64,
 }
@@ -78,6 +94,36 @@ struct Cache {
     built: u64,
     hits: u64,
     evicted: u64,
+    /// The model plans only with the values of its small integer inputs fixed too (an `If` on
+    /// a sample rate): found on the first shape-only planning failure.
+    by_value: bool,
+}
+
+/// Inputs of at most this many integer or boolean elements are value-specialised when a
+/// model needs it: scalars such as a sample rate or a mode flag, not data.
+const MAX_VALUE_ELEMENTS: usize = 8;
+
+fn small_value(t: &TValue) -> Option<Vec<i64>> {
+    let integral = matches!(
+        t.datum_type(),
+        DatumType::I64 | DatumType::I32 | DatumType::U8 | DatumType::Bool
+    );
+    if !integral || t.len() > MAX_VALUE_ELEMENTS {
+        return None;
+    }
+    let cast = t.cast_to::<i64>().ok()?;
+    let view = cast.to_plain_array_view::<i64>().ok()?;
+    Some(view.iter().copied().collect())
+}
+
+fn key_of(feed: &[TValue], by_value: bool) -> Key {
+    Key {
+        shapes: feed.iter().map(|t| t.shape().to_vec()).collect(),
+        values: feed
+            .iter()
+            .map(|t| if by_value { small_value(t) } else { None })
+            .collect(),
+    }
 }
 
 /// The decoded model of a per-shape model, and its cache of plans.
@@ -85,16 +131,14 @@ struct Cache {
 pub(super) struct ShapeCache {
     model: InferenceModel,
     datum_types: Vec<DatumType>,
-    reason: String,
     cache: Mutex<Cache>,
 }
 
 impl ShapeCache {
-    pub(super) fn new(model: InferenceModel, datum_types: Vec<DatumType>, reason: String) -> Self {
+    pub(super) fn new(model: InferenceModel, datum_types: Vec<DatumType>) -> Self {
         ShapeCache {
             model,
             datum_types,
-            reason,
             cache: Mutex::new(Cache::default()),
         }
     }
@@ -105,16 +149,18 @@ impl ShapeCache {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The plan for these input shapes: from the cache, or built and cached (evicting the least
-    /// recently used plans beyond `limits.max_plans` or `limits.max_plan_bytes`).
+    /// The plan for these inputs' shapes: from the cache, or built and cached (evicting the
+    /// least recently used plans beyond `limits.max_plans` or `limits.max_plan_bytes`).
     pub(super) fn plan_for(
         &self,
-        shapes: Vec<Vec<usize>>,
+        feed: &[TValue],
         limits: &EngineLimits,
     ) -> Result<Arc<TypedRunnableModel>, EngineError> {
+        let by_value = self.lock().by_value;
+        let mut key = key_of(feed, by_value);
         {
             let mut cache = self.lock();
-            if let Some(i) = cache.entries.iter().position(|e| e.shapes == shapes) {
+            if let Some(i) = cache.entries.iter().position(|e| e.key == key) {
                 let entry = cache.entries.remove(i);
                 let plan = entry.plan.clone();
                 cache.entries.push(entry);
@@ -124,19 +170,36 @@ impl ShapeCache {
         }
         // Built outside the lock: another thread may run other shapes meanwhile (and may build
         // the same one; the second insert then replaces the first).
-        let (plan, bytes) = guard(|| self.build(&shapes))?;
+        let (plan, bytes) = match guard(|| self.build(&key, feed)) {
+            Ok(built) => built,
+            Err(first) => {
+                // Fixing the small integer inputs' values may make the graph plannable (an `If`
+                // on one of them becomes one branch); from then on every plan does so.
+                let valued = key_of(feed, true);
+                if by_value || valued == key {
+                    return Err(first);
+                }
+                let built = guard(|| self.build(&valued, feed)).map_err(|_| first)?;
+                self.lock().by_value = true;
+                key = valued;
+                built
+            }
+        };
         if bytes > limits.max_plan_bytes {
             return Err(EngineError::LimitExceeded {
-                what: format!("estimated memory of the plan for input shapes {shapes:?}"),
+                what: format!(
+                    "estimated memory of the plan for input shapes {:?}",
+                    key.shapes
+                ),
                 got: bytes,
                 limit: limits.max_plan_bytes,
             });
         }
         let mut cache = self.lock();
         cache.built += 1;
-        cache.entries.retain(|e| e.shapes != shapes);
+        cache.entries.retain(|e| e.key != key);
         cache.entries.push(Entry {
-            shapes,
+            key,
             plan: plan.clone(),
             bytes,
         });
@@ -151,7 +214,12 @@ impl ShapeCache {
         Ok(plan)
     }
 
-    fn build(&self, shapes: &[Vec<usize>]) -> Result<(Arc<TypedRunnableModel>, u64), EngineError> {
+    fn build(
+        &self,
+        key: &Key,
+        feed: &[TValue],
+    ) -> Result<(Arc<TypedRunnableModel>, u64), EngineError> {
+        let shapes = &key.shapes;
         let failed = |stage: &str, e: &tract_onnx::prelude::TractError| EngineError::Inference {
             reason: format!(
                 "{stage} for input shapes {shapes:?} failed: {}",
@@ -159,9 +227,18 @@ impl ShapeCache {
             ),
         };
         let mut model = self.model.clone();
-        for (i, (shape, dt)) in shapes.iter().zip(&self.datum_types).enumerate() {
+        for (i, ((shape, dt), value)) in shapes
+            .iter()
+            .zip(&self.datum_types)
+            .zip(&key.values)
+            .enumerate()
+        {
+            let fact = match (value, feed.get(i)) {
+                (Some(_), Some(t)) => InferenceFact::from((**t).clone()),
+                _ => InferenceFact::dt_shape(*dt, shape.clone()),
+            };
             model
-                .set_input_fact(i, InferenceFact::dt_shape(*dt, shape.clone()))
+                .set_input_fact(i, fact)
                 .map_err(|e| bad(tract_reason(&e)))?;
         }
         let typed = model
@@ -177,17 +254,17 @@ impl ShapeCache {
         Ok((plan, bytes))
     }
 
-    pub(super) fn info(&self) -> PlanInfo {
+    pub(super) fn info(&self, reason: String) -> PlanInfo {
         let cache = self.lock();
         PlanInfo {
             kind: PlanKind::PerShape,
-            reason: Some(self.reason.clone()),
+            reason: Some(reason),
             cached: cache.entries.len(),
             cached_bytes: cache.entries.iter().map(|e| e.bytes).sum(),
             built: cache.built,
             hits: cache.hits,
             evicted: cache.evicted,
-            shapes: cache.entries.iter().map(|e| e.shapes.clone()).collect(),
+            shapes: cache.entries.iter().map(|e| e.key.shapes.clone()).collect(),
         }
     }
 }
