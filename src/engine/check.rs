@@ -8,7 +8,7 @@ use prost::Message as _;
 use serde::Serialize;
 use tract_onnx::pb;
 
-use super::{checked_ops, EngineLimits, Model, ModelSchema, NamedTensor, PlanInfo, TensorSpec};
+use super::{EngineLimits, Model, ModelSchema, NamedTensor, PlanInfo, TensorSpec};
 use crate::error::ErrorCode;
 use crate::eval::latency::Timer;
 
@@ -76,6 +76,9 @@ pub struct OutputCheck {
 pub struct RunCheck {
     /// Milliseconds for the run (a per-shape model's first run includes planning).
     pub ms: f64,
+    /// With repeats: the median milliseconds of the repeated runs (plans already built).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steady_ms: Option<f64>,
     /// The outputs, or why the run failed.
     pub outputs: Vec<OutputCheck>,
     /// Why the run failed, if it did.
@@ -122,13 +125,24 @@ pub struct CheckReport {
     pub ok: bool,
 }
 
-/// Checks a model: decodes it, lists its operators, loads it with `limits`, and with `inputs`
-/// runs it and compares the outputs to `expected`. Never fails: every problem is in the report.
+/// What [`check`] runs the model on.
+#[derive(Debug, Clone, Default)]
+pub struct CheckRun {
+    /// The inputs (none: load only).
+    pub inputs: Option<Vec<NamedTensor>>,
+    /// Outputs the run must reproduce.
+    pub expected: Option<Vec<NamedTensor>>,
+    /// Runs to time after the first (`steady_ms` is their median).
+    pub repeat: usize,
+}
+
+/// Checks a model: decodes it, lists its operators, loads it with `limits`, and with inputs
+/// runs it and compares the outputs to the expected ones. Never fails: every problem is in the
+/// report.
 pub fn check(
     bytes: &[u8],
     limits: EngineLimits,
-    inputs: Option<Vec<NamedTensor>>,
-    expected: Option<&[NamedTensor]>,
+    run: CheckRun,
     timer: &mut dyn Timer,
 ) -> CheckReport {
     let mut report = CheckReport {
@@ -169,8 +183,9 @@ pub fn check(
     report.inputs = schema_in;
     report.outputs = schema_out;
     report.ok = true;
-    if let Some(inputs) = inputs {
-        let run = run_check(&model, inputs, expected, timer);
+    if let Some(inputs) = run.inputs {
+        let expected = run.expected.as_deref();
+        let run = run_check(&model, inputs, expected, run.repeat, timer);
         report.ok = run.error.is_none()
             && run.missing.is_empty()
             && run.outputs.iter().all(|o| o.matches != Some(false));
@@ -184,8 +199,10 @@ fn run_check(
     model: &Model,
     inputs: Vec<NamedTensor>,
     expected: Option<&[NamedTensor]>,
+    repeat: usize,
     timer: &mut dyn Timer,
 ) -> RunCheck {
+    let again = (repeat > 0).then(|| inputs.clone());
     let t0 = timer.now_ms();
     let result = model.run(inputs);
     let ms = timer.now_ms() - t0;
@@ -194,12 +211,32 @@ fn run_check(
         Err(e) => {
             return RunCheck {
                 ms,
+                steady_ms: None,
                 outputs: vec![],
                 error: Some(CheckError::of(&e)),
                 missing: vec![],
             }
         }
     };
+    let mut steady_ms = None;
+    if let Some(inputs) = again {
+        let mut times = Vec::with_capacity(repeat);
+        for _ in 0..repeat {
+            let t0 = timer.now_ms();
+            if let Err(e) = model.run(inputs.clone()) {
+                return RunCheck {
+                    ms,
+                    steady_ms: None,
+                    outputs: vec![],
+                    error: Some(CheckError::of(&e)),
+                    missing: vec![],
+                };
+            }
+            times.push(timer.now_ms() - t0);
+        }
+        times.sort_by(f64::total_cmp);
+        steady_ms = times.get(times.len() / 2).copied();
+    }
     let expected = expected.unwrap_or(&[]);
     let checks = outputs
         .iter()
@@ -228,6 +265,7 @@ fn run_check(
         .collect();
     RunCheck {
         ms,
+        steady_ms,
         outputs: checks,
         error: None,
         missing,
@@ -277,10 +315,9 @@ fn describe(proto: &pb::ModelProto, report: &mut CheckReport) {
     }
     let mut uses: BTreeMap<String, (usize, bool, Vec<String>)> = BTreeMap::new();
     if let Some(g) = &proto.graph {
-        let register = &checked_ops::framework().op_register;
         walk(g, 0, &mut |node| {
             let op = super::op_name(node);
-            let supported = register.0.contains_key(&node.op_type);
+            let supported = super::supported(&node.op_type);
             let entry = uses.entry(op).or_insert((0, supported, vec![]));
             entry.0 += 1;
             if !supported && entry.2.len() < 20 {

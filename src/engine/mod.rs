@@ -12,6 +12,7 @@ mod checked_ops;
 mod control_flow;
 mod plan;
 mod predictor;
+mod rewrite;
 mod schema;
 mod tensor;
 
@@ -27,7 +28,7 @@ use tract_onnx::prelude::{
 use tract_onnx::tract_core::ndarray::{ArrayD, IxDyn};
 use tract_onnx::tract_hir::infer::InferenceModel;
 
-pub use check::{check, CheckError, CheckReport, OperatorUse, OutputCheck, RunCheck};
+pub use check::{check, CheckError, CheckReport, CheckRun, OperatorUse, OutputCheck, RunCheck};
 pub use plan::{PlanInfo, PlanKind};
 use plan::{Plans, ShapeCache};
 pub use predictor::ModelPredictor;
@@ -187,20 +188,13 @@ fn decode(bytes: &[u8], limits: &EngineLimits) -> Result<pb::ModelProto, EngineE
             limit: limits.max_model_bytes,
         });
     }
-    let proto = pb::ModelProto::decode(bytes).map_err(|e| bad(format!("protobuf: {e}")))?;
+    let mut proto = pb::ModelProto::decode(bytes).map_err(|e| bad(format!("protobuf: {e}")))?;
     let graph = proto
         .graph
-        .as_ref()
+        .as_mut()
         .ok_or_else(|| bad("the model has no graph"))?;
-    let register = &checked_ops::framework().op_register;
     let mut missing = BTreeSet::new();
-    check_graph(
-        graph,
-        &mut missing,
-        &|op| register.0.contains_key(op),
-        limits,
-        0,
-    )?;
+    check_graph(graph, &mut missing, &supported, limits, 0)?;
     if !missing.is_empty() {
         let operators: Vec<String> = missing.into_iter().collect();
         return Err(EngineError::Unsupported {
@@ -208,7 +202,14 @@ fn decode(bytes: &[u8], limits: &EngineLimits) -> Result<pb::ModelProto, EngineE
             operators,
         });
     }
+    rewrite::rewrite(graph, 0)?;
     Ok(proto)
+}
+
+/// Whether the engine runs an operator type: tract's, or one the rewrites replace.
+fn supported(op_type: &str) -> bool {
+    checked_ops::framework().op_register.0.contains_key(op_type)
+        || rewrite::REWRITTEN.contains(&op_type)
 }
 
 /// Checks a tensor stored in the graph (an initializer or a node attribute) before tract

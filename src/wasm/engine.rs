@@ -40,7 +40,7 @@ export interface CheckReport {
   inputs: TensorSpec[]; outputs: TensorSpec[];
   operators: { op: string; count: number; supported: boolean; nodes?: string[] }[];
   loaded: boolean; loadMs: number; plan?: PlanInfo; error?: { code: string; message: string };
-  run?: { ms: number; error?: { code: string; message: string }; missing?: string[];
+  run?: { ms: number; steadyMs?: number; error?: { code: string; message: string }; missing?: string[];
     outputs: { name: string; dtype: DType; shape: number[]; maxAbsError?: number;
       relativeError?: number; matches?: boolean }[] };
   ok: boolean;
@@ -50,6 +50,8 @@ export interface CheckOptions {
   inputs?: Record<string, TensorInput & { dtype?: DType }>;
   /** Expected outputs (e.g. onnxruntime's): each must match within 1e-3 of its scale. */
   expected?: Record<string, TensorInput>;
+  /** Runs to time after the first; `run.steadyMs` is their median. */
+  repeat?: number;
 }
 "#;
 
@@ -168,10 +170,28 @@ impl JsModel {
             }
             feeds_from_js(&v, &none, limits.max_tensor_elements).map(Some)
         };
-        let inputs = field("inputs")?;
-        let expected = field("expected")?;
+        let repeat = if options.is_object() {
+            let r = Reflect::get(&options, &"repeat".into()).unwrap_or(JsValue::UNDEFINED);
+            match r.as_f64() {
+                None if r.is_undefined() => 0,
+                Some(n) if n.fract() == 0.0 && (0.0..=10_000.0).contains(&n) => n as usize,
+                _ => {
+                    return Err(coded_error(
+                        "INVALID_ARGUMENT",
+                        "repeat must be an integer from 0 to 10000",
+                    ))
+                }
+            }
+        } else {
+            0
+        };
+        let run = crate::engine::CheckRun {
+            inputs: field("inputs")?,
+            expected: field("expected")?,
+            repeat,
+        };
         let mut timer = super::eval::now_ms;
-        let report = crate::engine::check(bytes, limits, inputs, expected.as_deref(), &mut timer);
+        let report = crate::engine::check(bytes, limits, run, &mut timer);
         to_js(&report)
     }
 

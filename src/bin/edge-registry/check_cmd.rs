@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use edge_registry::engine::{self, CheckReport, EngineLimits, NamedTensor};
+use edge_registry::engine::{self, CheckReport, CheckRun, EngineLimits, NamedTensor};
 
 use crate::tensor_io;
 
@@ -21,6 +21,9 @@ pub struct CheckArgs {
     /// a max abs error of 1e-3 of the output's scale.
     #[arg(long, requires = "input")]
     expected: Option<PathBuf>,
+    /// Run the model this many more times and report the median (plans already built).
+    #[arg(long, default_value_t = 0, requires = "input")]
+    repeat: usize,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -43,13 +46,12 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
     let expected = args.expected.as_ref().map(tensors).transpose()?;
     let start = Instant::now();
     let mut timer = move || start.elapsed().as_secs_f64() * 1000.0;
-    let report = engine::check(
-        &bytes,
-        EngineLimits::default(),
+    let run = CheckRun {
         inputs,
-        expected.as_deref(),
-        &mut timer,
-    );
+        expected,
+        repeat: args.repeat,
+    };
+    let report = engine::check(&bytes, EngineLimits::default(), run, &mut timer);
     if args.json {
         let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         println!("{json}");
@@ -118,7 +120,11 @@ pub fn text(path: &std::path::Path, r: &CheckReport) -> String {
                 )
             }
             None => {
-                out += &format!("run: ok in {:.1} ms\n", run.ms);
+                out += &format!("run: ok in {:.1} ms", run.ms);
+                if let Some(steady) = run.steady_ms {
+                    out += &format!(", then {steady:.2} ms (median)");
+                }
+                out += "\n";
                 for o in &run.outputs {
                     out += &format!("  {} {}{:?}", o.name, o.dtype, o.shape);
                     if let (Some(abs), Some(rel), Some(ok)) =
