@@ -3,8 +3,8 @@
 //! for malformed models, unsupported operators and wrong inputs. Natively and in wasm.
 
 use edge_registry::engine::{
-    check, read_schema, DType, Dim, EngineError, EngineLimits, Model, ModelSchema, NamedTensor,
-    PlanKind, Tensor, TensorData,
+    check, read_schema, CheckRun, DType, Dim, EngineError, EngineLimits, Model, ModelSchema,
+    NamedTensor, PlanKind, Tensor, TensorData,
 };
 use edge_registry::error::ErrorCode;
 use serde_json::Value;
@@ -155,7 +155,8 @@ everywhere! {
         assert_eq!(err.code(), "UNSUPPORTED_MODEL");
         match err {
             EngineError::Unsupported { operators, .. } => {
-                assert_eq!(operators, ["ai.onnx.ml:Imputer", "ai.onnx.ml:Scaler"]);
+                // Scaler is rewritten into standard operators; Imputer is not.
+                assert_eq!(operators, ["ai.onnx.ml:Imputer"]);
             }
             other => panic!("{other:?}"),
         }
@@ -288,7 +289,7 @@ everywhere! {
     fn the_compatibility_check_reports_operators_plan_and_a_compared_run() {
         let cases = dynamic_cases();
         let (input, want) = cases[1].clone();
-        let report = check(DYNAMIC, EngineLimits::default(), Some(vec![input]), Some(&[want]), &mut no_clock());
+        let report = check(DYNAMIC, EngineLimits::default(), CheckRun { inputs: Some(vec![input]), expected: Some(vec![want]), repeat: 2 }, &mut no_clock());
         assert!(report.ok && report.loaded, "{report:?}");
         assert_eq!(report.opsets.get("ai.onnx"), Some(&13));
         assert_eq!(report.operators[0].op, "Slice");
@@ -296,6 +297,8 @@ everywhere! {
         assert!(report.operators.iter().all(|o| o.supported));
         assert_eq!(report.plan.as_ref().unwrap().kind, PlanKind::PerShape);
         let run = report.run.unwrap();
+        assert_eq!(run.steady_ms, Some(1.0), "the fake clock ticks 1 ms per read");
+        assert_eq!(report.plan.as_ref().unwrap().hits, 2);
         assert!(run.outputs[0].relative_error.unwrap() < 1e-5);
         assert_eq!(run.outputs[0].matches, Some(true));
 
@@ -304,12 +307,12 @@ everywhere! {
         if let TensorData::F32(v) = &mut want.tensor.data {
             v[0] += 1.0;
         }
-        let report = check(DYNAMIC, EngineLimits::default(), Some(vec![input]), Some(&[want]), &mut no_clock());
+        let report = check(DYNAMIC, EngineLimits::default(), CheckRun { inputs: Some(vec![input]), expected: Some(vec![want]), repeat: 2 }, &mut no_clock());
         assert!(report.loaded && !report.ok);
         assert_eq!(report.run.unwrap().outputs[0].matches, Some(false));
 
         // Unsupported operators are listed with the nodes that use them; nothing loads.
-        let report = check(include_bytes!("fixtures/engine/unsupported.onnx"), EngineLimits::default(), None, None, &mut no_clock());
+        let report = check(include_bytes!("fixtures/engine/unsupported.onnx"), EngineLimits::default(), CheckRun::default(), &mut no_clock());
         assert!(!report.ok && !report.loaded);
         assert_eq!(report.error.unwrap().code, "UNSUPPORTED_MODEL");
         let imputer = report.operators.iter().find(|o| o.op == "ai.onnx.ml:Imputer").unwrap();
@@ -317,7 +320,7 @@ everywhere! {
         assert_eq!(imputer.nodes.len(), 1);
 
         // Bytes that are no model at all.
-        let report = check(b"not a model", EngineLimits::default(), None, None, &mut no_clock());
+        let report = check(b"not a model", EngineLimits::default(), CheckRun::default(), &mut no_clock());
         assert_eq!(report.error.unwrap().code, "BAD_MODEL");
         assert!(report.operators.is_empty());
     }

@@ -27,10 +27,37 @@ use tract_onnx::pb;
 use tract_onnx::prelude::{Datum, Op, TValue, TVec, TractResult};
 use tract_onnx::tract_hir::infer::{InferenceFact, InferenceModel, InferenceNode, InferenceOp};
 use tract_onnx::tract_hir::internal::{
-    bail, EvalContext, EvalOp, Factoid, InferenceModelPatch, OpState, OutletId, StaticName,
-    TypedModel, TypedOp, Validation,
+    EvalContext, EvalOp, Factoid, InferenceModelPatch, OpState, OutletId, StaticName, TypedModel,
+    TypedOp, Validation,
 };
 use tract_onnx::Onnx;
+
+/// A node that breaks one of [`RULES`]: the graph is malformed whatever its input sizes, so the
+/// engine refuses it at load time (even when the graph would otherwise be planned per input
+/// shape). Found in an error's chain with `downcast_ref`.
+#[derive(Debug)]
+pub(super) struct RuleViolation(pub String);
+
+impl std::fmt::Display for RuleViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RuleViolation {}
+
+/// `bail!` with a [`RuleViolation`].
+macro_rules! violation {
+    ($($t:tt)*) => {
+        return Err(tract_onnx::prelude::TractError::new(RuleViolation(format!($($t)*))))
+    };
+}
+
+/// Whether a tract error comes from a [`RuleViolation`].
+pub(super) fn is_violation(e: &tract_onnx::prelude::TractError) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<RuleViolation>().is_some())
+}
 
 /// What builds one operator from its ONNX node (tract's `OpBuilder`).
 type Builder =
@@ -196,13 +223,13 @@ fn int_shape(fact: Option<&&InferenceFact>) -> Option<Vec<i64>> {
 /// Refuses `dims` with a negative size or more than [`MAX_ELEMENTS`] elements.
 fn bounded(name: &str, what: &str, dims: &[i64]) -> TractResult<()> {
     if let Some(d) = dims.iter().find(|&&d| d < 0) {
-        bail!("{name}: {what} has a negative size {d}")
+        violation!("{name}: {what} has a negative size {d}")
     }
     let elements = dims
         .iter()
         .fold(1u64, |n, &d| n.saturating_mul(d.unsigned_abs()));
     if elements > MAX_ELEMENTS {
-        bail!("{name}: {what} would have {elements} elements, the limit is {MAX_ELEMENTS}")
+        violation!("{name}: {what} would have {elements} elements, the limit is {MAX_ELEMENTS}")
     }
     Ok(())
 }
@@ -247,7 +274,7 @@ fn checked(
         stock().op_register.0.get(&node.op_type),
         RULES.iter().find(|(op, _)| *op == node.op_type),
     ) else {
-        bail!("operator {} is not registered", node.op_type)
+        violation!("operator {} is not registered", node.op_type)
     };
     let inputs = node.input.len();
     for rule in *rules {
@@ -258,7 +285,7 @@ fn checked(
             _ => continue,
         };
         if inputs < min || inputs > max {
-            bail!(
+            violation!(
                 "{} has {inputs} inputs; it takes {}",
                 node.op_type,
                 if min == max {
@@ -379,11 +406,11 @@ impl Checked {
                         (scalar(0), scalar(1), scalar(2))
                     {
                         if delta == 0.0 || !delta.is_finite() {
-                            bail!("{name}: the step is {delta}")
+                            violation!("{name}: the step is {delta}")
                         }
                         let count = ((limit - start) / delta).ceil();
                         if count.is_nan() || count > MAX_ELEMENTS as f64 {
-                            bail!("{name}: {count} values, the limit is {MAX_ELEMENTS}")
+                            violation!("{name}: {count} values, the limit is {MAX_ELEMENTS}")
                         }
                     }
                 }
@@ -397,7 +424,7 @@ impl Checked {
                     if let (Some(pads), Some(input)) = (pads, int_shape(inputs.first())) {
                         let r = input.len();
                         if pads.len() != 2 * r {
-                            bail!(
+                            violation!(
                                 "{name}: {} pads for an input of rank {r}, {} are needed",
                                 pads.len(),
                                 2 * r
@@ -437,10 +464,10 @@ impl Checked {
                     };
                     let axis = if axis < 0 { axis + r } else { axis };
                     let Some(&n) = usize::try_from(axis).ok().and_then(|a| shape.get(a)) else {
-                        bail!("{name}: axis {axis} is out of range for an input of rank {r}")
+                        violation!("{name}: axis {axis} is out of range for an input of rank {r}")
                     };
                     if let Some(i) = indices.iter().find(|&&i| i < -n || i >= n) {
-                        bail!("{name}: index {i} is out of range for an axis of size {n}")
+                        violation!("{name}: index {i} is out of range for an axis of size {n}")
                     }
                 }
                 SplitSizes => {
@@ -452,7 +479,7 @@ impl Checked {
                         continue;
                     };
                     if sizes.len() != self.outputs {
-                        bail!(
+                        violation!(
                             "{name}: {} split sizes for {} outputs",
                             sizes.len(),
                             self.outputs
@@ -470,7 +497,9 @@ impl Checked {
                         let total = sizes.iter().fold(0i64, |t, s| t.saturating_add(*s));
                         if let Some(&dim) = dim {
                             if total != dim {
-                                bail!("{name}: split sizes add up to {total}, the axis has {dim}")
+                                violation!(
+                                    "{name}: split sizes add up to {total}, the axis has {dim}"
+                                )
                             }
                         }
                     }
@@ -479,7 +508,9 @@ impl Checked {
                     let dt = |i: usize| inputs.get(i).and_then(|f| f.datum_type.concretize());
                     if let (Some(a), Some(b)) = (dt(0), dt(1)) {
                         if a != b {
-                            bail!("{name}: inputs of types {a:?} and {b:?}, one type is needed")
+                            violation!(
+                                "{name}: inputs of types {a:?} and {b:?}, one type is needed"
+                            )
                         }
                     }
                 }
@@ -490,7 +521,7 @@ impl Checked {
                     if value.datum_type().is_integer()
                         && int_value(inputs.get(1)).is_some_and(|v| v.contains(&0))
                     {
-                        bail!("{name}: integer division by zero")
+                        violation!("{name}: integer division by zero")
                     }
                 }
                 _ => {}
@@ -506,7 +537,7 @@ impl Checked {
         };
         let name = self.inner.name();
         let axis_error = |axis: i64| -> TractResult<()> {
-            bail!("{name}: axis {axis} is out of range for an input of rank {r}")
+            violation!("{name}: axis {axis} is out of range for an input of rank {r}")
         };
         let input_axes =
             |i: usize| -> TractResult<Option<Vec<i64>>> { Ok(int_value(inputs.get(i))) };
@@ -535,7 +566,9 @@ impl Checked {
                     if let Some(axes) = axes {
                         let out = r.saturating_add(axes.len() as i64);
                         if let Some(a) = outside(&axes, -out, out - 1) {
-                            bail!("{name}: axis {a} is out of range for an output of rank {out}")
+                            violation!(
+                                "{name}: axis {a} is out of range for an output of rank {out}"
+                            )
                         }
                     }
                 }
@@ -549,23 +582,23 @@ impl Checked {
                         let mut sorted = perm.to_vec();
                         sorted.sort_unstable();
                         if !sorted.iter().copied().eq(0..r) {
-                            bail!("{name}: perm {perm:?} is not a permutation of the {r} axes of its input")
+                            violation!("{name}: perm {perm:?} is not a permutation of the {r} axes of its input")
                         }
                     }
                 }
                 MinRank(min) => {
                     if r < min {
-                        bail!("{name}: the input has rank {r}, at least {min} is needed")
+                        violation!("{name}: the input has rank {r}, at least {min} is needed")
                     }
                 }
                 Rank(want) => {
                     if r != want {
-                        bail!("{name}: the input has rank {r}, {want} is needed")
+                        violation!("{name}: the input has rank {r}, {want} is needed")
                     }
                 }
                 Positive(attr) => {
                     if let Some(v) = self.attribute(attr).and_then(|v| outside(v, 1, i64::MAX)) {
-                        bail!("{name}: {attr} is {v}, it must be at least 1")
+                        violation!("{name}: {attr} is {v}, it must be at least 1")
                     }
                 }
                 Inputs(..) | ResizeInputs => {}
@@ -576,7 +609,9 @@ impl Checked {
                     let b = if name.starts_with("QLinear") { 3 } else { 1 };
                     if let Some(rb) = rank(b) {
                         if r.max(rb) < 2 {
-                            bail!("{name}: two vectors; at least one input of rank 2 is needed")
+                            violation!(
+                                "{name}: two vectors; at least one input of rank 2 is needed"
+                            )
                         }
                     }
                 }
@@ -594,10 +629,10 @@ impl Checked {
                             continue;
                         };
                         if v.len() as i64 != len {
-                            bail!("{name}: {attr} has {} entries, the input's {spatial} spatial axes need {len}", v.len())
+                            violation!("{name}: {attr} has {} entries, the input's {spatial} spatial axes need {len}", v.len())
                         }
                         if let Some(x) = outside(v, min, i64::MAX) {
-                            bail!("{name}: {attr} has {x}, at least {min} is needed")
+                            violation!("{name}: {attr} has {x}, at least {min} is needed")
                         }
                     }
                 }

@@ -378,11 +378,10 @@ fn schema_of(model: &TypedModel) -> Result<ModelSchema, EngineError> {
     Ok(schema)
 }
 
-/// A decoded model: tract's inference-level graph, and the outputs the ONNX graph declares.
+/// A decoded model: the (rewritten) protobuf and tract's inference-level graph of it.
 struct Decoded {
     proto: pb::ModelProto,
     inference: InferenceModel,
-    outputs: Vec<TensorSpec>,
 }
 
 fn decoded(bytes: &[u8], limits: &EngineLimits) -> Result<Decoded, EngineError> {
@@ -390,19 +389,7 @@ fn decoded(bytes: &[u8], limits: &EngineLimits) -> Result<Decoded, EngineError> 
     let inference = checked_ops::framework()
         .model_for_proto_model(&proto)
         .map_err(|e| bad(tract_reason(&e)))?;
-    let outputs = match &proto.graph {
-        Some(graph) => graph
-            .output
-            .iter()
-            .map(declared_spec)
-            .collect::<Result<_, _>>()?,
-        None => vec![],
-    };
-    Ok(Decoded {
-        proto,
-        inference,
-        outputs,
-    })
+    Ok(Decoded { proto, inference })
 }
 
 /// An input or output as the ONNX graph declares it (`?` for a dimension it leaves open).
@@ -452,9 +439,17 @@ fn declared_spec(value: &pb::ValueInfoProto) -> Result<TensorSpec, EngineError> 
 fn decoded_schema(decoded: &Decoded) -> Result<ModelSchema, EngineError> {
     use tract_onnx::tract_hir::internal::Factoid;
     let model = &decoded.inference;
+    let outputs = match &decoded.proto.graph {
+        Some(graph) => graph
+            .output
+            .iter()
+            .map(declared_spec)
+            .collect::<Result<_, _>>()?,
+        None => vec![],
+    };
     let mut schema = ModelSchema {
         inputs: vec![],
-        outputs: decoded.outputs.clone(),
+        outputs,
     };
     for (i, outlet) in model.inputs.iter().enumerate() {
         let name = model.node(outlet.node).name.clone();
@@ -489,19 +484,26 @@ fn decoded_schema(decoded: &Decoded) -> Result<ModelSchema, EngineError> {
     Ok(schema)
 }
 
-/// Types and optimises the whole graph once.
+/// Types and optimises the whole graph once. The flag says whether the error is a
+/// [`checked_ops::RuleViolation`] (the graph is malformed whatever the input sizes).
 fn static_plan(
     inference: InferenceModel,
-) -> Result<(Arc<TypedRunnableModel>, ModelSchema), EngineError> {
+) -> Result<(Arc<TypedRunnableModel>, ModelSchema), (EngineError, bool)> {
+    let failed = |stage: &str, e: tract_onnx::prelude::TractError| {
+        (
+            bad(format!("{stage} failed: {}", tract_reason(&e))),
+            checked_ops::is_violation(&e),
+        )
+    };
     let typed = inference
         .into_typed()
-        .map_err(|e| bad(format!("type analysis failed: {}", tract_reason(&e))))?;
-    let schema = schema_of(&typed)?;
+        .map_err(|e| failed("type analysis", e))?;
+    let schema = schema_of(&typed).map_err(|e| (e, false))?;
     let plan = typed
         .into_optimized()
-        .map_err(|e| bad(format!("optimisation failed: {}", tract_reason(&e))))?
+        .map_err(|e| failed("optimisation", e))?
         .into_runnable()
-        .map_err(|e| bad(format!("planning failed: {}", tract_reason(&e))))?;
+        .map_err(|e| failed("planning", e))?;
     Ok((plan, schema))
 }
 
@@ -550,7 +552,8 @@ fn plan(decoded: Decoded) -> Result<(Plans, ModelSchema), EngineError> {
             };
             return Ok((plans, schema));
         }
-        Err(e) => e,
+        Err((e, true)) => return Err(e),
+        Err((e, false)) => e,
     };
     let schema = decoded_schema(&decoded)?;
     let inference = per_shape_graph(decoded)?;
@@ -559,7 +562,7 @@ fn plan(decoded: Decoded) -> Result<(Plans, ModelSchema), EngineError> {
         if !has_value_info {
             return Err(first);
         }
-        let (plan, schema) = static_plan(inference)?;
+        let (plan, schema) = static_plan(inference).map_err(|(e, _)| e)?;
         let plans = Plans::Static {
             plan,
             fallback: None,
@@ -621,6 +624,9 @@ pub fn read_schema(bytes: &[u8]) -> Result<ModelSchema, EngineError> {
         let decoded = decoded(bytes, &EngineLimits::default())?;
         match decoded.inference.clone().into_typed() {
             Ok(typed) => schema_of(&typed),
+            Err(e) if checked_ops::is_violation(&e) => {
+                Err(bad(format!("type analysis failed: {}", tract_reason(&e))))
+            }
             Err(_) => decoded_schema(&decoded),
         }
     })

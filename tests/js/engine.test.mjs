@@ -66,3 +66,48 @@ test("errors are Error objects with stable codes", () => {
   assert.throws(() => model.run("not an object"), (e) => e.code === "INVALID_ARGUMENT");
   assert.throws(() => pkg.Model.fromBytes(bytes, { inputs: "nope" }), (e) => e.code === "INVALID_ARGUMENT");
 });
+
+test("a model with open input dims runs at two sizes from one load; model.plan shows the cache", () => {
+  const bytes = readFileSync(new URL("tests/fixtures/engine/dynamic.onnx", root));
+  const cases = readJson("tests/fixtures/engine/dynamic.json");
+  const model = pkg.Model.fromBytes(bytes);
+  assert.deepEqual(model.inputs[0].shape, ["batch", 3, "?", "?"]);
+  assert.equal(model.plan.kind, "per-shape");
+  for (const c of cases) {
+    const t = c.input.image;
+    const out = model.run({ image: { data: Float32Array.from(t.data), shape: t.shape } });
+    const want = c.expected.features;
+    assert.deepEqual(out.features.shape, want.shape);
+    for (let i = 0; i < want.data.length; i++) {
+      assert.ok(Math.abs(out.features.data[i] - want.data[i]) <= 1e-4, `features[${i}]`);
+    }
+  }
+  const plan = model.plan;
+  assert.equal(plan.cached, 2);
+  assert.equal(plan.built, 2);
+  assert.deepEqual(plan.shapes, cases.map((c) => [c.input.image.shape]));
+  assert.equal(pkg.Model.fromBytes(readFileSync(new URL("tests/fixtures/models/iris/model.onnx", root))).plan.kind, "static");
+  model.free();
+});
+
+test("Model.check reports operators, the plan and a run compared to expected outputs", () => {
+  const bytes = readFileSync(new URL("tests/fixtures/engine/dynamic.onnx", root));
+  const [c] = readJson("tests/fixtures/engine/dynamic.json");
+  const inputs = { image: { data: c.input.image.data, shape: c.input.image.shape, dtype: "float32" } };
+  const expected = { features: { data: Float32Array.from(c.expected.features.data), shape: c.expected.features.shape } };
+  const report = pkg.Model.check(bytes, { inputs, expected });
+  assert.equal(report.ok, true, JSON.stringify(report));
+  assert.equal(report.opsets["ai.onnx"], 13);
+  assert.deepEqual(report.operators[0], { op: "Slice", count: 4, supported: true });
+  assert.equal(report.plan.kind, "per-shape");
+  assert.equal(report.run.outputs[0].matches, true);
+  assert.ok(report.run.outputs[0].relativeError < 1e-5);
+  const bad = pkg.Model.check(readFileSync(new URL("tests/fixtures/engine/unsupported.onnx", root)));
+  assert.equal(bad.ok, false);
+  assert.equal(bad.loaded, false);
+  assert.equal(bad.error.code, "UNSUPPORTED_MODEL");
+  assert.deepEqual(bad.operators.filter((o) => !o.supported).map((o) => o.op).sort(), ["ai.onnx.ml:Imputer"]);
+  assert.equal(pkg.Model.check(new Uint8Array([1, 2, 3])).error.code, "BAD_MODEL");
+  assert.throws(() => pkg.Model.check(bytes, { inputs: { image: { data: [1], shape: [1], dtype: "float16" } } }),
+    (e) => e.code === "INVALID_ARGUMENT");
+});
