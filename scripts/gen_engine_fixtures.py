@@ -125,7 +125,62 @@ def dynamic():
     print("wrote", OUT / "dynamic.json")
 
 
+def loop():
+    """loop.onnx: ONNX Loop (tract 0.23 has none; the engine implements it): a trip count input
+    M, a carried accumulator and a scan output, the body reading the outer input x:
+    acc <- acc + x * i for i in 0..M, every acc stacked. loop.json: onnxruntime at M = 4 and 0."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])
+    m = helper.make_tensor_value_info("M", TensorProto.INT64, [])
+    acc = helper.make_tensor_value_info("acc", TensorProto.FLOAT, [3])
+    steps = helper.make_tensor_value_info("steps", TensorProto.FLOAT, ["T", 3])
+    body = helper.make_graph(
+        [
+            helper.make_node("Cast", ["i"], ["fi"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", ["x", "fi"], ["xi"]),
+            helper.make_node("Add", ["acc_in", "xi"], ["acc_out"]),
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Identity", ["acc_out"], ["step"]),
+        ],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("step", TensorProto.FLOAT, [3])],
+    )
+    zeros = numpy_helper.from_array(np.zeros(3, dtype=np.float32), "zeros")
+    true = numpy_helper.from_array(np.array(True), "true")
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["M", "true", "zeros"], ["acc", "steps"], body=body, name="loop")],
+        "loop", [x, m], [acc, steps], initializer=[zeros, true])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                              producer_name="edge-registry tests")
+    model.ir_version = 7
+    save(model, "loop.onnx")
+
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), opts)
+    xs = np.array([1.5, -2.0, 0.25], dtype=np.float32)
+    cases = []
+    for trips in [4, 0]:
+        acc_v, steps_v = session.run(None, {"x": xs, "M": np.array(trips, dtype=np.int64)})
+        cases.append({
+            "input": {"x": {"dtype": "float32", "shape": [3], "data": [float(v) for v in xs]},
+                      "M": {"dtype": "int64", "shape": [], "data": [trips]}},
+            "expected": {
+                "acc": {"dtype": "float32", "shape": list(acc_v.shape), "data": [float(v) for v in acc_v.ravel()]},
+                "steps": {"dtype": "float32", "shape": list(steps_v.shape),
+                          "data": [float(v) for v in steps_v.ravel()]}},
+        })
+    (OUT / "loop.json").write_text(json.dumps(cases) + "\n")
+    print("wrote", OUT / "loop.json")
+
+
 if __name__ == "__main__":
     dtypes()
     unsupported()
     dynamic()
+    loop()

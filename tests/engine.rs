@@ -325,3 +325,22 @@ everywhere! {
         assert!(report.operators.is_empty());
     }
 }
+
+everywhere! {
+    fn onnx_loop_runs_with_a_trip_count_an_outer_value_and_a_scan_output() {
+        let model = Model::load(include_bytes!("fixtures/engine/loop.onnx"), None).unwrap();
+        let cases: Value = serde_json::from_str(include_str!("fixtures/engine/loop.json")).unwrap();
+        for case in cases.as_array().unwrap() {
+            let inputs = ["x", "M"]
+                .iter()
+                .map(|n| NamedTensor { name: n.to_string(), tensor: tensor_from_json(&case["input"][*n]) })
+                .collect();
+            let out = model.run(inputs).unwrap();
+            for (i, name) in ["acc", "steps"].iter().enumerate() {
+                assert_eq!(out[i].name, *name);
+                let want = tensor_from_json(&case["expected"][*name]);
+                assert!(max_abs_err(&out[i].tensor, &want) < 1e-6, "{name}");
+            }
+        }
+    }
+}

@@ -64,3 +64,6 @@ mod tuf_interop;
 
 #[path = "tuf_timing.rs"]
 mod tuf_timing;
+
+#[path = "zoo.rs"]
+mod zoo;

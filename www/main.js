@@ -180,10 +180,17 @@ function setupTry() {
   const card = m.card ?? {};
   const dims = input.shape.slice(1);
   const isDigits = dims.reduce((a, b) => a * b, 1) === 64 && (card.labels?.length === 10);
-  $("try-hint").textContent = isDigits ? `Draw a digit for ${m.ref}.` : `Edit the features and predict with ${m.ref}.`;
+  const isFileType = card.input_features?.kind === "magika-bytes";
+  $("try-hint").textContent = isDigits ? `Draw a digit for ${m.ref}.`
+    : isFileType ? `Find the content type of a file with ${m.ref}.` : `Edit the features and predict with ${m.ref}.`;
   $("try-digits").hidden = !isDigits;
-  $("try-form").hidden = isDigits;
-  if (isDigits) {
+  $("try-file").hidden = !isFileType;
+  $("try-form").hidden = isDigits || isFileType;
+  if (isFileType) {
+    $("file-licence").textContent = `${card.description ?? ""} Licence: ${card.license ?? "see the card"}. Source: ${card.source ?? "–"}.`;
+    $("file-prediction").textContent = "";
+    $("file-bars").replaceChildren();
+  } else if (isDigits) {
     pad ??= new DrawPad($("pad"), $("pad-small"), (pixels) => predictDigit(pixels));
     pad.clear();
     showBars(new Float32Array(10));
@@ -275,6 +282,67 @@ $("try-form").addEventListener("submit", async (ev) => {
   } catch (err) {
     $("try-out").textContent = explain(err);
   }
+});
+
+// Magika's byte features (as its Python package computes them): the first and the last
+// `block_size` bytes, whitespace stripped (both ends when the file fits one block), the first
+// `beg_size` and the last `end_size` of them as integers, padded with `padding_token`.
+const isSpace = (b) => b === 0x20 || (b >= 0x09 && b <= 0x0d);
+export function magikaFeatures(head, tail, size, cfg) {
+  let [b0, b1] = [0, head.length];
+  while (b0 < b1 && isSpace(head[b0])) b0++;
+  if (size <= cfg.block_size) while (b1 > b0 && isSpace(head[b1 - 1])) b1--;
+  let [e0, e1] = [0, tail.length];
+  while (e1 > e0 && isSpace(tail[e1 - 1])) e1--;
+  if (size <= cfg.block_size) while (e0 < e1 && isSpace(tail[e0])) e0++;
+  const out = new Int32Array(cfg.beg_size + cfg.end_size).fill(cfg.padding_token);
+  const beg = head.subarray(b0, Math.min(b1, b0 + cfg.beg_size));
+  out.set(beg, 0);
+  const end = tail.subarray(Math.max(e0, e1 - cfg.end_size), e1);
+  out.set(end, cfg.beg_size + cfg.end_size - end.length);
+  return { features: out, stripped: Math.max(b1 - b0, e1 - e0) };
+}
+
+async function detectFileType(file) {
+  const m = state.model;
+  const cfg = m.card.input_features;
+  const n = Math.min(cfg.block_size, file.size);
+  const [head, tail] = await Promise.all([file.slice(0, n), file.slice(file.size - n)].map(async (b) => new Uint8Array(await b.arrayBuffer())));
+  const { features, stripped } = magikaFeatures(head, tail, file.size, cfg);
+  $("file-source").textContent = `${file.name}: ${fmtBytes(file.size)}. It stays on this device.`;
+  if (stripped < cfg.min_file_size_for_dl) {
+    $("file-prediction").textContent = "Too little content for the model (Magika reports such files without it).";
+    $("file-bars").replaceChildren();
+    return;
+  }
+  try {
+    const input = m.inputs[0];
+    const { outputs, ms } = await m.run({ [input.name]: { data: features, shape: [1, features.length] } });
+    const probs = Object.values(outputs)[0].data;
+    const labels = m.card.labels ?? [];
+    const top = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, 5);
+    const best = top[0];
+    $("file-prediction").textContent = `Content type: ${labels[best] ?? best} (${(probs[best] * 100).toFixed(1)}%)` +
+      (probs[best] < cfg.medium_confidence_threshold ? ", low confidence" : "");
+    $("file-bars").replaceChildren(...top.map((i) => el("div", { class: `bar${i === best ? " best" : ""}` },
+      el("span", { class: "label" }, labels[i] ?? String(i)),
+      el("span", { class: "track" }, el("span", { class: "fill", style: `width:${(probs[i] * 100).toFixed(1)}%` })),
+      el("span", { class: "value" }, `${(probs[i] * 100).toFixed(1)}%`))));
+    $("try-latency").textContent = `Inference: ${ms.toFixed(2)} ms in the worker.`;
+  } catch (err) {
+    $("file-prediction").textContent = explain(err);
+  }
+}
+
+$("file-input").addEventListener("change", (ev) => {
+  const f = ev.target.files?.[0];
+  if (f) detectFileType(f);
+});
+$("file-drop").addEventListener("dragover", (ev) => ev.preventDefault());
+$("file-drop").addEventListener("drop", (ev) => {
+  ev.preventDefault();
+  const f = ev.dataTransfer?.files?.[0];
+  if (f) detectFileType(f);
 });
 
 // ---------------------------------------------------------------- evaluate

@@ -200,7 +200,7 @@ const RULES: &[(&str, &[Rule])] = &[
 
 /// The most elements of a tensor whose size comes from a value in the graph (the engine's
 /// default `max_tensor_elements`).
-const MAX_ELEMENTS: u64 = 1 << 28;
+pub(super) const MAX_ELEMENTS: u64 = 1 << 28;
 
 /// The value of `fact` as `T`, when known and convertible (a symbolic dimension is not).
 fn value_as<T: Datum + Copy>(fact: Option<&&InferenceFact>) -> Option<Vec<T>> {
@@ -253,6 +253,10 @@ pub(super) fn framework() -> &'static Onnx {
         }
         onnx.op_register
             .insert("If", super::control_flow::build_if as Builder);
+        onnx.op_register
+            .insert("Loop", super::loop_op::build_loop as Builder);
+        onnx.op_register
+            .insert("Expand", super::expand::build_expand as Builder);
         onnx
     })
 }
@@ -266,7 +270,7 @@ pub(super) fn framework_without_value_info() -> &'static Onnx {
 
 /// Builds the node with tract's own builder and wraps the result with the node's rules and
 /// the integer attributes they read.
-fn checked(
+pub(super) fn checked(
     ctx: &ParsingContext,
     node: &pb::NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {

@@ -10,6 +10,8 @@
 mod check;
 mod checked_ops;
 mod control_flow;
+mod expand;
+mod loop_op;
 mod plan;
 mod predictor;
 mod rewrite;
@@ -28,7 +30,9 @@ use tract_onnx::prelude::{
 use tract_onnx::tract_core::ndarray::{ArrayD, IxDyn};
 use tract_onnx::tract_hir::infer::InferenceModel;
 
-pub use check::{check, CheckError, CheckReport, CheckRun, OperatorUse, OutputCheck, RunCheck};
+pub use check::{
+    check, compare, CheckError, CheckReport, CheckRun, OperatorUse, OutputCheck, RunCheck,
+};
 pub use plan::{PlanInfo, PlanKind};
 use plan::{Plans, ShapeCache};
 pub use predictor::ModelPredictor;

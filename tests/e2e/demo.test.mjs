@@ -58,7 +58,7 @@ test("the page verifies the sample registry and lists its models", async () => {
   await page.locator('#trust[data-state="ok"]').waitFor({ timeout: 30000 });
   assert.match(await page.locator("#trust").textContent(), /Verified/);
   assert.ok(await page.locator("#roles").isVisible());
-  for (const name of ["digits", "iris", "breast-cancer", "diabetes", "digits-cnn"]) {
+  for (const name of ["digits", "iris", "breast-cancer", "diabetes", "digits-cnn", "magika"]) {
     await page.locator(`article[data-model="${name}"]`).waitFor();
   }
   assert.match(await page.locator('article[data-model="digits"]').textContent(), /production/);
@@ -137,6 +137,19 @@ test("after a reload the model comes from the cache", async () => {
   await shot("06-cache");
 });
 
+test("a real third-party model (Magika, from its pinned PyPI wheel) names the type of a chosen file", async () => {
+  await page.locator('button[data-ref="magika@3.3"]').click();
+  await page.locator("#load-ref", { hasText: "is loaded and verified" }).waitFor({ timeout: 60000 });
+  await page.locator("#try-file").waitFor({ state: "visible" });
+  assert.match(await page.locator("#file-licence").textContent(), /Licence: Apache-2\.0/);
+  for (const [file, type] of [["scripts/zoo/zoo.py", "python"], ["tests/fixtures/models/iris/card.json", "json"]]) {
+    await page.locator("#file-input").setInputFiles(new URL(file, root).pathname);
+    await page.locator("#file-prediction", { hasText: `Content type: ${type} ` }).waitFor({ timeout: 30000 });
+  }
+  assert.equal(await page.locator("#file-bars .bar").count(), 5);
+  await shot("07-file-type");
+});
+
 test("a tampered artifact is refused with an explanation in words", async () => {
   await page.goto(`${server.url}/?registry=/tampered`, { waitUntil: "domcontentloaded", timeout: 60000 });
   await page.locator('#trust[data-state="ok"]').waitFor({ timeout: 30000 });
@@ -146,5 +159,5 @@ test("a tampered artifact is refused with an explanation in words", async () => 
   const text = await err.textContent();
   assert.match(text, /does not match what the registry signed/);
   assert.doesNotMatch(text, /at .*\.js:\d+/); // words, not a stack trace
-  await shot("07-tampered");
+  await shot("08-tampered");
 });
