@@ -142,3 +142,34 @@ const foot = `\n${passed} of ${results.length} cases pass on every runtime (${ru
 console.log(table + foot);
 writeFileSync(path("target/zoo/results.json"), JSON.stringify({ runtimes, repeat, results }, null, 1));
 writeFileSync(path("target/zoo/table.md"), table + "\n" + foot + "\n");
+
+// A full run (every model, every runtime) replaces the zoo section of BENCHMARKS.md.
+if (!only && runtimes.length === 3) {
+  const { execFileSync: run } = await import("node:child_process");
+  const commit = run("git", ["rev-parse", "--short", "HEAD"], { cwd: path("."), encoding: "utf8" }).trim();
+  const meta = path(`target/zoo/cases/${results[0].name}/meta.json`);
+  const ortVersion = JSON.parse(readFileSync(meta, "utf8")).ort_version;
+  const section = `<!-- zoo:start -->
+## Real-model zoo
+
+Written by \`make zoo\` (\`scripts/zoo/run.mjs\`) on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC at commit ${commit}; it
+replaces this section. ${manifest.models.length} third-party ONNX models from public PyPI wheels and npm tarballs, each
+pinned by package version and sha256 (\`scripts/zoo/models.json\`), inputs generated deterministically, expected outputs
+from onnxruntime ${ortVersion} on one thread. Every case runs natively (the release CLI, \`edge-registry check\`), in Node
+and in headless Chromium (\`pkg/\`, release, SIMD). Load: decode, analyse and, for a static plan, optimise;
+run: median of ${repeat} runs after the first (a per-shape model plans on its first run). Max relative error: max |ours −
+onnxruntime| over the output's scale (largest |expected|, at least 1), worst output and runtime; the bound is 1e-3.
+The alt row of a model is a second input size (or sample rate) run on the same loaded model.
+
+${table}
+${foot}
+<!-- zoo:end -->
+`;
+  const file = path("BENCHMARKS.md");
+  const old = readFileSync(file, "utf8");
+  const next = /<!-- zoo:start -->[\s\S]*<!-- zoo:end -->\n?/.test(old)
+    ? old.replace(/<!-- zoo:start -->[\s\S]*<!-- zoo:end -->\n?/, section)
+    : `${old.trimEnd()}\n\n${section}`;
+  writeFileSync(file, next);
+  console.error("wrote the zoo section of BENCHMARKS.md");
+}
