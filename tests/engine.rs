@@ -344,3 +344,16 @@ everywhere! {
         }
     }
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_loop_that_never_stops_is_an_error_not_a_hang() {
+    let model = Model::load(include_bytes!("fixtures/engine/loop.onnx"), None).unwrap();
+    let inputs = vec![
+        input("x", vec![3], TensorData::F32(vec![1.0, 2.0, 3.0])),
+        input("M", vec![], TensorData::I64(vec![1 << 40])),
+    ];
+    let err = model.run(inputs).unwrap_err();
+    assert_eq!(err.code(), "INFERENCE_FAILED");
+    assert!(err.to_string().contains("100000 iterations"), "{err}");
+}

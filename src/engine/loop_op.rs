@@ -421,6 +421,7 @@ impl EvalOp for TypedLoop {
         let closures: Vec<TValue> = inputs.iter().skip(l.closure_start()).cloned().collect();
         let mut scans: Vec<Vec<Tensor>> = vec![vec![]; l.scans];
         let mut i = 0usize;
+        let mut scanned: u64 = 0;
         while i < max && cond {
             ensure!(
                 i < MAX_ITERATIONS,
@@ -459,6 +460,13 @@ impl EvalOp for TypedLoop {
                 .map(|(k, t)| Ok(typed(t, k)?.into_tvalue()))
                 .collect::<TractResult<_>>()?;
             for (k, s) in slices.iter().enumerate() {
+                // The stacked scan outputs are bounded like any tensor the engine makes.
+                scanned = scanned.saturating_add(s.len() as u64);
+                ensure!(
+                    scanned <= super::checked_ops::MAX_ELEMENTS,
+                    "Loop: the scan outputs exceed {} elements",
+                    super::checked_ops::MAX_ELEMENTS
+                );
                 let mut t = typed(s, l.carried + k)?;
                 t.insert_axis(0)?;
                 at_mut(&mut scans, k)?.push(t);
