@@ -141,6 +141,7 @@ test("a real third-party model (Magika, from its pinned PyPI wheel) names the ty
   await page.locator('button[data-ref="magika@3.3"]').click();
   await page.locator("#load-ref", { hasText: "is loaded and verified" }).waitFor({ timeout: 60000 });
   await page.locator("#try-file").waitFor({ state: "visible" });
+  assert.equal(await page.locator("#try-digits").isVisible(), false, "the digit pad of the previous model is hidden");
   assert.match(await page.locator("#file-licence").textContent(), /Licence: Apache-2\.0/);
   for (const [file, type] of [["scripts/zoo/zoo.py", "python"], ["tests/fixtures/models/iris/card.json", "json"]]) {
     await page.locator("#file-input").setInputFiles(new URL(file, root).pathname);
