@@ -255,12 +255,8 @@ impl Repository {
             }
         }
 
-        // The model must load (unless forced), and match the schema a card declares.
-        let schema = match engine::read_schema(&r.model) {
-            Ok(s) => s,
-            Err(_) if r.force_unloadable => engine::declared_schema(&r.model)?,
-            Err(e) => return Err(e.into()),
-        };
+        // The model must load (unless forced), and match the schema a card declares. The card's
+        // inputs and outputs are those of the loaded model (the schema clients check against).
         let declared = match &r.card {
             Some(c) if c.get("inputs").is_some() || c.get("outputs").is_some() => {
                 let s: ModelSchema = serde_json::from_value(serde_json::json!({
@@ -272,20 +268,26 @@ impl Repository {
             }
             _ => None,
         };
-        let compatibility = match Model::load(&r.model, declared.as_ref()) {
-            Ok(model) => serde_json::json!({
-                "loaded": true,
-                "plan": model.plan_info().kind.name(),
-            }),
+        let (schema, compatibility) = match Model::load(&r.model, declared.as_ref()) {
+            Ok(model) => (
+                model.schema().clone(),
+                serde_json::json!({
+                    "loaded": true,
+                    "plan": model.plan_info().kind.name(),
+                }),
+            ),
             Err(e)
                 if r.force_unloadable
                     && !matches!(e, engine::EngineError::SchemaMismatch { .. }) =>
             {
-                serde_json::json!({
+                let schema =
+                    engine::read_schema(&r.model).or_else(|_| engine::declared_schema(&r.model))?;
+                let compatibility = serde_json::json!({
                     "loaded": false,
                     "forced": true,
                     "error": { "code": e.code(), "message": e.to_string() },
-                })
+                });
+                (schema, compatibility)
             }
             Err(e) => return Err(e.into()),
         };
