@@ -195,6 +195,18 @@ pub fn check(
     report
 }
 
+impl RunCheck {
+    fn failed(ms: f64, e: &super::EngineError) -> RunCheck {
+        RunCheck {
+            ms,
+            steady_ms: None,
+            outputs: vec![],
+            error: Some(CheckError::of(e)),
+            missing: vec![],
+        }
+    }
+}
+
 fn run_check(
     model: &Model,
     inputs: Vec<NamedTensor>,
@@ -208,15 +220,7 @@ fn run_check(
     let ms = timer.now_ms() - t0;
     let outputs = match result {
         Ok(o) => o,
-        Err(e) => {
-            return RunCheck {
-                ms,
-                steady_ms: None,
-                outputs: vec![],
-                error: Some(CheckError::of(&e)),
-                missing: vec![],
-            }
-        }
+        Err(e) => return RunCheck::failed(ms, &e),
     };
     let mut steady_ms = None;
     if let Some(inputs) = again {
@@ -224,13 +228,7 @@ fn run_check(
         for _ in 0..repeat {
             let t0 = timer.now_ms();
             if let Err(e) = model.run(inputs.clone()) {
-                return RunCheck {
-                    ms,
-                    steady_ms: None,
-                    outputs: vec![],
-                    error: Some(CheckError::of(&e)),
-                    missing: vec![],
-                };
+                return RunCheck::failed(ms, &e);
             }
             times.push(timer.now_ms() - t0);
         }

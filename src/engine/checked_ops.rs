@@ -676,7 +676,8 @@ impl EvalOp for Checked {
     }
 }
 
-type Facts = (
+/// What an inference operator's fact inference returns: inputs, outputs, observed.
+pub(super) type Facts = (
     TVec<InferenceFact>,
     TVec<InferenceFact>,
     TVec<InferenceFact>,

@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use tract_onnx::model::{ParseResult, ParsingContext};
 use tract_onnx::ops::logic::If;
 use tract_onnx::pb;
+
+use super::checked_ops::Facts;
 use tract_onnx::prelude::{tvec, Op, TValue, TVec, TractResult};
 use tract_onnx::tract_hir::infer::{InferenceFact, InferenceModel, InferenceNode, InferenceOp};
 use tract_onnx::tract_hir::internal::{
@@ -122,12 +124,6 @@ impl EvalOp for KnownIf {
         self.inner.state(ctx)
     }
 }
-
-type Facts = (
-    TVec<InferenceFact>,
-    TVec<InferenceFact>,
-    TVec<InferenceFact>,
-);
 
 impl InferenceOp for KnownIf {
     fn infer_facts(

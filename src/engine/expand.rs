@@ -16,7 +16,7 @@ use tract_onnx::tract_hir::internal::{
     TypedModel, TypedOp,
 };
 
-use super::checked_ops::{checked, MAX_ELEMENTS};
+use super::checked_ops::{checked, Facts, MAX_ELEMENTS};
 
 #[derive(Debug, Clone)]
 pub(super) struct Expand {
@@ -58,12 +58,6 @@ impl EvalOp for Expand {
         self.inner.state(ctx)
     }
 }
-
-type Facts = (
-    TVec<InferenceFact>,
-    TVec<InferenceFact>,
-    TVec<InferenceFact>,
-);
 
 impl InferenceOp for Expand {
     fn infer(

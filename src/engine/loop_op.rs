@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use tract_onnx::model::{ParseResult, ParsingContext};
 use tract_onnx::pb;
+
+use super::checked_ops::Facts;
 use tract_onnx::prelude::{
     tvec, DatumType, InferenceFact, InferenceModelExt, IntoRunnable, IntoTValue, Op, TDim, TValue,
     TVec, Tensor, TractResult, TypedFact, TypedRunnableModel,
@@ -38,12 +40,6 @@ pub(super) const MAX_ITERATIONS: usize = 100_000;
 
 /// Body plans one `Loop` node keeps (by input shapes).
 const MAX_BODY_PLANS: usize = 8;
-
-type Facts = (
-    TVec<InferenceFact>,
-    TVec<InferenceFact>,
-    TVec<InferenceFact>,
-);
 
 /// Where the node's inputs are: tract skips empty (absent) inputs when it wires a node, and
 /// appends the body's outer-scope values after the declared inputs.
@@ -202,7 +198,8 @@ impl InferenceOp for Loop {
         body.input_fact_mut(1)?
             .unify_with_mut(&mut scalar(DatumType::Bool, l.cond_rank))?;
         for k in 0..l.carried {
-            // Only the type: the body may change a carried value's shape.
+            // The body is analysed with the first iteration's shapes; the node's outputs keep only
+            // the type and rank (the body may change a carried value's shape).
             let outer = at_mut(&mut inputs, l.carried_start() + k)?;
             let inner = body.input_fact_mut(2 + k)?;
             inner.datum_type.unify_with_mut(&mut outer.datum_type)?;

@@ -185,7 +185,7 @@ fn dequantize_linear(
 ) {
     let scalar = |name: Option<&String>| {
         name.and_then(|name| graph.initializer.iter().find(|t| &t.name == name))
-            .is_some_and(|t| t.dims.iter().product::<i64>() == 1)
+            .is_some_and(|t| elements(t) == Some(1))
     };
     let zero = n.input.get(2).filter(|z| !z.is_empty());
     let (Some(x), Some(scale), Some(y)) = (n.input.first(), n.input.get(1), n.output.first())
