@@ -23,7 +23,6 @@
     )
 )]
 
-pub mod card;
 pub mod catalog;
 pub mod clock;
 pub mod digest;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use edge_registry::catalog::{self, Aliases, Catalogue, ModelCard};
+use edge_registry::catalog::{self, Aliases, Catalogue, ModelCard, Selector, SignedFile};
 use edge_registry::clock::FixedClock;
 use edge_registry::error::ErrorCode;
 use edge_registry::fetch::MemoryFetch;
@@ -108,7 +108,9 @@ async fn catalogue(u: &mut Client) -> Catalogue {
     u.refresh().await.unwrap();
     let listing = u.list_targets().await.unwrap();
     assert!(listing.ignored.is_empty(), "{:?}", listing.ignored);
-    let mut cat = Catalogue::from_targets(&listing.targets);
+    let mut cat =
+        Catalogue::from_targets(listing.targets.iter().cloned().map(SignedFile::unlocated));
+    cat.require_cards();
     for t in &listing.targets {
         let mut bytes = Vec::new();
         u.download_target(t, &mut |c| {
@@ -165,20 +167,21 @@ everywhere_async! {
         let cat = catalogue(&mut u).await;
         let iris = &cat.models["iris"];
         let v1 = iris.version("1").unwrap();
+        let card = v1.model_card.as_ref().unwrap();
         let schema = edge_registry::engine::read_schema(IRIS).unwrap();
-        assert_eq!(v1.card.inputs, schema.inputs);
-        assert_eq!(v1.card.outputs, schema.outputs);
-        assert_eq!(v1.card.labels, ["setosa", "versicolor", "virginica"]);
-        assert_eq!(v1.card.files["profile"], "models/iris/1/profile.json");
+        assert_eq!(card.inputs, schema.inputs);
+        assert_eq!(card.outputs, schema.outputs);
+        assert_eq!(card.labels, ["setosa", "versicolor", "virginica"]);
+        assert_eq!(card.files["profile"], "models/iris/1/profile.json");
         assert!(v1.files.contains_key("profile.json"));
         // Metrics are strings in the signed card (canonical JSON has no floats) and numbers
         // in the typed card.
         let info = u.target_info("models/iris/1/model.onnx").await.unwrap();
         assert_eq!(info.custom.unwrap()["metrics"]["accuracy"], json!("0.9473684210526315"));
-        assert_eq!(v1.card.metrics["accuracy"], 0.9473684210526315);
-        assert_eq!(v1.card.created.as_deref(), Some("2026-11-26T00:00:00Z"));
-        assert_eq!(iris.aliases["production"], "1");
-        assert_eq!(iris.resolve(None).unwrap().version, "1");
+        assert_eq!(card.metrics["accuracy"], 0.9473684210526315);
+        assert_eq!(card.created.as_deref(), Some("2026-11-26T00:00:00Z"));
+        assert_eq!(iris.known_aliases()["production"], "1");
+        assert_eq!(iris.resolve(&Selector::Default).unwrap().model.version, "1");
     }
 
     async fn versions_are_immutable_and_republishing_the_same_is_a_no_op() {
@@ -203,7 +206,7 @@ everywhere_async! {
         let mut u = client(&fx, NOW);
         let cat = catalogue(&mut u).await;
         let v1 = cat.models["iris"].version("1").unwrap();
-        assert_eq!(v1.model.length, DIABETES.len() as u64);
+        assert_eq!(v1.target.length, DIABETES.len() as u64);
         assert!(v1.files.is_empty(), "the replaced version's profile is gone");
     }
 
@@ -264,7 +267,7 @@ everywhere_async! {
         });
         let mut u = client(&fx, NOW);
         let cat = catalogue(&mut u).await;
-        assert_eq!(cat.models["iris"].resolve(Some("production")).unwrap().version, "1");
+        assert_eq!(cat.models["iris"].resolve(&Selector::Named("production".into())).unwrap().model.version, "1");
         let before = u.target_info("models/iris/aliases.json").await.unwrap();
         let written = edit(&mut fx, NOW + 10, |r| {
             assert!(r.set_alias("iris", "production", "2").unwrap());
@@ -277,7 +280,7 @@ everywhere_async! {
         assert!(written.contains(&"metadata/3.targets.json".to_string()), "{written:?}");
         serve(&u, &fx);
         let cat = catalogue(&mut u).await;
-        assert_eq!(cat.models["iris"].resolve(Some("production")).unwrap().version, "2");
+        assert_eq!(cat.models["iris"].resolve(&Selector::Named("production".into())).unwrap().model.version, "2");
         let after = u.target_info("models/iris/aliases.json").await.unwrap();
         assert_ne!(before.hashes, after.hashes);
         // A version may not be named like an alias, nor an alias like a version.
@@ -324,8 +327,8 @@ everywhere_async! {
         let mut u = client(&fx, NOW);
         let cat = catalogue(&mut u).await;
         let m = &cat.models["vision-iris"];
-        assert_eq!(m.versions[0].model.role, "vision");
-        assert_eq!(m.aliases["production"], "1");
+        assert_eq!(m.versions[0].target.role, "vision");
+        assert_eq!(m.known_aliases()["production"], "1");
         // Without the team key, nothing can be published for the team.
         let mut repo = Repository::load(&mut fx.files.clone()).unwrap();
         let mut r2 = r.clone();

@@ -1,5 +1,6 @@
 //! Errors of the registry client.
 
+use crate::catalog::CatalogError;
 use crate::engine::EngineError;
 use crate::error::ErrorCode;
 use crate::store::StoreError;
@@ -10,31 +11,10 @@ use crate::tuf::TufError;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
-    /// A malformed model reference. Code `BAD_REF`.
-    #[error("bad model reference {reference:?}: {reason}")]
-    BadRef {
-        /// The reference as given (truncated).
-        reference: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The reference names no signed model version. Code `MODEL_NOT_FOUND`.
-    #[error("{reference}: {reason}")]
-    ModelNotFound {
-        /// The reference.
-        reference: String,
-        /// Why.
-        reason: String,
-    },
-    /// The model's signed aliases document could not be obtained or is malformed, so aliases
-    /// (and bare names) cannot be resolved. Code `ALIASES_UNAVAILABLE`.
-    #[error("aliases of {model} unavailable: {reason}")]
-    AliasesUnavailable {
-        /// The model.
-        model: String,
-        /// Why.
-        reason: String,
-    },
+    /// A reference that is malformed or resolves to no signed version (`BAD_REF`,
+    /// `MODEL_NOT_FOUND`, `ALIASES_UNAVAILABLE`): the catalogue's error and code.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
     /// The model card cannot be used (no `inputs`/`outputs` schema for `load`). Code
     /// `BAD_CARD`.
     #[error("model card of {model}: {reason}")]
@@ -116,9 +96,7 @@ pub enum RegistryError {
 impl ErrorCode for RegistryError {
     fn code(&self) -> &'static str {
         match self {
-            RegistryError::BadRef { .. } => "BAD_REF",
-            RegistryError::ModelNotFound { .. } => "MODEL_NOT_FOUND",
-            RegistryError::AliasesUnavailable { .. } => "ALIASES_UNAVAILABLE",
+            RegistryError::Catalog(e) => e.code(),
             RegistryError::BadCard { .. } => "BAD_CARD",
             RegistryError::NotReady { .. } => "INVALID_STATE",
             RegistryError::Expired { .. } => "EXPIRED",

@@ -18,7 +18,6 @@
 
 pub mod abort;
 pub mod cache;
-pub mod catalogue;
 mod error;
 pub mod output;
 
@@ -31,14 +30,14 @@ use serde_json::Value;
 
 pub use abort::AbortFlag;
 pub use cache::{CacheConfig, CacheEntry, CacheUsage, Committed, GcReport};
-pub use catalogue::{Aliases, Catalogue, ModelEntry, ModelRef, ModelVersion, Resolved};
 pub use error::RegistryError;
 pub use output::ArtifactOut;
 
 use self::abort::race;
 use self::cache::{BlobRead, Cache, TUF_PREFIX};
-use self::catalogue::{parse_aliases, valid_version, Selector};
-use crate::card::ModelCard;
+use crate::catalog::{
+    Aliases, CatalogError, Catalogue, Expiry, ModelCard, ModelRef, Resolved, SignedFile,
+};
 use crate::clock::Clock;
 use crate::digest::Sha256Digest;
 use crate::engine::{Model, ModelPredictor, ModelSchema};
@@ -440,12 +439,12 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     ) -> Result<Catalogue, RegistryError> {
         let mut targets = Vec::with_capacity(listing.targets.len());
         let mut unusable = Vec::new();
-        for info in listing.targets {
+        for target in listing.targets {
             // A target whose URL cannot be formed (a hash that is not lower-case hex) is left
             // out like any other unusable target, not allowed to sink the whole catalogue.
-            match up.target_url(&info) {
-                Ok(url) => targets.push((info, url)),
-                Err(e) => unusable.push(format!("{}: {e}", info.path)),
+            match up.target_url(&target) {
+                Ok(url) => targets.push(SignedFile { target, url }),
+                Err(e) => unusable.push(format!("{}: {e}", target.path)),
             }
         }
         let mut cat = Catalogue::from_targets(targets);
@@ -456,25 +455,25 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
                 .iter()
                 .map(|(what, e)| format!("{what}: {e}")),
         );
-        cat.expires = listing.earliest_expiry;
+        let (role, at, text) = listing.earliest_expiry;
+        cat.expires = Expiry { role, at, text };
         let mut keep = BTreeSet::new();
-        for entry in cat.models.values_mut() {
-            let Some((target, url)) = entry.aliases_target.clone() else {
-                continue;
-            };
-            entry.aliases = match self.aliases_doc(&target, &url, online).await {
+        let docs: Vec<(String, SignedFile)> = cat
+            .models
+            .values()
+            .filter_map(|m| Some((m.name.clone(), m.aliases_target.clone()?)))
+            .collect();
+        for (name, doc) in docs {
+            match self.aliases_doc(&doc.target, &doc.url, online).await {
                 Ok((sha, bytes)) => {
                     keep.insert(sha);
-                    match parse_aliases(&entry.name, &bytes) {
-                        Ok(a) => Aliases::Known(a),
-                        Err(e) => Aliases::Unavailable(format!("malformed aliases document: {e}")),
+                    match Aliases::from_bytes(&doc.target.path, &bytes) {
+                        Ok(a) => cat.set_aliases(a),
+                        Err(e) => cat.aliases_unavailable(&name, e.to_string()),
                     }
                 }
                 Err(RegistryError::Store(e)) => return Err(e.into()),
-                Err(e) => Aliases::Unavailable(e.to_string()),
-            };
-            if let Aliases::Unavailable(why) = &entry.aliases {
-                cat.problems.push(format!("{}: {why}", target.path));
+                Err(e) => cat.aliases_unavailable(&name, e.to_string()),
             }
         }
         if online {
@@ -501,10 +500,11 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             return Ok((sha, bytes));
         }
         if !online {
-            return Err(RegistryError::AliasesUnavailable {
+            return Err(CatalogError::AliasesUnavailable {
                 model: t.path.clone(),
                 reason: "offline and not stored".into(),
-            });
+            }
+            .into());
         }
         let mut v = TargetVerifier::new(t)?;
         let mut buf = Vec::new();
@@ -527,16 +527,16 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     /// Resolves a reference against the current catalogue.
     pub fn resolve(&self, reference: &str) -> Result<Resolved, RegistryError> {
         let r = ModelRef::parse(reference)?;
-        self.require_catalogue()?.resolve(&r)
+        Ok(self.require_catalogue()?.resolve(&r)?)
     }
 
     fn usable(&self, cat: &Catalogue) -> Result<bool, RegistryError> {
         let now = self.clock.now();
-        let expired = cat.expired || now >= cat.expires.1;
+        let expired = cat.expired || now >= cat.expires.at;
         if expired && !self.config.allow_expired_offline {
             return Err(RegistryError::Expired {
-                role: cat.expires.0.clone(),
-                expires: cat.expires.2.clone(),
+                role: cat.expires.role.clone(),
+                expires: cat.expires.text.clone(),
             });
         }
         Ok(expired)
@@ -621,8 +621,8 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         // 2. The network: never on expired metadata.
         if expired {
             return Err(RegistryError::Expired {
-                role: cat.expires.0.clone(),
-                expires: cat.expires.2.clone(),
+                role: cat.expires.role.clone(),
+                expires: cat.expires.text.clone(),
             });
         }
         self.cache.ensure_space(length, &sha).await?;
@@ -711,24 +711,25 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         let cat = self.require_catalogue()?;
         if self.usable(&cat)? {
             return Err(RegistryError::Expired {
-                role: cat.expires.0.clone(),
-                expires: cat.expires.2.clone(),
+                role: cat.expires.role.clone(),
+                expires: cat.expires.text.clone(),
             });
         }
         let resolved = cat.resolve(&ModelRef::parse(reference)?)?;
         let model = &resolved.model;
-        let (target, url) = model
-            .files
-            .get(file)
-            .ok_or_else(|| RegistryError::ModelNotFound {
-                reference: format!("{reference} {file}"),
-                reason: format!(
-                    "{}@{} signs no file {file:?} (it has: {})",
-                    model.name,
-                    model.version,
-                    model.files.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            })?;
+        let SignedFile { target, url } =
+            model
+                .files
+                .get(file)
+                .ok_or_else(|| CatalogError::ModelNotFound {
+                    reference: format!("{reference} {file}"),
+                    reason: format!(
+                        "{}@{} signs no file {file:?} (it has: {})",
+                        model.name,
+                        model.version,
+                        model.files.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                })?;
         if target.length > self.config.max_model_bytes {
             return Err(RegistryError::TooLarge {
                 what: target.path.clone(),
@@ -842,13 +843,10 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     /// literally from `name@version`.
     pub fn cache_target(&self, reference: &str) -> Result<(String, String), RegistryError> {
         let r = ModelRef::parse(reference)?;
-        let literal = match &r.selector {
-            Selector::Named(v) if valid_version(v) => Some((r.name.clone(), v.clone())),
-            _ => None,
-        };
+        let literal = r.version_like().map(|v| (r.name.clone(), v.to_string()));
         match self.catalogue().map(|c| c.resolve(&r)) {
             Some(Ok(res)) => Ok((res.model.name, res.model.version)),
-            Some(Err(e)) => literal.ok_or(e),
+            Some(Err(e)) => literal.ok_or(e.into()),
             None => literal.ok_or_else(|| RegistryError::NotReady {
                 reason: "name a version (name@version) or refresh first".into(),
             }),

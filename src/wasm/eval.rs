@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::error::{coded_error, js_error, json_from_js, JsResult};
-use crate::card::ModelCard;
+use crate::catalog::ModelCard;
 use crate::engine::{Model, ModelPredictor};
 use crate::eval::gates::GateSpec;
 use crate::eval::{

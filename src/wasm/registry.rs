@@ -13,15 +13,14 @@ use web_sys::AbortSignal;
 use super::engine::JsModel;
 use super::error::{coded_error, js_error, to_js, JsResult};
 use super::eval::{data_bytes, prepare, run_evaluation};
-use crate::card::ModelCard;
+use crate::catalog::{AliasState, ModelCard, Resolved};
 use crate::clock::{Clock, FixedClock, SystemClock, UnixSeconds};
 use crate::engine::Model;
 use crate::eval::ModelRef as EvalModelRef;
 use crate::fetch::web::WebFetch;
-use crate::registry::catalogue::Aliases;
 use crate::registry::{
     AbortFlag, ArtifactOut, FetchOptions, Fetched, Progress, Registry, RegistryConfig,
-    RegistryError, Resolved,
+    RegistryError,
 };
 use crate::store::indexeddb::{storage_estimate, storage_persist, IndexedDbStore};
 use crate::store::js::JsObjectStore;
@@ -805,16 +804,16 @@ impl JsRegistry {
                         files: v
                             .files
                             .iter()
-                            .map(|(k, (t, _))| (k.as_str(), target_file(t)))
+                            .map(|(k, f)| (k.as_str(), target_file(&f.target)))
                             .collect(),
                     })
                     .collect(),
                 aliases: match &m.aliases {
-                    Aliases::Known(a) => Some(a),
+                    AliasState::Known(a) => Some(a),
                     _ => None,
                 },
                 aliases_error: match &m.aliases {
-                    Aliases::Unavailable(why) => Some(why.as_str()),
+                    AliasState::Unavailable(why) => Some(why.as_str()),
                     _ => None,
                 },
                 latest: m.latest().map(|v| v.version.as_str()),

@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 
 use crate::remote::{RegistryArgs, Remote};
-use edge_registry::card::ModelCard;
+use edge_registry::catalog::ModelCard;
 use edge_registry::digest::Sha256Digest;
 use edge_registry::engine::{Model, ModelPredictor};
 use edge_registry::eval::data::{ColumnSelection, TableReader};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use edge_registry::catalog::{self, Aliases, CatalogPath, Catalogue, ModelCard};
+use edge_registry::catalog::{self, Aliases, CatalogPath, Catalogue, ModelCard, SignedFile};
 use edge_registry::clock::SystemClock;
 use edge_registry::engine::{Model, ModelSchema};
 use edge_registry::error::ErrorCode;
@@ -94,8 +94,28 @@ fn download(client: &Client, info: &TargetInfo) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// The catalogue of a registry as its publisher sees it: every version must have a card.
+fn publisher_view(listing: &TargetListing) -> Catalogue {
+    let mut cat =
+        Catalogue::from_targets(listing.targets.iter().cloned().map(SignedFile::unlocated));
+    cat.require_cards();
+    cat
+}
+
+/// A signed target in `models --json`.
+fn target_json(t: &TargetInfo) -> Value {
+    let mut v = serde_json::Map::new();
+    v.insert("path".into(), json!(t.path));
+    v.insert("length".into(), json!(t.length));
+    if let Some(h) = t.hashes.get("sha256") {
+        v.insert("sha256".into(), json!(h));
+    }
+    v.insert("role".into(), json!(t.role));
+    Value::Object(v)
+}
+
 fn catalogue(client: &Client, listing: &TargetListing) -> Result<Catalogue, String> {
-    let mut cat = Catalogue::from_targets(&listing.targets);
+    let mut cat = publisher_view(listing);
     for t in &listing.targets {
         if let Some(CatalogPath::Aliases { .. }) = catalog::parse_path(&t.path) {
             let bytes = download(client, t)?;
@@ -177,7 +197,7 @@ pub fn verify(a: VerifyArgs) -> Result<(), String> {
         "  {} targets downloaded ({total} bytes), every length and hash checked",
         listing.targets.len()
     );
-    let mut cat = Catalogue::from_targets(&listing.targets);
+    let mut cat = publisher_view(&listing);
     for (path, bytes) in aliases {
         match Aliases::from_bytes(&path, &bytes) {
             Ok(doc) => cat.set_aliases(doc),
@@ -199,7 +219,7 @@ pub fn verify(a: VerifyArgs) -> Result<(), String> {
     for m in cat.models.values() {
         let versions: Vec<&str> = m.versions.iter().map(|v| v.version.as_str()).collect();
         let aliases: Vec<String> = m
-            .aliases
+            .known_aliases()
             .iter()
             .map(|(k, v)| format!("{k} -> {v}"))
             .collect();
@@ -274,20 +294,24 @@ pub fn models(a: ModelsArgs) -> Result<(), String> {
                 .versions
                 .iter()
                 .map(|v| {
-                    let files: BTreeMap<&String, &catalog::TargetRef> = v.files.iter().collect();
+                    let files: BTreeMap<&String, Value> = v
+                        .files
+                        .iter()
+                        .map(|(f, t)| (f, target_json(&t.target)))
+                        .collect();
                     json!({
                         "version": v.version,
-                        "target": v.model,
-                        "expires": role_expiry(&v.model.role),
-                        "card": v.card,
+                        "target": target_json(&v.target),
+                        "expires": role_expiry(&v.target.role),
+                        "card": v.model_card,
                         "files": files,
                     })
                 })
                 .collect();
             json!({
                 "name": m.name,
-                "aliases": m.aliases,
-                "aliases_target": m.aliases_target,
+                "aliases": m.known_aliases(),
+                "aliases_target": m.aliases_target.as_ref().map(|t| target_json(&t.target)),
                 "versions": versions,
             })
         })
@@ -312,9 +336,10 @@ pub fn models(a: ModelsArgs) -> Result<(), String> {
     }
     for m in cat.models.values() {
         println!("{}", m.name);
+        let aliases = m.known_aliases();
         for v in &m.versions {
-            let tags: Vec<&str> = m
-                .aliases
+            let Some(card) = &v.model_card else { continue };
+            let tags: Vec<&str> = aliases
                 .iter()
                 .filter(|(_, ver)| **ver == v.version)
                 .map(|(k, _)| k.as_str())
@@ -322,18 +347,16 @@ pub fn models(a: ModelsArgs) -> Result<(), String> {
             println!(
                 "  {:<8} {:<14} {:>9} bytes  sha256 {}  role {}{}{}",
                 v.version,
-                match v.card.task() {
+                match card.task() {
                     edge_registry::eval::TaskKind::Classification => "classification",
                     edge_registry::eval::TaskKind::Regression => "regression",
                 },
-                v.model.length,
-                v.model
-                    .sha256
+                v.target.length,
+                v.sha256()
                     .as_deref()
                     .map_or("-", |h| h.get(..12).unwrap_or(h)),
-                v.model.role,
-                v.card
-                    .created
+                v.target.role,
+                card.created
                     .as_deref()
                     .map(|c| format!("  created {c}"))
                     .unwrap_or_default(),

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use edge_registry::card::ModelCard;
+use edge_registry::catalog::ModelCard;
 use edge_registry::clock::SystemClock;
 use edge_registry::engine::Model;
 use edge_registry::error::ErrorCode;

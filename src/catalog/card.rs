@@ -1,16 +1,19 @@
 //! The model card: what a registry says about a model version (docs/registry-format.md). It
-//! rides in the `custom` field of the model's TUF target, so every field is signed.
+//! rides in the `custom` field of the model's TUF target, so every field is signed. Owns
+//! [`ModelCard`] and the number rules of signed JSON; imports the engine's tensor schema and the
+//! evaluator's configuration types (plain data), never the registry, the publisher or a binding.
 //!
 //! Signatures cover canonical JSON, which has no floating-point numbers, so a signed card
 //! carries every non-integer number as a decimal string (`"accuracy": "0.984"`; the publisher
-//! writes them with [`crate::catalog::without_floats`]). Metrics and gate thresholds are read
-//! from a number or a numeric string alike, so card files on disk and signed cards both parse.
+//! writes them with [`without_floats`]). Metrics and gate thresholds are read from a number or a
+//! numeric string alike ([`card_number`]), so card files on disk and signed cards both parse.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::{check_file_name, parse_path, CatalogError, CatalogPath, MODELS_DIR};
 use crate::engine::{ModelSchema, TensorSpec};
 use crate::eval::gates::GateSpec;
 use crate::eval::{EvalConfig, TaskKind};
@@ -92,7 +95,33 @@ fn onnx() -> String {
     "onnx".into()
 }
 
-use crate::catalog::card_number as number_of;
+/// Replaces every non-integer number in `v` by its shortest round-trip decimal string (TUF's
+/// canonical JSON has no floats: securesystemslib `encode_canonical` refuses them).
+pub fn without_floats(v: Value) -> Value {
+    match v {
+        Value::Number(n) if n.as_u64().is_none() && n.as_i64().is_none() => {
+            Value::String(n.to_string())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(without_floats).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, without_floats(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// A card number: a JSON number, or a string holding one (how cards carry non-integers).
+pub fn card_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+use card_number as number_of;
 
 /// Deserializes `{name: number or numeric string}`.
 fn number_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
@@ -118,6 +147,52 @@ pub(crate) fn opt_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Optio
 }
 
 impl ModelCard {
+    /// Reads the card of target `path` (`models/<name>/<version>/model.onnx`) from its signed
+    /// `custom` value: its name and version, when given, must be the path's (an absent one is
+    /// taken from the path, an integer version read as its decimal text), and `files` must point
+    /// inside the version's directory.
+    pub fn from_custom(path: &str, custom: Option<&Value>) -> Result<ModelCard, CatalogError> {
+        let bad = |reason: String| CatalogError::BadCard {
+            path: path.to_string(),
+            reason,
+        };
+        let value = custom.ok_or_else(|| bad("the target has no custom field".into()))?;
+        let Some(CatalogPath::Model { name, version }) = parse_path(path) else {
+            return Err(bad("not a models/<name>/<version>/model.onnx path".into()));
+        };
+        let mut value = value.clone();
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| bad("the model card is not a JSON object".into()))?;
+        obj.entry("name").or_insert_with(|| name.clone().into());
+        let v = obj
+            .entry("version")
+            .or_insert_with(|| version.clone().into());
+        if v.is_u64() || v.is_i64() {
+            // Publishers may write an integer version as a number.
+            *v = Value::String(v.to_string());
+        }
+        let card = ModelCard::deserialize(&value).map_err(|e| bad(e.to_string()))?;
+        if card.name != name || card.version != version {
+            return Err(bad(format!(
+                "the card says {}@{}, the path says {name}@{version}",
+                card.name, card.version
+            )));
+        }
+        let dir = format!("{MODELS_DIR}/{name}/{version}/");
+        for (role, file) in &card.files {
+            let inside = file
+                .strip_prefix(&dir)
+                .is_some_and(|f| check_file_name(f).is_ok());
+            if !inside {
+                return Err(bad(format!(
+                    "files.{role} = {file:?} is not a file of this version"
+                )));
+            }
+        }
+        Ok(card)
+    }
+
     /// Parses a card from JSON (a target's `custom` value or a file).
     pub fn from_value(v: &Value) -> Result<ModelCard, String> {
         ModelCard::deserialize(v).map_err(|e| format!("model card: {e}"))
@@ -161,12 +236,13 @@ impl ModelCard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn committed_cards_parse_and_round_trip() {
         for card in [
-            include_str!("../tests/fixtures/models/digits-v1/card.json"),
-            include_str!("../tests/fixtures/models/diabetes/card.json"),
+            include_str!("../../tests/fixtures/models/digits-v1/card.json"),
+            include_str!("../../tests/fixtures/models/diabetes/card.json"),
         ] {
             let v: Value = serde_json::from_str(card).unwrap();
             let c = ModelCard::from_value(&v).unwrap();
@@ -184,8 +260,9 @@ mod tests {
     #[test]
     fn signed_cards_carry_numbers_as_strings() {
         let v: Value =
-            serde_json::from_str(include_str!("../tests/fixtures/models/iris/card.json")).unwrap();
-        let mut v = crate::catalog::without_floats(v);
+            serde_json::from_str(include_str!("../../tests/fixtures/models/iris/card.json"))
+                .unwrap();
+        let mut v = without_floats(v);
         v["gates"] = serde_json::json!([{"metric": "accuracy", "min": "0.9"}]);
         let c = ModelCard::from_value(&v).unwrap();
         assert_eq!(c.metrics["accuracy"], 0.9473684210526315);
@@ -193,5 +270,18 @@ mod tests {
         assert_eq!(c.gates[0].min, Some(0.9));
         v["metrics"]["accuracy"] = serde_json::json!("high");
         assert!(ModelCard::from_value(&v).is_err());
+    }
+
+    #[test]
+    fn card_files_must_stay_in_the_version() {
+        let mut c = serde_json::json!({"name": "iris", "version": "1",
+            "files": {"profile": "models/iris/1/profile.json"}});
+        assert!(ModelCard::from_custom("models/iris/1/model.onnx", Some(&c)).is_ok());
+        c["files"] = serde_json::json!({"profile": "models/iris/2/profile.json"});
+        let err = ModelCard::from_custom("models/iris/1/model.onnx", Some(&c)).unwrap_err();
+        assert_eq!(err.code(), "BAD_CARD");
+        c["files"] = serde_json::json!({"x": "models/iris/1/../../x"});
+        assert!(ModelCard::from_custom("models/iris/1/model.onnx", Some(&c)).is_err());
+        assert!(ModelCard::from_custom("models/iris/1/model.onnx", None).is_err());
     }
 }

@@ -1,0 +1,521 @@
+//! The models of a repository, built from its trusted targets: versions in [`compare_versions`]
+//! order, each with its card and other files, and each model's aliases; and how a reference
+//! resolves to one signed version. Owns [`Catalogue`]; imports the rest of `catalog` and the
+//! `tuf` target type. The publisher's checks, the CLI's `models`/`verify`, the registry client
+//! and the bindings all read this one value.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{
+    aliases_path, compare_versions, parse_path, Aliases, CatalogError, CatalogPath, ModelCard,
+    ModelRef, Selector, DEFAULT_ALIAS,
+};
+use crate::tuf::TargetInfo;
+
+/// A signed target of the catalogue and where it is downloaded from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedFile {
+    /// The signed target (length, hashes, `custom`, signing role).
+    pub target: TargetInfo,
+    /// Its download URL (empty when the catalogue was built without one, as the publisher's
+    /// checks do).
+    pub url: String,
+}
+
+impl SignedFile {
+    /// A target without a download URL (a catalogue read only for its content).
+    pub fn unlocated(target: TargetInfo) -> Self {
+        SignedFile {
+            target,
+            url: String::new(),
+        }
+    }
+}
+
+/// One version of a model, as the trusted metadata signs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelVersion {
+    /// Model name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// The signed target of `model.onnx` (length, hashes, card in `custom`, signing role).
+    pub target: TargetInfo,
+    /// Where it is downloaded from.
+    pub url: String,
+    /// The model card read from `custom` ([`ModelCard::from_custom`]); `None` when the target
+    /// carries none (a repository another tool wrote).
+    pub model_card: Option<ModelCard>,
+    /// Other files of this version (evaluation sets, profiles), by file name.
+    pub files: BTreeMap<String, SignedFile>,
+}
+
+impl ModelVersion {
+    /// The model card as signed (the target's `custom` value), if any.
+    pub fn card(&self) -> Option<&Value> {
+        self.target.custom.as_ref()
+    }
+
+    /// The signed SHA-256 (lower-case hex), if the target lists one.
+    pub fn sha256(&self) -> Option<String> {
+        self.target
+            .hashes
+            .get("sha256")
+            .map(|h| h.to_ascii_lowercase())
+    }
+}
+
+/// What is known of a model's aliases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliasState {
+    /// The model has no aliases document.
+    None,
+    /// The verified document's aliases (alias to version).
+    Known(BTreeMap<String, String>),
+    /// The document exists but could not be obtained or is malformed (or is not read yet);
+    /// alias references (and bare names) fail rather than guess.
+    Unavailable(String),
+}
+
+/// A model, its versions and aliases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelEntry {
+    /// Model name.
+    pub name: String,
+    /// Versions, lowest first ([`compare_versions`]).
+    pub versions: Vec<ModelVersion>,
+    /// Its aliases.
+    pub aliases: AliasState,
+    /// The signed target of its aliases document, if there is one.
+    pub aliases_target: Option<SignedFile>,
+}
+
+impl ModelEntry {
+    fn new(name: &str) -> Self {
+        ModelEntry {
+            name: name.to_string(),
+            versions: Vec::new(),
+            aliases: AliasState::None,
+            aliases_target: None,
+        }
+    }
+
+    /// The highest version.
+    pub fn latest(&self) -> Option<&ModelVersion> {
+        self.versions.last()
+    }
+
+    /// A version by its exact name.
+    pub fn version(&self, version: &str) -> Option<&ModelVersion> {
+        self.versions.iter().find(|v| v.version == version)
+    }
+
+    /// The aliases, when the verified document is known (empty otherwise).
+    pub fn known_aliases(&self) -> BTreeMap<String, String> {
+        match &self.aliases {
+            AliasState::Known(a) => a.clone(),
+            _ => BTreeMap::new(),
+        }
+    }
+
+    /// Resolves a selector (`docs/registry-format.md`, "Aliases"): `x` is alias `x` when the
+    /// signed aliases document has one, else version `x`; the default selector is the
+    /// `production` alias, else the highest version. Codes `MODEL_NOT_FOUND`,
+    /// `ALIASES_UNAVAILABLE`.
+    pub fn resolve(&self, selector: &Selector) -> Result<Resolved, CatalogError> {
+        let r = ModelRef {
+            name: self.name.clone(),
+            selector: selector.clone(),
+        };
+        let not_found = |reason: String| CatalogError::ModelNotFound {
+            reference: r.to_string(),
+            reason,
+        };
+        let unavailable = |reason: &str| CatalogError::AliasesUnavailable {
+            model: self.name.clone(),
+            reason: reason.to_string(),
+        };
+        let via_alias = |alias: &str, aliases: &BTreeMap<String, String>| {
+            aliases.get(alias).map(|version| {
+                self.version(version)
+                    .map(|m| Resolved::new(m, Some(alias)))
+                    .ok_or_else(|| {
+                        not_found(format!(
+                            "alias {alias:?} points to version {version:?}, which is not signed"
+                        ))
+                    })
+            })
+        };
+        match selector {
+            Selector::Named(x) => {
+                let direct = || self.version(x).map(|m| Resolved::new(m, None));
+                match &self.aliases {
+                    AliasState::Known(a) => via_alias(x, a)
+                        .or_else(|| direct().map(Ok))
+                        .unwrap_or_else(|| Err(not_found(format!("no alias or version {x:?}")))),
+                    // Aliases cannot be named like versions (the publisher refuses it), so an
+                    // existing version is unambiguous even when the aliases are unknown.
+                    AliasState::Unavailable(why) => direct().ok_or_else(|| unavailable(why)),
+                    AliasState::None => {
+                        direct().ok_or_else(|| not_found(format!("no version {x:?}")))
+                    }
+                }
+            }
+            Selector::Default => {
+                let by_alias = match &self.aliases {
+                    AliasState::Known(a) => via_alias(DEFAULT_ALIAS, a),
+                    AliasState::Unavailable(why) => return Err(unavailable(why)),
+                    AliasState::None => None,
+                };
+                by_alias.unwrap_or_else(|| {
+                    self.latest()
+                        .map(|m| Resolved::new(m, None))
+                        .ok_or_else(|| not_found("the model has no versions".into()))
+                })
+            }
+        }
+    }
+}
+
+/// A reference resolved to one signed version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// The version.
+    pub model: ModelVersion,
+    /// The alias it was reached through, if any.
+    pub alias: Option<String>,
+}
+
+impl Resolved {
+    fn new(model: &ModelVersion, alias: Option<&str>) -> Self {
+        Resolved {
+            model: model.clone(),
+            alias: alias.map(str::to_string),
+        }
+    }
+}
+
+/// When the trusted metadata behind a catalogue stops being valid: the role that expires first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expiry {
+    /// The role.
+    pub role: String,
+    /// Its expiry, Unix seconds (`i64::MAX` when unknown).
+    pub at: i64,
+    /// Its expiry as written in the metadata.
+    pub text: String,
+}
+
+impl Default for Expiry {
+    fn default() -> Self {
+        Expiry {
+            role: String::new(),
+            at: i64::MAX,
+            text: String::new(),
+        }
+    }
+}
+
+/// Every model the trusted metadata signs, with aliases, as one immutable value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalogue {
+    /// Models by name.
+    pub models: BTreeMap<String, ModelEntry>,
+    /// Targets outside the naming convention (ignored).
+    pub other_targets: Vec<String>,
+    /// Targets, roles and aliases left out or dropped, with the reason (a bad card, a file
+    /// without its model, an alias to a version that is not signed).
+    pub problems: Vec<String>,
+    /// The role that expires first.
+    pub expires: Expiry,
+    /// Whether it comes from stored metadata because the network failed.
+    pub offline: bool,
+    /// Whether it was accepted although expired (the explicit offline opt-in).
+    pub expired: bool,
+}
+
+impl Catalogue {
+    /// Builds the catalogue from trusted targets. Targets outside the naming convention are
+    /// listed in `other_targets`; a version whose card is malformed or contradicts its path is
+    /// left out, and a file of a version that has no `model.onnx` is dropped, both reported in
+    /// `problems`. Aliases documents are read later ([`Catalogue::set_aliases`]): until then a
+    /// model that has one has [`AliasState::Unavailable`].
+    pub fn from_targets(targets: impl IntoIterator<Item = SignedFile>) -> Catalogue {
+        let mut cat = Catalogue::default();
+        let mut files: Vec<(SignedFile, String, String, String)> = Vec::new();
+        for t in targets {
+            match parse_path(&t.target.path) {
+                Some(CatalogPath::Model { name, version }) => {
+                    let card = match t.target.custom {
+                        None => None,
+                        Some(_) => {
+                            match ModelCard::from_custom(&t.target.path, t.target.custom.as_ref()) {
+                                Ok(card) => Some(card),
+                                Err(e) => {
+                                    cat.problems.push(e.to_string());
+                                    continue;
+                                }
+                            }
+                        }
+                    };
+                    cat.entry(&name).versions.push(ModelVersion {
+                        name,
+                        version,
+                        target: t.target,
+                        url: t.url,
+                        model_card: card,
+                        files: BTreeMap::new(),
+                    });
+                }
+                Some(CatalogPath::File {
+                    name,
+                    version,
+                    file,
+                }) => files.push((t, name, version, file)),
+                Some(CatalogPath::Aliases { name }) => {
+                    let m = cat.entry(&name);
+                    m.aliases_target = Some(t);
+                    m.aliases = AliasState::Unavailable("not loaded yet".into());
+                }
+                None => cat.other_targets.push(t.target.path),
+            }
+        }
+        cat.attach_files(files);
+        for m in cat.models.values_mut() {
+            m.versions
+                .sort_by(|a, b| compare_versions(&a.version, &b.version));
+        }
+        cat.check_card_files();
+        cat
+    }
+
+    fn entry(&mut self, name: &str) -> &mut ModelEntry {
+        self.models
+            .entry(name.to_string())
+            .or_insert_with(|| ModelEntry::new(name))
+    }
+
+    fn attach_files(&mut self, files: Vec<(SignedFile, String, String, String)>) {
+        for (t, name, version, file) in files {
+            let v = self
+                .models
+                .get_mut(&name)
+                .and_then(|m| m.versions.iter_mut().find(|v| v.version == version));
+            match v {
+                Some(v) => {
+                    v.files.insert(file, t);
+                }
+                None => self
+                    .problems
+                    .push(format!("{}: no model.onnx for this version", t.target.path)),
+            }
+        }
+    }
+
+    /// Reports card `files` entries that name no signed target, and aliases documents of
+    /// models without a version.
+    fn check_card_files(&mut self) {
+        for m in self.models.values() {
+            if m.versions.is_empty() {
+                self.problems.push(format!(
+                    "{}: aliases for a model with no version",
+                    aliases_path(&m.name)
+                ));
+            }
+            for v in &m.versions {
+                let Some(card) = &v.model_card else { continue };
+                for (role, path) in &card.files {
+                    let listed = path
+                        .rsplit_once('/')
+                        .is_some_and(|(_, f)| v.files.contains_key(f));
+                    if !listed {
+                        self.problems.push(format!(
+                            "{}: card files.{role} names {path}, which is not a signed target",
+                            v.target.path
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sets a model's aliases from its verified aliases document ([`Aliases::from_bytes`]). An
+    /// alias to a version that is not signed is kept (resolving it fails with
+    /// `MODEL_NOT_FOUND`, naming the version) and reported.
+    pub fn set_aliases(&mut self, doc: Aliases) {
+        let Some(m) = self.models.get_mut(&doc.name) else {
+            return;
+        };
+        for (alias, version) in &doc.aliases {
+            if m.version(version).is_none() {
+                self.problems.push(format!(
+                    "{}: alias {alias} names version {version}, which is not published",
+                    aliases_path(&doc.name)
+                ));
+            }
+        }
+        m.aliases = AliasState::Known(doc.aliases);
+    }
+
+    /// The publisher's rule, for registries it wrote: every version has a model card. Versions
+    /// without one are dropped and reported (code `BAD_CARD` in the message's words).
+    pub fn require_cards(&mut self) {
+        for m in self.models.values_mut() {
+            let problems = &mut self.problems;
+            m.versions.retain(|v| {
+                let keep = v.model_card.is_some();
+                if !keep {
+                    let e = CatalogError::BadCard {
+                        path: v.target.path.clone(),
+                        reason: "the target has no custom field".into(),
+                    };
+                    problems.push(e.to_string());
+                }
+                keep
+            });
+        }
+    }
+
+    /// Marks a model's aliases as unavailable (the document could not be read or verified),
+    /// and reports why.
+    pub fn aliases_unavailable(&mut self, name: &str, why: String) {
+        if let Some(m) = self.models.get_mut(name) {
+            self.problems.push(format!("{}: {why}", aliases_path(name)));
+            m.aliases = AliasState::Unavailable(why);
+        }
+    }
+
+    /// Resolves a reference ([`ModelEntry::resolve`]). Codes `MODEL_NOT_FOUND`,
+    /// `ALIASES_UNAVAILABLE`.
+    pub fn resolve(&self, r: &ModelRef) -> Result<Resolved, CatalogError> {
+        self.models
+            .get(&r.name)
+            .ok_or_else(|| CatalogError::ModelNotFound {
+                reference: r.to_string(),
+                reason: "no such model in the registry".into(),
+            })?
+            .resolve(&r.selector)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use serde_json::json;
+
+    fn target(path: &str, custom: Option<Value>) -> SignedFile {
+        SignedFile {
+            target: TargetInfo {
+                path: path.into(),
+                length: 1,
+                hashes: BTreeMap::from([("sha256".to_string(), "00".repeat(32))]),
+                custom,
+                role: "targets".into(),
+            },
+            url: format!("u/{path}"),
+        }
+    }
+
+    fn card(name: &str, version: &str) -> Value {
+        json!({"name": name, "version": version, "format": "onnx",
+               "inputs": [{"name": "x", "dtype": "float32", "shape": ["N", 4]}],
+               "outputs": [{"name": "y", "dtype": "int64", "shape": ["N"]}],
+               "metrics": {"accuracy": "0.9", "n": 3},
+               "files": {"profile": format!("models/{name}/{version}/profile.json")}})
+    }
+
+    #[test]
+    fn building_keeps_good_versions_and_reports_the_rest() {
+        let cat = Catalogue::from_targets(vec![
+            target("models/iris/10/model.onnx", Some(card("iris", "10"))),
+            target("models/iris/9/model.onnx", Some(card("iris", "9"))),
+            target("models/iris/9/profile.json", None),
+            target("models/iris/8/eval.csv", None),
+            target("models/iris/2.0.0-rc1/model.onnx", None),
+            target("models/iris/2.0.0/model.onnx", None),
+            target(
+                "models/num/1/model.onnx",
+                Some(json!({"name": "num", "version": 1})),
+            ),
+            target("models/bad/1/model.onnx", Some(card("other", "1"))),
+            target("models/worse/1/model.onnx", Some(json!({"inputs": 3}))),
+            target("README.txt", None),
+        ]);
+        let iris = &cat.models["iris"];
+        let versions: Vec<&str> = iris.versions.iter().map(|v| v.version.as_str()).collect();
+        assert_eq!(versions, ["2.0.0-rc1", "2.0.0", "9", "10"]);
+        let v9 = iris.version("9").unwrap();
+        assert_eq!(v9.model_card.as_ref().unwrap().metrics["accuracy"], 0.9);
+        assert_eq!(v9.files["profile.json"].url, "u/models/iris/9/profile.json");
+        assert!(iris.version("2.0.0").unwrap().model_card.is_none());
+        assert_eq!(
+            cat.models["num"].versions[0]
+                .model_card
+                .as_ref()
+                .unwrap()
+                .version,
+            "1"
+        );
+        assert!(!cat.models.contains_key("bad") && !cat.models.contains_key("worse"));
+        assert_eq!(cat.other_targets, ["README.txt"]);
+        let problem = |s: &str| cat.problems.iter().any(|p| p.contains(s));
+        assert!(problem("other@1") && problem("models/worse/1/model.onnx"));
+        assert!(problem("models/iris/8/eval.csv: no model.onnx"));
+        assert!(problem("models/iris/10/model.onnx: card files.profile"));
+        assert_eq!(cat.problems.len(), 4, "{:?}", cat.problems);
+    }
+
+    #[test]
+    fn resolution_rules() {
+        let mut c = Catalogue::from_targets(vec![
+            target("models/digits/1/model.onnx", None),
+            target("models/digits/10/model.onnx", None),
+            target("models/digits/9/model.onnx", None),
+            target("models/digits/9/eval.csv", None),
+            target("models/digits/aliases.json", None),
+            target("models/iris/1/model.onnx", None),
+        ]);
+        let r = |s: &str| ModelRef::parse(s).unwrap();
+        // Aliases document not loaded: alias and bare references fail closed.
+        assert_eq!(
+            c.resolve(&r("digits")).unwrap_err().code(),
+            "ALIASES_UNAVAILABLE"
+        );
+        assert_eq!(c.resolve(&r("digits@9")).unwrap().model.version, "9");
+        let doc = Aliases {
+            name: "digits".into(),
+            aliases: BTreeMap::from([
+                ("production".into(), "9".into()),
+                ("old".into(), "3".into()),
+            ]),
+        };
+        c.set_aliases(doc);
+        assert!(c.problems.iter().any(|p| p.contains("alias old")));
+        let p = c.resolve(&r("digits")).unwrap();
+        assert_eq!(
+            (p.model.version.as_str(), p.alias.as_deref()),
+            ("9", Some("production"))
+        );
+        assert_eq!(
+            c.resolve(&r("digits@production")).unwrap().model.version,
+            "9"
+        );
+        for missing in ["digits@old", "digits@7", "nope"] {
+            assert_eq!(
+                c.resolve(&r(missing)).unwrap_err().code(),
+                "MODEL_NOT_FOUND"
+            );
+        }
+        // No aliases document: a bare name is the highest version.
+        assert_eq!(c.resolve(&r("iris")).unwrap().model.version, "1");
+        c.aliases_unavailable("digits", "network".into());
+        assert_eq!(
+            c.resolve(&r("digits@production")).unwrap_err().code(),
+            "ALIASES_UNAVAILABLE"
+        );
+        assert_eq!(c.resolve(&r("digits@10")).unwrap().model.version, "10");
+    }
+}
