@@ -63,3 +63,21 @@ impl Clock for SystemClock {
         (js_sys::Date::now() / 1000.0).floor() as i64
     }
 }
+
+/// The clock a client runs on: the host's, or a time the caller fixed (tests, replays).
+#[derive(Debug)]
+pub enum AnyClock {
+    /// The host's clock.
+    System(SystemClock),
+    /// A fixed time.
+    Fixed(FixedClock),
+}
+
+impl Clock for AnyClock {
+    fn now(&self) -> UnixSeconds {
+        match self {
+            AnyClock::System(c) => c.now(),
+            AnyClock::Fixed(c) => c.now(),
+        }
+    }
+}

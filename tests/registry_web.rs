@@ -22,9 +22,10 @@ use edge_registry::fetch::Fetch;
 use edge_registry::registry::{
     AbortFlag, FetchOptions, Progress, Registry, RegistryConfig, RegistryError, Source,
 };
+use edge_registry::store::any::AnyStore;
 use edge_registry::store::indexeddb::IndexedDbStore;
 use edge_registry::store::{MemoryStore, Namespaced, Store};
-use edge_registry::wasm::{AnyStore, JsRegistry};
+use edge_registry::wasm::JsRegistry;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;

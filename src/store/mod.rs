@@ -11,6 +11,8 @@ use std::rc::Rc;
 
 use crate::error::ErrorCode;
 
+#[cfg(target_arch = "wasm32")]
+pub mod any;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fs;
 #[cfg(target_arch = "wasm32")]

@@ -16,7 +16,7 @@ use crate::digest::{Sha256Digest, Sha256Hasher, StreamingVerifier};
 pub use engine::JsModel;
 pub use error::{js_error, JsResult};
 pub use eval::evaluate_predictions;
-pub use registry::{AnyClock, AnyStore, JsRegistry, JsRegistryCache};
+pub use registry::{JsRegistry, JsRegistryCache};
 
 /// Installs the panic hook: a Rust panic is reported on the console with its message and
 /// handed to `globalThis.__edgeRegistryPanic` (set by `resilient.js`) before the instance

@@ -1,0 +1,418 @@
+//! `Registry`: the registry client for pages, workers and Node. Converts arguments, calls
+//! [`crate::registry::Registry`], converts the results; errors are `Error`s with a `code`.
+
+use std::rc::Rc;
+
+use js_sys::{Object, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::engine::JsModel;
+use super::error::{coded_error, js_error, to_js, JsResult};
+use super::eval::{data_bytes, prepare, run_evaluation};
+use crate::catalog::{AliasState, ModelCard};
+use crate::clock::{AnyClock, FixedClock, SystemClock};
+use crate::engine::Model;
+use crate::eval::ModelRef as EvalModelRef;
+use crate::fetch::web::WebFetch;
+use crate::registry::{FetchOptions, Fetched, Progress, Registry, RegistryError};
+use crate::store::any::AnyStore;
+use crate::store::indexeddb::IndexedDbStore;
+
+mod cache;
+mod options;
+mod results;
+
+pub use cache::JsRegistryCache;
+use options::{bad_arg, config_from, fixed_now, get, open_store, root_bytes, CallOptions};
+use results::{
+    fetched_to_js, resolution, target_file, JsBytes, ModelInfo, NetworkError, RefreshResult,
+    RoleInfo, Roles, VersionInfo,
+};
+
+type Inner = Registry<WebFetch, AnyStore, AnyClock>;
+
+struct Shared {
+    reg: Inner,
+    kind: &'static str,
+}
+
+/// A client of one signed model registry.
+///
+/// ```js
+/// import init, { Registry } from "edge-registry";
+/// await init();
+/// const registry = await Registry.open({
+///   url: "https://models.example.com/registry",
+///   trustedRoot: await (await fetch("/root.json")).arrayBuffer(), // shipped with the app
+/// });
+/// await registry.refresh();
+/// const { bytes, card, source } = await registry.fetchModel("digits@production", {
+///   onProgress: ({ loaded, total, source }) => console.log(source, loaded, "/", total),
+/// });
+/// const model = await registry.load("digits");  // a Model, checked against its card
+/// ```
+#[wasm_bindgen(js_name = Registry)]
+pub struct JsRegistry {
+    inner: Rc<Shared>,
+}
+
+fn promise<F>(fut: F) -> Promise
+where
+    F: std::future::Future<Output = JsResult<JsValue>> + 'static,
+{
+    future_to_promise(fut)
+}
+
+#[wasm_bindgen(js_class = Registry)]
+impl JsRegistry {
+    /// Opens a client: checks the pinned root, opens the cache (IndexedDB where it exists,
+    /// else memory, or the store object given), collects leftovers of interrupted downloads,
+    /// and loads the stored trusted metadata if it still verifies (so a second visit can work
+    /// offline). Nothing is fetched until `refresh()`.
+    ///
+    /// ```js
+    /// const registry = await Registry.open({ url, trustedRoot, cache: "indexeddb",
+    ///   limits: { maxCacheBytes: 500e6 } });
+    /// ```
+    pub async fn open(
+        #[wasm_bindgen(unchecked_param_type = "RegistryOptions")] options: JsValue,
+    ) -> JsResult<JsRegistry> {
+        if !options.is_object() {
+            return Err(bad_arg("Registry.open needs an options object"));
+        }
+        let url = get(&options, "url")
+            .as_string()
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| bad_arg("options.url must be the repository URL"))?;
+        let root = root_bytes(&get(&options, "trustedRoot"))?;
+        let config = config_from(&options, &url)?;
+        let clock = match fixed_now(&get(&options, "now"))? {
+            Some(t) => AnyClock::Fixed(FixedClock::new(t)),
+            None => AnyClock::System(SystemClock),
+        };
+        let store = open_store(&options, &url).await?;
+        let kind = store.kind();
+        let reg = Registry::open(config, WebFetch::new(), store, clock, &root)
+            .await
+            .map_err(|e| js_error(&e))?;
+        Ok(JsRegistry {
+            inner: Rc::new(Shared { reg, kind }),
+        })
+    }
+
+    /// Which cache backs this client: `"indexeddb"`, `"memory"` or `"custom"`.
+    #[wasm_bindgen(getter, js_name = cacheKind)]
+    pub fn cache_kind(&self) -> String {
+        self.inner.kind.to_string()
+    }
+
+    /// Runs the TUF client workflow (root rotation, timestamp, snapshot, targets, delegated
+    /// roles) and rebuilds the model catalogue. Resolves to each role's version and expiry.
+    /// When the repository is unreachable it resolves with `offline: true` using the stored
+    /// trusted metadata (verified again) while it is unexpired; otherwise it rejects with a
+    /// coded error (`NETWORK`, `EXPIRED`, `ROLLBACK`, `SIGNATURE_THRESHOLD`, ...).
+    ///
+    /// ```js
+    /// const { offline, roles } = await registry.refresh();
+    /// console.log(roles.targets.version, roles.timestamp.expires);
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<RefreshResult>")]
+    pub fn refresh(&self) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            let o = inner.reg.refresh().await.map_err(|e| js_error(&e))?;
+            let role = |s: &crate::tuf::RoleStatus| RoleInfo {
+                version: s.version,
+                expires: s.expires.clone(),
+            };
+            to_js(&RefreshResult {
+                offline: o.offline,
+                expired: o.expired,
+                network_error: o
+                    .network_error
+                    .map(|(code, message)| NetworkError { code, message }),
+                reference_time: crate::tuf::time::format_expires(o.report.reference_time),
+                root_rotations: o.report.root_rotations,
+                roles: Roles {
+                    root: role(&o.report.root),
+                    timestamp: role(&o.report.timestamp),
+                    snapshot: role(&o.report.snapshot),
+                    targets: role(&o.report.targets),
+                },
+                models: o.models,
+                problems: o.problems,
+            })
+        })
+    }
+
+    /// Every model the trusted metadata signs: versions (lowest first) with their cards,
+    /// aliases, the latest version. Throws `INVALID_STATE` before the first refresh.
+    ///
+    /// ```js
+    /// for (const m of registry.models()) console.log(m.name, m.aliases, m.latest);
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "ModelInfo[]")]
+    pub fn models(&self) -> JsResult<JsValue> {
+        let cat = self.inner.reg.catalogue().ok_or_else(|| {
+            js_error(&RegistryError::NotReady {
+                reason: "call refresh() first".into(),
+            })
+        })?;
+        let list: Vec<ModelInfo<'_>> = cat
+            .models
+            .values()
+            .map(|m| ModelInfo {
+                name: &m.name,
+                versions: m
+                    .versions
+                    .iter()
+                    .map(|v| VersionInfo {
+                        version: &v.version,
+                        path: &v.target.path,
+                        length: v.target.length,
+                        sha256: v.sha256(),
+                        role: &v.target.role,
+                        card: v.card(),
+                        files: v
+                            .files
+                            .iter()
+                            .map(|(k, f)| (k.as_str(), target_file(&f.target)))
+                            .collect(),
+                    })
+                    .collect(),
+                aliases: match &m.aliases {
+                    AliasState::Known(a) => Some(a),
+                    _ => None,
+                },
+                aliases_error: match &m.aliases {
+                    AliasState::Unavailable(why) => Some(why.as_str()),
+                    _ => None,
+                },
+                latest: m.latest().map(|v| v.version.as_str()),
+            })
+            .collect();
+        to_js(&list)
+    }
+
+    /// Resolves `"name@alias"`, `"name@version"` or a bare `"name"` (its `production` alias,
+    /// else its highest version) to one signed version. Throws `BAD_REF`, `MODEL_NOT_FOUND`,
+    /// `ALIASES_UNAVAILABLE` or `INVALID_STATE`.
+    ///
+    /// ```js
+    /// registry.resolve("digits@production"); // { name: "digits", version: "1", alias: "production", ... }
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Resolution")]
+    pub fn resolve(&self, reference: &str) -> JsResult<JsValue> {
+        let r = self
+            .inner
+            .reg
+            .resolve(reference)
+            .map_err(|e| js_error(&e))?;
+        to_js(&resolution(&r))
+    }
+
+    /// Resolves `reference` and returns the verified bytes and the model card: from the cache
+    /// when a blob with the signed SHA-256 is there (re-hashed while it is read), else
+    /// downloaded with a streaming SHA-256 over the response chunks, aborted the moment the
+    /// signed length is exceeded (`LENGTH_EXCEEDED`), refused on a digest mismatch
+    /// (`HASH_MISMATCH`), then cached. `onProgress` receives `{ loaded, total, source }`; an
+    /// `AbortSignal` cancels cleanly (`ABORTED`, nothing cached). Also `QUOTA`, `EXPIRED`,
+    /// `NETWORK`, `MODEL_NOT_FOUND`.
+    ///
+    /// ```js
+    /// const ctl = new AbortController();
+    /// const r = await registry.fetchModel("digits@2", { signal: ctl.signal,
+    ///   onProgress: (p) => bar.value = p.loaded / p.total });
+    /// r.bytes; r.card; r.source; // "cache" | "network"
+    /// ```
+    #[wasm_bindgen(js_name = fetchModel, unchecked_return_type = "Promise<FetchModelResult>")]
+    pub fn fetch_model(
+        &self,
+        reference: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "FetchModelOptions")] options: Option<
+            Object,
+        >,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+            let progress = |p: &Progress| call.progress(p);
+            let opts = FetchOptions {
+                progress: Some(&progress),
+                abort: Some(&call.flag),
+            };
+            let mut out = JsBytes::default();
+            let fetched = inner
+                .reg
+                .fetch_model_into(&reference, &mut out, opts)
+                .await
+                .map_err(|e| js_error(&e))?;
+            fetched_to_js(&fetched, out.array)
+        })
+    }
+
+    /// Fetches another signed file of a model version (for example `"eval.csv"` or
+    /// `"profile.json"`), verified against its signed length and SHA-256 while it streams.
+    /// Such files are not cached. `MODEL_NOT_FOUND` when the version signs no such file.
+    ///
+    /// ```js
+    /// const csv = await registry.fetchFile("digits@production", "eval.csv");
+    /// const report = model.evaluate(csv);
+    /// ```
+    #[wasm_bindgen(js_name = fetchFile, unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn fetch_file(
+        &self,
+        reference: String,
+        file: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "FetchModelOptions")] options: Option<
+            Object,
+        >,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+            let progress = |p: &Progress| call.progress(p);
+            let opts = FetchOptions {
+                progress: Some(&progress),
+                abort: Some(&call.flag),
+            };
+            let mut out = JsBytes::default();
+            inner
+                .reg
+                .fetch_file_into(&reference, &file, &mut out, opts)
+                .await
+                .map_err(|e| js_error(&e))?;
+            Ok(out.array.map_or(JsValue::UNDEFINED, JsValue::from))
+        })
+    }
+
+    /// Fetches the verified model like `fetchModel` and loads it with the inference engine,
+    /// checked against the inputs and outputs its card declares (`BAD_CARD`,
+    /// `SCHEMA_MISMATCH`). Resolves to a `Model`.
+    ///
+    /// ```js
+    /// const model = await registry.load("digits@production");
+    /// const { probabilities } = model.run({ input: { data: pixels, shape: [1, 64] } });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<Model>")]
+    pub fn load(
+        &self,
+        reference: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "LoadOptions")] options: Option<Object>,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+            Ok(load_model(&inner, &reference, &call).await?.into())
+        })
+    }
+
+    /// Champion vs challenger: loads two versions (verified, cached) and evaluates both on the
+    /// same rows of `data` (CSV or JSON; text or bytes), with metric deltas, paired bootstrap
+    /// confidence intervals, McNemar's test for classifiers and a verdict per metric. The
+    /// evaluation options are `model.evaluate`'s; the columns come from the first model's card.
+    ///
+    /// ```js
+    /// const report = await registry.compare("digits@production", "digits@staging", csv);
+    /// report.comparison.verdicts;
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<EvalReport>")]
+    pub fn compare(
+        &self,
+        champion: String,
+        challenger: String,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EvalOptions")] options: JsValue,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            let bytes = data_bytes(&data)?;
+            let call = CallOptions::parse(&JsValue::UNDEFINED)?;
+            let a = load_model(&inner, &champion, &call).await?;
+            let b = load_model(&inner, &challenger, &call).await?;
+            let prepared = prepare(&options, a.card.as_ref())?;
+            run_evaluation(prepared, &bytes, Some(a.eval_model()), Some(b.eval_model()))
+        })
+    }
+
+    /// The cache of verified models.
+    #[wasm_bindgen(getter)]
+    pub fn cache(&self) -> JsRegistryCache {
+        JsRegistryCache {
+            inner: Rc::clone(&self.inner),
+        }
+    }
+
+    /// Closes the IndexedDB connection (no-op for other caches). The client is unusable after.
+    pub fn close(&self) {
+        self.inner.reg.cache().store().inner().close();
+    }
+
+    /// Deletes an IndexedDB database (for example a registry's `dbName`), forgetting its
+    /// trusted metadata and cached models. Close clients of it first.
+    ///
+    /// ```js
+    /// registry.close();
+    /// await Registry.deleteDatabase("edge-registry:https://models.example.com/registry");
+    /// ```
+    #[wasm_bindgen(js_name = deleteDatabase)]
+    pub async fn delete_database(name: String) -> JsResult<()> {
+        IndexedDbStore::delete_database(&name)
+            .await
+            .map_err(|e| js_error(&e))
+    }
+}
+
+/// Fetches (cache or network, verified), loads and, when asked, gate-checks a model.
+async fn load_model(
+    inner: &Shared,
+    reference: &str,
+    call: &CallOptions,
+) -> JsResult<JsModel> {
+    let progress = |p: &Progress| call.progress(p);
+    let opts = FetchOptions {
+        progress: Some(&progress),
+        abort: Some(&call.flag),
+    };
+    let (model, fetched) = inner
+        .reg
+        .load(reference, opts)
+        .await
+        .map_err(|e| js_error(&e))?;
+    let gates = if call.verify_gate {
+        let report = inner
+            .reg
+            .verify_gates(&model, &fetched, opts)
+            .await
+            .map_err(|e| js_error(&e))?;
+        Some(report)
+    } else {
+        None
+    };
+    let mut m = model_from_registry(model, &fetched, reference)?;
+    m.gates = gates;
+    Ok(m)
+}
+
+/// Wraps a model the registry verified and loaded, with its signed card and the reference that
+/// reports name it by.
+fn model_from_registry(
+    model: Model,
+    fetched: &Fetched,
+    reference: &str,
+) -> JsResult<JsModel> {
+    let card = match &fetched.card {
+        None => None,
+        Some(v) => Some(
+            ModelCard::from_value(v)
+                .map_err(|e| coded_error("BAD_CARD", &format!("{}: {e}", fetched.path)))?,
+        ),
+    };
+    let r = EvalModelRef {
+        target_path: fetched.path.clone(),
+        sha256: fetched.sha256.clone(),
+        reference: Some(reference.to_string()),
+    };
+    Ok(JsModel::new(model, card, r))
+}

@@ -1,0 +1,334 @@
+//! What `Registry` returns to JS: the TypeScript declarations, the serialisable results, and
+//! the verified artifact's bytes assembled in a JS `Uint8Array`.
+
+//! `Registry`: the registry client for pages, workers and Node. Converts arguments, calls
+//! [`crate::registry::Registry`], converts the results; errors are `Error`s with a `code`.
+
+use js_sys::{Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::catalog::Resolved;
+use crate::registry::{ArtifactOut, Fetched, RegistryError};
+use crate::tuf::TargetInfo;
+use crate::wasm::error::{coded_error, to_js, JsResult};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** A store the caller provides (for runtimes without IndexedDB). Each method may return a
+ * value or a promise. Without `keys`, the key list is kept under `__edge_registry_keys__`. */
+export interface RegistryStore {
+  get(key: string): Uint8Array | ArrayBuffer | undefined | null | Promise<Uint8Array | ArrayBuffer | undefined | null>;
+  put(key: string, bytes: Uint8Array): void | Promise<void>;
+  delete(key: string): void | Promise<void>;
+  keys?(prefix: string): string[] | Promise<string[]>;
+}
+/** Limits of a registry client. All sizes in bytes. */
+export interface RegistryLimits {
+  /** Most bytes of artifacts the cache may hold (default: only the browser's quota). */
+  maxCacheBytes?: number;
+  /** Chunk size of cached artifacts (default 8 MiB). */
+  chunkBytes?: number;
+  /** Largest model accepted (default 2 GiB). */
+  maxModelBytes?: number;
+  /** Most targets roles read to list the catalogue (default 256). */
+  maxRoles?: number;
+  /** Most target paths listed (default 100000). */
+  maxTargets?: number;
+  /** Age after which an unfinished download's chunks are garbage (default 3600 s). */
+  staleStagingSeconds?: number;
+}
+export interface RegistryOptions {
+  /** The repository: metadata at `url/metadata/`, targets at `url/targets/`. */
+  url: string;
+  /** The pinned root metadata (root.json bytes, its text, or its parsed JSON): the only
+   * trust anchor. Every start begins from it and follows stored or fetched root rotations
+   * only as far as its keys signed them; nothing another script writes into the cache can
+   * replace it. There is no trust-on-first-use mode: ship the root with your code. */
+  trustedRoot: Uint8Array | ArrayBuffer | string | object;
+  /** Names this registry inside the cache (default: its URL). The cache keeps each
+   * registry's state under a namespace derived from the pinned root and this id; give the
+   * mirrors of one registry the same id to share cached state between them. */
+  registryId?: string;
+  /** Where verified models and trusted metadata are kept. Default: "indexeddb" where
+   * `indexedDB` exists and opens, else "memory". */
+  cache?: "indexeddb" | "memory" | RegistryStore;
+  /** IndexedDB database name (default `edge-registry:` + url). */
+  dbName?: string;
+  /** A fixed current time (ms since the epoch, or a Date), for tests and reproducibility. */
+  now?: number | Date;
+  limits?: RegistryLimits;
+  /** Opt-in: when offline, serve cached models from expired (but verified) metadata. Results
+   * then say `expired: true`. Never used for downloads. */
+  allowExpiredOffline?: boolean;
+}
+export interface RoleInfo { version: number; expires: string; }
+export interface RefreshResult {
+  /** The network failed; the stored trusted metadata (verified again) is in use. */
+  offline: boolean;
+  /** That metadata has expired and is used under `allowExpiredOffline`. */
+  expired: boolean;
+  networkError: { code: string; message: string } | null;
+  /** The time every expiry was checked against (ISO 8601). */
+  referenceTime: string;
+  rootRotations: number;
+  roles: { root: RoleInfo; timestamp: RoleInfo; snapshot: RoleInfo; targets: RoleInfo };
+  /** Models in the catalogue. */
+  models: number;
+  /** Roles or targets left out of the catalogue, with the reason. */
+  problems: string[];
+}
+/** A model card (the signed `custom` field of the model's target). */
+export interface ModelCard {
+  name?: string; version?: string; format?: string; task?: string;
+  inputs?: TensorSpec[]; outputs?: TensorSpec[]; labels?: string[];
+  [field: string]: unknown;
+}
+export interface TargetFile { path: string; length: number; sha256: string | null; }
+export interface ModelVersionInfo {
+  version: string; path: string; length: number; sha256: string | null;
+  /** The role that signed it. */
+  role: string;
+  card: ModelCard | null;
+  /** Other files of this version, by file name. */
+  files: Record<string, TargetFile>;
+}
+export interface ModelInfo {
+  name: string;
+  /** Lowest first, in the registry's version order. */
+  versions: ModelVersionInfo[];
+  /** Alias to version; null when the model has no aliases document or it is unavailable. */
+  aliases: Record<string, string> | null;
+  /** Why the aliases are unavailable, if they are. */
+  aliasesError: string | null;
+  latest: string | null;
+}
+export interface Resolution {
+  name: string; version: string; alias: string | null; path: string; length: number;
+  sha256: string | null; card: ModelCard | null;
+}
+export interface FetchProgress { loaded: number; total: number; source: "cache" | "network"; }
+export interface FetchModelOptions {
+  onProgress?: (progress: FetchProgress) => void;
+  signal?: AbortSignal;
+}
+export interface LoadOptions extends FetchModelOptions {
+  /** Evaluate the model on its signed evaluation set against the gates its card declares,
+   * and refuse it with `GATE_FAILED` (the numbers in the message) when one fails. */
+  verifyGate?: boolean;
+}
+export interface FetchModelResult {
+  bytes: Uint8Array;
+  name: string; version: string; alias: string | null; path: string; sha256: string;
+  length: number; card: ModelCard | null;
+  source: "cache" | "network";
+  /** Served while the repository was unreachable. */
+  offline: boolean;
+  /** Served from expired metadata under `allowExpiredOffline`. */
+  expired: boolean;
+  /** A cached copy failed verification and was replaced. */
+  cacheRepaired: boolean;
+}
+export interface CacheEntry {
+  model: string; version: string; sha256: string; bytes: number;
+  /** Last use, ms since the epoch (0 if not cached). */
+  lastUsed: number;
+  pinned: boolean; cached: boolean;
+  /** The current verified catalogue signs this model@version with this sha256 and length.
+   *  The cache index is bookkeeping that any writer of the store could change; only this
+   *  flag, derived from verified metadata, says an entry is what it claims. */
+  verified: boolean;
+}
+export interface ClearOptions {
+  /** Keep the trusted metadata and root history (the rollback reference); clear only the
+   *  cached models. Default false: everything this registry stored is removed, and the next
+   *  start trusts the pinned root alone. */
+  keepTrust?: boolean;
+}
+export interface CacheUsage {
+  /** Bytes of verified artifacts held by this registry's cache. */
+  bytes: number; blobs: number; versions: number;
+  /** The configured limit (`limits.maxCacheBytes`). */
+  limit: number | null;
+  /** `navigator.storage.estimate()` where present (the whole origin). */
+  browser: { usage: number; quota: number } | null;
+}
+"#;
+
+/// The artifact's bytes, assembled directly in a JS `Uint8Array` of the signed length: the
+/// one full-size copy, outside wasm memory.
+#[derive(Default)]
+pub(super) struct JsBytes {
+    pub(super) array: Option<Uint8Array>,
+    pub(super) filled: u32,
+}
+
+impl ArtifactOut for JsBytes {
+    fn start(&mut self, len: u64) -> Result<(), RegistryError> {
+        let n = u32::try_from(len).map_err(|_| RegistryError::TooLarge {
+            what: "artifact (a Uint8Array)".into(),
+            length: len,
+            limit: u64::from(u32::MAX),
+        })?;
+        self.array = Some(Uint8Array::new_with_length(n));
+        self.filled = 0;
+        Ok(())
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        if let Some(a) = &self.array {
+            let n = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+            let end = self.filled.saturating_add(n).min(a.length());
+            let dst = a.subarray(self.filled, end);
+            if dst.length() == n {
+                dst.copy_from(chunk);
+            }
+            self.filled = end;
+        }
+    }
+
+    fn slice<'a>(&'a self, start: usize, end: usize, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+        let (Some(a), Ok(s), Ok(e)) = (&self.array, u32::try_from(start), u32::try_from(end))
+        else {
+            return &[];
+        };
+        if s > e || e > self.filled {
+            return &[];
+        }
+        scratch.resize(end - start, 0);
+        a.subarray(s, e).copy_to(scratch);
+        scratch
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RoleInfo {
+    pub(super) version: u64,
+    pub(super) expires: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct Roles {
+    pub(super) root: RoleInfo,
+    pub(super) timestamp: RoleInfo,
+    pub(super) snapshot: RoleInfo,
+    pub(super) targets: RoleInfo,
+}
+
+#[derive(Serialize)]
+pub(super) struct NetworkError {
+    pub(super) code: String,
+    pub(super) message: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RefreshResult {
+    pub(super) offline: bool,
+    pub(super) expired: bool,
+    pub(super) network_error: Option<NetworkError>,
+    pub(super) reference_time: String,
+    pub(super) root_rotations: u32,
+    pub(super) roles: Roles,
+    pub(super) models: usize,
+    pub(super) problems: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct TargetFile {
+    pub(super) path: String,
+    pub(super) length: u64,
+    pub(super) sha256: Option<String>,
+}
+
+pub(super) fn target_file(t: &TargetInfo) -> TargetFile {
+    TargetFile {
+        path: t.path.clone(),
+        length: t.length,
+        sha256: t.hashes.get("sha256").cloned(),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct VersionInfo<'a> {
+    pub(super) version: &'a str,
+    pub(super) path: &'a str,
+    pub(super) length: u64,
+    pub(super) sha256: Option<String>,
+    pub(super) role: &'a str,
+    pub(super) card: Option<&'a serde_json::Value>,
+    pub(super) files: std::collections::BTreeMap<&'a str, TargetFile>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ModelInfo<'a> {
+    pub(super) name: &'a str,
+    pub(super) versions: Vec<VersionInfo<'a>>,
+    pub(super) aliases: Option<&'a std::collections::BTreeMap<String, String>>,
+    pub(super) aliases_error: Option<&'a str>,
+    pub(super) latest: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Resolution<'a> {
+    pub(super) name: &'a str,
+    pub(super) version: &'a str,
+    pub(super) alias: Option<&'a str>,
+    pub(super) path: &'a str,
+    pub(super) length: u64,
+    pub(super) sha256: Option<String>,
+    pub(super) card: Option<&'a serde_json::Value>,
+}
+
+pub(super) fn resolution(r: &Resolved) -> Resolution<'_> {
+    Resolution {
+        name: &r.model.name,
+        version: &r.model.version,
+        alias: r.alias.as_deref(),
+        path: &r.model.target.path,
+        length: r.model.target.length,
+        sha256: r.model.sha256(),
+        card: r.model.card(),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct FetchResult<'a> {
+    pub(super) name: &'a str,
+    pub(super) version: &'a str,
+    pub(super) alias: Option<&'a str>,
+    pub(super) path: &'a str,
+    sha256: &'a str,
+    pub(super) length: u64,
+    pub(super) card: Option<&'a serde_json::Value>,
+    pub(super) source: &'static str,
+    pub(super) offline: bool,
+    pub(super) expired: bool,
+    pub(super) cache_repaired: bool,
+}
+
+pub(super) fn fetched_to_js(f: &Fetched, bytes: Option<Uint8Array>) -> JsResult<JsValue> {
+    let obj = to_js(&FetchResult {
+        name: &f.name,
+        version: &f.version,
+        alias: f.alias.as_deref(),
+        path: &f.path,
+        sha256: &f.sha256,
+        length: f.length,
+        card: f.card.as_ref(),
+        source: f.source.as_str(),
+        offline: f.offline,
+        expired: f.expired,
+        cache_repaired: f.cache_repaired,
+    })?;
+    if let Some(b) = bytes {
+        Reflect::set(&obj, &JsValue::from_str("bytes"), &b)
+            .map_err(|_| coded_error("INTERNAL", "could not attach the bytes"))?;
+    }
+    Ok(obj)
+}
