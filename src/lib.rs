@@ -23,6 +23,7 @@
     )
 )]
 
+pub mod app;
 pub mod catalog;
 pub mod clock;
 pub mod digest;

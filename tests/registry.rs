@@ -15,11 +15,12 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use common::registry_fixtures as fx;
+use edge_registry::app::{self, LoadOptions};
 use edge_registry::clock::FixedClock;
 use edge_registry::error::ErrorCode;
 use edge_registry::fetch::{Fetch, FetchError, MemoryFetch, Sink};
 use edge_registry::registry::{
-    AbortFlag, FetchOptions, Progress, Registry, RegistryConfig, RegistryError, Source,
+    AbortFlag, FetchOptions, Progress, Registry, RegistryConfig, Source,
 };
 use edge_registry::store::{MemoryStore, Namespaced, Op, StorageEstimate, Store, StoreError};
 use edge_registry::tuf::repo::{Published, RepoBuilder};
@@ -68,7 +69,7 @@ fn clock() -> Rc<FixedClock> {
     Rc::new(FixedClock::new(fx::NOW))
 }
 
-fn code<T: std::fmt::Debug>(r: Result<T, RegistryError>) -> &'static str {
+fn code<T: std::fmt::Debug, E: ErrorCode + std::fmt::Debug>(r: Result<T, E>) -> &'static str {
     r.expect_err("must fail").code()
 }
 
@@ -656,22 +657,22 @@ everywhere_async! {
         let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
         reg.refresh().await.unwrap();
 
-        let (model, f) = reg.load("iris-ok", FetchOptions::default()).await.unwrap();
-        let gates = reg.verify_gates(&model, &f, FetchOptions::default()).await.unwrap();
+        let l = app::load(&reg, "iris-ok", LoadOptions::default()).await.unwrap();
+        let gates = app::verify_gates(&reg, &l, FetchOptions::default()).await.unwrap();
         assert!(gates.passed);
         let acc = gates.results[0].value.unwrap();
         // 36 of 38 held-out rows: the accuracy the publisher measured with scikit-learn.
         assert!((acc - 0.9473684210526315).abs() < 1e-12, "{acc}");
 
-        let (model, f) = reg.load("iris-strict", FetchOptions::default()).await.unwrap();
-        let err = reg.verify_gates(&model, &f, FetchOptions::default()).await.unwrap_err();
+        let l = app::load(&reg, "iris-strict", LoadOptions::default()).await.unwrap();
+        let err = app::verify_gates(&reg, &l, FetchOptions::default()).await.unwrap_err();
         assert_eq!(err.code(), "GATE_FAILED");
         let text = err.to_string();
         assert!(text.contains("accuracy = 0.947") && text.contains("min 0.99"), "{text}");
         assert!(!text.contains("log_loss"), "only failing gates are listed: {text}");
 
-        let (model, f) = reg.load("iris-nogate", FetchOptions::default()).await.unwrap();
-        assert_eq!(code(reg.verify_gates(&model, &f, FetchOptions::default()).await), "BAD_CARD");
+        let l = app::load(&reg, "iris-nogate", LoadOptions::default()).await.unwrap();
+        assert_eq!(code(app::verify_gates(&reg, &l, FetchOptions::default()).await), "BAD_CARD");
     }
 
     async fn a_foreign_registry_written_into_the_store_is_never_trusted() {
@@ -824,7 +825,8 @@ everywhere_async! {
         let fetch = server("good", &b.publish().unwrap());
         let reg = open(config("good"), Rc::clone(&fetch), MemoryStore::new(), &clock()).await;
         reg.refresh().await.unwrap();
-        let (model, f) = reg.load("iris", FetchOptions::default()).await.unwrap();
+        let app::LoadedModel { model, fetched: f, .. } =
+            app::load(&reg, "iris", LoadOptions::default()).await.unwrap();
         assert_eq!(f.version, "1");
         assert_eq!(model.schema().inputs[0].name, "input");
         let out = model
@@ -837,8 +839,8 @@ everywhere_async! {
             }])
             .unwrap();
         assert!(!out.is_empty());
-        assert_eq!(code(reg.load("liar", FetchOptions::default()).await.map(|_| ())), "SCHEMA_MISMATCH");
-        assert_eq!(code(reg.load("pad@1", FetchOptions::default()).await.map(|_| ())), "BAD_CARD");
+        assert_eq!(code(app::load(&reg, "liar", LoadOptions::default()).await.map(|_| ())), "SCHEMA_MISMATCH");
+        assert_eq!(code(app::load(&reg, "pad@1", LoadOptions::default()).await.map(|_| ())), "BAD_CARD");
     }
 }
 

@@ -1,7 +1,6 @@
 //! Errors of the registry client.
 
 use crate::catalog::CatalogError;
-use crate::engine::EngineError;
 use crate::error::ErrorCode;
 use crate::store::StoreError;
 use crate::tuf::TufError;
@@ -15,15 +14,6 @@ pub enum RegistryError {
     /// `MODEL_NOT_FOUND`, `ALIASES_UNAVAILABLE`): the catalogue's error and code.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
-    /// The model card cannot be used (no `inputs`/`outputs` schema for `load`). Code
-    /// `BAD_CARD`.
-    #[error("model card of {model}: {reason}")]
-    BadCard {
-        /// `name@version`.
-        model: String,
-        /// What is wrong.
-        reason: String,
-    },
     /// No trusted metadata yet: refresh first. Code `INVALID_STATE`.
     #[error("no trusted metadata: {reason}")]
     NotReady {
@@ -79,25 +69,12 @@ pub enum RegistryError {
     /// A store error; its code (`STORE`, `QUOTA`).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// An engine error from `load`; its code.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// Evaluating the signed evaluation set for a gate check failed (`BAD_DATA`,
-    /// `SCHEMA_MISMATCH`, ...), or a gate failed (`GATE_FAILED`, with the measured numbers).
-    #[error("{model}: {source}")]
-    Evaluation {
-        /// `name@version`.
-        model: String,
-        /// The evaluation error.
-        source: crate::eval::EvalError,
-    },
 }
 
 impl ErrorCode for RegistryError {
     fn code(&self) -> &'static str {
         match self {
             RegistryError::Catalog(e) => e.code(),
-            RegistryError::BadCard { .. } => "BAD_CARD",
             RegistryError::NotReady { .. } => "INVALID_STATE",
             RegistryError::Expired { .. } => "EXPIRED",
             RegistryError::Quota { .. } => "QUOTA",
@@ -107,8 +84,6 @@ impl ErrorCode for RegistryError {
             RegistryError::Config(_) => "INVALID_ARGUMENT",
             RegistryError::Tuf(e) => e.code(),
             RegistryError::Store(e) => e.code(),
-            RegistryError::Engine(e) => e.code(),
-            RegistryError::Evaluation { source, .. } => source.code(),
         }
     }
 }

@@ -13,8 +13,10 @@
 //!   `digits`), serves the artifact from the cache when a blob with the signed SHA-256 is there
 //!   (re-hashed as it is read), else downloads it streaming every chunk through the signed
 //!   length and hashes, and caches it (see [`cache`] for the guarantees).
-//! - [`Registry::load`] also loads the verified bytes into an [`engine::Model`](Model), checked
-//!   against the card's declared inputs and outputs.
+//!
+//! Loading the verified bytes with the engine and checking gates is a use case on top of this
+//! client ([`crate::app::load`]). Imports `catalog`, `tuf`, `store`, `fetch`, `digest`,
+//! `clock`; never `engine`, `eval`, `wasm` or the CLI.
 
 pub mod abort;
 pub mod cache;
@@ -35,15 +37,10 @@ pub use output::ArtifactOut;
 
 use self::abort::race;
 use self::cache::{BlobRead, Cache, TUF_PREFIX};
-use crate::catalog::{
-    Aliases, CatalogError, Catalogue, Expiry, ModelCard, ModelRef, Resolved, SignedFile,
-};
+use crate::catalog::{Aliases, CatalogError, Catalogue, Expiry, ModelRef, Resolved, SignedFile};
 use crate::clock::Clock;
 use crate::digest::Sha256Digest;
-use crate::engine::{Model, ModelPredictor, ModelSchema};
 use crate::error::ErrorCode;
-use crate::eval::gates::GateReport;
-use crate::eval::{evaluate_model, DataFormat, EvalError, ReportContext};
 use crate::fetch::{Fetch, FetchError};
 use crate::store::{Namespaced, Store};
 use crate::tuf::updater::TargetVerifier;
@@ -252,21 +249,6 @@ fn signed_sha256(t: &TargetInfo) -> Result<String, RegistryError> {
                 listed: "the registry needs a sha256 hash to address its cache".into(),
             })
         })
-}
-
-/// The `inputs`/`outputs` schema a card declares.
-pub fn card_schema(card: Option<&Value>, model: &str) -> Result<ModelSchema, RegistryError> {
-    let bad = |reason: String| RegistryError::BadCard {
-        model: model.to_string(),
-        reason,
-    };
-    let card = card.ok_or_else(|| bad("the target has no model card".into()))?;
-    let pick = |k: &str| card.get(k).cloned().unwrap_or(Value::Null);
-    let inputs = serde_json::from_value(pick("inputs"))
-        .map_err(|e| bad(format!("`inputs` is not a list of tensor specs: {e}")))?;
-    let outputs = serde_json::from_value(pick("outputs"))
-        .map_err(|e| bad(format!("`outputs` is not a list of tensor specs: {e}")))?;
-    Ok(ModelSchema { inputs, outputs })
 }
 
 impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
@@ -752,90 +734,6 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         let mut bytes = Vec::new();
         let fetched = self.fetch_model_into(reference, &mut bytes, opts).await?;
         Ok((bytes, fetched))
-    }
-
-    /// Fetches the verified model and loads it with the engine, checked against the inputs and
-    /// outputs its card declares (`BAD_CARD` if it declares none, `SCHEMA_MISMATCH` if the graph
-    /// differs).
-    pub async fn load(
-        &self,
-        reference: &str,
-        opts: FetchOptions<'_>,
-    ) -> Result<(Model, Fetched), RegistryError> {
-        let (bytes, fetched) = self.fetch_model(reference, opts).await?;
-        let label = format!("{}@{}", fetched.name, fetched.version);
-        let schema = card_schema(fetched.card.as_ref(), &label)?;
-        let model = Model::load(&bytes, Some(&schema))?;
-        Ok((model, fetched))
-    }
-
-    /// Checks the evaluation gates the signed card of a loaded model declares: fetches the
-    /// version's signed evaluation set (the card's `files.evaluation_set`, else `eval.csv`;
-    /// verified like every target), evaluates `model` on it on this device and compares each
-    /// gated metric. Errors: `GATE_FAILED` with the measured numbers, `BAD_CARD` when the card
-    /// declares no gates or names an evaluation set outside the version, and the fetch and
-    /// evaluation errors (`MODEL_NOT_FOUND` for a missing set, `BAD_DATA`, ...).
-    pub async fn verify_gates(
-        &self,
-        model: &Model,
-        fetched: &Fetched,
-        opts: FetchOptions<'_>,
-    ) -> Result<GateReport, RegistryError> {
-        let label = format!("{}@{}", fetched.name, fetched.version);
-        let bad = |reason: String| RegistryError::BadCard {
-            model: label.clone(),
-            reason,
-        };
-        let value = fetched
-            .card
-            .as_ref()
-            .ok_or_else(|| bad("the target has no model card".into()))?;
-        let card = ModelCard::from_value(value).map_err(&bad)?;
-        if card.gates.is_empty() {
-            return Err(bad(
-                "a gate check was asked for, but the card declares no gates".into(),
-            ));
-        }
-        let dir = format!("models/{}/{}/", fetched.name, fetched.version);
-        let file = match card.files.get("evaluation_set") {
-            None => crate::catalog::EVAL_SET_FILE.to_string(),
-            Some(path) => path
-                .strip_prefix(&dir)
-                .filter(|f| !f.is_empty() && !f.contains('/'))
-                .ok_or_else(|| bad(format!("evaluation set {path:?} is not a file of {dir}")))?
-                .to_string(),
-        };
-        let mut data = Vec::new();
-        self.fetch_file_into(&label, &file, &mut data, opts).await?;
-        let mut cfg = card.eval_config();
-        cfg.gates = card.gates.clone();
-        if file.ends_with(".json") {
-            cfg.format = DataFormat::Json;
-        }
-        let eval_err = |source: EvalError| RegistryError::Evaluation {
-            model: label.clone(),
-            source,
-        };
-        let mut predictor = ModelPredictor::new(model, cfg.task)?;
-        // Latency is not part of a gate: no clock needed.
-        let mut timer = || 0.0;
-        let report = evaluate_model(
-            cfg,
-            None,
-            &data,
-            &mut predictor,
-            &mut timer,
-            ReportContext::default(),
-        )
-        .map_err(eval_err)?;
-        let gates = report
-            .gates
-            .ok_or_else(|| eval_err(EvalError::GateFailed { failures: vec![] }))?;
-        if !gates.passed {
-            let failures = gates.results.into_iter().filter(|g| !g.passed).collect();
-            return Err(eval_err(EvalError::GateFailed { failures }));
-        }
-        Ok(gates)
     }
 
     /// The `(name, version)` a reference names for cache operations: resolved through the

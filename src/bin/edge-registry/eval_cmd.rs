@@ -324,11 +324,11 @@ fn load_model(remote: Option<&Remote>, m: &str, card: Option<&Path>) -> Result<L
     match remote {
         None => load_model_file(m, card),
         Some(r) => {
-            let (model, card, reference) = r.load(m)?;
+            let l = r.load(m)?;
             Ok(Loaded {
-                model,
-                card,
-                reference,
+                model: l.model,
+                card: l.card,
+                reference: l.reported,
             })
         }
     }

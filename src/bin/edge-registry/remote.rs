@@ -6,14 +6,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use edge_registry::catalog::ModelCard;
+use edge_registry::app::{self, LoadOptions, LoadedModel};
 use edge_registry::clock::SystemClock;
-use edge_registry::engine::Model;
 use edge_registry::error::ErrorCode;
-use edge_registry::eval::ModelRef;
 use edge_registry::fetch::native::NativeFetch;
 use edge_registry::fetch::Fetch;
-use edge_registry::registry::{FetchOptions, Fetched, Registry, RegistryConfig};
+use edge_registry::registry::{FetchOptions, Registry, RegistryConfig};
 use edge_registry::store::fs::FsStore;
 
 /// Where models named by reference come from.
@@ -101,27 +99,20 @@ impl Remote {
     }
 
     /// Fetches (cache or network, verified) and loads the model `reference` names, checked
-    /// against its signed card; returns the model, its card and how reports name it.
-    pub fn load(&self, reference: &str) -> Result<(Model, Option<ModelCard>, ModelRef), String> {
-        let (model, fetched) =
-            pollster::block_on(self.reg.load(reference, FetchOptions::default()))
-                .map_err(|e| format!("{reference}: {}", coded(&e)))?;
-        let card = match &fetched.card {
-            Some(v) => {
-                Some(ModelCard::from_value(v).map_err(|e| format!("{}: {e}", fetched.path))?)
-            }
-            None => None,
-        };
+    /// against its signed card ([`app::load`]); says on stderr what was loaded from where.
+    pub fn load(&self, reference: &str) -> Result<LoadedModel, String> {
+        let loaded = pollster::block_on(app::load(&self.reg, reference, LoadOptions::default()))
+            .map_err(|e| format!("{reference}: {}", coded(&e)))?;
+        let f = &loaded.fetched;
         eprintln!(
             "{reference}: {}@{} ({} bytes from {}, sha256 {})",
-            fetched.name,
-            fetched.version,
-            fetched.length,
-            fetched.source.as_str(),
-            fetched.sha256
+            f.name,
+            f.version,
+            f.length,
+            f.source.as_str(),
+            f.sha256
         );
-        let r = model_ref(&fetched, reference);
-        Ok((model, card, r))
+        Ok(loaded)
     }
 
     /// Another signed file of the version `reference` names (for example `profile.json`),
@@ -136,15 +127,5 @@ impl Remote {
         ))
         .map_err(|e| format!("{reference} {file}: {}", coded(&e)))?;
         Ok(out)
-    }
-}
-
-/// How reports name a registry model: its target path, signed sha256 and the reference asked
-/// for (the JS `registry.load` names it the same way).
-fn model_ref(f: &Fetched, reference: &str) -> ModelRef {
-    ModelRef {
-        target_path: f.path.clone(),
-        sha256: f.sha256.clone(),
-        reference: Some(reference.to_string()),
     }
 }

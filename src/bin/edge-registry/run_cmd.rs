@@ -44,7 +44,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         None => None,
     };
     let model = match Remote::open(&args.source)? {
-        Some(remote) => remote.load(&args.model)?.0,
+        Some(remote) => remote.load(&args.model)?.model,
         None => {
             let bytes = read(&PathBuf::from(&args.model))?;
             Model::load(&bytes, declared.as_ref()).map_err(|e| coded(&e))?

@@ -8,14 +8,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::engine::JsModel;
-use super::error::{coded_error, js_error, to_js, JsResult};
+use super::error::{js_error, to_js, JsResult};
 use super::eval::{data_bytes, prepare, run_evaluation};
-use crate::catalog::{AliasState, ModelCard};
+use crate::app::{self, LoadOptions};
+use crate::catalog::AliasState;
 use crate::clock::{AnyClock, FixedClock, SystemClock};
-use crate::engine::Model;
-use crate::eval::ModelRef as EvalModelRef;
 use crate::fetch::web::WebFetch;
-use crate::registry::{FetchOptions, Fetched, Progress, Registry, RegistryError};
+use crate::registry::{FetchOptions, Progress, Registry, RegistryError};
 use crate::store::any::AnyStore;
 use crate::store::indexeddb::IndexedDbStore;
 
@@ -364,55 +363,21 @@ impl JsRegistry {
     }
 }
 
-/// Fetches (cache or network, verified), loads and, when asked, gate-checks a model.
-async fn load_model(
-    inner: &Shared,
-    reference: &str,
-    call: &CallOptions,
-) -> JsResult<JsModel> {
+/// Fetches (cache or network, verified), loads and, when asked, gate-checks a model
+/// ([`app::load`]).
+async fn load_model(inner: &Shared, reference: &str, call: &CallOptions) -> JsResult<JsModel> {
     let progress = |p: &Progress| call.progress(p);
-    let opts = FetchOptions {
-        progress: Some(&progress),
-        abort: Some(&call.flag),
+    let opts = LoadOptions {
+        fetch: FetchOptions {
+            progress: Some(&progress),
+            abort: Some(&call.flag),
+        },
+        verify_gate: call.verify_gate,
     };
-    let (model, fetched) = inner
-        .reg
-        .load(reference, opts)
+    let l = app::load(&inner.reg, reference, opts)
         .await
         .map_err(|e| js_error(&e))?;
-    let gates = if call.verify_gate {
-        let report = inner
-            .reg
-            .verify_gates(&model, &fetched, opts)
-            .await
-            .map_err(|e| js_error(&e))?;
-        Some(report)
-    } else {
-        None
-    };
-    let mut m = model_from_registry(model, &fetched, reference)?;
-    m.gates = gates;
+    let mut m = JsModel::new(l.model, l.card, l.reported);
+    m.gates = l.gates;
     Ok(m)
-}
-
-/// Wraps a model the registry verified and loaded, with its signed card and the reference that
-/// reports name it by.
-fn model_from_registry(
-    model: Model,
-    fetched: &Fetched,
-    reference: &str,
-) -> JsResult<JsModel> {
-    let card = match &fetched.card {
-        None => None,
-        Some(v) => Some(
-            ModelCard::from_value(v)
-                .map_err(|e| coded_error("BAD_CARD", &format!("{}: {e}", fetched.path)))?,
-        ),
-    };
-    let r = EvalModelRef {
-        target_path: fetched.path.clone(),
-        sha256: fetched.sha256.clone(),
-        reference: Some(reference.to_string()),
-    };
-    Ok(JsModel::new(model, card, r))
 }

@@ -1,0 +1,55 @@
+//! Errors of the use cases: the registry's, the engine's and the evaluator's, each keeping its
+//! own code, and a card that cannot be used.
+
+use crate::engine::EngineError;
+use crate::error::ErrorCode;
+use crate::eval::EvalError;
+use crate::registry::RegistryError;
+
+/// Errors of [`crate::app`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// Resolving, fetching, verifying or caching failed; its code (`MODEL_NOT_FOUND`,
+    /// `HASH_MISMATCH`, `EXPIRED`, ...).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The engine refused the model; its code (`SCHEMA_MISMATCH`, `UNSUPPORTED_MODEL`, ...).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The model card cannot be used (no `inputs`/`outputs` schema for a load, no gates for a
+    /// gate check, an evaluation set outside the version). Code `BAD_CARD`.
+    #[error("model card of {model}: {reason}")]
+    BadCard {
+        /// `name@version`.
+        model: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Evaluating the signed evaluation set for a gate check failed (`BAD_DATA`,
+    /// `SCHEMA_MISMATCH`, ...), or a gate failed (`GATE_FAILED`, with the measured numbers).
+    #[error("{model}: {source}")]
+    Evaluation {
+        /// `name@version`.
+        model: String,
+        /// The evaluation error.
+        source: EvalError,
+    },
+}
+
+impl From<crate::catalog::CatalogError> for AppError {
+    fn from(e: crate::catalog::CatalogError) -> Self {
+        AppError::Registry(e.into())
+    }
+}
+
+impl ErrorCode for AppError {
+    fn code(&self) -> &'static str {
+        match self {
+            AppError::Registry(e) => e.code(),
+            AppError::Engine(e) => e.code(),
+            AppError::BadCard { .. } => "BAD_CARD",
+            AppError::Evaluation { source, .. } => source.code(),
+        }
+    }
+}

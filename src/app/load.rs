@@ -1,0 +1,172 @@
+//! Loading a model from a registry, the one use case behind `registry.load()` in JS and
+//! `--registry` in the CLI: resolve the reference against the verified catalogue, fetch the
+//! model (cache or network; every chunk through the signed length and hashes), load it with the
+//! engine checked against the inputs and outputs its signed card declares, and, when asked,
+//! check the card's evaluation gates on this device.
+
+use serde_json::Value;
+
+use super::AppError;
+use crate::catalog::{ModelCard, EVAL_SET_FILE};
+use crate::clock::Clock;
+use crate::engine::{Model, ModelPredictor, ModelSchema};
+use crate::eval::gates::GateReport;
+use crate::eval::{
+    evaluate_model, DataFormat, EvalError, ModelRef as ReportedModel, ReportContext,
+};
+use crate::fetch::Fetch;
+use crate::registry::{FetchOptions, Fetched, Registry};
+use crate::store::Store;
+
+/// Options of [`load`].
+#[derive(Default, Clone, Copy)]
+pub struct LoadOptions<'a> {
+    /// Progress and cancellation of the download.
+    pub fetch: FetchOptions<'a>,
+    /// Check the card's evaluation gates on the signed evaluation set before returning
+    /// ([`verify_gates`]).
+    pub verify_gate: bool,
+}
+
+/// A verified model, loaded.
+#[derive(Debug)]
+pub struct LoadedModel {
+    /// The engine's model, checked against the card's schema.
+    pub model: Model,
+    /// What was fetched (name, version, alias, digest, source, the card as signed).
+    pub fetched: Fetched,
+    /// The signed card, parsed (`None` when the target carries none).
+    pub card: Option<ModelCard>,
+    /// How evaluation reports name this model: target path, signed digest, the reference.
+    pub reported: ReportedModel,
+    /// The gate check, when [`LoadOptions::verify_gate`] asked for one (it passed).
+    pub gates: Option<GateReport>,
+}
+
+impl LoadedModel {
+    fn label(&self) -> String {
+        format!("{}@{}", self.fetched.name, self.fetched.version)
+    }
+}
+
+/// The `inputs`/`outputs` schema a signed card declares (`BAD_CARD` without one).
+pub fn card_schema(card: Option<&Value>, model: &str) -> Result<ModelSchema, AppError> {
+    let bad = |reason: String| AppError::BadCard {
+        model: model.to_string(),
+        reason,
+    };
+    let card = card.ok_or_else(|| bad("the target has no model card".into()))?;
+    let pick = |k: &str| card.get(k).cloned().unwrap_or(Value::Null);
+    let inputs = serde_json::from_value(pick("inputs"))
+        .map_err(|e| bad(format!("`inputs` is not a list of tensor specs: {e}")))?;
+    let outputs = serde_json::from_value(pick("outputs"))
+        .map_err(|e| bad(format!("`outputs` is not a list of tensor specs: {e}")))?;
+    Ok(ModelSchema { inputs, outputs })
+}
+
+/// Fetches the verified model `reference` names and loads it with the engine, checked against
+/// the inputs and outputs its card declares (`BAD_CARD` if it declares none, `SCHEMA_MISMATCH`
+/// if the graph differs); then, when asked, checks its gates ([`verify_gates`]).
+pub async fn load<F: Fetch, S: Store, C: Clock>(
+    reg: &Registry<F, S, C>,
+    reference: &str,
+    opts: LoadOptions<'_>,
+) -> Result<LoadedModel, AppError> {
+    let (bytes, fetched) = reg.fetch_model(reference, opts.fetch).await?;
+    let label = format!("{}@{}", fetched.name, fetched.version);
+    let schema = card_schema(fetched.card.as_ref(), &label)?;
+    let model = Model::load(&bytes, Some(&schema))?;
+    drop(bytes);
+    let card = match &fetched.card {
+        None => None,
+        Some(v) => Some(
+            ModelCard::from_value(v).map_err(|reason| AppError::BadCard {
+                model: label.clone(),
+                reason,
+            })?,
+        ),
+    };
+    let reported = ReportedModel {
+        target_path: fetched.path.clone(),
+        sha256: fetched.sha256.clone(),
+        reference: Some(reference.to_string()),
+    };
+    let mut loaded = LoadedModel {
+        model,
+        fetched,
+        card,
+        reported,
+        gates: None,
+    };
+    if opts.verify_gate {
+        loaded.gates = Some(verify_gates(reg, &loaded, opts.fetch).await?);
+    }
+    Ok(loaded)
+}
+
+/// Checks the evaluation gates the signed card of a loaded model declares: fetches the
+/// version's signed evaluation set (the card's `files.evaluation_set`, else `eval.csv`;
+/// verified like every target), evaluates the model on it on this device and compares each
+/// gated metric. Errors: `GATE_FAILED` with the measured numbers, `BAD_CARD` when the card
+/// declares no gates or names an evaluation set outside the version, and the fetch and
+/// evaluation errors (`MODEL_NOT_FOUND` for a missing set, `BAD_DATA`, ...).
+pub async fn verify_gates<F: Fetch, S: Store, C: Clock>(
+    reg: &Registry<F, S, C>,
+    loaded: &LoadedModel,
+    opts: FetchOptions<'_>,
+) -> Result<GateReport, AppError> {
+    let label = loaded.label();
+    let bad = |reason: String| AppError::BadCard {
+        model: label.clone(),
+        reason,
+    };
+    let card = loaded
+        .card
+        .as_ref()
+        .ok_or_else(|| bad("the target has no model card".into()))?;
+    if card.gates.is_empty() {
+        return Err(bad(
+            "a gate check was asked for, but the card declares no gates".into(),
+        ));
+    }
+    let dir = format!("models/{}/{}/", loaded.fetched.name, loaded.fetched.version);
+    let file = match card.files.get("evaluation_set") {
+        None => EVAL_SET_FILE.to_string(),
+        Some(path) => path
+            .strip_prefix(&dir)
+            .filter(|f| !f.is_empty() && !f.contains('/'))
+            .ok_or_else(|| bad(format!("evaluation set {path:?} is not a file of {dir}")))?
+            .to_string(),
+    };
+    let mut data = Vec::new();
+    reg.fetch_file_into(&label, &file, &mut data, opts).await?;
+    let mut cfg = card.eval_config();
+    cfg.gates = card.gates.clone();
+    if file.ends_with(".json") {
+        cfg.format = DataFormat::Json;
+    }
+    let eval_err = |source: EvalError| AppError::Evaluation {
+        model: label.clone(),
+        source,
+    };
+    let mut predictor = ModelPredictor::new(&loaded.model, cfg.task)?;
+    // Latency is not part of a gate: no clock needed.
+    let mut timer = || 0.0;
+    let report = evaluate_model(
+        cfg,
+        None,
+        &data,
+        &mut predictor,
+        &mut timer,
+        ReportContext::default(),
+    )
+    .map_err(eval_err)?;
+    let gates = report
+        .gates
+        .ok_or_else(|| eval_err(EvalError::GateFailed { failures: vec![] }))?;
+    if !gates.passed {
+        let failures = gates.results.into_iter().filter(|g| !g.passed).collect();
+        return Err(eval_err(EvalError::GateFailed { failures }));
+    }
+    Ok(gates)
+}

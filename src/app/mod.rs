@@ -1,0 +1,15 @@
+//! Use cases, written once for every front end: the CLI (`src/bin`) and the JavaScript bindings
+//! (`src/wasm`) call these and only convert arguments and results.
+//!
+//! - [`load`]: resolve a reference, fetch (cache or network), verify, cache, load with the
+//!   engine against the signed card, and optionally check the card's evaluation gates on this
+//!   device.
+//!
+//! May import every core module (`registry`, `catalog`, `engine`, `eval`, `tuf`, `store`,
+//! `fetch`); never `wasm`, `web_sys`, `js_sys` or the CLI (`scripts/check-imports`).
+
+mod error;
+pub mod load;
+
+pub use error::AppError;
+pub use load::{card_schema, load, verify_gates, LoadOptions, LoadedModel};
