@@ -523,7 +523,7 @@ everywhere_async! {
         fetch.set_offline(true);
         let out = reg.refresh().await.unwrap();
         assert!(out.offline && !out.expired);
-        assert_eq!(out.network_error.as_ref().unwrap().0, "NETWORK");
+        assert_eq!(out.network_error.as_ref().unwrap().code, "NETWORK");
         assert_eq!(out.report.timestamp.version, 2);
         let (bytes, f) = reg.fetch_model("digits@production", FetchOptions::default()).await.unwrap();
         assert_eq!((bytes.as_slice(), f.source, f.offline), (fx::DIGITS_1, Source::Cache, true));

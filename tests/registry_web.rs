@@ -434,7 +434,7 @@ async fn offline_refresh_with_unexpired_metadata_serves_cached_versions() {
     let out = offline.refresh().await.unwrap();
     assert!(out.offline && !out.expired);
     assert_eq!(
-        out.network_error.as_ref().map(|e| e.0.as_str()),
+        out.network_error.as_ref().map(|e| e.code.as_str()),
         Some("NETWORK")
     );
     assert_eq!(out.report.targets.version, 2);

@@ -34,7 +34,7 @@ pub use card::{card_number, without_floats, DatasetInfo, ModelCard};
 pub use catalogue::{
     AliasState, Catalogue, Expiry, ModelEntry, ModelVersion, Resolved, SignedFile,
 };
-pub use reference::{ModelRef, Selector, DEFAULT_ALIAS};
+pub use reference::{ModelRef, Selector, VersionId, DEFAULT_ALIAS};
 pub use version::compare_versions;
 
 /// Where model targets live.

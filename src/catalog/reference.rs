@@ -63,6 +63,21 @@ impl ModelRef {
     }
 }
 
+/// One version of one model, named exactly (`digits@3`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VersionId {
+    /// The model name.
+    pub name: String,
+    /// The version.
+    pub version: String,
+}
+
+impl std::fmt::Display for VersionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.name, self.version)
+    }
+}
+
 impl std::fmt::Display for ModelRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.selector {

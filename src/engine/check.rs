@@ -248,10 +248,10 @@ fn run_check(
                 matches: None,
             };
             if let Some(want) = expected.iter().find(|e| e.name == o.name) {
-                let (abs, rel, ok) = compare(&o.tensor, &want.tensor);
-                c.max_abs_error = Some(abs);
-                c.relative_error = Some(rel);
-                c.matches = Some(ok);
+                let a = compare(&o.tensor, &want.tensor);
+                c.max_abs_error = Some(a.max_abs_error);
+                c.relative_error = Some(a.relative_error);
+                c.matches = Some(a.matches);
             }
             c
         })
@@ -270,10 +270,25 @@ fn run_check(
     }
 }
 
-/// (max abs error, relative error, matches). A shape mismatch is an infinite error.
-pub fn compare(got: &super::Tensor, want: &super::Tensor) -> (f64, f64, bool) {
+/// How closely an output matches the expected tensor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Agreement {
+    /// The largest absolute difference (infinite for a shape or NaN mismatch).
+    pub max_abs_error: f64,
+    /// That difference over the largest expected magnitude (at least 1).
+    pub relative_error: f64,
+    /// Whether the relative error is within [`TOLERANCE`].
+    pub matches: bool,
+}
+
+/// Compares an output with the expected tensor. A shape mismatch is an infinite error.
+pub fn compare(got: &super::Tensor, want: &super::Tensor) -> Agreement {
     if got.shape != want.shape {
-        return (f64::INFINITY, f64::INFINITY, false);
+        return Agreement {
+            max_abs_error: f64::INFINITY,
+            relative_error: f64::INFINITY,
+            matches: false,
+        };
     }
     let (g, w) = (got.data.to_f64_vec(), want.data.to_f64_vec());
     let mut scale: f64 = 1.0;
@@ -294,7 +309,11 @@ pub fn compare(got: &super::Tensor, want: &super::Tensor) -> (f64, f64, bool) {
         max_abs = f64::INFINITY;
     }
     let rel = max_abs / scale;
-    (max_abs, rel, rel <= TOLERANCE)
+    Agreement {
+        max_abs_error: max_abs,
+        relative_error: rel,
+        matches: rel <= TOLERANCE,
+    }
 }
 
 /// Fills the parts of the report that come from the protobuf alone.

@@ -31,7 +31,8 @@ use tract_onnx::tract_core::ndarray::{ArrayD, IxDyn};
 use tract_onnx::tract_hir::infer::InferenceModel;
 
 pub use check::{
-    check, compare, CheckError, CheckReport, CheckRun, OperatorUse, OutputCheck, RunCheck,
+    check, compare, Agreement, CheckError, CheckReport, CheckRun, OperatorUse, OutputCheck,
+    RunCheck,
 };
 pub use plan::{PlanInfo, PlanKind};
 use plan::{Plans, ShapeCache};

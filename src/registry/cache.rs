@@ -145,7 +145,7 @@ pub struct CacheUsage {
     /// The configured limit.
     pub limit: Option<u64>,
     /// The platform's estimate (all storage of the origin), where there is one.
-    pub estimate: Option<(u64, u64)>,
+    pub estimate: Option<StorageEstimate>,
 }
 
 /// What [`Cache::gc`] removed.
@@ -754,7 +754,7 @@ impl<S: Store, C: Clock> Cache<S, C> {
                 .filter(|(_, _, r, _)| blobs.contains_key(&r.sha256))
                 .count(),
             limit: self.config.max_bytes,
-            estimate: estimate.map(|e| (e.usage, e.quota)),
+            estimate,
         })
     }
 

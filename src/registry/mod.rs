@@ -37,7 +37,9 @@ pub use output::ArtifactOut;
 
 use self::abort::race;
 use self::cache::{BlobRead, Cache, TUF_PREFIX};
-use crate::catalog::{Aliases, CatalogError, Catalogue, Expiry, ModelRef, Resolved, SignedFile};
+use crate::catalog::{
+    Aliases, CatalogError, Catalogue, Expiry, ModelRef, Resolved, SignedFile, VersionId,
+};
 use crate::clock::Clock;
 use crate::digest::Sha256Digest;
 use crate::error::ErrorCode;
@@ -163,6 +165,15 @@ pub struct Fetched {
     pub cache_repaired: bool,
 }
 
+/// Why a refresh fell back to stored metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkFailure {
+    /// The error's code (`NETWORK`, `HTTP_STATUS`, ...).
+    pub code: String,
+    /// Its message.
+    pub message: String,
+}
+
 /// What [`Registry::refresh`] established.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefreshOutcome {
@@ -172,8 +183,8 @@ pub struct RefreshOutcome {
     pub offline: bool,
     /// That stored metadata has expired and is used under the explicit opt-in.
     pub expired: bool,
-    /// The network error, when offline: `(code, message)`.
-    pub network_error: Option<(String, String)>,
+    /// The network error, when offline.
+    pub network_error: Option<NetworkFailure>,
     /// Models in the catalogue.
     pub models: usize,
     /// Roles and targets left out of the catalogue, with the reason.
@@ -376,7 +387,10 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
                     return Err(e.into());
                 }
                 let mut outcome = self.load_offline(up).await?;
-                outcome.network_error = Some((e.code().to_string(), e.to_string()));
+                outcome.network_error = Some(NetworkFailure {
+                    code: e.code().to_string(),
+                    message: e.to_string(),
+                });
                 Ok(outcome)
             }
             Err(e) => Err(e.into()),
@@ -736,14 +750,20 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         Ok((bytes, fetched))
     }
 
-    /// The `(name, version)` a reference names for cache operations: resolved through the
-    /// catalogue when there is one, else (or when the catalogue no longer lists it) taken
-    /// literally from `name@version`.
-    pub fn cache_target(&self, reference: &str) -> Result<(String, String), RegistryError> {
+    /// The version a reference names for cache operations: resolved through the catalogue
+    /// when there is one, else (or when the catalogue no longer lists it) taken literally from
+    /// `name@version`.
+    pub fn cache_target(&self, reference: &str) -> Result<VersionId, RegistryError> {
         let r = ModelRef::parse(reference)?;
-        let literal = r.version_like().map(|v| (r.name.clone(), v.to_string()));
+        let literal = r.version_like().map(|v| VersionId {
+            name: r.name.clone(),
+            version: v.to_string(),
+        });
         match self.catalogue().map(|c| c.resolve(&r)) {
-            Some(Ok(res)) => Ok((res.model.name, res.model.version)),
+            Some(Ok(res)) => Ok(VersionId {
+                name: res.model.name,
+                version: res.model.version,
+            }),
             Some(Err(e)) => literal.ok_or(e.into()),
             None => literal.ok_or_else(|| RegistryError::NotReady {
                 reason: "name a version (name@version) or refresh first".into(),
@@ -752,16 +772,16 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     }
 
     /// Pins a version so eviction never removes it.
-    pub async fn pin(&self, reference: &str) -> Result<(String, String), RegistryError> {
-        let (n, v) = self.cache_target(reference)?;
-        self.cache.pin(&n, &v).await?;
-        Ok((n, v))
+    pub async fn pin(&self, reference: &str) -> Result<VersionId, RegistryError> {
+        let id = self.cache_target(reference)?;
+        self.cache.pin(&id.name, &id.version).await?;
+        Ok(id)
     }
 
     /// Unpins a version; returns whether it was pinned.
     pub async fn unpin(&self, reference: &str) -> Result<bool, RegistryError> {
-        let (n, v) = self.cache_target(reference)?;
-        Ok(self.cache.unpin(&n, &v).await?)
+        let id = self.cache_target(reference)?;
+        Ok(self.cache.unpin(&id.name, &id.version).await?)
     }
 
     /// Every cached or pinned version ([`Cache::list`]), each marked `verified` when the
@@ -801,7 +821,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
 
     /// Evicts a cached version (`PINNED` if pinned); returns whether it was cached.
     pub async fn evict(&self, reference: &str) -> Result<bool, RegistryError> {
-        let (n, v) = self.cache_target(reference)?;
-        self.cache.evict(&n, &v).await
+        let id = self.cache_target(reference)?;
+        self.cache.evict(&id.name, &id.version).await
     }
 }

@@ -120,7 +120,7 @@ pub trait Store {
 }
 
 /// The platform's view of storage space for this origin or device, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct StorageEstimate {
     /// Bytes in use (all storage of the origin, not only this store).
     pub usage: u64,

@@ -92,8 +92,11 @@ impl Remote {
         ))
         .map_err(|e| coded(&e))?;
         let outcome = pollster::block_on(reg.refresh()).map_err(|e| coded(&e))?;
-        if let Some((code, msg)) = &outcome.network_error {
-            eprintln!("warning: {source} is unreachable ({code}: {msg}); using the stored trusted metadata");
+        if let Some(n) = &outcome.network_error {
+            eprintln!(
+                "warning: {source} is unreachable ({}: {}); using the stored trusted metadata",
+                n.code, n.message
+            );
         }
         Ok(Some(Remote { reg }))
     }

@@ -95,7 +95,10 @@ impl JsRegistryCache {
         promise(async move {
             let u = inner.reg.cache().usage().await.map_err(|e| js_error(&e))?;
             let browser = match u.estimate {
-                Some((usage, quota)) => Some(Browser { usage, quota }),
+                Some(e) => Some(Browser {
+                    usage: e.usage,
+                    quota: e.quota,
+                }),
                 None => storage_estimate().await.map(|e| Browser {
                     usage: e.usage,
                     quota: e.quota,
@@ -121,10 +124,10 @@ impl JsRegistryCache {
     pub fn pin(&self, reference: String) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            let (model, version) = inner.reg.pin(&reference).await.map_err(|e| js_error(&e))?;
+            let id = inner.reg.pin(&reference).await.map_err(|e| js_error(&e))?;
             let obj = Object::new();
-            let _ = Reflect::set(&obj, &"model".into(), &model.into());
-            let _ = Reflect::set(&obj, &"version".into(), &version.into());
+            let _ = Reflect::set(&obj, &"model".into(), &id.name.into());
+            let _ = Reflect::set(&obj, &"version".into(), &id.version.into());
             Ok(obj.into())
         })
     }

@@ -128,9 +128,10 @@ impl JsRegistry {
             to_js(&RefreshResult {
                 offline: o.offline,
                 expired: o.expired,
-                network_error: o
-                    .network_error
-                    .map(|(code, message)| NetworkError { code, message }),
+                network_error: o.network_error.map(|n| NetworkError {
+                    code: n.code,
+                    message: n.message,
+                }),
                 reference_time: crate::tuf::time::format_expires(o.report.reference_time),
                 root_rotations: o.report.root_rotations,
                 roles: Roles {
