@@ -370,78 +370,12 @@ impl Checked {
                         bounded(&name, "the output", &dims)?;
                     }
                 }
-                BroadcastValue => {
-                    let Some(dims) = int_value(inputs.get(1)) else {
-                        continue;
-                    };
-                    bounded(&name, "the shape", &dims)?;
-                    if let Some(input) = int_shape(inputs.first()) {
-                        let rank = dims.len().max(input.len());
-                        let at = |v: &[i64], k: usize| {
-                            (k + v.len())
-                                .checked_sub(rank)
-                                .and_then(|j| v.get(j))
-                                .copied()
-                                .unwrap_or(1)
-                        };
-                        let out: Vec<i64> =
-                            (0..rank).map(|k| at(&dims, k).max(at(&input, k))).collect();
-                        bounded(&name, "the output", &out)?;
-                    }
-                }
-                RepeatsValue => {
-                    let Some(repeats) = int_value(inputs.get(1)) else {
-                        continue;
-                    };
-                    bounded(&name, "the repeats", &repeats)?;
-                    if let Some(input) = int_shape(inputs.first()) {
-                        let out: Vec<i64> = input
-                            .iter()
-                            .zip(&repeats)
-                            .map(|(d, r)| d.saturating_mul(*r))
-                            .collect();
-                        bounded(&name, "the output", &out)?;
-                    }
-                }
-                RangeValue => {
-                    let scalar =
-                        |i| value_as::<f64>(inputs.get(i)).and_then(|v| v.first().copied());
-                    if let (Some(start), Some(limit), Some(delta)) =
-                        (scalar(0), scalar(1), scalar(2))
-                    {
-                        if delta == 0.0 || !delta.is_finite() {
-                            violation!("{name}: the step is {delta}")
-                        }
-                        let count = ((limit - start) / delta).ceil();
-                        if count.is_nan() || count > MAX_ELEMENTS as f64 {
-                            violation!("{name}: {count} values, the limit is {MAX_ELEMENTS}")
-                        }
-                    }
-                }
+                BroadcastValue => broadcast_value(&name, inputs)?,
+                RepeatsValue => repeats_value(&name, inputs)?,
+                RangeValue => range_value(&name, inputs)?,
                 // With `axes` (input 3, opset 18) the pads cover only those axes; left to tract.
                 PadsValue if inputs.len() > 3 => {}
-                PadsValue => {
-                    let pads = self
-                        .attribute("pads")
-                        .map(<[i64]>::to_vec)
-                        .or_else(|| int_value(inputs.get(1)));
-                    if let (Some(pads), Some(input)) = (pads, int_shape(inputs.first())) {
-                        let r = input.len();
-                        if pads.len() != 2 * r {
-                            violation!(
-                                "{name}: {} pads for an input of rank {r}, {} are needed",
-                                pads.len(),
-                                2 * r
-                            )
-                        }
-                        let out: Vec<i64> = input
-                            .iter()
-                            .zip(pads.iter().zip(pads.iter().skip(r)))
-                            .map(|(d, (b, e))| d.saturating_add(*b).saturating_add(*e))
-                            .collect();
-                        bounded(&name, "the output", &out)?;
-                    }
-                }
+                PadsValue => self.pads_value(&name, inputs)?,
                 SizeValue(i) => {
                     if let Some(size) = int_value(inputs.get(i)) {
                         let elements = int_shape(inputs.first()).map_or(1, |s| {
@@ -452,62 +386,8 @@ impl Checked {
                         }
                     }
                 }
-                IndicesValue(attr) => {
-                    let (Some(indices), Some(shape)) =
-                        (int_value(inputs.get(1)), int_shape(inputs.first()))
-                    else {
-                        continue;
-                    };
-                    let r = shape.len() as i64;
-                    let axis = match attr {
-                        Some(a) => self
-                            .attribute(a)
-                            .and_then(|v| v.first().copied())
-                            .unwrap_or(0),
-                        None => -1,
-                    };
-                    let axis = if axis < 0 { axis + r } else { axis };
-                    let Some(&n) = usize::try_from(axis).ok().and_then(|a| shape.get(a)) else {
-                        violation!("{name}: axis {axis} is out of range for an input of rank {r}")
-                    };
-                    if let Some(i) = indices.iter().find(|&&i| i < -n || i >= n) {
-                        violation!("{name}: index {i} is out of range for an axis of size {n}")
-                    }
-                }
-                SplitSizes => {
-                    let sizes = match self.attribute("split") {
-                        Some(v) => Some(v.to_vec()),
-                        None => int_value(inputs.get(1)),
-                    };
-                    let Some(sizes) = sizes else {
-                        continue;
-                    };
-                    if sizes.len() != self.outputs {
-                        violation!(
-                            "{name}: {} split sizes for {} outputs",
-                            sizes.len(),
-                            self.outputs
-                        )
-                    }
-                    bounded(&name, "a split", &sizes)?;
-                    if let Some(shape) = int_shape(inputs.first()) {
-                        let r = shape.len() as i64;
-                        let axis = self
-                            .attribute("axis")
-                            .and_then(|v| v.first().copied())
-                            .unwrap_or(0);
-                        let axis = if axis < 0 { axis + r } else { axis };
-                        let dim = usize::try_from(axis).ok().and_then(|a| shape.get(a));
-                        let total = sizes.iter().fold(0i64, |t, s| t.saturating_add(*s));
-                        if let Some(&dim) = dim {
-                            if total != dim {
-                                violation!(
-                                    "{name}: split sizes add up to {total}, the axis has {dim}"
-                                )
-                            }
-                        }
-                    }
-                }
+                IndicesValue(attr) => self.indices_value(&name, attr, inputs)?,
+                SplitSizes => self.split_sizes(&name, inputs)?,
                 SameType => {
                     let dt = |i: usize| inputs.get(i).and_then(|f| f.datum_type.concretize());
                     if let (Some(a), Some(b)) = (dt(0), dt(1)) {
@@ -519,16 +399,105 @@ impl Checked {
                     }
                 }
                 DivisorValue => {
-                    let Some(value) = inputs.get(1).and_then(|f| f.value.concretize()) else {
-                        continue;
-                    };
-                    if value.datum_type().is_integer()
-                        && int_value(inputs.get(1)).is_some_and(|v| v.contains(&0))
-                    {
+                    let integer = inputs
+                        .get(1)
+                        .and_then(|f| f.value.concretize())
+                        .is_some_and(|v| v.datum_type().is_integer());
+                    if integer && int_value(inputs.get(1)).is_some_and(|v| v.contains(&0)) {
                         violation!("{name}: integer division by zero")
                     }
                 }
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// `axis` attribute (default 0), made non-negative for rank `r`.
+    fn axis(&self, attr: &str, default: i64, r: i64) -> i64 {
+        let axis = self
+            .attribute(attr)
+            .and_then(|v| v.first().copied())
+            .unwrap_or(default);
+        if axis < 0 {
+            axis + r
+        } else {
+            axis
+        }
+    }
+
+    fn pads_value(&self, name: &str, inputs: &[&InferenceFact]) -> TractResult<()> {
+        let pads = self
+            .attribute("pads")
+            .map(<[i64]>::to_vec)
+            .or_else(|| int_value(inputs.get(1)));
+        let (Some(pads), Some(input)) = (pads, int_shape(inputs.first())) else {
+            return Ok(());
+        };
+        let r = input.len();
+        if pads.len() != 2 * r {
+            violation!(
+                "{name}: {} pads for an input of rank {r}, {} are needed",
+                pads.len(),
+                2 * r
+            )
+        }
+        let out: Vec<i64> = input
+            .iter()
+            .zip(pads.iter().zip(pads.iter().skip(r)))
+            .map(|(d, (b, e))| d.saturating_add(*b).saturating_add(*e))
+            .collect();
+        bounded(name, "the output", &out)
+    }
+
+    fn indices_value(
+        &self,
+        name: &str,
+        attr: Option<&str>,
+        inputs: &[&InferenceFact],
+    ) -> TractResult<()> {
+        let (Some(indices), Some(shape)) = (int_value(inputs.get(1)), int_shape(inputs.first()))
+        else {
+            return Ok(());
+        };
+        let r = shape.len() as i64;
+        let axis = match attr {
+            Some(a) => self.axis(a, 0, r),
+            None => r - 1,
+        };
+        let Some(&n) = usize::try_from(axis).ok().and_then(|a| shape.get(a)) else {
+            violation!("{name}: axis {axis} is out of range for an input of rank {r}")
+        };
+        if let Some(i) = indices.iter().find(|&&i| i < -n || i >= n) {
+            violation!("{name}: index {i} is out of range for an axis of size {n}")
+        }
+        Ok(())
+    }
+
+    fn split_sizes(&self, name: &str, inputs: &[&InferenceFact]) -> TractResult<()> {
+        let sizes = match self.attribute("split") {
+            Some(v) => Some(v.to_vec()),
+            None => int_value(inputs.get(1)),
+        };
+        let Some(sizes) = sizes else {
+            return Ok(());
+        };
+        if sizes.len() != self.outputs {
+            violation!(
+                "{name}: {} split sizes for {} outputs",
+                sizes.len(),
+                self.outputs
+            )
+        }
+        bounded(name, "a split", &sizes)?;
+        if let Some(shape) = int_shape(inputs.first()) {
+            let axis = self.axis("axis", 0, shape.len() as i64);
+            let dim = usize::try_from(axis).ok().and_then(|a| shape.get(a));
+            let total = sizes.iter().fold(0i64, |t, s| t.saturating_add(*s));
+            if let Some(&dim) = dim {
+                if total != dim {
+                    violation!("{name}: split sizes add up to {total}, the axis has {dim}")
+                }
             }
         }
         Ok(())
@@ -734,4 +703,57 @@ impl InferenceOp for Checked {
     ) -> TractResult<TVec<OutletId>> {
         self.inner.to_typed(source, node, target, mapping)
     }
+}
+
+/// `Expand`'s shape input: the shape and the broadcast output within the limits.
+fn broadcast_value(name: &str, inputs: &[&InferenceFact]) -> TractResult<()> {
+    let Some(dims) = int_value(inputs.get(1)) else {
+        return Ok(());
+    };
+    bounded(name, "the shape", &dims)?;
+    if let Some(input) = int_shape(inputs.first()) {
+        let rank = dims.len().max(input.len());
+        let at = |v: &[i64], k: usize| {
+            (k + v.len())
+                .checked_sub(rank)
+                .and_then(|j| v.get(j))
+                .copied()
+                .unwrap_or(1)
+        };
+        let out: Vec<i64> = (0..rank).map(|k| at(&dims, k).max(at(&input, k))).collect();
+        bounded(name, "the output", &out)?;
+    }
+    Ok(())
+}
+
+/// `Tile`'s repeats: the repeats and the tiled output within the limits.
+fn repeats_value(name: &str, inputs: &[&InferenceFact]) -> TractResult<()> {
+    let Some(repeats) = int_value(inputs.get(1)) else {
+        return Ok(());
+    };
+    bounded(name, "the repeats", &repeats)?;
+    if let Some(input) = int_shape(inputs.first()) {
+        let out: Vec<i64> = input
+            .iter()
+            .zip(&repeats)
+            .map(|(d, r)| d.saturating_mul(*r))
+            .collect();
+        bounded(name, "the output", &out)?;
+    }
+    Ok(())
+}
+
+/// `Range`: a finite, non-zero step and at most `MAX_ELEMENTS` values.
+fn range_value(name: &str, inputs: &[&InferenceFact]) -> TractResult<()> {
+    let scalar = |i| value_as::<f64>(inputs.get(i)).and_then(|v| v.first().copied());
+    if let (Some(start), Some(limit), Some(delta)) = (scalar(0), scalar(1), scalar(2)) {
+        if delta == 0.0 || !delta.is_finite() {
+            violation!("{name}: the step is {delta}")
+        }
+        let count = ((limit - start) / delta).ceil();
+        if count.is_nan() || count > MAX_ELEMENTS as f64 {
+            violation!("{name}: {count} values, the limit is {MAX_ELEMENTS}")
+        }
+    }
+    Ok(())
 }
