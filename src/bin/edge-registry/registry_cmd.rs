@@ -169,30 +169,11 @@ pub fn verify(a: VerifyArgs) -> Result<(), String> {
             );
         }
     }
-    let mut total = 0u64;
-    let mut aliases: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut problems: Vec<(String, String)> = Vec::new();
-    for info in &listing.targets {
-        let bytes = download(&client, info)?;
-        total += bytes.len() as u64;
-        match catalog::parse_path(&info.path) {
-            Some(CatalogPath::Aliases { .. }) => aliases.push((info.path.clone(), bytes)),
-            Some(CatalogPath::Model { .. }) if !a.no_load => {
-                // A bad card is reported by the catalogue below; a good one is checked against
-                // the graph when the engine loads the model.
-                if let Ok(card) = ModelCard::from_custom(&info.path, info.custom.as_ref()) {
-                    let declared = ModelSchema {
-                        inputs: card.inputs,
-                        outputs: card.outputs,
-                    };
-                    if let Err(e) = Model::load(&bytes, Some(&declared)) {
-                        problems.push((e.code().into(), format!("{}: {e}", info.path)));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
+    let Downloaded {
+        total,
+        aliases,
+        mut problems,
+    } = download_all(&client, &listing, !a.no_load)?;
     println!(
         "  {} targets downloaded ({total} bytes), every length and hash checked",
         listing.targets.len()
@@ -216,6 +197,69 @@ pub fn verify(a: VerifyArgs) -> Result<(), String> {
             ),
         ));
     }
+    print_versions(&cat);
+    println!("  took {} ms", t0.elapsed().as_millis());
+    if let Some((code, first)) = problems.first() {
+        for (c, p) in &problems {
+            eprintln!("{c}: {p}");
+        }
+        return Err(format!(
+            "{code}: {} problem(s) found; the first: {first}",
+            problems.len()
+        ));
+    }
+    println!("OK");
+    Ok(())
+}
+
+/// What `verify` downloaded: the byte count, the aliases documents, and the problems found
+/// on the way (`(code, message)`, a model the engine refused).
+struct Downloaded {
+    total: u64,
+    aliases: Vec<(String, Vec<u8>)>,
+    problems: Vec<(String, String)>,
+}
+
+/// Downloads every target (each length and hash checked); loads each model with a good card
+/// when `load` is set.
+fn download_all(
+    client: &Client,
+    listing: &TargetListing,
+    load: bool,
+) -> Result<Downloaded, String> {
+    let mut total = 0u64;
+    let mut aliases: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut problems: Vec<(String, String)> = Vec::new();
+    for info in &listing.targets {
+        let bytes = download(client, info)?;
+        total += bytes.len() as u64;
+        match catalog::parse_path(&info.path) {
+            Some(CatalogPath::Aliases { .. }) => aliases.push((info.path.clone(), bytes)),
+            Some(CatalogPath::Model { .. }) if load => {
+                // A bad card is reported by the catalogue below; a good one is checked against
+                // the graph when the engine loads the model.
+                if let Ok(card) = ModelCard::from_custom(&info.path, info.custom.as_ref()) {
+                    let declared = ModelSchema {
+                        inputs: card.inputs,
+                        outputs: card.outputs,
+                    };
+                    if let Err(e) = Model::load(&bytes, Some(&declared)) {
+                        problems.push((e.code().into(), format!("{}: {e}", info.path)));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Downloaded {
+        total,
+        aliases,
+        problems,
+    })
+}
+
+/// `verify`'s listing: each model's versions and aliases, and the targets outside `models/`.
+fn print_versions(cat: &Catalogue) {
     for m in cat.models.values() {
         let versions: Vec<&str> = m.versions.iter().map(|v| v.version.as_str()).collect();
         let aliases: Vec<String> = m
@@ -240,18 +284,6 @@ pub fn verify(a: VerifyArgs) -> Result<(), String> {
             cat.other_targets.len()
         );
     }
-    println!("  took {} ms", t0.elapsed().as_millis());
-    if let Some((code, first)) = problems.first() {
-        for (c, p) in &problems {
-            eprintln!("{c}: {p}");
-        }
-        return Err(format!(
-            "{code}: {} problem(s) found; the first: {first}",
-            problems.len()
-        ));
-    }
-    println!("OK");
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,13 +304,9 @@ pub struct ModelsArgs {
     json: bool,
 }
 
-/// `edge-registry models`.
-pub fn models(a: ModelsArgs) -> Result<(), String> {
-    let (mut client, pinned) = client(&a.source, a.root.as_ref())?;
-    pollster::block_on(client.refresh()).map_err(|e| fail(&e))?;
-    let listing = pollster::block_on(client.list_targets()).map_err(|e| fail(&e))?;
-    let cat = catalogue(&client, &listing)?;
-    let roles = roles_json(&client, &listing);
+/// Each model of `models --json`: aliases, aliases document, versions with target, expiry of
+/// the signing role, card and files.
+fn models_json(cat: &Catalogue, roles: &Value) -> Vec<Value> {
     let role_expiry = |role: &str| {
         roles
             .get(role)
@@ -286,8 +314,7 @@ pub fn models(a: ModelsArgs) -> Result<(), String> {
             .cloned()
             .unwrap_or_default()
     };
-    let models: Vec<Value> = cat
-        .models
+    cat.models
         .values()
         .map(|m| {
             let versions: Vec<Value> = m
@@ -315,25 +342,12 @@ pub fn models(a: ModelsArgs) -> Result<(), String> {
                 "versions": versions,
             })
         })
-        .collect();
-    if a.json {
-        let out = json!({
-            "repository": a.source,
-            "verified": pinned,
-            "roles": roles,
-            "models": models,
-            "other_targets": cat.other_targets,
-            "problems": cat.problems,
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).map_err(|e| format!("INTERNAL: {e}"))?
-        );
-        return Ok(());
-    }
-    if !pinned {
-        println!("(no --root: checked against the repository's own root, not authenticated)");
-    }
+        .collect()
+}
+
+/// The text listing of `models`: one line per version with its task, size, digest, signing
+/// role, creation time and aliases.
+fn print_models(cat: &Catalogue) {
     for m in cat.models.values() {
         println!("{}", m.name);
         let aliases = m.known_aliases();
@@ -368,6 +382,35 @@ pub fn models(a: ModelsArgs) -> Result<(), String> {
             );
         }
     }
+}
+
+/// `edge-registry models`.
+pub fn models(a: ModelsArgs) -> Result<(), String> {
+    let (mut client, pinned) = client(&a.source, a.root.as_ref())?;
+    pollster::block_on(client.refresh()).map_err(|e| fail(&e))?;
+    let listing = pollster::block_on(client.list_targets()).map_err(|e| fail(&e))?;
+    let cat = catalogue(&client, &listing)?;
+    let roles = roles_json(&client, &listing);
+    let models = models_json(&cat, &roles);
+    if a.json {
+        let out = json!({
+            "repository": a.source,
+            "verified": pinned,
+            "roles": roles,
+            "models": models,
+            "other_targets": cat.other_targets,
+            "problems": cat.problems,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| format!("INTERNAL: {e}"))?
+        );
+        return Ok(());
+    }
+    if !pinned {
+        println!("(no --root: checked against the repository's own root, not authenticated)");
+    }
+    print_models(&cat);
     if let Some(obj) = roles.as_object() {
         let list: Vec<String> = obj
             .iter()
