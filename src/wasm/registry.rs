@@ -16,7 +16,7 @@ use super::eval::{data_bytes, prepare, run_evaluation};
 use crate::card::ModelCard;
 use crate::clock::{Clock, FixedClock, SystemClock, UnixSeconds};
 use crate::engine::Model;
-use crate::eval::ModelRef as EvalModelRef;
+use crate::eval::ModelIdentity;
 use crate::fetch::web::WebFetch;
 use crate::registry::catalogue::Aliases;
 use crate::registry::{
@@ -1031,7 +1031,7 @@ fn model_from_registry(model: Model, fetched: &Fetched, reference: &str) -> JsRe
                 .map_err(|e| coded_error("BAD_CARD", &format!("{}: {e}", fetched.path)))?,
         ),
     };
-    let r = EvalModelRef {
+    let r = ModelIdentity {
         target_path: fetched.path.clone(),
         sha256: fetched.sha256.clone(),
         reference: Some(reference.to_string()),

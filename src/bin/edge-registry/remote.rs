@@ -10,7 +10,7 @@ use edge_registry::card::ModelCard;
 use edge_registry::clock::SystemClock;
 use edge_registry::engine::Model;
 use edge_registry::error::ErrorCode;
-use edge_registry::eval::ModelRef;
+use edge_registry::eval::ModelIdentity;
 use edge_registry::fetch::native::NativeFetch;
 use edge_registry::fetch::Fetch;
 use edge_registry::registry::{FetchOptions, Fetched, Registry, RegistryConfig};
@@ -102,7 +102,10 @@ impl Remote {
 
     /// Fetches (cache or network, verified) and loads the model `reference` names, checked
     /// against its signed card; returns the model, its card and how reports name it.
-    pub fn load(&self, reference: &str) -> Result<(Model, Option<ModelCard>, ModelRef), String> {
+    pub fn load(
+        &self,
+        reference: &str,
+    ) -> Result<(Model, Option<ModelCard>, ModelIdentity), String> {
         let (model, fetched) =
             pollster::block_on(self.reg.load(reference, FetchOptions::default()))
                 .map_err(|e| format!("{reference}: {}", coded(&e)))?;
@@ -141,8 +144,8 @@ impl Remote {
 
 /// How reports name a registry model: its target path, signed sha256 and the reference asked
 /// for (the JS `registry.load` names it the same way).
-fn model_ref(f: &Fetched, reference: &str) -> ModelRef {
-    ModelRef {
+fn model_ref(f: &Fetched, reference: &str) -> ModelIdentity {
+    ModelIdentity {
         target_path: f.path.clone(),
         sha256: f.sha256.clone(),
         reference: Some(reference.to_string()),
