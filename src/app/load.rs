@@ -11,9 +11,7 @@ use crate::catalog::{ModelCard, EVAL_SET_FILE};
 use crate::clock::Clock;
 use crate::engine::{Model, ModelPredictor, ModelSchema};
 use crate::eval::gates::GateReport;
-use crate::eval::{
-    evaluate_model, DataFormat, EvalError, ModelRef as ReportedModel, ReportContext,
-};
+use crate::eval::{evaluate_model, DataFormat, EvalError, ModelIdentity, ReportContext};
 use crate::fetch::Fetch;
 use crate::registry::{FetchOptions, Fetched, Registry};
 use crate::store::Store;
@@ -38,7 +36,7 @@ pub struct LoadedModel {
     /// The signed card, parsed (`None` when the target carries none).
     pub card: Option<ModelCard>,
     /// How evaluation reports name this model: target path, signed digest, the reference.
-    pub reported: ReportedModel,
+    pub reported: ModelIdentity,
     /// The gate check, when [`LoadOptions::verify_gate`] asked for one (it passed).
     pub gates: Option<GateReport>,
 }
@@ -86,7 +84,7 @@ pub async fn load<F: Fetch, S: Store, C: Clock>(
             })?,
         ),
     };
-    let reported = ReportedModel {
+    let reported = ModelIdentity {
         target_path: fetched.path.clone(),
         sha256: fetched.sha256.clone(),
         reference: Some(reference.to_string()),

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{invalid, EvalError};
 use super::num::{self, Xoshiro256};
-use super::report::{metric_direction, ModelRef, Results};
+use super::results::{metric_direction, ModelIdentity, Results};
 use super::stats;
 use super::task::{MetricOptions, TaskData};
 
@@ -28,7 +28,7 @@ use super::task::{MetricOptions, TaskData};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CompareConfig {
-    /// Metrics to compare (names as in [`crate::eval::report::METRIC_NAMES`]). Default:
+    /// Metrics to compare (names as in [`crate::eval::results::METRIC_NAMES`]). Default:
     /// accuracy, F1 macro and log loss for classification, MAE, RMSE and R² for regression.
     pub metrics: Vec<String>,
     /// Bootstrap resamples. Default 1000.
@@ -108,9 +108,9 @@ pub struct McNemar {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// The champion model.
-    pub champion: Option<ModelRef>,
+    pub champion: Option<ModelIdentity>,
     /// The challenger model.
-    pub challenger: Option<ModelRef>,
+    pub challenger: Option<ModelIdentity>,
     /// Rows compared.
     pub n: u64,
     /// Bootstrap resamples.

@@ -1,4 +1,12 @@
-//! The evaluation layer's error type.
+//! The evaluation layer's error type, and [`GateResult`] (the failing gates `GATE_FAILED`
+//! carries; [`crate::eval::gates`] re-exports it).
+//!
+//! The bottom of the evaluation graph: imports nothing from `crate::eval`, only
+//! [`crate::error::ErrorCode`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
 
@@ -82,11 +90,48 @@ pub enum EvalError {
     #[error("evaluation gate failed: {}", summary(failures))]
     GateFailed {
         /// The failing gates with the measured numbers.
-        failures: Vec<crate::eval::gates::GateResult>,
+        failures: Vec<GateResult>,
     },
 }
 
-fn summary(failures: &[crate::eval::gates::GateResult]) -> String {
+/// The outcome of one gate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateResult {
+    /// Metric name.
+    pub metric: String,
+    /// Measured value (`None` when the metric was not computed or is undefined).
+    pub value: Option<f64>,
+    /// The gate's minimum.
+    pub min: Option<f64>,
+    /// The gate's maximum.
+    pub max: Option<f64>,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl fmt::Display for GateResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self
+            .value
+            .map_or_else(|| "undefined".to_string(), |v| format!("{v}"));
+        write!(f, "{} = {v}", self.metric)?;
+        if let Some(m) = self.min {
+            write!(f, " (min {m})")?;
+        }
+        if let Some(m) = self.max {
+            write!(f, " (max {m})")?;
+        }
+        if let Some(r) = &self.reason {
+            write!(f, ": {r}")?;
+        }
+        Ok(())
+    }
+}
+
+fn summary(failures: &[GateResult]) -> String {
     failures
         .iter()
         .map(|g| g.to_string())

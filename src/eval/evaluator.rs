@@ -30,9 +30,8 @@ use super::latency::{LatencyRecorder, Timer};
 use super::profile::Profile;
 use super::quality::{class_counts, QualityAccumulator};
 use super::regression::RegressionData;
-use super::report::{
-    ColumnMapping, DataInfo, ModelRef, Report, RuntimeInfo, TaskKind, REPORT_FORMAT, REPORT_VERSION,
-};
+use super::report::{ColumnMapping, DataInfo, Report, RuntimeInfo, REPORT_FORMAT, REPORT_VERSION};
+use super::results::{ModelIdentity, TaskKind};
 use super::slices::{SliceColumn, SliceConfig};
 use super::task::{MetricOptions, TaskData};
 
@@ -173,14 +172,15 @@ pub struct ReportContext {
     /// The runtime's name.
     pub runtime: String,
     /// The model evaluated.
-    pub model: Option<ModelRef>,
+    pub model: Option<ModelIdentity>,
     /// The challenger, in a comparison.
-    pub challenger: Option<ModelRef>,
+    pub challenger: Option<ModelIdentity>,
 }
 
-/// Progress so far.
+/// How far an evaluation has got (bytes, rows read, used and skipped). Not the registry's
+/// download [`crate::registry::Progress`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Progress {
+pub struct EvalProgress {
     /// Bytes pushed.
     pub bytes: u64,
     /// Data rows parsed.
@@ -583,8 +583,8 @@ impl Evaluator {
     }
 
     /// Progress so far (for progress bars and JS callbacks).
-    pub fn progress(&self) -> Progress {
-        Progress {
+    pub fn progress(&self) -> EvalProgress {
+        EvalProgress {
             bytes: self.reader.bytes_seen(),
             rows_read: self.reader.rows_seen(),
             rows_used: self.core.rows_used,

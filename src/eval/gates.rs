@@ -1,15 +1,18 @@
 //! Evaluation gates: minimum (or maximum) metric values a model card declares on a signed
 //! evaluation set. A registry refuses a model whose gate fails, with `GATE_FAILED` and the
 //! numbers.
-
-use std::fmt;
+//!
+//! Imports `error` and `results` only.
 
 use serde::{Deserialize, Serialize};
 
 use super::error::EvalError;
-use super::report::{metric_direction, Results};
+use super::results::{metric_direction, Results};
 
-/// One gate: the metric (a name from [`crate::eval::report::METRIC_NAMES`], or `top_{k}_accuracy`)
+/// Defined in `error` (the `GATE_FAILED` error carries it), re-exported here where it belongs.
+pub use super::error::GateResult;
+
+/// One gate: the metric (a name from [`crate::eval::results::METRIC_NAMES`], or `top_{k}_accuracy`)
 /// must be at least `min` and/or at most `max`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateSpec {
@@ -29,43 +32,6 @@ pub struct GateSpec {
         deserialize_with = "crate::catalog::opt_number"
     )]
     pub max: Option<f64>,
-}
-
-/// The outcome of one gate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GateResult {
-    /// Metric name.
-    pub metric: String,
-    /// Measured value (`None` when the metric was not computed or is undefined).
-    pub value: Option<f64>,
-    /// The gate's minimum.
-    pub min: Option<f64>,
-    /// The gate's maximum.
-    pub max: Option<f64>,
-    /// Whether it passed.
-    pub passed: bool,
-    /// Why it failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-impl fmt::Display for GateResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = self
-            .value
-            .map_or_else(|| "undefined".to_string(), |v| format!("{v}"));
-        write!(f, "{} = {v}", self.metric)?;
-        if let Some(m) = self.min {
-            write!(f, " (min {m})")?;
-        }
-        if let Some(m) = self.max {
-            write!(f, " (max {m})")?;
-        }
-        if let Some(r) = &self.reason {
-            write!(f, ": {r}")?;
-        }
-        Ok(())
-    }
 }
 
 /// All gates of a model.

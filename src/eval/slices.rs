@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::Value;
 use super::num;
-use super::report::{metric_direction, Results};
+use super::results::{metric_direction, Results};
 use super::task::{MetricOptions, TaskData};
 
 /// Options of slicing.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::calibration;
 use super::classification::ClassificationData;
 use super::regression::RegressionData;
-use super::report::Results;
+use super::results::Results;
 
 /// Options that shape the results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

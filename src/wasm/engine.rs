@@ -12,7 +12,7 @@ use crate::catalog::ModelCard;
 use crate::digest::Sha256Digest;
 use crate::engine::{DType, Model, ModelSchema, NamedTensor, Tensor, TensorData, TensorSpec};
 use crate::eval::gates::GateReport;
-use crate::eval::ModelRef;
+use crate::eval::ModelIdentity;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -67,14 +67,14 @@ export interface CheckOptions {
 pub struct JsModel {
     pub(crate) inner: Model,
     pub(crate) card: Option<ModelCard>,
-    pub(crate) reference: ModelRef,
+    pub(crate) reference: ModelIdentity,
     /// The gate check `registry.load(ref, { verifyGate: true })` ran, if any.
     pub(crate) gates: Option<GateReport>,
 }
 
 impl JsModel {
     /// Wraps a loaded model with its card and how reports name it.
-    pub(crate) fn new(inner: Model, card: Option<ModelCard>, reference: ModelRef) -> JsModel {
+    pub(crate) fn new(inner: Model, card: Option<ModelCard>, reference: ModelIdentity) -> JsModel {
         JsModel {
             inner,
             card,
@@ -130,7 +130,7 @@ impl JsModel {
         let card = card_from_js(&card)?;
         let declared = card.as_ref().and_then(ModelCard::declared_schema);
         let inner = Model::load(bytes, declared.as_ref()).map_err(|e| js_error(&e))?;
-        let reference = ModelRef {
+        let reference = ModelIdentity {
             target_path: card
                 .as_ref()
                 .filter(|c| c.name != "model" && !c.version.is_empty())

@@ -12,7 +12,7 @@ use crate::catalog::ModelCard;
 use crate::engine::{Model, ModelPredictor};
 use crate::eval::gates::GateSpec;
 use crate::eval::{
-    BadRowPolicy, DataFormat, EvalConfig, Evaluator, ModelRef, PredictionColumns, Profile,
+    BadRowPolicy, DataFormat, EvalConfig, Evaluator, ModelIdentity, PredictionColumns, Profile,
     ReportContext, TaskKind,
 };
 
@@ -214,7 +214,10 @@ pub(crate) fn now_ms() -> f64 {
 }
 
 /// The context stamped on a report made in JS.
-pub(crate) fn context(model: Option<ModelRef>, challenger: Option<ModelRef>) -> ReportContext {
+pub(crate) fn context(
+    model: Option<ModelIdentity>,
+    challenger: Option<ModelIdentity>,
+) -> ReportContext {
     let time = js_sys::Date::new_0()
         .to_iso_string()
         .as_string()
@@ -253,7 +256,7 @@ pub(crate) fn report_to_js(report: &crate::eval::Report) -> JsResult<JsValue> {
     js_sys::JSON::parse(&report.to_json())
 }
 
-fn progress_to_js(p: &crate::eval::evaluator::Progress, total: usize) -> JsValue {
+fn progress_to_js(p: &crate::eval::EvalProgress, total: usize) -> JsValue {
     let o = js_sys::Object::new();
     for (k, v) in [
         ("bytes", p.bytes as f64),
@@ -272,7 +275,7 @@ const CHUNK: usize = 1 << 20;
 /// A model in an evaluation: the engine model, its card and how the report names it.
 pub(crate) struct EvalModel<'a> {
     pub model: &'a Model,
-    pub reference: Option<ModelRef>,
+    pub reference: Option<ModelIdentity>,
 }
 
 /// Runs a whole evaluation over `data`, reporting progress per 1 MiB chunk.
@@ -337,7 +340,7 @@ pub(crate) fn run_evaluation(
 
 fn report_progress_final(f: &Option<Function>, report: &crate::eval::Report, total: usize) {
     if let Some(f) = f {
-        let p = crate::eval::evaluator::Progress {
+        let p = crate::eval::EvalProgress {
             bytes: total as u64,
             rows_read: report.data.rows_read,
             rows_used: report.data.rows_used,
@@ -382,13 +385,13 @@ pub fn evaluate_predictions(
 pub struct JsEvaluation {
     ev: Option<Evaluator>,
     task: TaskKind,
-    champion: Option<(Model, Option<ModelRef>)>,
+    champion: Option<(Model, Option<ModelIdentity>)>,
 }
 
 impl JsEvaluation {
     pub(crate) fn new(
         prepared: Prepared,
-        champion: Option<(Model, Option<ModelRef>)>,
+        champion: Option<(Model, Option<ModelIdentity>)>,
     ) -> JsResult<Self> {
         let task = prepared.config.task;
         let ev =

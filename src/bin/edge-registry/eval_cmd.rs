@@ -21,8 +21,8 @@ use edge_registry::eval::evaluator::Predictor;
 use edge_registry::eval::gates::GateSpec;
 use edge_registry::eval::report::Report;
 use edge_registry::eval::{
-    BadRowPolicy, DataFormat, EvalConfig, Evaluator, Limits, ModelRef, PredictionColumns, Profile,
-    ProfileBuilder, ProfileConfig, ReportContext, TaskKind,
+    BadRowPolicy, DataFormat, EvalConfig, Evaluator, Limits, ModelIdentity, PredictionColumns,
+    Profile, ProfileBuilder, ProfileConfig, ReportContext, TaskKind,
 };
 
 const CHUNK: usize = 64 * 1024;
@@ -282,7 +282,7 @@ fn read_chunks(
 struct Loaded {
     model: Model,
     card: Option<ModelCard>,
-    reference: ModelRef,
+    reference: ModelIdentity,
 }
 
 fn load_model_file(path: &str, card_path: Option<&Path>) -> Result<Loaded, String> {
@@ -311,7 +311,7 @@ fn load_model_file(path: &str, card_path: Option<&Path>) -> Result<Loaded, Strin
     Ok(Loaded {
         model,
         card,
-        reference: ModelRef {
+        reference: ModelIdentity {
             target_path,
             sha256: Sha256Digest::of(&bytes).to_hex(),
             reference: None,
