@@ -112,15 +112,7 @@ pub fn without_floats(v: Value) -> Value {
     }
 }
 
-/// A card number: a JSON number, or a string holding one (how cards carry non-integers).
-pub fn card_number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
-        _ => None,
-    }
-}
-
+pub use crate::eval::num::number_or_numeric_string as card_number;
 use card_number as number_of;
 
 /// Deserializes `{name: number or numeric string}`.
@@ -134,16 +126,6 @@ fn number_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String,
             ))),
         })
         .collect()
-}
-
-/// Deserializes an optional number that may be written as a numeric string (gate thresholds).
-pub(crate) fn opt_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => number_of(&v).map(Some).ok_or_else(|| {
-            serde::de::Error::custom(format!("{v} is not a number or a numeric string"))
-        }),
-    }
 }
 
 impl ModelCard {

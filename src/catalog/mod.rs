@@ -29,7 +29,6 @@ mod catalogue;
 mod reference;
 mod version;
 
-pub(crate) use card::opt_number;
 pub use card::{card_number, without_floats, DatasetInfo, ModelCard};
 pub use catalogue::{
     AliasState, Catalogue, Expiry, ModelEntry, ModelVersion, Resolved, SignedFile,

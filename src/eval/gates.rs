@@ -22,14 +22,14 @@ pub struct GateSpec {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::catalog::opt_number"
+        deserialize_with = "crate::eval::num::opt_number"
     )]
     pub min: Option<f64>,
     /// Highest acceptable value (a number, or a numeric string as in signed cards).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::catalog::opt_number"
+        deserialize_with = "crate::eval::num::opt_number"
     )]
     pub max: Option<f64>,
 }

@@ -6,6 +6,27 @@
 //! logarithm may differ between them. Reports must be identical on every runtime, so every
 //! `ln`/`exp` in `eval` goes through `libm`.
 
+/// A number as signed JSON carries it: a JSON number, or a string holding one (TUF's canonical
+/// JSON has no floats, so signed cards write non-integers as decimal strings).
+pub fn number_or_numeric_string(v: &serde_json::Value) -> Option<f64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+/// Deserializes an optional number that may be written as a numeric string (gate thresholds).
+pub(crate) fn opt_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    use serde::Deserialize;
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => number_or_numeric_string(&v).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("{v} is not a number or a numeric string"))
+        }),
+    }
+}
+
 /// Neumaier's compensated summation (an improved Kahan sum). Its error is bounded independently
 /// of the number of terms, so sums over millions of rows agree with numpy's pairwise summation
 /// to far better than 1e-9 relative.
