@@ -1,5 +1,7 @@
 //! Time, injected: the core never reads the system clock itself. A refresh reads the clock once
 //! and checks every expiry against that one instant.
+//!
+//! Owns the [`Clock`] trait and its clocks; imports nothing from the crate (`js_sys::Date` in wasm).
 
 use std::cell::Cell;
 use std::rc::Rc;

@@ -5,6 +5,8 @@
 //! than the signed length allows (so an endless response is cut off without buffering it), on
 //! truncation when the stream ends early, and on a digest mismatch. After a failure it stays
 //! failed: every later call returns the same error.
+//!
+//! Owns SHA-256 and the streaming target verifier. Imports only `error`.
 
 use std::fmt;
 use std::str::FromStr;

@@ -4,6 +4,8 @@
 //! Every one of them implements [`ErrorCode`], which gives the stable, machine-readable code that
 //! the JavaScript bindings put on the `code` property of the `Error` they throw and that the CLI
 //! prints. Codes are part of the public API: they never change meaning once released.
+//!
+//! Owns the [`ErrorCode`] trait; imports nothing from the crate.
 
 /// A stable, upper-case, machine-readable error code such as `HASH_MISMATCH`.
 pub trait ErrorCode: std::error::Error {

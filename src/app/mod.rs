@@ -1,7 +1,7 @@
 //! Use cases, written once for every front end: the CLI (`src/bin`) and the JavaScript bindings
 //! (`src/wasm`) call these and only convert arguments and results.
 //!
-//! - [`load`]: resolve a reference, fetch (cache or network), verify, cache, load with the
+//! - [`load`](mod@load): resolve a reference, fetch (cache or network), verify, cache, load with the
 //!   engine against the signed card, and optionally check the card's evaluation gates on this
 //!   device.
 //!

@@ -65,7 +65,7 @@ pub struct OutputCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relative_error: Option<f64>,
     /// With an expected value: whether it matches (same shape, relative error within
-    /// [`TOLERANCE`], NaN where expected NaN).
+    /// the tolerance (1e-3), NaN where expected NaN).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matches: Option<bool>,
 }
@@ -277,7 +277,7 @@ pub struct Agreement {
     pub max_abs_error: f64,
     /// That difference over the largest expected magnitude (at least 1).
     pub relative_error: f64,
-    /// Whether the relative error is within [`TOLERANCE`].
+    /// Whether the relative error is within the tolerance (1e-3).
     pub matches: bool,
 }
 

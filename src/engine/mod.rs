@@ -6,6 +6,9 @@
 //! malformed models, unsupported operators and wrong inputs are typed errors. (tract itself may
 //! still panic on some hostile graphs; natively that is caught and reported as `INTERNAL_PANIC`,
 //! in wasm the JS layer recovers.)
+//!
+//! Owns the ONNX engine (tract): loading, plans, checks, runs. Imports `error` and the plain
+//! `eval` types it serves (`Predictor`, `Timer`); never `registry`, `catalog`, `wasm` or the CLI.
 
 mod check;
 mod checked_ops;

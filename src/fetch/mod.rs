@@ -4,6 +4,9 @@
 //! Every fetch has a byte limit. Bodies are delivered chunk by chunk to a sink, so a caller can
 //! hash and store while the download runs, and an endless response is cut off at the limit
 //! without being buffered.
+//!
+//! Owns the [`Fetch`] trait and its implementations (memory; `fetch()` in wasm, an HTTP client
+//! and files natively). Imports only `error`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

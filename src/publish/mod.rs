@@ -4,7 +4,7 @@
 //! Synchronous and I/O-free like the rest of the core: a [`Repository`] is loaded through the
 //! [`RepoFiles`] trait (the CLI reads a directory, tests a map), edited in memory
 //! ([`Repository::publish`], [`Repository::set_alias`], [`Repository::delegate`],
-//! [`Repository::rotate_root`], ...), and [`Repository::commit`] returns the files to write, in
+//! [`Repository::rotate_keys`], ...), and [`Repository::commit`] returns the files to write, in
 //! an order that is safe for clients reading while they are written (targets, then delegated
 //! and top-level targets metadata, snapshot, root, and the timestamp last). Keys come from the
 //! caller ([`Keyring`]): this module never draws randomness.
@@ -13,6 +13,9 @@
 //! canonical JSON), and every commit is checked by the client itself before it is returned:
 //! the [`crate::tuf::Updater`] refreshes from the previous trusted state to the new one and
 //! loads every role, so the publisher never writes a repository its own client would refuse.
+//!
+//! Imports `tuf`, `catalog`, `engine` (the card's schema comes from the loaded model), `eval`
+//! (profiles), `store`, `fetch`, `digest`, `clock`; never `registry`, `app`, `wasm` or the CLI.
 
 mod keyfile;
 mod release;

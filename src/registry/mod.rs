@@ -15,7 +15,7 @@
 //!   length and hashes, and caches it (see [`cache`] for the guarantees).
 //!
 //! Loading the verified bytes with the engine and checking gates is a use case on top of this
-//! client ([`crate::app::load`]). Imports `catalog`, `tuf`, `store`, `fetch`, `digest`,
+//! client ([`crate::app::load()`]). Imports `catalog`, `tuf`, `store`, `fetch`, `digest`,
 //! `clock`; never `engine`, `eval`, `wasm` or the CLI.
 
 pub mod abort;

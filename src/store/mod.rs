@@ -4,6 +4,10 @@
 //! Keys are `/`-separated strings chosen by the library (never by the network). A
 //! [`Store::commit`] applies a batch of writes atomically: after a crash either all of them are
 //! visible or none.
+//!
+//! Owns the [`Store`] trait, its implementations (memory, files natively, IndexedDB and a caller
+//! object in wasm) and the choice among them for JS clients (`store::any`, in wasm). Imports `error`
+//! and `fetch` (to describe a JS error).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -1,6 +1,9 @@
 //! The JavaScript API. This is the only module with `#[wasm_bindgen]` code; each export converts
 //! its arguments, calls one core function and converts the result. Errors become real `Error`
 //! objects with a stable `code` property (see [`crate::error::ErrorCode`]).
+//!
+//! A leaf: it may import every module of the crate, and nothing imports it. The use cases it
+//! exposes are written once in [`crate::app`] and shared with the CLI.
 
 mod engine;
 mod error;

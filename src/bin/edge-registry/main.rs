@@ -1,4 +1,7 @@
 //! The `edge-registry` command-line tool.
+//!
+//! A leaf like the bindings: each command parses its arguments with clap, calls the library
+//! (the use cases of `edge_registry::app`, the publisher, the engine) and prints the result.
 
 // The CLI reads untrusted files (metadata, models, data, .npy tensors): the library's
 // panic-free lints hold here too, outside tests.
