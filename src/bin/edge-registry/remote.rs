@@ -102,7 +102,7 @@ impl Remote {
     }
 
     /// Fetches (cache or network, verified) and loads the model `reference` names, checked
-    /// against its signed card ([`app::load`]); says on stderr what was loaded from where.
+    /// against its signed card ([`app::load()`]); says on stderr what was loaded from where.
     pub fn load(&self, reference: &str) -> Result<LoadedModel, String> {
         let loaded = pollster::block_on(app::load(&self.reg, reference, LoadOptions::default()))
             .map_err(|e| format!("{reference}: {}", coded(&e)))?;

@@ -365,7 +365,7 @@ impl JsRegistry {
 }
 
 /// Fetches (cache or network, verified), loads and, when asked, gate-checks a model
-/// ([`app::load`]).
+/// ([`app::load()`]).
 async fn load_model(inner: &Shared, reference: &str, call: &CallOptions) -> JsResult<JsModel> {
     let progress = |p: &Progress| call.progress(p);
     let opts = LoadOptions {
