@@ -38,7 +38,8 @@ pub use output::ArtifactOut;
 use self::abort::race;
 use self::cache::{BlobRead, Cache, TUF_PREFIX};
 use crate::catalog::{
-    Aliases, CatalogError, Catalogue, Expiry, ModelRef, Resolved, SignedFile, VersionId,
+    Aliases, CatalogError, Catalogue, Expiry, ModelRef, ModelVersion, Resolved, SignedFile,
+    VersionId,
 };
 use crate::clock::Clock;
 use crate::digest::Sha256Digest;
@@ -590,23 +591,8 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         };
 
         // 1. The cache, re-verified as it is read.
-        out.start(length)?;
-        let mut loaded = 0u64;
-        let read = self
-            .cache
-            .read_blob(&sha, length, &mut |chunk| {
-                out.push(chunk);
-                loaded += chunk.len() as u64;
-                report(loaded, Source::Cache);
-            })
-            .await?;
-        match read {
-            BlobRead::Hit => {
-                self.cache
-                    .touch(&model.name, &model.version, &sha, length, &target.path)
-                    .await?;
-                return Ok(fetched);
-            }
+        match self.read_cached(model, &sha, out, &report).await? {
+            BlobRead::Hit => return Ok(fetched),
             BlobRead::Corrupt(_) => {
                 fetched.cache_repaired = true;
                 out.start(length)?;
@@ -637,6 +623,34 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             .await?;
         fetched.source = Source::Network;
         Ok(fetched)
+    }
+
+    /// Reads the cached blob of `model` (named by its signed SHA-256 `sha`) into `out`,
+    /// re-hashing every chunk; on a hit, marks the version used.
+    async fn read_cached(
+        &self,
+        model: &ModelVersion,
+        sha: &str,
+        out: &mut dyn ArtifactOut,
+        report: &dyn Fn(u64, Source),
+    ) -> Result<BlobRead, RegistryError> {
+        let length = model.target.length;
+        out.start(length)?;
+        let mut loaded = 0u64;
+        let read = self
+            .cache
+            .read_blob(sha, length, &mut |chunk| {
+                out.push(chunk);
+                loaded += chunk.len() as u64;
+                report(loaded, Source::Cache);
+            })
+            .await?;
+        if matches!(read, BlobRead::Hit) {
+            self.cache
+                .touch(&model.name, &model.version, sha, length, &model.target.path)
+                .await?;
+        }
+        Ok(read)
     }
 
     /// Downloads `target` from `url` into `out`, streaming every chunk through the signed
