@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 
 /// A SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -101,12 +101,12 @@ pub enum DigestError {
 }
 
 impl ErrorCode for DigestError {
-    fn code(&self) -> &'static str {
+    fn error_code(&self) -> Code {
         match self {
-            DigestError::LengthExceeded { .. } => "LENGTH_EXCEEDED",
-            DigestError::Truncated { .. } => "TRUNCATED",
-            DigestError::Mismatch { .. } => "HASH_MISMATCH",
-            DigestError::InvalidDigest { .. } => "INVALID_DIGEST",
+            DigestError::LengthExceeded { .. } => Code::LengthExceeded,
+            DigestError::Truncated { .. } => Code::Truncated,
+            DigestError::Mismatch { .. } => Code::HashMismatch,
+            DigestError::InvalidDigest { .. } => Code::InvalidDigest,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! own code, and a card that cannot be used.
 
 use crate::engine::EngineError;
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 use crate::eval::EvalError;
 use crate::registry::RegistryError;
 
@@ -44,12 +44,12 @@ impl From<crate::catalog::CatalogError> for AppError {
 }
 
 impl ErrorCode for AppError {
-    fn code(&self) -> &'static str {
+    fn error_code(&self) -> Code {
         match self {
-            AppError::Registry(e) => e.code(),
-            AppError::Engine(e) => e.code(),
-            AppError::BadCard { .. } => "BAD_CARD",
-            AppError::Evaluation { source, .. } => source.code(),
+            AppError::Registry(e) => e.error_code(),
+            AppError::Engine(e) => e.error_code(),
+            AppError::BadCard { .. } => Code::BadCard,
+            AppError::Evaluation { source, .. } => source.error_code(),
         }
     }
 }

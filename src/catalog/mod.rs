@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 
 mod card;
 mod catalogue;
@@ -108,14 +108,14 @@ pub enum CatalogError {
 }
 
 impl ErrorCode for CatalogError {
-    fn code(&self) -> &'static str {
+    fn error_code(&self) -> Code {
         match self {
-            CatalogError::BadName { .. } => "BAD_NAME",
-            CatalogError::BadCard { .. } => "BAD_CARD",
-            CatalogError::BadAliases { .. } => "BAD_ALIASES",
-            CatalogError::BadRef { .. } => "BAD_REF",
-            CatalogError::ModelNotFound { .. } => "MODEL_NOT_FOUND",
-            CatalogError::AliasesUnavailable { .. } => "ALIASES_UNAVAILABLE",
+            CatalogError::BadName { .. } => Code::BadName,
+            CatalogError::BadCard { .. } => Code::BadCard,
+            CatalogError::BadAliases { .. } => Code::BadAliases,
+            CatalogError::BadRef { .. } => Code::BadRef,
+            CatalogError::ModelNotFound { .. } => Code::ModelNotFound,
+            CatalogError::AliasesUnavailable { .. } => Code::AliasesUnavailable,
         }
     }
 }

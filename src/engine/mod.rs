@@ -43,7 +43,7 @@ pub use predictor::ModelPredictor;
 pub use schema::{DType, Dim, ModelSchema, TensorSpec};
 pub use tensor::{NamedTensor, Tensor, TensorData};
 
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 
 /// Errors from loading and running models.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,14 +98,14 @@ pub enum EngineError {
 }
 
 impl ErrorCode for EngineError {
-    fn code(&self) -> &'static str {
+    fn error_code(&self) -> Code {
         match self {
-            EngineError::BadModel { .. } => "BAD_MODEL",
-            EngineError::Unsupported { .. } => "UNSUPPORTED_MODEL",
-            EngineError::SchemaMismatch { .. } => "SCHEMA_MISMATCH",
-            EngineError::LimitExceeded { .. } => "LIMIT_EXCEEDED",
-            EngineError::Inference { .. } => "INFERENCE_FAILED",
-            EngineError::Internal { .. } => "INTERNAL_PANIC",
+            EngineError::BadModel { .. } => Code::BadModel,
+            EngineError::Unsupported { .. } => Code::UnsupportedModel,
+            EngineError::SchemaMismatch { .. } => Code::SchemaMismatch,
+            EngineError::LimitExceeded { .. } => Code::LimitExceeded,
+            EngineError::Inference { .. } => Code::InferenceFailed,
+            EngineError::Internal { .. } => Code::InternalPanic,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 
 /// Errors from reading evaluation data, running a predictor over it and computing results.
 ///
@@ -140,18 +140,26 @@ fn summary(failures: &[GateResult]) -> String {
 }
 
 impl ErrorCode for EvalError {
+    fn error_code(&self) -> Code {
+        match self {
+            EvalError::BadData { .. } => Code::BadData,
+            EvalError::BadRow { .. } => Code::BadRow,
+            EvalError::LimitExceeded { .. } => Code::LimitExceeded,
+            EvalError::SchemaMismatch { .. } => Code::SchemaMismatch,
+            EvalError::InvalidArgument { .. } => Code::InvalidArgument,
+            EvalError::InvalidState { .. } => Code::InvalidState,
+            // A predictor may be the caller's, with its own codes: see `code`.
+            EvalError::Predictor { code, .. } => Code::parse(code).unwrap_or(Code::PredictorFailed),
+            EvalError::NoRows { .. } => Code::NoRows,
+            EvalError::BadProfile { .. } => Code::BadProfile,
+            EvalError::GateFailed { .. } => Code::GateFailed,
+        }
+    }
+
     fn code(&self) -> &'static str {
         match self {
-            EvalError::BadData { .. } => "BAD_DATA",
-            EvalError::BadRow { .. } => "BAD_ROW",
-            EvalError::LimitExceeded { .. } => "LIMIT_EXCEEDED",
-            EvalError::SchemaMismatch { .. } => "SCHEMA_MISMATCH",
-            EvalError::InvalidArgument { .. } => "INVALID_ARGUMENT",
-            EvalError::InvalidState { .. } => "INVALID_STATE",
             EvalError::Predictor { code, .. } => code,
-            EvalError::NoRows { .. } => "NO_ROWS",
-            EvalError::BadProfile { .. } => "BAD_PROFILE",
-            EvalError::GateFailed { .. } => "GATE_FAILED",
+            other => other.error_code().as_str(),
         }
     }
 }

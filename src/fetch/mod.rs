@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
@@ -79,15 +79,15 @@ pub enum FetchError {
 }
 
 impl ErrorCode for FetchError {
-    fn code(&self) -> &'static str {
+    fn error_code(&self) -> Code {
         match self {
-            FetchError::NotFound { .. } => "NOT_FOUND",
-            FetchError::Status { .. } => "HTTP_STATUS",
-            FetchError::Network { .. } => "NETWORK",
-            FetchError::TooLarge { .. } => "LENGTH_EXCEEDED",
-            FetchError::Aborted { .. } => "ABORTED",
-            FetchError::Stopped { .. } => "SINK_STOPPED",
-            FetchError::BadUrl { .. } => "BAD_URL",
+            FetchError::NotFound { .. } => Code::NotFound,
+            FetchError::Status { .. } => Code::HttpStatus,
+            FetchError::Network { .. } => Code::Network,
+            FetchError::TooLarge { .. } => Code::LengthExceeded,
+            FetchError::Aborted { .. } => Code::Aborted,
+            FetchError::Stopped { .. } => Code::SinkStopped,
+            FetchError::BadUrl { .. } => Code::BadUrl,
         }
     }
 }

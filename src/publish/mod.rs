@@ -24,7 +24,7 @@ mod repository;
 use crate::catalog::CatalogError;
 use crate::clock::UnixSeconds;
 use crate::engine::EngineError;
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 use crate::eval::EvalError;
 use crate::tuf::TufError;
 
@@ -126,26 +126,26 @@ pub enum PublishError {
 }
 
 impl ErrorCode for PublishError {
-    fn code(&self) -> &'static str {
+    fn error_code(&self) -> Code {
         match self {
-            PublishError::Tuf(e) => e.code(),
-            PublishError::Catalog(e) => e.code(),
-            PublishError::Engine(e) => e.code(),
-            PublishError::Eval(e) => e.code(),
+            PublishError::Tuf(e) => e.error_code(),
+            PublishError::Catalog(e) => e.error_code(),
+            PublishError::Engine(e) => e.error_code(),
+            PublishError::Eval(e) => e.error_code(),
             PublishError::BadRepository { source, .. } => match source {
-                Some(e) => e.code(),
-                None => "BAD_REPOSITORY",
+                Some(e) => e.error_code(),
+                None => Code::BadRepository,
             },
-            PublishError::VersionExists { .. } => "VERSION_EXISTS",
-            PublishError::NotFound { .. } => "NOT_FOUND",
-            PublishError::MissingKeys { .. } => "MISSING_KEY",
-            PublishError::NotDelegated { .. } => "NOT_DELEGATED",
-            PublishError::Role { exists: true, .. } => "ROLE_EXISTS",
-            PublishError::Role { exists: false, .. } => "UNKNOWN_ROLE",
-            PublishError::Conflict(_) => "NAME_CONFLICT",
-            PublishError::BadCard(_) => "BAD_CARD",
-            PublishError::InvalidArgument(_) => "INVALID_ARGUMENT",
-            PublishError::SelfCheck(e) => e.code(),
+            PublishError::VersionExists { .. } => Code::VersionExists,
+            PublishError::NotFound { .. } => Code::NotFound,
+            PublishError::MissingKeys { .. } => Code::MissingKey,
+            PublishError::NotDelegated { .. } => Code::NotDelegated,
+            PublishError::Role { exists: true, .. } => Code::RoleExists,
+            PublishError::Role { exists: false, .. } => Code::UnknownRole,
+            PublishError::Conflict(_) => Code::NameConflict,
+            PublishError::BadCard(_) => Code::BadCard,
+            PublishError::InvalidArgument(_) => Code::InvalidArgument,
+            PublishError::SelfCheck(e) => e.error_code(),
         }
     }
 }

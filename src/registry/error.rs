@@ -1,7 +1,7 @@
 //! Errors of the registry client.
 
 use crate::catalog::CatalogError;
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 use crate::store::StoreError;
 use crate::tuf::TufError;
 
@@ -72,18 +72,18 @@ pub enum RegistryError {
 }
 
 impl ErrorCode for RegistryError {
-    fn code(&self) -> &'static str {
+    fn error_code(&self) -> Code {
         match self {
-            RegistryError::Catalog(e) => e.code(),
-            RegistryError::NotReady { .. } => "INVALID_STATE",
-            RegistryError::Expired { .. } => "EXPIRED",
-            RegistryError::Quota { .. } => "QUOTA",
-            RegistryError::Aborted => "ABORTED",
-            RegistryError::Pinned { .. } => "PINNED",
-            RegistryError::TooLarge { .. } => "LIMIT_EXCEEDED",
-            RegistryError::Config(_) => "INVALID_ARGUMENT",
-            RegistryError::Tuf(e) => e.code(),
-            RegistryError::Store(e) => e.code(),
+            RegistryError::Catalog(e) => e.error_code(),
+            RegistryError::NotReady { .. } => Code::InvalidState,
+            RegistryError::Expired { .. } => Code::Expired,
+            RegistryError::Quota { .. } => Code::Quota,
+            RegistryError::Aborted => Code::Aborted,
+            RegistryError::Pinned { .. } => Code::Pinned,
+            RegistryError::TooLarge { .. } => Code::LimitExceeded,
+            RegistryError::Config(_) => Code::InvalidArgument,
+            RegistryError::Tuf(e) => e.error_code(),
+            RegistryError::Store(e) => e.error_code(),
         }
     }
 }

@@ -43,7 +43,7 @@ use crate::catalog::{
 };
 use crate::clock::Clock;
 use crate::digest::Sha256Digest;
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 use crate::fetch::{Fetch, FetchError};
 use crate::store::{Namespaced, Store};
 use crate::tuf::updater::TargetVerifier;
@@ -309,7 +309,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         // Stored metadata that no longer verifies or has expired leaves the client without a
         // catalogue; calls that need one report why (for example `EXPIRED`).
         if let Err(e) = reg.load_offline(&mut *up).await {
-            if e.code() == "EXPIRED" {
+            if e.error_code() == Code::Expired {
                 *reg.why_none.borrow_mut() = Some(e);
             }
         }
@@ -405,7 +405,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     async fn load_offline(&self, up: &mut Up<F, S, C>) -> Result<RefreshOutcome, RegistryError> {
         let (report, expired) = match up.load_stored(None).await {
             Ok(r) => (r, false),
-            Err(e) if e.code() == "EXPIRED" && self.config.allow_expired_offline => {
+            Err(e) if e.error_code() == Code::Expired && self.config.allow_expired_offline => {
                 (up.load_stored_as_last_valid().await?, true)
             }
             Err(e) => return Err(e.into()),

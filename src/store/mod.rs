@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 
 #[cfg(target_arch = "wasm32")]
 pub mod any;
@@ -37,10 +37,10 @@ pub enum StoreError {
 }
 
 impl ErrorCode for StoreError {
-    fn code(&self) -> &'static str {
+    fn error_code(&self) -> Code {
         match self {
-            StoreError::Backend(_) => "STORE",
-            StoreError::Quota(_) => "QUOTA",
+            StoreError::Backend(_) => Code::Store,
+            StoreError::Quota(_) => Code::Quota,
         }
     }
 }

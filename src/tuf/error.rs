@@ -2,7 +2,7 @@
 //! has a stable code (see [`crate::error::ErrorCode`]).
 
 use crate::digest::DigestError;
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 use crate::fetch::FetchError;
 use crate::store::StoreError;
 
@@ -217,34 +217,34 @@ pub enum TufError {
 }
 
 impl ErrorCode for TufError {
-    fn code(&self) -> &'static str {
+    fn error_code(&self) -> Code {
         match self {
-            TufError::SignatureThreshold { .. } => "SIGNATURE_THRESHOLD",
-            TufError::Expired { .. } => "EXPIRED",
-            TufError::Rollback { .. } => "ROLLBACK",
-            TufError::BadVersion { .. } => "BAD_VERSION",
-            TufError::WrongType { .. } => "WRONG_TYPE",
-            TufError::SpecVersion { .. } => "SPEC_VERSION",
-            TufError::BadMetadata { .. } => "BAD_METADATA",
+            TufError::SignatureThreshold { .. } => Code::SignatureThreshold,
+            TufError::Expired { .. } => Code::Expired,
+            TufError::Rollback { .. } => Code::Rollback,
+            TufError::BadVersion { .. } => Code::BadVersion,
+            TufError::WrongType { .. } => Code::WrongType,
+            TufError::SpecVersion { .. } => Code::SpecVersion,
+            TufError::BadMetadata { .. } => Code::BadMetadata,
             TufError::LengthMismatch { expected, got, .. } => {
                 if got > expected {
-                    "LENGTH_EXCEEDED"
+                    Code::LengthExceeded
                 } else {
-                    "TRUNCATED"
+                    Code::Truncated
                 }
             }
-            TufError::HashMismatch { .. } => "HASH_MISMATCH",
-            TufError::UnsupportedHash { .. } => "UNSUPPORTED_HASH",
-            TufError::MissingMeta { .. } => "MISSING_META",
-            TufError::DelegationLimit { .. } => "DELEGATION_LIMIT",
-            TufError::LimitExceeded { .. } => "LIMIT_EXCEEDED",
-            TufError::TargetNotFound { .. } => "TARGET_NOT_FOUND",
-            TufError::BadTargetPath { .. } => "BAD_TARGET_PATH",
-            TufError::InvalidState { .. } => "INVALID_STATE",
-            TufError::CatalogueLimit { .. } => "LIMIT_EXCEEDED",
-            TufError::Fetch { source, .. } => source.code(),
-            TufError::Store(e) => e.code(),
-            TufError::Digest { source, .. } => source.code(),
+            TufError::HashMismatch { .. } => Code::HashMismatch,
+            TufError::UnsupportedHash { .. } => Code::UnsupportedHash,
+            TufError::MissingMeta { .. } => Code::MissingMeta,
+            TufError::DelegationLimit { .. } => Code::DelegationLimit,
+            TufError::LimitExceeded { .. } => Code::LimitExceeded,
+            TufError::TargetNotFound { .. } => Code::TargetNotFound,
+            TufError::BadTargetPath { .. } => Code::BadTargetPath,
+            TufError::InvalidState { .. } => Code::InvalidState,
+            TufError::CatalogueLimit { .. } => Code::LimitExceeded,
+            TufError::Fetch { source, .. } => source.error_code(),
+            TufError::Store(e) => e.error_code(),
+            TufError::Digest { source, .. } => source.error_code(),
         }
     }
 }

@@ -11,6 +11,7 @@ use super::eval::{data_bytes, prepare, run_evaluation, EvalModel, JsEvaluation};
 use crate::catalog::ModelCard;
 use crate::digest::Sha256Digest;
 use crate::engine::{DType, Model, ModelSchema, NamedTensor, Tensor, TensorData, TensorSpec};
+use crate::error::Code;
 use crate::eval::gates::GateReport;
 use crate::eval::ModelIdentity;
 
@@ -105,11 +106,11 @@ fn card_from_js(card: &JsValue) -> JsResult<Option<ModelCard>> {
     }
     ModelCard::from_value(&value)
         .map(Some)
-        .map_err(|e| coded_error("INVALID_ARGUMENT", &e))
+        .map_err(|e| coded_error(Code::InvalidArgument, &e))
 }
 
 fn specs_to_js(specs: &[TensorSpec]) -> JsResult<JsValue> {
-    serde_wasm_bindgen::to_value(specs).map_err(|e| coded_error("INTERNAL", &e.to_string()))
+    serde_wasm_bindgen::to_value(specs).map_err(|e| coded_error(Code::Internal, &e.to_string()))
 }
 
 #[wasm_bindgen(js_class = Model)]
@@ -163,8 +164,9 @@ impl JsModel {
             if options.is_undefined() || options.is_null() {
                 return Ok(None);
             }
-            let v = Reflect::get(&options, &name.into())
-                .map_err(|_| coded_error("INVALID_ARGUMENT", "check options must be an object"))?;
+            let v = Reflect::get(&options, &name.into()).map_err(|_| {
+                coded_error(Code::InvalidArgument, "check options must be an object")
+            })?;
             if v.is_undefined() || v.is_null() {
                 return Ok(None);
             }
@@ -177,7 +179,7 @@ impl JsModel {
                 Some(n) if n.fract() == 0.0 && (0.0..=10_000.0).contains(&n) => n as usize,
                 _ => {
                     return Err(coded_error(
-                        "INVALID_ARGUMENT",
+                        Code::InvalidArgument,
                         "repeat must be an integer from 0 to 10000",
                     ))
                 }
@@ -209,9 +211,8 @@ impl JsModel {
     pub fn gates(&self) -> JsResult<JsValue> {
         match &self.gates {
             None => Ok(JsValue::UNDEFINED),
-            Some(g) => {
-                serde_wasm_bindgen::to_value(g).map_err(|e| coded_error("INTERNAL", &e.to_string()))
-            }
+            Some(g) => serde_wasm_bindgen::to_value(g)
+                .map_err(|e| coded_error(Code::Internal, &e.to_string())),
         }
     }
 
@@ -232,9 +233,8 @@ impl JsModel {
     pub fn card(&self) -> JsResult<JsValue> {
         match &self.card {
             None => Ok(JsValue::UNDEFINED),
-            Some(c) => {
-                serde_wasm_bindgen::to_value(c).map_err(|e| coded_error("INTERNAL", &e.to_string()))
-            }
+            Some(c) => serde_wasm_bindgen::to_value(c)
+                .map_err(|e| coded_error(Code::Internal, &e.to_string())),
         }
     }
 
@@ -329,7 +329,7 @@ pub(crate) fn feeds_from_js(
 ) -> JsResult<Vec<NamedTensor>> {
     let obj: &Object = feeds.dyn_ref().ok_or_else(|| {
         coded_error(
-            "INVALID_ARGUMENT",
+            Code::InvalidArgument,
             "inputs must be an object { name: { data, shape } }",
         )
     })?;
@@ -381,7 +381,7 @@ pub(crate) fn feeds_from_js(
 }
 
 fn bad_input(name: &str, why: &str) -> JsValue {
-    coded_error("INVALID_ARGUMENT", &format!("input `{name}` {why}"))
+    coded_error(Code::InvalidArgument, &format!("input `{name}` {why}"))
 }
 
 fn shape_from_js(shape: &JsValue, name: &str) -> JsResult<Vec<usize>> {

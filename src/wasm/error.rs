@@ -2,13 +2,17 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::error::ErrorCode;
+use crate::error::{Code, ErrorCode};
 
 /// The result type of every fallible export: the error is a JS `Error` with a `code`.
 pub type JsResult<T> = Result<T, JsValue>;
 
 /// A JS `Error` named `EdgeRegistryError` with `message` and a `code` property.
-pub fn coded_error(code: &str, message: &str) -> JsValue {
+pub fn coded_error(code: Code, message: &str) -> JsValue {
+    error_object(code.as_str(), message)
+}
+
+fn error_object(code: &str, message: &str) -> JsValue {
     let err = js_sys::Error::new(message);
     err.set_name("EdgeRegistryError");
     // Setting a plain data property on a fresh Error object cannot fail.
@@ -18,13 +22,13 @@ pub fn coded_error(code: &str, message: &str) -> JsValue {
 
 /// Converts a core error into a JS `Error` carrying its code.
 pub fn js_error<E: ErrorCode>(err: &E) -> JsValue {
-    coded_error(err.code(), &err.to_string())
+    error_object(err.code(), &err.to_string())
 }
 
 /// The error thrown when a consumed object (a finished verifier or hasher) is used again.
 pub(crate) fn finished() -> JsValue {
     coded_error(
-        "INVALID_STATE",
+        Code::InvalidState,
         "this object has finished; create a new one for another stream",
     )
 }
@@ -35,7 +39,7 @@ pub(crate) fn length_from_js(value: f64, name: &str) -> JsResult<u64> {
     const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
     if !value.is_finite() || value < 0.0 || value.fract() != 0.0 || value > MAX_SAFE {
         return Err(coded_error(
-            "INVALID_ARGUMENT",
+            Code::InvalidArgument,
             &format!("{name} must be a non-negative safe integer, got {value}"),
         ));
     }
@@ -53,17 +57,17 @@ pub(crate) fn json_from_js<T: serde::de::DeserializeOwned>(
     let text = js_sys::JSON::stringify(value).map_err(|e| {
         let reason = js_sys::Error::from(e).message();
         coded_error(
-            "INVALID_ARGUMENT",
+            Code::InvalidArgument,
             &format!("{what}: not JSON-serialisable ({})", String::from(reason)),
         )
     })?;
     let text = text.as_string().unwrap_or_else(|| "null".to_string());
     serde_json::from_str(&text)
-        .map_err(|e| coded_error("INVALID_ARGUMENT", &format!("{what}: {e}")))
+        .map_err(|e| coded_error(Code::InvalidArgument, &format!("{what}: {e}")))
 }
 
 /// A value as plain JSON-like JavaScript (maps as objects, 64-bit integers as numbers).
 pub(crate) fn to_js<T: serde::Serialize + ?Sized>(v: &T) -> JsResult<JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| coded_error("INTERNAL", &e.to_string()))
+        .map_err(|e| coded_error(Code::Internal, &e.to_string()))
 }

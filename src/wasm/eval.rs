@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use super::error::{coded_error, js_error, json_from_js, JsResult};
 use crate::catalog::ModelCard;
 use crate::engine::{Model, ModelPredictor};
+use crate::error::Code;
 use crate::eval::gates::GateSpec;
 use crate::eval::{
     BadRowPolicy, DataFormat, EvalConfig, Evaluator, ModelIdentity, PredictionColumns, Profile,
@@ -97,7 +98,7 @@ pub(crate) struct Prepared {
 }
 
 fn invalid(msg: impl AsRef<str>) -> JsValue {
-    coded_error("INVALID_ARGUMENT", msg.as_ref())
+    coded_error(Code::InvalidArgument, msg.as_ref())
 }
 
 /// Builds the configuration from JS options over the card's defaults.
@@ -406,7 +407,7 @@ impl JsEvaluation {
     fn open(&mut self) -> JsResult<&mut Evaluator> {
         self.ev
             .as_mut()
-            .ok_or_else(|| coded_error("INVALID_STATE", "this evaluation has finished"))
+            .ok_or_else(|| coded_error(Code::InvalidState, "this evaluation has finished"))
     }
 }
 
@@ -450,7 +451,7 @@ impl JsEvaluation {
         let ev = self
             .ev
             .take()
-            .ok_or_else(|| coded_error("INVALID_STATE", "this evaluation has finished"))?;
+            .ok_or_else(|| coded_error(Code::InvalidState, "this evaluation has finished"))?;
         let report = match &self.champion {
             None => ev.finish(context(None, None)),
             Some((model, reference)) => {

@@ -9,7 +9,7 @@ use clap::Args;
 use edge_registry::catalog::{self, Aliases, CatalogPath, Catalogue, ModelCard, SignedFile};
 use edge_registry::clock::SystemClock;
 use edge_registry::engine::{Model, ModelSchema};
-use edge_registry::error::ErrorCode;
+use edge_registry::error::{Code, ErrorCode};
 use edge_registry::fetch::native::NativeFetch;
 use edge_registry::fetch::Fetch;
 use edge_registry::store::MemoryStore;
@@ -186,11 +186,11 @@ pub fn verify(a: VerifyArgs) -> Result<(), String> {
         }
     }
     for p in &cat.problems {
-        problems.push(("BAD_CATALOGUE".into(), p.clone()));
+        problems.push((Code::BadCatalogue.as_str().into(), p.clone()));
     }
     for i in &listing.ignored {
         problems.push((
-            "NOT_DELEGATED".into(),
+            Code::NotDelegated.as_str().into(),
             format!(
                 "role {} lists {}, which clients ignore: {}",
                 i.role, i.path, i.reason

@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
 
 use crate::clock::UnixSeconds;
+use crate::error::Code;
 use crate::registry::{AbortFlag, Progress, RegistryConfig};
 use crate::store::any::{AnyStore, StoreChoice};
 use crate::store::js::JsObjectStore;
@@ -20,7 +21,7 @@ pub(super) fn get(obj: &JsValue, key: &str) -> JsValue {
 }
 
 pub(super) fn bad_arg(msg: &str) -> JsValue {
-    coded_error("INVALID_ARGUMENT", msg)
+    coded_error(Code::InvalidArgument, msg)
 }
 
 pub(super) fn opt_number(obj: &JsValue, key: &str) -> JsResult<Option<f64>> {

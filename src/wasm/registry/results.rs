@@ -9,6 +9,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::catalog::Resolved;
+use crate::error::Code;
 use crate::registry::{ArtifactOut, Fetched, RegistryError};
 use crate::tuf::TargetInfo;
 use crate::wasm::error::{coded_error, to_js, JsResult};
@@ -328,7 +329,7 @@ pub(super) fn fetched_to_js(f: &Fetched, bytes: Option<Uint8Array>) -> JsResult<
     })?;
     if let Some(b) = bytes {
         Reflect::set(&obj, &JsValue::from_str("bytes"), &b)
-            .map_err(|_| coded_error("INTERNAL", "could not attach the bytes"))?;
+            .map_err(|_| coded_error(Code::Internal, "could not attach the bytes"))?;
     }
     Ok(obj)
 }
