@@ -155,30 +155,7 @@ pub fn tensors_to_json(tensors: &[NamedTensor]) -> String {
 /// among float32, float64, int32, int64, uint8 and bool).
 pub fn tensor_from_npy(bytes: &[u8]) -> Result<Tensor, String> {
     let err = |m: &str| format!(".npy: {m}");
-    let magic = bytes.get(..6).ok_or_else(|| err("file too short"))?;
-    if magic != b"\x93NUMPY" {
-        return Err(err("not a .npy file (bad magic)"));
-    }
-    let major = *bytes.get(6).ok_or_else(|| err("file too short"))?;
-    let (header_len, start): (usize, usize) = match major {
-        1 => {
-            let &[b0, b1] = bytes.get(8..10).ok_or_else(|| err("file too short"))? else {
-                return Err(err("file too short"));
-            };
-            (usize::from(u16::from_le_bytes([b0, b1])), 10)
-        }
-        2 | 3 => {
-            let &[b0, b1, b2, b3] = bytes.get(8..12).ok_or_else(|| err("file too short"))? else {
-                return Err(err("file too short"));
-            };
-            (u32::from_le_bytes([b0, b1, b2, b3]) as usize, 12)
-        }
-        v => return Err(err(&format!("unsupported format version {v}"))),
-    };
-    let header = bytes
-        .get(start..start.saturating_add(header_len))
-        .ok_or_else(|| err("header runs past the end of the file"))?;
-    let header = std::str::from_utf8(header).map_err(|_| err("header is not text"))?;
+    let (header, data_start) = npy_header(bytes)?;
     let descr = dict_value(header, "descr").ok_or_else(|| err("header lacks descr"))?;
     let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"');
     let fortran =
@@ -214,7 +191,7 @@ pub fn tensor_from_npy(bytes: &[u8]) -> Result<Tensor, String> {
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or_else(|| err("shape overflows"))?;
-    let body = bytes.get(start + header_len..).unwrap_or_default();
+    let body = bytes.get(data_start..).unwrap_or_default();
     let need = count
         .checked_mul(dtype.size())
         .ok_or_else(|| err("shape overflows"))?;
@@ -224,7 +201,12 @@ pub fn tensor_from_npy(bytes: &[u8]) -> Result<Tensor, String> {
             body.len()
         )));
     }
-    let data = match dtype {
+    Ok(Tensor::new(shape, npy_data(dtype, body)))
+}
+
+/// The little-endian body of a `.npy` file as tensor data of `dtype` (its length checked).
+fn npy_data(dtype: DType, body: &[u8]) -> TensorData {
+    match dtype {
         DType::F32 => TensorData::F32(
             body.chunks_exact(4)
                 .map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
@@ -247,8 +229,37 @@ pub fn tensor_from_npy(bytes: &[u8]) -> Result<Tensor, String> {
         ),
         DType::U8 => TensorData::U8(body.to_vec()),
         DType::Bool => TensorData::Bool(body.iter().map(|&b| b != 0).collect()),
+    }
+}
+
+/// The header dict of a `.npy` file (format versions 1 to 3) and where the data starts.
+fn npy_header(bytes: &[u8]) -> Result<(&str, usize), String> {
+    let err = |m: &str| format!(".npy: {m}");
+    let magic = bytes.get(..6).ok_or_else(|| err("file too short"))?;
+    if magic != b"\x93NUMPY" {
+        return Err(err("not a .npy file (bad magic)"));
+    }
+    let major = *bytes.get(6).ok_or_else(|| err("file too short"))?;
+    let (header_len, start): (usize, usize) = match major {
+        1 => {
+            let &[b0, b1] = bytes.get(8..10).ok_or_else(|| err("file too short"))? else {
+                return Err(err("file too short"));
+            };
+            (usize::from(u16::from_le_bytes([b0, b1])), 10)
+        }
+        2 | 3 => {
+            let &[b0, b1, b2, b3] = bytes.get(8..12).ok_or_else(|| err("file too short"))? else {
+                return Err(err("file too short"));
+            };
+            (u32::from_le_bytes([b0, b1, b2, b3]) as usize, 12)
+        }
+        v => return Err(err(&format!("unsupported format version {v}"))),
     };
-    Ok(Tensor::new(shape, data))
+    let header = bytes
+        .get(start..start.saturating_add(header_len))
+        .ok_or_else(|| err("header runs past the end of the file"))?;
+    let header = std::str::from_utf8(header).map_err(|_| err("header is not text"))?;
+    Ok((header, start + header_len))
 }
 
 /// The text after `'key':` in a numpy header dict, up to the next top-level comma.
