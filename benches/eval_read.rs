@@ -3,6 +3,10 @@
 //! bindings do, with the evaluator's kind of selection (six of eight keys). CSV of the same
 //! rows for comparison. Best and median of 5 runs, in MB/s.
 //!
+//! For reference it also times `serde_json` pulling the same array from one in-memory slice
+//! (a `Visitor` whose `SeqAccess` yields one row map at a time): what a pull parser costs when
+//! the whole document is in memory, which `TableReader` does not require.
+//!
 //! `cargo bench --bench eval_read` (`EVAL_READ_MB=200` for a larger input).
 
 use std::time::Instant;
@@ -80,6 +84,42 @@ fn time(format: DataFormat, data: &[u8], rows: usize) -> (f64, f64) {
     (mb / secs[0], mb / secs[RUNS / 2])
 }
 
+/// Counts the rows of a JSON array, each read as a map, one at a time.
+struct CountRows;
+
+impl<'de> serde::de::Visitor<'de> for CountRows {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of row objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut n = 0;
+        while let Some(row) = seq.next_element::<serde_json::Map<String, serde_json::Value>>()? {
+            std::hint::black_box(row);
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+fn time_serde_slice(data: &[u8], rows: usize) -> (f64, f64) {
+    use serde::Deserializer as _;
+    let mut secs = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let mut de = serde_json::Deserializer::from_slice(data);
+        let n = (&mut de).deserialize_seq(CountRows).expect("serde_json");
+        de.end().expect("end");
+        secs.push(t.elapsed().as_secs_f64());
+        assert_eq!(n, rows);
+    }
+    secs.sort_by(f64::total_cmp);
+    let mb = data.len() as f64 / 1e6;
+    (mb / secs[0], mb / secs[RUNS / 2])
+}
+
 fn main() {
     let mb: usize = std::env::var("EVAL_READ_MB")
         .ok()
@@ -96,4 +136,8 @@ fn main() {
             data.len() as f64 / 1e6
         );
     }
+    let (best, median) = time_serde_slice(&json, rows);
+    println!(
+        "json, serde_json pull from one slice (reference): best {best:.1} MB/s, median {median:.1} MB/s"
+    );
 }

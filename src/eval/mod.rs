@@ -22,7 +22,8 @@
 //! 4. `results` (the metric structs: classification, regression, calibration); `quality`
 //!    (data, profile); `drift` (data, num, profile, stats).
 //! 5. `task` (results and the metric modules); `gates` (error, results).
-//! 6. `compare` (error, num, results, stats, task); `slices` (data, num, results, task).
+//! 6. `compare` (classification, error, num, results, stats, task); `slices` (data, num,
+//!    results, task).
 //! 7. `report`: the document; imports the result types of everything above, nothing imports it
 //!    except `evaluator`.
 //! 8. `evaluator`: the driver; imports everything, nothing in `eval` imports it.
