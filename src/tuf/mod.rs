@@ -5,6 +5,8 @@
 //! - [`keys`]: Ed25519, ECDSA P-256 and RSA (PSS, PKCS#1 v1.5) verification; thresholds that
 //!   count each key once; the Ed25519 signer.
 //! - [`metadata`]: typed root, timestamp, snapshot, targets and delegations.
+//! - [`delegation`]: [`delegation::DelegationWalk`], the delegation walk (spec 5.6.7) every
+//!   search and listing of targets roles uses, I/O-free.
 //! - [`trusted`]: [`TrustedMetadataSet`], the I/O-free verifier (bytes in, [`Verified`] out).
 //! - [`updater`]: [`Updater`], the client workflow over the `Fetch`, `Store` and `Clock` host
 //!   traits.
@@ -15,6 +17,7 @@
 //! Nothing here touches the network or the file system.
 
 pub mod canonical;
+pub mod delegation;
 mod error;
 pub mod keys;
 pub mod metadata;

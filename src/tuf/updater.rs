@@ -2,13 +2,20 @@
 //! [`Fetch`], persist with [`Store`], read the time once per refresh from [`Clock`]. All
 //! verification is done by [`TrustedMetadataSet`]; this module only decides what to fetch and
 //! what to persist. Modelled on python-tuf's `ngclient.Updater`.
+//!
+//! Every search and listing of targets roles follows [`DelegationWalk`] (spec 5.6.7, written
+//! once in [`super::delegation`]); this module loads, verifies and persists each role the walk
+//! names. It is the I/O layer of the client: it imports the host traits (`crate::fetch`,
+//! `crate::store`, `crate::clock`) and the rest of [`super`], never `wasm_bindgen`, `js_sys`,
+//! `web_sys`, `std::fs` or CLI code.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256, Sha512};
 
-use super::metadata::RoleKeys;
+use super::delegation::DelegationWalk;
+use super::metadata::{RoleKeys, TargetFile, Targets};
 use super::path::{check_target_path, key_segment, quote};
 use super::trusted::{check_hashes, TimestampUpdate, TrustedMetadataSet};
 use super::TufError;
@@ -128,6 +135,18 @@ pub struct TargetInfo {
     pub custom: Option<Value>,
     /// The role that signed it.
     pub role: String,
+}
+
+impl TargetInfo {
+    fn of(role: &str, path: &str, entry: &TargetFile) -> Self {
+        TargetInfo {
+            path: path.to_string(),
+            length: entry.length,
+            hashes: entry.hashes.clone(),
+            custom: entry.custom.clone(),
+            role: role.to_string(),
+        }
+    }
 }
 
 /// A target a role lists but a lookup would not resolve to that role.
@@ -564,31 +583,24 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         let fetch = if offline { None } else { Some(&self.fetch) };
         let mut problems: Vec<(String, TufError)> = Vec::new();
         let mut paths: BTreeMap<String, String> = BTreeMap::new();
-        let mut visited: BTreeSet<String> = BTreeSet::new();
-        let mut failed: BTreeSet<String> = BTreeSet::new();
-        let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
-        while let Some((role, parent)) = to_visit.pop() {
-            if !visited.insert(role.clone()) {
-                continue;
-            }
-            if visited.len() > max_roles as usize {
-                return Err(TufError::CatalogueLimit {
-                    role,
-                    what: "roles".into(),
-                    limit: u64::from(max_roles),
-                });
-            }
-            match load_targets(&self.config, fetch, &self.store, set, &role, &parent).await {
-                Ok(Some(bytes)) => {
-                    let key = metadata_key(&self.config.store_prefix, &role);
-                    self.store.put(&key, &bytes).await?;
-                }
-                Ok(None) => {}
+        let mut failed: usize = 0;
+        let too_many = |e: TufError| match e {
+            TufError::DelegationLimit { role, limit } => TufError::CatalogueLimit {
+                role,
+                what: "roles".into(),
+                limit: u64::from(limit),
+            },
+            e => e,
+        };
+        let mut walk = DelegationWalk::every_role(max_roles);
+        while let Some((role, delegator)) = walk.next_role().map_err(too_many)? {
+            match load_and_store(&self.config, fetch, &self.store, set, &role, &delegator).await {
+                Ok(()) => {}
                 Err(TufError::Store(e)) => return Err(TufError::Store(e)),
                 Err(e) if role == "targets" => return Err(e),
                 Err(e) => {
-                    failed.insert(role.clone());
-                    problems.push((role.clone(), e));
+                    failed += 1;
+                    problems.push((role, e));
                     continue;
                 }
             }
@@ -605,27 +617,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 }
                 paths.entry(path.clone()).or_insert_with(|| role.clone());
             }
-            if let Some(d) = &targets.delegations {
-                let mut children: Vec<String> = match &d.succinct_roles {
-                    Some(s) => {
-                        let bins = 1u64.checked_shl(s.bit_length).unwrap_or(u64::MAX);
-                        if bins > u64::from(max_roles) {
-                            return Err(TufError::CatalogueLimit {
-                                role,
-                                what: "roles".into(),
-                                limit: u64::from(max_roles),
-                            });
-                        }
-                        let width = (s.bit_length as usize).div_ceil(4);
-                        (0..bins)
-                            .map(|b| format!("{}-{:0width$x}", s.name_prefix, b))
-                            .collect()
-                    }
-                    None => d.roles.iter().map(|r| r.name.clone()).collect(),
-                };
-                children.reverse();
-                to_visit.extend(children.into_iter().map(|c| (c, role.clone())));
-            }
+            walk.visit(&role, targets).map_err(too_many)?;
         }
         let mut targets = Vec::new();
         for (path, lister) in paths {
@@ -650,7 +642,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         Ok(CatalogueTargets {
             targets,
             problems,
-            roles: visited.len() - failed.len(),
+            roles: walk.named() - failed,
             earliest_expiry: (role, expires_at, expires),
         })
     }
@@ -670,37 +662,13 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 role: "targets".into(),
                 reason: "no successful refresh: call refresh() first".into(),
             })?;
-        let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
-        let mut visited: BTreeSet<String> = BTreeSet::new();
-        let mut count: u32 = 0;
-        while let Some((role, parent)) = to_visit.pop() {
-            if visited.contains(&role) {
-                continue;
+        let mut walk = DelegationWalk::search(path, self.config.max_delegations);
+        while let Some((role, delegator)) = walk.next_role()? {
+            let fetch = Some(&self.fetch);
+            load_and_store(&self.config, fetch, &self.store, set, &role, &delegator).await?;
+            if let Some(entry) = walk.visit(&role, loaded(set, &role)?)? {
+                return Ok(TargetInfo::of(&role, path, entry));
             }
-            if count >= self.config.max_delegations {
-                return Err(TufError::DelegationLimit {
-                    role,
-                    limit: self.config.max_delegations,
-                });
-            }
-            if let Some(bytes) = load_targets(
-                &self.config,
-                Some(&self.fetch),
-                &self.store,
-                set,
-                &role,
-                &parent,
-            )
-            .await?
-            {
-                let key = metadata_key(&self.config.store_prefix, &role);
-                self.store.put(&key, &bytes).await?;
-            }
-            if let Some(info) = search_step(set, &role, path, &mut to_visit)? {
-                return Ok(info);
-            }
-            visited.insert(role);
-            count += 1;
         }
         Err(TufError::TargetNotFound {
             path: path.to_string(),
@@ -715,7 +683,6 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
     /// search. A path a role lists outside its delegated patterns, behind a terminating role,
     /// or that is unsafe, is reported in [`TargetListing::ignored`], not returned.
     pub async fn list_targets(&mut self) -> Result<TargetListing, TufError> {
-        let max = self.config.max_delegations;
         let mut order: Vec<String> = Vec::new();
         let mut listed: BTreeMap<String, String> = BTreeMap::new();
         {
@@ -726,53 +693,16 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                     role: "targets".into(),
                     reason: "no successful refresh: call refresh() first".into(),
                 })?;
-            let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
-            let mut visited: BTreeSet<String> = BTreeSet::new();
-            while let Some((role, parent)) = to_visit.pop() {
-                if visited.contains(&role) {
-                    continue;
-                }
-                if visited.len() >= max as usize {
-                    return Err(TufError::DelegationLimit { role, limit: max });
-                }
-                if let Some(bytes) = load_targets(
-                    &self.config,
-                    Some(&self.fetch),
-                    &self.store,
-                    set,
-                    &role,
-                    &parent,
-                )
-                .await?
-                {
-                    let key = metadata_key(&self.config.store_prefix, &role);
-                    self.store.put(&key, &bytes).await?;
-                }
-                let targets = set
-                    .targets(&role)
-                    .ok_or_else(|| TufError::InvalidState {
-                        role: role.clone(),
-                        reason: "not loaded".into(),
-                    })?
-                    .signed();
+            let mut walk = DelegationWalk::every_role(self.config.max_delegations);
+            while let Some((role, delegator)) = walk.next_role()? {
+                let fetch = Some(&self.fetch);
+                load_and_store(&self.config, fetch, &self.store, set, &role, &delegator).await?;
+                let targets = loaded(set, &role)?;
                 for path in targets.targets.keys() {
                     listed.entry(path.clone()).or_insert_with(|| role.clone());
                 }
-                let mut children: Vec<String> = Vec::new();
-                if let Some(d) = &targets.delegations {
-                    if let Some(s) = &d.succinct_roles {
-                        if s.bin_count() > u64::from(max) {
-                            return Err(TufError::DelegationLimit { role, limit: max });
-                        }
-                        children.extend((0..s.bin_count()).map(|i| s.bin_name(i)));
-                    }
-                    children.extend(d.roles.iter().map(|r| r.name.clone()));
-                }
-                visited.insert(role.clone());
-                order.push(role.clone());
-                for child in children.into_iter().rev() {
-                    to_visit.push((child, role.clone()));
-                }
+                walk.visit(&role, targets)?;
+                order.push(role);
             }
         }
         let mut listing = TargetListing {
@@ -917,72 +847,46 @@ fn search_loaded(
     path: &str,
     max_delegations: u32,
 ) -> Result<Option<TargetInfo>, TufError> {
-    let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
-    let mut visited: BTreeSet<String> = BTreeSet::new();
-    let mut count: u32 = 0;
-    while let Some((role, parent)) = to_visit.pop() {
-        if visited.contains(&role) {
-            continue;
-        }
-        if count >= max_delegations {
-            return Err(TufError::DelegationLimit {
-                role,
-                limit: max_delegations,
-            });
-        }
-        if !set.check_cached_delegation(&role, &parent)? {
+    let mut walk = DelegationWalk::search(path, max_delegations);
+    while let Some((role, delegator)) = walk.next_role()? {
+        if !set.check_cached_delegation(&role, &delegator)? {
             return Err(TufError::InvalidState {
                 role,
                 reason: format!("needed to resolve {path} but could not be loaded"),
             });
         }
-        if let Some(info) = search_step(set, &role, path, &mut to_visit)? {
-            return Ok(Some(info));
+        if let Some(entry) = walk.visit(&role, loaded(set, &role)?)? {
+            return Ok(Some(TargetInfo::of(&role, path, entry)));
         }
-        visited.insert(role);
-        count += 1;
     }
     Ok(None)
 }
 
-/// One step of the delegation search, once `role` is loaded: its entry for `path` if it lists
-/// one; else the roles it delegates `path` to are queued in pre-order (a terminating delegation
-/// drops every role still queued, so nothing outside it is searched).
-fn search_step(
-    set: &TrustedMetadataSet,
-    role: &str,
-    path: &str,
-    to_visit: &mut Vec<(String, String)>,
-) -> Result<Option<TargetInfo>, TufError> {
-    let targets = set
-        .targets(role)
+/// The trusted metadata of a targets role the walk has just made trusted.
+fn loaded<'s>(set: &'s TrustedMetadataSet, role: &str) -> Result<&'s Targets, TufError> {
+    set.targets(role)
+        .map(|t| t.signed())
         .ok_or_else(|| TufError::InvalidState {
             role: role.to_string(),
             reason: "not loaded".into(),
-        })?
-        .signed();
-    if let Some(t) = targets.targets.get(path) {
-        return Ok(Some(TargetInfo {
-            path: path.to_string(),
-            length: t.length,
-            hashes: t.hashes.clone(),
-            custom: t.custom.clone(),
-            role: role.to_string(),
-        }));
+        })
+}
+
+/// [`load_targets`] for a role a delegation walk reaches: a download is persisted at once.
+async fn load_and_store<F: Fetch, S: Store>(
+    config: &UpdaterConfig,
+    fetch: Option<&F>,
+    store: &S,
+    set: &mut TrustedMetadataSet,
+    role: &str,
+    delegator: &str,
+) -> Result<(), TufError> {
+    if let Some(bytes) = load_targets(config, fetch, store, set, role, delegator).await? {
+        store
+            .put(&metadata_key(&config.store_prefix, role), &bytes)
+            .await?;
     }
-    if let Some(d) = &targets.delegations {
-        let mut children = Vec::new();
-        for (child, terminating, _) in d.roles_for_target(path) {
-            children.push((child, role.to_string()));
-            if terminating {
-                to_visit.clear();
-                break;
-            }
-        }
-        children.reverse();
-        to_visit.extend(children);
-    }
-    Ok(None)
+    Ok(())
 }
 
 /// Loads targets metadata for `role` into the set (python-tuf `Updater._load_targets`): the
