@@ -26,6 +26,9 @@ pub enum AppError {
         /// What is wrong.
         reason: String,
     },
+    /// An evaluation could not start or run; its code (`INVALID_ARGUMENT`, `BAD_DATA`, ...).
+    #[error(transparent)]
+    Eval(#[from] EvalError),
     /// Evaluating the signed evaluation set for a gate check failed (`BAD_DATA`,
     /// `SCHEMA_MISMATCH`, ...), or a gate failed (`GATE_FAILED`, with the measured numbers).
     #[error("{model}: {source}")]
@@ -49,7 +52,16 @@ impl ErrorCode for AppError {
             AppError::Registry(e) => e.error_code(),
             AppError::Engine(e) => e.error_code(),
             AppError::BadCard { .. } => Code::BadCard,
+            AppError::Eval(e) => e.error_code(),
             AppError::Evaluation { source, .. } => source.error_code(),
+        }
+    }
+
+    // The evaluator keeps a caller's predictor's own code string.
+    fn code(&self) -> &'static str {
+        match self {
+            AppError::Eval(e) | AppError::Evaluation { source: e, .. } => e.code(),
+            other => other.error_code().as_str(),
         }
     }
 }

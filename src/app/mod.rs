@@ -4,12 +4,16 @@
 //! - [`load`](mod@load): resolve a reference, fetch (cache or network), verify, cache, load with the
 //!   engine against the signed card, and optionally check the card's evaluation gates on this
 //!   device.
+//! - [`evaluate`]: score recorded predictions, run one model over local data, or compare a
+//!   champion with a challenger on the same rows.
 //!
 //! May import every core module (`registry`, `catalog`, `engine`, `eval`, `tuf`, `store`,
 //! `fetch`); never `wasm`, `web_sys`, `js_sys` or the CLI (`scripts/check-imports`).
 
 mod error;
+pub mod evaluate;
 pub mod load;
 
 pub use error::AppError;
+pub use evaluate::{Contender, Evaluation, Subject};
 pub use load::{card_schema, load, verify_gates, LoadOptions, LoadedModel};

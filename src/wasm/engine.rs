@@ -7,7 +7,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::error::{coded_error, js_error, json_from_js, to_js, JsResult};
-use super::eval::{data_bytes, prepare, run_evaluation, EvalModel, JsEvaluation};
+use super::eval::{data_bytes, prepare, run_evaluation, JsEvaluation};
+use crate::app::{Contender, Subject};
 use crate::catalog::ModelCard;
 use crate::digest::Sha256Digest;
 use crate::engine::{DType, Model, ModelSchema, NamedTensor, Tensor, TensorData, TensorSpec};
@@ -84,10 +85,11 @@ impl JsModel {
         }
     }
 
-    pub(crate) fn eval_model(&self) -> EvalModel<'_> {
-        EvalModel {
-            model: &self.inner,
-            reference: Some(self.reference.clone()),
+    /// This model in an evaluation (the handle is shared, not copied).
+    pub(crate) fn contender(&self) -> Contender {
+        Contender {
+            model: self.inner.clone(),
+            identity: Some(self.reference.clone()),
         }
     }
 }
@@ -259,7 +261,7 @@ impl JsModel {
     ) -> JsResult<JsValue> {
         let prepared = prepare(&options, self.card.as_ref())?;
         let bytes = data_bytes(&data)?;
-        run_evaluation(prepared, &bytes, Some(self.eval_model()), None)
+        run_evaluation(prepared, &bytes, Subject::Model(self.contender()))
     }
 
     /// A streaming evaluation of this model (see `Evaluation`).
@@ -268,10 +270,7 @@ impl JsModel {
         #[wasm_bindgen(unchecked_param_type = "EvalOptions | undefined")] options: JsValue,
     ) -> JsResult<JsEvaluation> {
         let prepared = prepare(&options, self.card.as_ref())?;
-        JsEvaluation::new(
-            prepared,
-            Some((self.inner.clone(), Some(self.reference.clone()))),
-        )
+        JsEvaluation::new(prepared, Subject::Model(self.contender()))
     }
 
     /// Champion vs challenger on the same rows: this model's report with a `comparison` section
@@ -290,12 +289,11 @@ impl JsModel {
     ) -> JsResult<JsValue> {
         let prepared = prepare(&options, self.card.as_ref())?;
         let bytes = data_bytes(&data)?;
-        run_evaluation(
-            prepared,
-            &bytes,
-            Some(self.eval_model()),
-            Some(challenger.eval_model()),
-        )
+        let subject = Subject::Compare {
+            champion: self.contender(),
+            challenger: challenger.contender(),
+        };
+        run_evaluation(prepared, &bytes, subject)
     }
 
     /// Runs the model on named inputs and returns named outputs.

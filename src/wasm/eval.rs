@@ -8,14 +8,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::error::{coded_error, js_error, json_from_js, JsResult};
+use crate::app::{Evaluation, Subject};
 use crate::catalog::ModelCard;
-use crate::engine::{Model, ModelPredictor};
 use crate::error::Code;
 use crate::eval::gates::GateSpec;
-use crate::eval::{
-    BadRowPolicy, DataFormat, EvalConfig, Evaluator, ModelIdentity, PredictionColumns, Profile,
-    ReportContext, TaskKind,
-};
+use crate::eval::{BadRowPolicy, DataFormat, EvalConfig, PredictionColumns, Profile, TaskKind};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -215,20 +212,12 @@ pub(crate) fn now_ms() -> f64 {
 }
 
 /// The context stamped on a report made in JS.
-pub(crate) fn context(
-    model: Option<ModelIdentity>,
-    challenger: Option<ModelIdentity>,
-) -> ReportContext {
-    let time = js_sys::Date::new_0()
+/// Now, as RFC 3339 (the report's `time`).
+pub(crate) fn now_iso() -> String {
+    js_sys::Date::new_0()
         .to_iso_string()
         .as_string()
-        .unwrap_or_default();
-    ReportContext {
-        time,
-        runtime: runtime_name(),
-        model,
-        challenger,
-    }
+        .unwrap_or_default()
 }
 
 fn runtime_name() -> String {
@@ -273,68 +262,29 @@ fn progress_to_js(p: &crate::eval::EvalProgress, total: usize) -> JsValue {
 
 const CHUNK: usize = 1 << 20;
 
-/// A model in an evaluation: the engine model, its card and how the report names it.
-pub(crate) struct EvalModel<'a> {
-    pub model: &'a Model,
-    pub reference: Option<ModelIdentity>,
-}
-
-/// Runs a whole evaluation over `data`, reporting progress per 1 MiB chunk.
+/// Runs a whole evaluation of `subject` over `data` ([`Evaluation`]), reporting progress per
+/// 1 MiB chunk.
 pub(crate) fn run_evaluation(
     prepared: Prepared,
     data: &[u8],
-    champion: Option<EvalModel<'_>>,
-    challenger: Option<EvalModel<'_>>,
+    subject: Subject,
 ) -> JsResult<JsValue> {
     let Prepared {
         config,
         profile,
         on_progress,
     } = prepared;
-    let task = config.task;
-    let mut ev = Evaluator::new(config, profile.as_ref()).map_err(|e| js_error(&e))?;
+    let mut run = Evaluation::new(config, profile.as_ref(), subject).map_err(|e| js_error(&e))?;
     let mut timer = now_ms;
-    let report_progress = |ev: &Evaluator| {
+    for chunk in data.chunks(CHUNK) {
+        run.push(chunk, &mut timer).map_err(|e| js_error(&e))?;
         if let Some(f) = &on_progress {
-            let _ = f.call1(&JsValue::NULL, &progress_to_js(&ev.progress(), data.len()));
+            let _ = f.call1(&JsValue::NULL, &progress_to_js(&run.progress(), data.len()));
         }
-    };
-    let report = match champion {
-        None => {
-            for chunk in data.chunks(CHUNK) {
-                ev.push(chunk).map_err(|e| js_error(&e))?;
-                report_progress(&ev);
-            }
-            ev.finish(context(None, None)).map_err(|e| js_error(&e))?
-        }
-        Some(champ) => {
-            let mut p1 = ModelPredictor::new(champ.model, task).map_err(|e| js_error(&e))?;
-            let mut p2 = match &challenger {
-                Some(c) => Some(ModelPredictor::new(c.model, task).map_err(|e| js_error(&e))?),
-                None => None,
-            };
-            for chunk in data.chunks(CHUNK) {
-                ev.push_with_model(
-                    chunk,
-                    &mut p1,
-                    p2.as_mut()
-                        .map(|p| p as &mut dyn crate::eval::evaluator::Predictor),
-                    &mut timer,
-                )
-                .map_err(|e| js_error(&e))?;
-                report_progress(&ev);
-            }
-            let ctx = context(champ.reference, challenger.and_then(|c| c.reference));
-            ev.finish_with_model(
-                &mut p1,
-                p2.as_mut()
-                    .map(|p| p as &mut dyn crate::eval::evaluator::Predictor),
-                &mut timer,
-                ctx,
-            )
-            .map_err(|e| js_error(&e))?
-        }
-    };
+    }
+    let report = run
+        .finish(&mut timer, now_iso(), runtime_name())
+        .map_err(|e| js_error(&e))?;
     report_progress_final(&on_progress, &report, data.len());
     report_to_js(&report)
 }
@@ -370,7 +320,7 @@ pub fn evaluate_predictions(
         ));
     }
     let bytes = data_bytes(&data)?;
-    run_evaluation(prepared, &bytes, None, None)
+    run_evaluation(prepared, &bytes, Subject::Predictions)
 }
 
 /// A streaming evaluation: feed a large file chunk by chunk (for example from
@@ -384,30 +334,18 @@ pub fn evaluate_predictions(
 /// ```
 #[wasm_bindgen(js_name = Evaluation)]
 pub struct JsEvaluation {
-    ev: Option<Evaluator>,
-    task: TaskKind,
-    champion: Option<(Model, Option<ModelIdentity>)>,
+    run: Option<Evaluation>,
 }
 
 impl JsEvaluation {
-    pub(crate) fn new(
-        prepared: Prepared,
-        champion: Option<(Model, Option<ModelIdentity>)>,
-    ) -> JsResult<Self> {
-        let task = prepared.config.task;
-        let ev =
-            Evaluator::new(prepared.config, prepared.profile.as_ref()).map_err(|e| js_error(&e))?;
-        Ok(JsEvaluation {
-            ev: Some(ev),
-            task,
-            champion,
-        })
+    pub(crate) fn new(prepared: Prepared, subject: Subject) -> JsResult<Self> {
+        let run = Evaluation::new(prepared.config, prepared.profile.as_ref(), subject)
+            .map_err(|e| js_error(&e))?;
+        Ok(JsEvaluation { run: Some(run) })
     }
 
-    fn open(&mut self) -> JsResult<&mut Evaluator> {
-        self.ev
-            .as_mut()
-            .ok_or_else(|| coded_error(Code::InvalidState, "this evaluation has finished"))
+    fn finished() -> JsValue {
+        coded_error(Code::InvalidState, "this evaluation has finished")
     }
 }
 
@@ -424,43 +362,24 @@ impl JsEvaluation {
                 "forPredictions needs `proba`, `pred` or `value` columns",
             ));
         }
-        JsEvaluation::new(prepared, None)
+        JsEvaluation::new(prepared, Subject::Predictions)
     }
 
     /// Feeds the next chunk of data; returns progress so far.
     #[wasm_bindgen(unchecked_return_type = "EvalProgress")]
     pub fn push(&mut self, chunk: &[u8]) -> JsResult<JsValue> {
-        let task = self.task;
-        let champion = self.champion.as_ref().map(|(m, _)| m.clone());
-        let ev = self.open()?;
-        match champion {
-            None => ev.push(chunk).map_err(|e| js_error(&e))?,
-            Some(model) => {
-                let mut p = ModelPredictor::new(&model, task).map_err(|e| js_error(&e))?;
-                let mut timer = now_ms;
-                ev.push_with_model(chunk, &mut p, None, &mut timer)
-                    .map_err(|e| js_error(&e))?;
-            }
-        }
-        Ok(progress_to_js(&ev.progress(), 0))
+        let run = self.run.as_mut().ok_or_else(JsEvaluation::finished)?;
+        run.push(chunk, &mut now_ms).map_err(|e| js_error(&e))?;
+        Ok(progress_to_js(&run.progress(), 0))
     }
 
     /// Ends the data and returns the report. The evaluation cannot be used again.
     #[wasm_bindgen(unchecked_return_type = "EvalReport")]
     pub fn finish(&mut self) -> JsResult<JsValue> {
-        let ev = self
-            .ev
-            .take()
-            .ok_or_else(|| coded_error(Code::InvalidState, "this evaluation has finished"))?;
-        let report = match &self.champion {
-            None => ev.finish(context(None, None)),
-            Some((model, reference)) => {
-                let mut p = ModelPredictor::new(model, self.task).map_err(|e| js_error(&e))?;
-                let mut timer = now_ms;
-                ev.finish_with_model(&mut p, None, &mut timer, context(reference.clone(), None))
-            }
-        }
-        .map_err(|e| js_error(&e))?;
+        let run = self.run.take().ok_or_else(JsEvaluation::finished)?;
+        let report = run
+            .finish(&mut now_ms, now_iso(), runtime_name())
+            .map_err(|e| js_error(&e))?;
         report_to_js(&report)
     }
 }

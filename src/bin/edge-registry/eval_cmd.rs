@@ -13,16 +13,16 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 
 use crate::remote::{RegistryArgs, Remote};
+use edge_registry::app::{AppError, Contender, Evaluation, Subject};
 use edge_registry::catalog::ModelCard;
 use edge_registry::digest::Sha256Digest;
-use edge_registry::engine::{Model, ModelPredictor};
+use edge_registry::engine::Model;
 use edge_registry::eval::data::{ColumnSelection, TableReader};
-use edge_registry::eval::evaluator::Predictor;
 use edge_registry::eval::gates::GateSpec;
 use edge_registry::eval::report::Report;
 use edge_registry::eval::{
-    BadRowPolicy, DataFormat, EvalConfig, Evaluator, Limits, ModelIdentity, PredictionColumns,
-    Profile, ProfileBuilder, ProfileConfig, ReportContext, TaskKind,
+    BadRowPolicy, DataFormat, EvalConfig, Limits, ModelIdentity, PredictionColumns, Profile,
+    ProfileBuilder, ProfileConfig, TaskKind,
 };
 
 const CHUNK: usize = 64 * 1024;
@@ -424,55 +424,32 @@ pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
     };
     let total = std::fs::metadata(&data_path).map(|m| m.len()).unwrap_or(0);
     let mut progress = ProgressLine::new(total);
-    let task = cfg.task;
-    let mut ev = Evaluator::new(cfg, profile.as_ref()).map_err(|e| e.to_string())?;
-    let coded = |e: edge_registry::eval::EvalError| format!("{} ({})", e, code(&e));
+    let contender = |l: &Loaded| Contender {
+        model: l.model.clone(),
+        identity: Some(l.reference.clone()),
+    };
+    let subject = match (&champion, &challenger) {
+        (None, _) => Subject::Predictions,
+        (Some(c), None) => Subject::Model(contender(c)),
+        (Some(c), Some(d)) => Subject::Compare {
+            champion: contender(c),
+            challenger: contender(d),
+        },
+    };
+    let coded = |e: AppError| format!("{} ({})", e, edge_registry::error::ErrorCode::code(&e));
+    let mut run = Evaluation::new(cfg, profile.as_ref(), subject).map_err(coded)?;
     let started = Instant::now();
     let mut timer = move || started.elapsed().as_secs_f64() * 1e3;
-    let mut predictors = match &champion {
-        Some(l) => {
-            let p1 = ModelPredictor::new(&l.model, task).map_err(|e| e.to_string())?;
-            let p2 = match &challenger {
-                Some(c) => Some(ModelPredictor::new(&c.model, task).map_err(|e| e.to_string())?),
-                None => None,
-            };
-            Some((p1, p2))
-        }
-        None => None,
-    };
     read_chunks(&data_path, |chunk| {
-        match predictors.as_mut() {
-            None => ev.push(chunk).map_err(coded)?,
-            Some((p1, p2)) => ev
-                .push_with_model(
-                    chunk,
-                    p1,
-                    p2.as_mut().map(|p| p as &mut dyn Predictor),
-                    &mut timer,
-                )
-                .map_err(coded)?,
-        }
-        let p = ev.progress();
+        run.push(chunk, &mut timer).map_err(coded)?;
+        let p = run.progress();
         progress.update(p.bytes, p.rows_read);
         Ok(())
     })?;
     progress.done();
-    let ctx = ReportContext {
-        time: now_rfc3339(),
-        runtime: "native".into(),
-        model: champion.as_ref().map(|l| l.reference.clone()),
-        challenger: challenger.as_ref().map(|l| l.reference.clone()),
-    };
-    let report = match predictors.as_mut() {
-        None => ev.finish(ctx),
-        Some((p1, p2)) => ev.finish_with_model(
-            p1,
-            p2.as_mut().map(|p| p as &mut dyn Predictor),
-            &mut timer,
-            ctx,
-        ),
-    }
-    .map_err(coded)?;
+    let report = run
+        .finish(&mut timer, now_rfc3339(), "native".into())
+        .map_err(coded)?;
     if let Some(out) = &a.out {
         std::fs::write(out, report.to_json() + "\n")
             .map_err(|e| format!("{}: {e}", out.display()))?;
@@ -489,10 +466,6 @@ pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
         Some(g) if !g.passed => Outcome::GateFailed,
         _ => Outcome::Ok,
     })
-}
-
-fn code(e: &edge_registry::eval::EvalError) -> &'static str {
-    edge_registry::error::ErrorCode::code(e)
 }
 
 /// Runs `profile`.
@@ -792,7 +765,7 @@ mod tests {
             cfg,
             None,
             csv.as_bytes(),
-            ReportContext::default(),
+            edge_registry::eval::ReportContext::default(),
         )
         .unwrap();
         assert_eq!(written.portable_json(), lib.portable_json());

@@ -10,7 +10,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::engine::JsModel;
 use super::error::{js_error, to_js, JsResult};
 use super::eval::{data_bytes, prepare, run_evaluation};
-use crate::app::{self, LoadOptions};
+use crate::app::{self, LoadOptions, Subject};
 use crate::catalog::AliasState;
 use crate::clock::{AnyClock, FixedClock, SystemClock};
 use crate::fetch::web::WebFetch;
@@ -332,7 +332,11 @@ impl JsRegistry {
             let a = load_model(&inner, &champion, &call).await?;
             let b = load_model(&inner, &challenger, &call).await?;
             let prepared = prepare(&options, a.card.as_ref())?;
-            run_evaluation(prepared, &bytes, Some(a.eval_model()), Some(b.eval_model()))
+            let subject = Subject::Compare {
+                champion: a.contender(),
+                challenger: b.contender(),
+            };
+            run_evaluation(prepared, &bytes, subject)
         })
     }
 
