@@ -24,7 +24,7 @@
 )]
 
 pub mod app;
-pub mod catalog;
+pub mod catalogue;
 pub mod clock;
 pub mod digest;
 pub mod engine;

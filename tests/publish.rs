@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use edge_registry::catalog::{self, Aliases, Catalogue, ModelCard, Selector, SignedFile};
+use edge_registry::catalogue::{self, Aliases, Catalogue, ModelCard, Selector, SignedFile};
 use edge_registry::clock::FixedClock;
 use edge_registry::error::ErrorCode;
 use edge_registry::fetch::MemoryFetch;
@@ -507,13 +507,13 @@ everywhere_async! {
 
     async fn card_fields_round_trip_through_the_catalogue_types() {
         let c: Value = serde_json::from_str(IRIS_CARD).unwrap();
-        let signed = catalog::without_floats(c);
+        let signed = catalogue::without_floats(c);
         let card = ModelCard::from_custom("models/iris/1/model.onnx", Some(&signed)).unwrap();
         assert_eq!(card.task(), edge_registry::eval::TaskKind::Classification);
         assert_eq!(card.dataset.as_ref().unwrap().rows, 112);
         assert!(card.metrics["log_loss"] > 0.17);
         // The typed card reads what the publisher signs, and the publisher signs what it reads.
-        let again = catalog::without_floats(serde_json::to_value(&card).unwrap());
+        let again = catalogue::without_floats(serde_json::to_value(&card).unwrap());
         assert_eq!(again, signed);
     }
 }

@@ -40,8 +40,8 @@ pub enum AppError {
     },
 }
 
-impl From<crate::catalog::CatalogError> for AppError {
-    fn from(e: crate::catalog::CatalogError) -> Self {
+impl From<crate::catalogue::CatalogueError> for AppError {
+    fn from(e: crate::catalogue::CatalogueError) -> Self {
         AppError::Registry(e.into())
     }
 }

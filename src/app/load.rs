@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::AppError;
-use crate::catalog::{ModelCard, EVAL_SET_FILE};
+use crate::catalogue::{ModelCard, EVAL_SET_FILE};
 use crate::clock::Clock;
 use crate::engine::{Model, ModelPredictor, ModelSchema};
 use crate::eval::gates::GateReport;

@@ -7,7 +7,7 @@
 //! - [`evaluate`]: score recorded predictions, run one model over local data, or compare a
 //!   champion with a challenger on the same rows.
 //!
-//! May import every core module (`registry`, `catalog`, `engine`, `eval`, `tuf`, `store`,
+//! May import every core module (`registry`, `catalogue`, `engine`, `eval`, `tuf`, `store`,
 //! `fetch`); never `wasm`, `web_sys`, `js_sys` or the CLI (`scripts/check-imports`).
 
 mod error;

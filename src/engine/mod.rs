@@ -8,7 +8,7 @@
 //! in wasm the JS layer recovers.)
 //!
 //! Owns the ONNX engine (tract): loading, plans, checks, runs. Imports `error` and the plain
-//! `eval` types it serves (`Predictor`, `Timer`); never `registry`, `catalog`, `wasm` or the CLI.
+//! `eval` types it serves (`Predictor`, `Timer`); never `registry`, `catalogue`, `wasm` or the CLI.
 
 mod check;
 mod checked_ops;

@@ -23,7 +23,7 @@ pub enum TaskKind {
 }
 
 /// The identity of an evaluated model as a report names it (TUF target path, sha256 and the
-/// reference asked for). Not [`crate::catalog::ModelRef`], which is a parsed `name@selector`
+/// reference asked for). Not [`crate::catalogue::ModelRef`], which is a parsed `name@selector`
 /// reference; this is what that reference resolved to. Serialized as `{"target_path",
 /// "sha256", "reference"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,14 +14,14 @@
 //! the [`crate::tuf::Updater`] refreshes from the previous trusted state to the new one and
 //! loads every role, so the publisher never writes a repository its own client would refuse.
 //!
-//! Imports `tuf`, `catalog`, `engine` (the card's schema comes from the loaded model), `eval`
+//! Imports `tuf`, `catalogue`, `engine` (the card's schema comes from the loaded model), `eval`
 //! (profiles), `store`, `fetch`, `digest`, `clock`; never `registry`, `app`, `wasm` or the CLI.
 
 mod keyfile;
 mod release;
 mod repository;
 
-use crate::catalog::CatalogError;
+use crate::catalogue::CatalogueError;
 use crate::clock::UnixSeconds;
 use crate::engine::EngineError;
 use crate::error::{Code, ErrorCode};
@@ -41,7 +41,7 @@ pub enum PublishError {
     Tuf(#[from] TufError),
     /// A name or document breaks the catalogue convention; the code is the catalogue error's.
     #[error(transparent)]
-    Catalog(#[from] CatalogError),
+    Catalogue(#[from] CatalogueError),
     /// The model does not load or does not match its card; the code is the engine error's
     /// (`BAD_MODEL`, `UNSUPPORTED_MODEL`, `SCHEMA_MISMATCH`, ...).
     #[error("model: {0}")]
@@ -129,7 +129,7 @@ impl ErrorCode for PublishError {
     fn error_code(&self) -> Code {
         match self {
             PublishError::Tuf(e) => e.error_code(),
-            PublishError::Catalog(e) => e.error_code(),
+            PublishError::Catalogue(e) => e.error_code(),
             PublishError::Engine(e) => e.error_code(),
             PublishError::Eval(e) => e.error_code(),
             PublishError::BadRepository { source, .. } => match source {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{PublishError, Repository};
-use crate::catalog::{self, Aliases, CatalogPath, ModelCard};
+use crate::catalogue::{self, Aliases, CataloguePath, ModelCard};
 use crate::clock::UnixSeconds;
 use crate::engine::{self, Model, ModelSchema};
 use crate::eval::data::{read_all, ColumnSelection, DataFormat, Limits};
@@ -55,8 +55,8 @@ pub enum PublishOutcome {
 /// `evaluation_set`, anything else its own name.
 fn file_role(file: &str) -> String {
     match file {
-        catalog::PROFILE_FILE => "profile".into(),
-        catalog::EVAL_SET_FILE => "evaluation_set".into(),
+        catalogue::PROFILE_FILE => "profile".into(),
+        catalogue::EVAL_SET_FILE => "evaluation_set".into(),
         other => other.to_string(),
     }
 }
@@ -84,8 +84,8 @@ impl Repository {
     /// The role that signs model `name` (where its versions are), if it is published.
     pub fn model_role(&self, name: &str) -> Option<String> {
         self.all_targets()
-            .find(|(_, path, _)| match catalog::parse_path(path) {
-                Some(CatalogPath::Model { name: n, .. }) => n == name,
+            .find(|(_, path, _)| match catalogue::parse_path(path) {
+                Some(CataloguePath::Model { name: n, .. }) => n == name,
                 _ => false,
             })
             .map(|(role, _, _)| role.to_string())
@@ -95,12 +95,12 @@ impl Repository {
     pub fn versions(&self, name: &str) -> Vec<String> {
         let mut v: Vec<String> = self
             .all_targets()
-            .filter_map(|(_, path, _)| match catalog::parse_path(path) {
-                Some(CatalogPath::Model { name: n, version }) if n == name => Some(version),
+            .filter_map(|(_, path, _)| match catalogue::parse_path(path) {
+                Some(CataloguePath::Model { name: n, version }) if n == name => Some(version),
                 _ => None,
             })
             .collect();
-        v.sort_by(|a, b| catalog::compare_versions(a, b));
+        v.sort_by(|a, b| catalogue::compare_versions(a, b));
         v
     }
 
@@ -108,10 +108,10 @@ impl Repository {
     /// only for `models/TEAM-*`, and the top-level role never inside a team's namespace (it
     /// would shadow the team's targets).
     fn release_role(&self, name: &str, role: Option<&str>) -> Result<String, PublishError> {
-        let path = catalog::model_path(name, "1");
+        let path = catalogue::model_path(name, "1");
         match role {
             Some(team) => {
-                catalog::check_team(team)?;
+                catalogue::check_team(team)?;
                 if !self.delegated_roles().iter().any(|r| r == team) {
                     return Err(PublishError::Role {
                         role: team.to_string(),
@@ -123,7 +123,7 @@ impl Repository {
                     return Err(PublishError::NotDelegated {
                         role: team.to_string(),
                         path: format!("models/{name}/..."),
-                        patterns: catalog::team_patterns(team).join(", "),
+                        patterns: catalogue::team_patterns(team).join(", "),
                     });
                 }
                 Ok(team.to_string())
@@ -173,14 +173,14 @@ impl Repository {
         }
         match card.get("format") {
             None => {}
-            Some(Value::String(f)) if f == catalog::FORMAT_ONNX => {}
+            Some(Value::String(f)) if f == catalogue::FORMAT_ONNX => {}
             Some(other) => {
                 return Err(PublishError::BadCard(format!(
                     "format {other} (only onnx models are published)"
                 )))
             }
         }
-        card.insert("format".into(), catalog::FORMAT_ONNX.into());
+        card.insert("format".into(), catalogue::FORMAT_ONNX.into());
         let to_value = |v: &[engine::TensorSpec]| serde_json::to_value(v).unwrap_or_default();
         card.insert("inputs".into(), to_value(&schema.inputs));
         card.insert("outputs".into(), to_value(&schema.outputs));
@@ -192,21 +192,21 @@ impl Repository {
         for (file, _) in &r.files {
             files.insert(
                 file_role(file),
-                Value::String(catalog::file_path(&r.name, &r.version, file)),
+                Value::String(catalogue::file_path(&r.name, &r.version, file)),
             );
         }
         if !files.is_empty() {
             card.insert("files".into(), Value::Object(files.into_iter().collect()));
         }
         card.entry("created").or_insert(Value::String(created));
-        let card = catalog::without_floats(Value::Object(card));
-        let path = catalog::model_path(&r.name, &r.version);
+        let card = catalogue::without_floats(Value::Object(card));
+        let path = catalogue::model_path(&r.name, &r.version);
         let parsed = ModelCard::from_custom(&path, Some(&card))?;
         for (role, file) in &parsed.files {
             let listed = r
                 .files
                 .iter()
-                .any(|(f, _)| catalog::file_path(&r.name, &r.version, f) == *file);
+                .any(|(f, _)| catalogue::file_path(&r.name, &r.version, f) == *file);
             if !listed {
                 return Err(PublishError::BadCard(format!(
                     "files.{role} names {file}, which this release does not publish"
@@ -226,11 +226,11 @@ impl Repository {
         r: &Release,
         now: UnixSeconds,
     ) -> Result<PublishOutcome, PublishError> {
-        catalog::check_model_name(&r.name)?;
-        catalog::check_version(&r.version)?;
+        catalogue::check_model_name(&r.name)?;
+        catalogue::check_version(&r.version)?;
         let mut seen = std::collections::BTreeSet::new();
         for (file, _) in &r.files {
-            catalog::check_file_name(file)?;
+            catalogue::check_file_name(file)?;
             if !seen.insert(file.as_str()) {
                 return Err(PublishError::InvalidArgument(format!(
                     "file {file} is given twice"
@@ -292,7 +292,7 @@ impl Repository {
             Err(e) => return Err(e.into()),
         };
 
-        let model_path = catalog::model_path(&r.name, &r.version);
+        let model_path = catalogue::model_path(&r.name, &r.version);
         let existing = self.target(&model_path).map(|(_, e)| e.clone());
         // Reuse the published `created` so republishing the same release is a no-op.
         let created = existing
@@ -307,7 +307,7 @@ impl Repository {
             obj.insert("compatibility".into(), compatibility);
         }
 
-        let dir = format!("{}/{}/{}/", catalog::MODELS_DIR, r.name, r.version);
+        let dir = format!("{}/{}/{}/", catalogue::MODELS_DIR, r.name, r.version);
         let old_files: Vec<(String, Value)> = self
             .all_targets()
             .filter(|(_, p, _)| p.starts_with(&dir))
@@ -323,7 +323,7 @@ impl Repository {
             for (file, bytes) in &r.files {
                 trial.add_target(
                     &role,
-                    &catalog::file_path(&r.name, &r.version, file),
+                    &catalogue::file_path(&r.name, &r.version, file),
                     bytes,
                     None,
                 )?;
@@ -352,7 +352,7 @@ impl Repository {
             for (file, bytes) in &r.files {
                 self.add_target(
                     &role,
-                    &catalog::file_path(&r.name, &r.version, file),
+                    &catalogue::file_path(&r.name, &r.version, file),
                     bytes,
                     None,
                 )?;
@@ -373,9 +373,9 @@ impl Repository {
         alias: &str,
         version: &str,
     ) -> Result<bool, PublishError> {
-        catalog::check_model_name(name)?;
-        catalog::check_alias(alias)?;
-        catalog::check_version(version)?;
+        catalogue::check_model_name(name)?;
+        catalogue::check_alias(alias)?;
+        catalogue::check_version(version)?;
         let role = self
             .model_role(name)
             .ok_or_else(|| PublishError::NotFound {
@@ -424,7 +424,7 @@ impl Repository {
     }
 
     fn write_aliases(&mut self, role: &str, doc: Aliases) -> Result<bool, PublishError> {
-        let path = catalog::aliases_path(&doc.name);
+        let path = catalogue::aliases_path(&doc.name);
         let changed = self.add_target(role, &path, &doc.to_bytes(), None)?;
         self.set_aliases_doc(doc);
         Ok(changed)

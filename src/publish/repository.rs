@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::{expiry, Expiries, Keyring, PublishError};
-use crate::catalog::{self, Aliases, CatalogPath};
+use crate::catalogue::{self, Aliases, CataloguePath};
 use crate::clock::{FixedClock, UnixSeconds};
 use crate::fetch::MemoryFetch;
 use crate::store::{MemoryStore, Op, Store};
@@ -401,7 +401,10 @@ impl Repository {
         let alias_targets: Vec<(String, Value)> = repo
             .all_targets()
             .filter(|(_, path, _)| {
-                matches!(catalog::parse_path(path), Some(CatalogPath::Aliases { .. }))
+                matches!(
+                    catalogue::parse_path(path),
+                    Some(CataloguePath::Aliases { .. })
+                )
             })
             .map(|(_, path, entry)| (path.to_string(), entry.clone()))
             .collect();
@@ -693,7 +696,7 @@ impl Repository {
     }
 
     /// Adds delegated role `team` to the top-level targets role: trusted for
-    /// [`catalog::team_patterns`] (`models/TEAM-*/...`), terminating, with `keys` and
+    /// [`catalogue::team_patterns`] (`models/TEAM-*/...`), terminating, with `keys` and
     /// `threshold`. The team's namespace must not already hold targets of another role.
     pub fn delegate(
         &mut self,
@@ -701,7 +704,7 @@ impl Repository {
         keys: &[Ed25519Signer],
         threshold: u64,
     ) -> Result<(), PublishError> {
-        catalog::check_team(team)?;
+        catalogue::check_team(team)?;
         check_threshold(team, keys.len(), threshold)?;
         if self.roles.contains_key(team) {
             return Err(PublishError::Role {
@@ -710,7 +713,7 @@ impl Repository {
                 exists: true,
             });
         }
-        let patterns = catalog::team_patterns(team);
+        let patterns = catalogue::team_patterns(team);
         if let Some((role, path, _)) = self.all_targets().find(|(_, p, _)| {
             patterns
                 .iter()

@@ -1,6 +1,6 @@
 //! Errors of the registry client.
 
-use crate::catalog::CatalogError;
+use crate::catalogue::CatalogueError;
 use crate::error::{Code, ErrorCode};
 use crate::store::StoreError;
 use crate::tuf::TufError;
@@ -13,7 +13,7 @@ pub enum RegistryError {
     /// A reference that is malformed or resolves to no signed version (`BAD_REF`,
     /// `MODEL_NOT_FOUND`, `ALIASES_UNAVAILABLE`): the catalogue's error and code.
     #[error(transparent)]
-    Catalog(#[from] CatalogError),
+    Catalogue(#[from] CatalogueError),
     /// No trusted metadata yet: refresh first. Code `INVALID_STATE`.
     #[error("no trusted metadata: {reason}")]
     NotReady {
@@ -74,7 +74,7 @@ pub enum RegistryError {
 impl ErrorCode for RegistryError {
     fn error_code(&self) -> Code {
         match self {
-            RegistryError::Catalog(e) => e.error_code(),
+            RegistryError::Catalogue(e) => e.error_code(),
             RegistryError::NotReady { .. } => Code::InvalidState,
             RegistryError::Expired { .. } => Code::Expired,
             RegistryError::Quota { .. } => Code::Quota,

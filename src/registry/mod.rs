@@ -15,7 +15,7 @@
 //!   length and hashes, and caches it (see [`cache`] for the guarantees).
 //!
 //! Loading the verified bytes with the engine and checking gates is a use case on top of this
-//! client ([`crate::app::load()`]). Imports `catalog`, `tuf`, `store`, `fetch`, `digest`,
+//! client ([`crate::app::load()`]). Imports `catalogue`, `tuf`, `store`, `fetch`, `digest`,
 //! `clock`; never `engine`, `eval`, `wasm` or the CLI.
 
 pub mod abort;
@@ -37,8 +37,8 @@ pub use output::ArtifactOut;
 
 use self::abort::race;
 use self::cache::{BlobRead, Cache, TUF_PREFIX};
-use crate::catalog::{
-    Aliases, CatalogError, Catalogue, Expiry, ModelRef, ModelVersion, Resolved, SignedFile,
+use crate::catalogue::{
+    Aliases, Catalogue, CatalogueError, Expiry, ModelRef, ModelVersion, Resolved, SignedFile,
     VersionId,
 };
 use crate::clock::Clock;
@@ -497,7 +497,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             return Ok((sha, bytes));
         }
         if !online {
-            return Err(CatalogError::AliasesUnavailable {
+            return Err(CatalogueError::AliasesUnavailable {
                 model: t.path.clone(),
                 reason: "offline and not stored".into(),
             }
@@ -731,7 +731,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             model
                 .files
                 .get(file)
-                .ok_or_else(|| CatalogError::ModelNotFound {
+                .ok_or_else(|| CatalogueError::ModelNotFound {
                     reference: format!("{reference} {file}"),
                     reason: format!(
                         "{}@{} signs no file {file:?} (it has: {})",

@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use super::error::{coded_error, js_error, json_from_js, to_js, JsResult};
 use super::eval::{data_bytes, prepare, run_evaluation, JsEvaluation};
 use crate::app::{Contender, Subject};
-use crate::catalog::ModelCard;
+use crate::catalogue::ModelCard;
 use crate::digest::Sha256Digest;
 use crate::engine::{DType, Model, ModelSchema, NamedTensor, Tensor, TensorData, TensorSpec};
 use crate::error::Code;

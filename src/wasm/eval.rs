@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 
 use super::error::{coded_error, js_error, json_from_js, JsResult};
 use crate::app::{Evaluation, Subject};
-use crate::catalog::ModelCard;
+use crate::catalogue::ModelCard;
 use crate::error::Code;
 use crate::eval::gates::GateSpec;
 use crate::eval::{BadRowPolicy, DataFormat, EvalConfig, PredictionColumns, Profile, TaskKind};

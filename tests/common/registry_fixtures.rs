@@ -77,7 +77,7 @@ pub fn noise(seed: u32, len: usize) -> Vec<u8> {
 
 /// A fixture card, signable.
 pub fn card(text: &str) -> Value {
-    edge_registry::catalog::without_floats(
+    edge_registry::catalogue::without_floats(
         serde_json::from_str(text).expect("fixture card is JSON"),
     )
 }

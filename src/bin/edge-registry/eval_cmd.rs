@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 
 use crate::remote::{RegistryArgs, Remote};
 use edge_registry::app::{AppError, Contender, Evaluation, Subject};
-use edge_registry::catalog::ModelCard;
+use edge_registry::catalogue::ModelCard;
 use edge_registry::digest::Sha256Digest;
 use edge_registry::engine::Model;
 use edge_registry::eval::data::{ColumnSelection, TableReader};
@@ -406,7 +406,7 @@ pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
                 .is_some_and(|c| c.files.contains_key("profile")) =>
         {
             Some((
-                r.file(m, edge_registry::catalog::PROFILE_FILE)?,
+                r.file(m, edge_registry::catalogue::PROFILE_FILE)?,
                 format!("{m} profile"),
             ))
         }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use edge_registry::catalog::{self, Aliases, CatalogPath, Catalogue, ModelCard, SignedFile};
+use edge_registry::catalogue::{self, Aliases, Catalogue, CataloguePath, ModelCard, SignedFile};
 use edge_registry::clock::SystemClock;
 use edge_registry::engine::{Model, ModelSchema};
 use edge_registry::error::{Code, ErrorCode};
@@ -117,7 +117,7 @@ fn target_json(t: &TargetInfo) -> Value {
 fn catalogue(client: &Client, listing: &TargetListing) -> Result<Catalogue, String> {
     let mut cat = publisher_view(listing);
     for t in &listing.targets {
-        if let Some(CatalogPath::Aliases { .. }) = catalog::parse_path(&t.path) {
+        if let Some(CataloguePath::Aliases { .. }) = catalogue::parse_path(&t.path) {
             let bytes = download(client, t)?;
             match Aliases::from_bytes(&t.path, &bytes) {
                 Ok(doc) => cat.set_aliases(doc),
@@ -233,9 +233,9 @@ fn download_all(
     for info in &listing.targets {
         let bytes = download(client, info)?;
         total += bytes.len() as u64;
-        match catalog::parse_path(&info.path) {
-            Some(CatalogPath::Aliases { .. }) => aliases.push((info.path.clone(), bytes)),
-            Some(CatalogPath::Model { .. }) if load => {
+        match catalogue::parse_path(&info.path) {
+            Some(CataloguePath::Aliases { .. }) => aliases.push((info.path.clone(), bytes)),
+            Some(CataloguePath::Model { .. }) if load => {
                 // A bad card is reported by the catalogue below; a good one is checked against
                 // the graph when the engine loads the model.
                 if let Ok(card) = ModelCard::from_custom(&info.path, info.custom.as_ref()) {

@@ -3,7 +3,7 @@
 //! This module owns the shared types (cells, limits, bad rows, the column selection) and the
 //! [`TableReader`] front (hashing, row numbering, limits, dispatch); the format parsers are its
 //! children `csv` (the csv-core push parser) and `json` (the JSON framer), which extend
-//! `TableReader` and use nothing but this module, [`super::error`] and their parser crates.
+//! `TableReader` and use nothing but this module, `eval::error` and their parser crates.
 //!
 //! [`TableReader`] parses as bytes arrive and hands every complete row to a callback, so the
 //! raw file is never held in memory: only the bytes of the row being parsed are buffered (at

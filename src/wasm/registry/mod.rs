@@ -11,7 +11,7 @@ use super::engine::JsModel;
 use super::error::{js_error, to_js, JsResult};
 use super::eval::{data_bytes, prepare, run_evaluation};
 use crate::app::{self, LoadOptions, Subject};
-use crate::catalog::AliasState;
+use crate::catalogue::AliasState;
 use crate::clock::{AnyClock, FixedClock, SystemClock};
 use crate::fetch::web::WebFetch;
 use crate::registry::{FetchOptions, Progress, Registry, RegistryError};

@@ -8,7 +8,7 @@ use js_sys::{Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::catalog::Resolved;
+use crate::catalogue::Resolved;
 use crate::error::Code;
 use crate::registry::{ArtifactOut, Fetched, RegistryError};
 use crate::tuf::TargetInfo;

@@ -7,7 +7,7 @@
 //!
 //! - `mod.rs`: names, paths and the aliases document; [`card`](ModelCard): the model card;
 //!   [`reference`](ModelRef): `name@selector`; [`version`](compare_versions): version order;
-//!   [`catalogue`](Catalogue): the models of a repository and how a reference resolves.
+//!   [`models`](Catalogue): the models of a repository and how a reference resolves.
 //! - A version is the set of targets under `models/<name>/<version>/`; its `model.onnx` target
 //!   carries the model card in `custom` ([`ModelCard`]).
 //! - `models/<name>/aliases.json` is the model's signed aliases document ([`Aliases`]).
@@ -25,14 +25,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Code, ErrorCode};
 
 mod card;
-mod catalogue;
+mod models;
 mod reference;
 mod version;
 
 pub use card::{card_number, without_floats, DatasetInfo, ModelCard};
-pub use catalogue::{
-    AliasState, Catalogue, Expiry, ModelEntry, ModelVersion, Resolved, SignedFile,
-};
+pub use models::{AliasState, Catalogue, Expiry, ModelEntry, ModelVersion, Resolved, SignedFile};
 pub use reference::{ModelRef, Selector, VersionId, DEFAULT_ALIAS};
 pub use version::compare_versions;
 
@@ -52,7 +50,7 @@ pub const FORMAT_ONNX: &str = "onnx";
 /// Errors of the catalogue layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum CatalogError {
+pub enum CatalogueError {
     /// A model, version, alias, team or file name breaks the naming rules of
     /// `docs/registry-format.md`. Code `BAD_NAME`.
     #[error("invalid {what} {value:?}: {rule}")]
@@ -107,15 +105,15 @@ pub enum CatalogError {
     },
 }
 
-impl ErrorCode for CatalogError {
+impl ErrorCode for CatalogueError {
     fn error_code(&self) -> Code {
         match self {
-            CatalogError::BadName { .. } => Code::BadName,
-            CatalogError::BadCard { .. } => Code::BadCard,
-            CatalogError::BadAliases { .. } => Code::BadAliases,
-            CatalogError::BadRef { .. } => Code::BadRef,
-            CatalogError::ModelNotFound { .. } => Code::ModelNotFound,
-            CatalogError::AliasesUnavailable { .. } => Code::AliasesUnavailable,
+            CatalogueError::BadName { .. } => Code::BadName,
+            CatalogueError::BadCard { .. } => Code::BadCard,
+            CatalogueError::BadAliases { .. } => Code::BadAliases,
+            CatalogueError::BadRef { .. } => Code::BadRef,
+            CatalogueError::ModelNotFound { .. } => Code::ModelNotFound,
+            CatalogueError::AliasesUnavailable { .. } => Code::AliasesUnavailable,
         }
     }
 }
@@ -127,7 +125,7 @@ fn check_chars(
     first: fn(u8) -> bool,
     rest: fn(u8) -> bool,
     rule: &str,
-) -> Result<(), CatalogError> {
+) -> Result<(), CatalogueError> {
     let ok = !value.is_empty()
         && value.len() <= max
         && value.bytes().next().is_some_and(first)
@@ -135,7 +133,7 @@ fn check_chars(
     if ok {
         Ok(())
     } else {
-        Err(CatalogError::BadName {
+        Err(CatalogueError::BadName {
             what,
             value: value.to_string(),
             rule: format!("must match {rule}, at most {max} characters"),
@@ -152,7 +150,7 @@ fn alnum(b: u8) -> bool {
 }
 
 /// A model name: `[a-z0-9][a-z0-9._-]*`, at most 64 characters.
-pub fn check_model_name(name: &str) -> Result<(), CatalogError> {
+pub fn check_model_name(name: &str) -> Result<(), CatalogueError> {
     check_chars(
         "model name",
         name,
@@ -164,7 +162,7 @@ pub fn check_model_name(name: &str) -> Result<(), CatalogError> {
 }
 
 /// A version: `[0-9A-Za-z][0-9A-Za-z._-]*`, at most 32 characters.
-pub fn check_version(version: &str) -> Result<(), CatalogError> {
+pub fn check_version(version: &str) -> Result<(), CatalogueError> {
     check_chars(
         "version",
         version,
@@ -178,7 +176,7 @@ pub fn check_version(version: &str) -> Result<(), CatalogError> {
 /// An alias: `[a-z][a-z0-9_-]*`, at most 32 characters (it starts with a letter; the publisher
 /// also refuses an alias named like a version of the same model, so `name@x` is never
 /// ambiguous).
-pub fn check_alias(alias: &str) -> Result<(), CatalogError> {
+pub fn check_alias(alias: &str) -> Result<(), CatalogueError> {
     check_chars(
         "alias",
         alias,
@@ -191,10 +189,10 @@ pub fn check_alias(alias: &str) -> Result<(), CatalogError> {
 
 /// A team (delegated role) name: `[a-z0-9]+`, at most 32 characters, not a top-level role name.
 /// No `-`: team `a` owns `models/a-*`, and a team named `a-b` would own a subset of it.
-pub fn check_team(team: &str) -> Result<(), CatalogError> {
+pub fn check_team(team: &str) -> Result<(), CatalogueError> {
     check_chars("team", team, 32, lower_digit, lower_digit, "[a-z0-9]+")?;
     if crate::tuf::metadata::TOP_LEVEL_ROLES.contains(&team) {
-        return Err(CatalogError::BadName {
+        return Err(CatalogueError::BadName {
             what: "team",
             value: team.to_string(),
             rule: "must not be a top-level role name".into(),
@@ -205,7 +203,7 @@ pub fn check_team(team: &str) -> Result<(), CatalogError> {
 
 /// An extra file of a version: one path segment, `[A-Za-z0-9][A-Za-z0-9._-]*`, at most 128
 /// characters, not `model.onnx`.
-pub fn check_file_name(file: &str) -> Result<(), CatalogError> {
+pub fn check_file_name(file: &str) -> Result<(), CatalogueError> {
     check_chars(
         "file name",
         file,
@@ -215,7 +213,7 @@ pub fn check_file_name(file: &str) -> Result<(), CatalogError> {
         "[A-Za-z0-9][A-Za-z0-9._-]*",
     )?;
     if file == MODEL_FILE {
-        return Err(CatalogError::BadName {
+        return Err(CatalogueError::BadName {
             what: "file name",
             value: file.to_string(),
             rule: format!("{MODEL_FILE} is the model itself"),
@@ -249,7 +247,7 @@ pub fn team_patterns(team: &str) -> Vec<String> {
 
 /// What a target path means in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CatalogPath {
+pub enum CataloguePath {
     /// `models/<name>/<version>/model.onnx`.
     Model {
         /// Model name.
@@ -275,11 +273,11 @@ pub enum CatalogPath {
 
 /// Reads a target path as a catalogue path; `None` for paths outside the convention (other
 /// targets of the repository, which the catalogue ignores).
-pub fn parse_path(path: &str) -> Option<CatalogPath> {
+pub fn parse_path(path: &str) -> Option<CataloguePath> {
     let parts: Vec<&str> = path.split('/').collect();
     match parts.as_slice() {
         [MODELS_DIR, name, ALIASES_FILE] if check_model_name(name).is_ok() => {
-            Some(CatalogPath::Aliases {
+            Some(CataloguePath::Aliases {
                 name: name.to_string(),
             })
         }
@@ -287,12 +285,12 @@ pub fn parse_path(path: &str) -> Option<CatalogPath> {
             if check_model_name(name).is_ok() && check_version(version).is_ok() =>
         {
             if *file == MODEL_FILE {
-                Some(CatalogPath::Model {
+                Some(CataloguePath::Model {
                     name: name.to_string(),
                     version: version.to_string(),
                 })
             } else if check_file_name(file).is_ok() {
-                Some(CatalogPath::File {
+                Some(CataloguePath::File {
                     name: name.to_string(),
                     version: version.to_string(),
                     file: file.to_string(),
@@ -333,14 +331,14 @@ impl Aliases {
 
     /// Parses the document of target `path` and checks that it names the path's model and that
     /// every alias and version is well formed.
-    pub fn from_bytes(path: &str, bytes: &[u8]) -> Result<Aliases, CatalogError> {
-        let bad = |reason: String| CatalogError::BadAliases {
+    pub fn from_bytes(path: &str, bytes: &[u8]) -> Result<Aliases, CatalogueError> {
+        let bad = |reason: String| CatalogueError::BadAliases {
             path: path.to_string(),
             reason,
         };
         let doc: Aliases = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         match parse_path(path) {
-            Some(CatalogPath::Aliases { name }) if name == doc.name => {}
+            Some(CataloguePath::Aliases { name }) if name == doc.name => {}
             _ => {
                 return Err(bad(format!(
                     "the document names model {:?}, which is not the path's",
@@ -393,14 +391,14 @@ mod tests {
     fn paths_round_trip() {
         assert_eq!(
             parse_path(&model_path("digits", "2")),
-            Some(CatalogPath::Model {
+            Some(CataloguePath::Model {
                 name: "digits".into(),
                 version: "2".into()
             })
         );
         assert_eq!(
             parse_path(&file_path("digits", "2", "eval.csv")),
-            Some(CatalogPath::File {
+            Some(CataloguePath::File {
                 name: "digits".into(),
                 version: "2".into(),
                 file: "eval.csv".into()
@@ -408,7 +406,7 @@ mod tests {
         );
         assert_eq!(
             parse_path(&aliases_path("digits")),
-            Some(CatalogPath::Aliases {
+            Some(CataloguePath::Aliases {
                 name: "digits".into()
             })
         );

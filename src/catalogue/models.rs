@@ -1,6 +1,6 @@
 //! The models of a repository, built from its trusted targets: versions in [`compare_versions`]
 //! order, each with its card and other files, and each model's aliases; and how a reference
-//! resolves to one signed version. Owns [`Catalogue`]; imports the rest of `catalog` and the
+//! resolves to one signed version. Owns [`Catalogue`]; imports the rest of `catalogue` and the
 //! `tuf` target type. The publisher's checks, the CLI's `models`/`verify`, the registry client
 //! and the bindings all read this one value.
 
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{
-    aliases_path, compare_versions, parse_path, Aliases, CatalogError, CatalogPath, ModelCard,
+    aliases_path, compare_versions, parse_path, Aliases, CatalogueError, CataloguePath, ModelCard,
     ModelRef, Selector, DEFAULT_ALIAS,
 };
 use crate::tuf::TargetInfo;
@@ -124,16 +124,16 @@ impl ModelEntry {
     /// signed aliases document has one, else version `x`; the default selector is the
     /// `production` alias, else the highest version. Codes `MODEL_NOT_FOUND`,
     /// `ALIASES_UNAVAILABLE`.
-    pub fn resolve(&self, selector: &Selector) -> Result<Resolved, CatalogError> {
+    pub fn resolve(&self, selector: &Selector) -> Result<Resolved, CatalogueError> {
         let r = ModelRef {
             name: self.name.clone(),
             selector: selector.clone(),
         };
-        let not_found = |reason: String| CatalogError::ModelNotFound {
+        let not_found = |reason: String| CatalogueError::ModelNotFound {
             reference: r.to_string(),
             reason,
         };
-        let unavailable = |reason: &str| CatalogError::AliasesUnavailable {
+        let unavailable = |reason: &str| CatalogueError::AliasesUnavailable {
             model: self.name.clone(),
             reason: reason.to_string(),
         };
@@ -247,7 +247,7 @@ impl Catalogue {
         let mut files: Vec<(SignedFile, String, String, String)> = Vec::new();
         for t in targets {
             match parse_path(&t.target.path) {
-                Some(CatalogPath::Model { name, version }) => {
+                Some(CataloguePath::Model { name, version }) => {
                     let card = match t.target.custom {
                         None => None,
                         Some(_) => {
@@ -269,12 +269,12 @@ impl Catalogue {
                         files: BTreeMap::new(),
                     });
                 }
-                Some(CatalogPath::File {
+                Some(CataloguePath::File {
                     name,
                     version,
                     file,
                 }) => files.push((t, name, version, file)),
-                Some(CatalogPath::Aliases { name }) => {
+                Some(CataloguePath::Aliases { name }) => {
                     let m = cat.entry(&name);
                     m.aliases_target = Some(t);
                     m.aliases = AliasState::Unavailable("not loaded yet".into());
@@ -367,7 +367,7 @@ impl Catalogue {
             m.versions.retain(|v| {
                 let keep = v.model_card.is_some();
                 if !keep {
-                    let e = CatalogError::BadCard {
+                    let e = CatalogueError::BadCard {
                         path: v.target.path.clone(),
                         reason: "the target has no custom field".into(),
                     };
@@ -389,10 +389,10 @@ impl Catalogue {
 
     /// Resolves a reference ([`ModelEntry::resolve`]). Codes `MODEL_NOT_FOUND`,
     /// `ALIASES_UNAVAILABLE`.
-    pub fn resolve(&self, r: &ModelRef) -> Result<Resolved, CatalogError> {
+    pub fn resolve(&self, r: &ModelRef) -> Result<Resolved, CatalogueError> {
         self.models
             .get(&r.name)
-            .ok_or_else(|| CatalogError::ModelNotFound {
+            .ok_or_else(|| CatalogueError::ModelNotFound {
                 reference: r.to_string(),
                 reason: "no such model in the registry".into(),
             })?

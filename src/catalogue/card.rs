@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{check_file_name, parse_path, CatalogError, CatalogPath, MODELS_DIR};
+use super::{check_file_name, parse_path, CatalogueError, CataloguePath, MODELS_DIR};
 use crate::engine::{ModelSchema, TensorSpec};
 use crate::eval::gates::GateSpec;
 use crate::eval::{EvalConfig, TaskKind};
@@ -133,13 +133,13 @@ impl ModelCard {
     /// `custom` value: its name and version, when given, must be the path's (an absent one is
     /// taken from the path, an integer version read as its decimal text), and `files` must point
     /// inside the version's directory.
-    pub fn from_custom(path: &str, custom: Option<&Value>) -> Result<ModelCard, CatalogError> {
-        let bad = |reason: String| CatalogError::BadCard {
+    pub fn from_custom(path: &str, custom: Option<&Value>) -> Result<ModelCard, CatalogueError> {
+        let bad = |reason: String| CatalogueError::BadCard {
             path: path.to_string(),
             reason,
         };
         let value = custom.ok_or_else(|| bad("the target has no custom field".into()))?;
-        let Some(CatalogPath::Model { name, version }) = parse_path(path) else {
+        let Some(CataloguePath::Model { name, version }) = parse_path(path) else {
             return Err(bad("not a models/<name>/<version>/model.onnx path".into()));
         };
         let mut value = value.clone();

@@ -1,7 +1,7 @@
 //! Model references: `digits`, `digits@3`, `digits@production` (`docs/registry-format.md`,
 //! "Aliases"). Owns [`ModelRef`] and [`Selector`]; imports only the catalogue's name rules.
 
-use super::{check_alias, check_model_name, check_version, CatalogError};
+use super::{check_alias, check_model_name, check_version, CatalogueError};
 
 /// The alias a bare model name resolves through.
 pub const DEFAULT_ALIAS: &str = "production";
@@ -26,8 +26,8 @@ pub struct ModelRef {
 
 impl ModelRef {
     /// Parses `name` or `name@version-or-alias`. Code `BAD_REF` when malformed.
-    pub fn parse(text: &str) -> Result<ModelRef, CatalogError> {
-        let bad = |reason: &str| CatalogError::BadRef {
+    pub fn parse(text: &str) -> Result<ModelRef, CatalogueError> {
+        let bad = |reason: &str| CatalogueError::BadRef {
             reference: text.chars().take(200).collect(),
             reason: reason.to_string(),
         };
