@@ -334,24 +334,15 @@ fn load_model(remote: Option<&Remote>, m: &str, card: Option<&Path>) -> Result<L
     }
 }
 
-/// Runs `eval`.
-pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
-    let remote = Remote::open(&a.source)?;
-    let champion = match &a.model {
-        Some(m) => Some(load_model(remote.as_ref(), m, a.card.as_deref())?),
-        None => None,
-    };
-    let challenger = match &a.against {
-        Some(m) => Some(load_model(remote.as_ref(), m, a.against_card.as_deref())?),
-        None => None,
-    };
-    let data_path = match (&a.predictions, &a.data) {
-        (Some(p), _) => p.clone(),
-        (None, Some(d)) => d.clone(),
-        (None, None) => return Err("give --data (with --model) or --predictions".into()),
-    };
-    let format = format_of(a.format, &data_path);
-    let mut cfg = match champion.as_ref().and_then(|l| l.card.as_ref()) {
+/// The evaluation settings of `eval`: the champion's card (task, label, features, classes),
+/// then the command line over it.
+fn eval_config(
+    a: &EvalArgs,
+    champion: Option<&Loaded>,
+    data_path: &Path,
+) -> Result<EvalConfig, String> {
+    let format = format_of(a.format, data_path);
+    let mut cfg = match champion.and_then(|l| l.card.as_ref()) {
         Some(card) => card.eval_config(),
         None => {
             let task = if a.value.is_some() {
@@ -398,8 +389,17 @@ pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
         .iter()
         .map(|g| parse_gate(g))
         .collect::<Result<_, _>>()?;
-    // The reference profile: --profile, else the one the registry signs beside the model.
-    let signed_profile = match (&a.profile, &remote, &a.model, &champion) {
+    Ok(cfg)
+}
+
+/// The reference profile for drift: `--profile`, else the one the registry signs beside the
+/// model.
+fn reference_profile(
+    a: &EvalArgs,
+    remote: Option<&Remote>,
+    champion: Option<&Loaded>,
+) -> Result<Option<Profile>, String> {
+    let signed_profile = match (&a.profile, remote, &a.model, champion) {
         (None, Some(r), Some(m), Some(l))
             if l.card
                 .as_ref()
@@ -422,6 +422,27 @@ pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
         }
         (None, None) => None,
     };
+    Ok(profile)
+}
+
+/// Runs `eval`.
+pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
+    let remote = Remote::open(&a.source)?;
+    let champion = match &a.model {
+        Some(m) => Some(load_model(remote.as_ref(), m, a.card.as_deref())?),
+        None => None,
+    };
+    let challenger = match &a.against {
+        Some(m) => Some(load_model(remote.as_ref(), m, a.against_card.as_deref())?),
+        None => None,
+    };
+    let data_path = match (&a.predictions, &a.data) {
+        (Some(p), _) => p.clone(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => return Err("give --data (with --model) or --predictions".into()),
+    };
+    let cfg = eval_config(&a, champion.as_ref(), &data_path)?;
+    let profile = reference_profile(&a, remote.as_ref(), champion.as_ref())?;
     let total = std::fs::metadata(&data_path).map(|m| m.len()).unwrap_or(0);
     let mut progress = ProgressLine::new(total);
     let contender = |l: &Loaded| Contender {
