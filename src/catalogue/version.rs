@@ -55,7 +55,13 @@ fn numeric(x: &str, y: &str) -> Ordering {
 /// SemVer 2.0 rule 11 over the identifiers of two pre-releases.
 fn prerelease(a: &str, b: &str) -> Ordering {
     let (xs, ys): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
-    for (x, y) in xs.iter().zip(&ys) {
+    pieces(&xs, &ys)
+}
+
+/// Two sequences of pieces, piece by piece: digit pieces as numbers and before other pieces,
+/// other pieces byte-wise; a sequence that is a prefix of the other comes first.
+fn pieces(xs: &[&str], ys: &[&str]) -> Ordering {
+    for (x, y) in xs.iter().zip(ys) {
         let ord = match (is_number(x), is_number(y)) {
             (true, true) => numeric(x, y),
             (true, false) => Ordering::Less,
@@ -89,19 +95,7 @@ fn runs(s: &str) -> Vec<&str> {
 
 /// The natural order, without the byte-wise tie break.
 fn natural(a: &str, b: &str) -> Ordering {
-    let (ra, rb) = (runs(a), runs(b));
-    for (x, y) in ra.iter().zip(&rb) {
-        let ord = match (is_number(x), is_number(y)) {
-            (true, true) => numeric(x, y),
-            (true, false) => Ordering::Less,
-            (false, true) => Ordering::Greater,
-            (false, false) => x.cmp(y),
-        };
-        if ord != Ordering::Equal {
-            return ord;
-        }
-    }
-    ra.len().cmp(&rb.len())
+    pieces(&runs(a), &runs(b))
 }
 
 #[cfg(test)]
