@@ -7,7 +7,7 @@
 use crate::common;
 
 use edge_registry::error::ErrorCode;
-use edge_registry::eval::data::{read_all, ColumnSelection};
+use edge_registry::eval::data::{read_all, ColumnSelection, Table};
 use edge_registry::eval::gates::{self, GateSpec};
 use edge_registry::eval::{
     evaluate_model, score_predictions, DataFormat, EvalConfig, Evaluator, Limits, Prediction,
@@ -156,7 +156,10 @@ fn run(
 
 fn training_profile() -> Profile {
     let train = broken_csv(7, 600, 0.0, false);
-    let (names, rows) = read_all(
+    let Table {
+        columns: names,
+        rows,
+    } = read_all(
         DataFormat::Csv,
         ColumnSelection::All,
         Limits::default(),
@@ -201,7 +204,7 @@ everywhere! {
         let data = data_csv(2, 200, 0.0);
         let model_report = run(config(32), data.as_bytes(), 1 << 20, None);
         // Write the model's probabilities as columns (f64 shortest form of each f32: exact).
-        let (names, rows) = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(), data.as_bytes()).unwrap();
+        let Table { columns: names, rows } = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(), data.as_bytes()).unwrap();
         let mut m = Linear::new(1.0);
         let mut csv = format!("{},p_0,p_1,p_2\n", names.join(","));
         for r in rows.iter().flatten() {

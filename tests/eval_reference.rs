@@ -6,7 +6,7 @@
 use edge_registry::eval::calibration;
 use edge_registry::eval::classification::{argmax, ClassificationData, ClassificationMetrics};
 use edge_registry::eval::compare::{compare, CompareConfig};
-use edge_registry::eval::data::{read_all, ColumnSelection, Value};
+use edge_registry::eval::data::{read_all, ColumnSelection, Table, Value};
 use edge_registry::eval::drift::{DriftAccumulator, DriftConfig, DriftMethod};
 use edge_registry::eval::num::Xoshiro256;
 use edge_registry::eval::profile::{ProfileBuilder, ProfileConfig};
@@ -322,7 +322,8 @@ everywhere! {
         }
         for c in s["mcnemar"].as_array().unwrap() {
             let (b, cc) = (c["b"].as_u64().unwrap(), c["c"].as_u64().unwrap());
-            let (stat, p) = stats::mcnemar_exact(b, cc);
+            let t = stats::mcnemar_exact(b, cc);
+            let (stat, p) = (t.statistic, t.p_value);
             close(stat, f(&c["statistic"]), &format!("mcnemar({b},{cc}) stat"));
             close(p, f(&c["p_value"]), &format!("mcnemar({b},{cc}) p"));
         }
@@ -335,14 +336,14 @@ everywhere! {
     fn drift_follows_evidently_rules_on_profiles() {
         let fx = fixture();
         for (g, group) in fx["drift"].as_array().unwrap().iter().enumerate() {
-            let (names, rows) = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(),
+            let Table { columns: names, rows } = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(),
                 group["reference_csv"].as_str().unwrap().as_bytes()).unwrap();
             let mut b = ProfileBuilder::new(names.clone(), ProfileConfig::default()).unwrap();
             for r in &rows {
                 b.add_row(&r.as_ref().unwrap().cells);
             }
             let profile = b.finish();
-            let (cur_names, cur_rows) = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(),
+            let Table { columns: cur_names, rows: cur_rows } = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(),
                 group["current_csv"].as_str().unwrap().as_bytes()).unwrap();
             assert_eq!(cur_names, names);
             let mut acc = DriftAccumulator::new(&profile, &names, DriftConfig::default());
@@ -462,7 +463,7 @@ everywhere! {
         let fx = fixture();
         let case = &fx["csv"];
         let text = case["csv"].as_str().unwrap();
-        let (names, rows) = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(), text.as_bytes()).unwrap();
+        let Table { columns: names, rows } = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(), text.as_bytes()).unwrap();
         // Rebuild the good rows as JSON (numbers as JSON numbers where they parse).
         let mut objs = Vec::new();
         let mut cols: Vec<Vec<J>> = vec![Vec::new(); names.len()];

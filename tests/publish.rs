@@ -9,7 +9,7 @@ use edge_registry::clock::FixedClock;
 use edge_registry::error::ErrorCode;
 use edge_registry::fetch::MemoryFetch;
 use edge_registry::publish::{
-    profile_from_table, Expiries, Keyring, PublishOutcome, Release, Repository,
+    profile_from_table, Expiries, FileBytes, Keyring, PublishOutcome, Release, Repository,
 };
 use edge_registry::store::MemoryStore;
 use edge_registry::tuf::keys::Ed25519Signer;
@@ -60,21 +60,24 @@ fn edit(fx: &mut Fixture, now: i64, f: impl FnOnce(&mut Repository)) -> Vec<Stri
     f(&mut repo);
     let changes = repo.commit(&fx.ring, now, &Expiries::default()).unwrap();
     changes.apply_to(&mut fx.files);
-    changes.files.into_iter().map(|(p, _)| p).collect()
+    changes.files.into_iter().map(|f| f.path).collect()
 }
 
 fn iris_release(version: &str, aliases: &[&str]) -> Release {
     let mut card: Value = serde_json::from_str(IRIS_CARD).unwrap();
     card["version"] = json!(version);
-    let (profile, skipped) =
-        profile_from_table(edge_registry::eval::DataFormat::Csv, IRIS_TRAIN).unwrap();
+    let table = profile_from_table(edge_registry::eval::DataFormat::Csv, IRIS_TRAIN).unwrap();
+    let (profile, skipped) = (table.profile, table.skipped);
     assert_eq!(skipped, 0);
     Release {
         name: "iris".into(),
         version: version.into(),
         model: IRIS.to_vec(),
         card: Some(card),
-        files: vec![("profile.json".into(), profile.to_json().into_bytes())],
+        files: vec![FileBytes::new(
+            "profile.json",
+            profile.to_json().into_bytes(),
+        )],
         aliases: aliases.iter().map(|s| s.to_string()).collect(),
         role: None,
         force: false,
@@ -226,7 +229,7 @@ everywhere_async! {
         r.name = "Iris".into();
         assert_eq!(repo.publish(&r, NOW).unwrap_err().code(), "BAD_NAME");
         let mut r = iris_release("1", &[]);
-        r.files.push(("../x".into(), vec![]));
+        r.files.push(FileBytes::new("../x", vec![]));
         assert_eq!(repo.publish(&r, NOW).unwrap_err().code(), "BAD_NAME");
         assert!(!repo.has_changes());
     }
@@ -243,7 +246,7 @@ everywhere_async! {
         assert!(!repo.has_changes());
         r.force_unloadable = true;
         repo.publish(&r, NOW).unwrap();
-        let (_, entry) = repo.target("models/iris/1/model.onnx").unwrap();
+        let entry = repo.target("models/iris/1/model.onnx").unwrap().entry;
         let card = &entry["custom"];
         assert_eq!(card["compatibility"]["forced"], json!(true));
         assert_eq!(card["compatibility"]["error"]["code"], json!("UNSUPPORTED_MODEL"));
@@ -255,7 +258,7 @@ everywhere_async! {
         assert_eq!(repo.publish(&r, NOW).unwrap_err().code(), "SCHEMA_MISMATCH");
         // A loadable model's card records its plan.
         repo.publish(&iris_release("3", &[]), NOW).unwrap();
-        let (_, entry) = repo.target("models/iris/3/model.onnx").unwrap();
+        let entry = repo.target("models/iris/3/model.onnx").unwrap().entry;
         assert_eq!(entry["custom"]["compatibility"], json!({"loaded": true, "plan": "static"}));
     }
 
@@ -384,7 +387,7 @@ everywhere_async! {
         let until = NOW + 3 * DAY;
         repo.resign("timestamp", Some(until)).unwrap();
         let changes = repo.commit(&fx.ring, NOW + DAY / 2, &Expiries::default()).unwrap();
-        let names: Vec<&str> = changes.files.iter().map(|(p, _)| p.as_str()).collect();
+        let names: Vec<&str> = changes.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(names, ["metadata/timestamp.json"]);
         changes.apply_to(&mut fx.files);
         // The old timestamp would have expired; the new one has not.

@@ -15,7 +15,7 @@
 
 use edge_registry::engine::{read_schema, Model, NamedTensor, Tensor, TensorData};
 use edge_registry::error::ErrorCode;
-use edge_registry::eval::data::{read_all, ColumnSelection};
+use edge_registry::eval::data::{read_all, ColumnSelection, Table};
 use edge_registry::eval::{DataFormat, Limits, Profile, ProfileBuilder, ProfileConfig};
 
 /// The engine refuses `bytes` with `code`, through every entry point, without panicking.
@@ -91,13 +91,13 @@ everywhere! {
 
     fn profiles_of_values_near_f64_max_are_finite_and_round_trip() {
         let csv = include_bytes!("fixtures/regressions/eval_csv/values-near-f64-max.csv");
-        let (names, rows) = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(), csv).unwrap();
+        let Table { columns: names, rows } = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(), csv).unwrap();
         let mut b = ProfileBuilder::new(names.clone(), ProfileConfig::default()).unwrap();
         for row in rows.into_iter().flatten() {
             b.add_row(&row.cells);
         }
         // Two more rows take p_0 to both ends of the f64 range.
-        let (_, more) = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(),
+        let Table { rows: more, .. } = read_all(DataFormat::Csv, ColumnSelection::All, Limits::default(),
             b"y,p_0,p_1,p_2,pred,s\n0,-1.7e308,1,1,1,a\n0,1.7e308,1,1,1,a\n").unwrap();
         for row in more.into_iter().flatten() {
             b.add_row(&row.cells);

@@ -178,3 +178,49 @@ everywhere! {
         }
     }
 }
+
+/// The repository's files as the publisher reads them, `metadata/root.json` being the newest
+/// `N.root.json` (python-tuf writes only the versioned ones).
+fn publisher_files(repo: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let prefix = format!("{repo}/");
+    let mut files: std::collections::BTreeMap<String, Vec<u8>> = PYTHON_TUF_FILES
+        .iter()
+        .filter_map(|(p, b)| {
+            p.strip_prefix(&prefix)
+                .map(|rel| (rel.to_string(), b.to_vec()))
+        })
+        .collect();
+    let newest = (1..)
+        .take_while(|v| files.contains_key(&format!("metadata/{v}.root.json")))
+        .last()
+        .unwrap();
+    let root = files[&format!("metadata/{newest}.root.json")].clone();
+    files.entry("metadata/root.json".into()).or_insert(root);
+    files
+}
+
+everywhere! {
+    fn the_publisher_loads_python_tuf_delegations_and_hash_bins_with_the_clients_walk() {
+        use edge_registry::publish::Repository;
+        for (repo, roles) in [
+            ("rotation-delegations", &["frozen", "hashed", "team-vision", "team-vision-nested"][..]),
+            ("succinct-bins", &["bin-0", "bin-1", "bin-2", "bin-3", "bin-4", "bin-5", "bin-6", "bin-7"][..]),
+        ] {
+            let mut files = publisher_files(repo);
+            let loaded = Repository::load(&mut files).unwrap_or_else(|e| panic!("{repo}: {e}"));
+            assert_eq!(loaded.delegated_roles(), roles, "{repo}");
+            // Every role is verified through its delegator: the publisher knows its keys, and
+            // every target the client resolves is one its role may sign.
+            for role in roles {
+                let keys = loaded.role_keys(role).unwrap_or_else(|e| panic!("{repo} {role}: {e}"));
+                assert!(keys.threshold >= 1 && !keys.keyids.is_empty(), "{repo} {role}");
+            }
+            let expected: Value = serde_json::from_slice(file(repo, "expected.json")).unwrap();
+            for (path, want) in expected["targets"].as_object().unwrap() {
+                let role = want["role"].as_str().unwrap();
+                assert!(loaded.role_may_sign(role, path), "{repo}: {role} may sign {path}");
+                assert!(loaded.target(path).is_some(), "{repo}: {path}");
+            }
+        }
+    }
+}

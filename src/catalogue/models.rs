@@ -12,6 +12,7 @@ use super::{
     aliases_path, compare_versions, parse_path, Aliases, CatalogueError, CataloguePath, ModelCard,
     ModelRef, Selector, DEFAULT_ALIAS,
 };
+pub use crate::tuf::Expiry;
 use crate::tuf::TargetInfo;
 
 /// A signed target of the catalogue and where it is downloaded from.
@@ -193,27 +194,6 @@ impl Resolved {
         Resolved {
             model: model.clone(),
             alias: alias.map(str::to_string),
-        }
-    }
-}
-
-/// When the trusted metadata behind a catalogue stops being valid: the role that expires first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expiry {
-    /// The role.
-    pub role: String,
-    /// Its expiry, Unix seconds (`i64::MAX` when unknown).
-    pub at: i64,
-    /// Its expiry as written in the metadata.
-    pub text: String,
-}
-
-impl Default for Expiry {
-    fn default() -> Self {
-        Expiry {
-            role: String::new(),
-            at: i64::MAX,
-            text: String::new(),
         }
     }
 }

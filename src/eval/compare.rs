@@ -184,14 +184,14 @@ pub fn compare(
                     (false, false) => none += 1,
                 }
             }
-            let (statistic, p_value) = stats::mcnemar_exact(only_a, only_b);
+            let test = stats::mcnemar_exact(only_a, only_b);
             Some(McNemar {
                 both_correct: both,
                 champion_only: only_a,
                 challenger_only: only_b,
                 both_wrong: none,
-                statistic,
-                p_value,
+                statistic: test.statistic,
+                p_value: test.p_value,
             })
         }
         (TaskData::Regression(a), TaskData::Regression(b)) => {

@@ -409,11 +409,23 @@ pub fn normal_cdf(z: f64) -> f64 {
 /// McNemar's exact test as `statsmodels.stats.contingency_tables.mcnemar(table, exact=True)`:
 /// statistic `min(b, c)` and p-value `min(1, 2·BinomCDF(min(b, c); b + c, ½))`, where `b` and
 /// `c` are the discordant counts.
-pub fn mcnemar_exact(b: u64, c: u64) -> (f64, f64) {
+pub fn mcnemar_exact(b: u64, c: u64) -> TestStatistic {
     let k = b.min(c);
-    let n = b + c;
+    let n = b.saturating_add(c);
     let p = (2.0 * binom_cdf_half(k, n)).min(1.0);
-    (k as f64, p)
+    TestStatistic {
+        statistic: k as f64,
+        p_value: p,
+    }
+}
+
+/// A test's statistic and its p-value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TestStatistic {
+    /// The statistic.
+    pub statistic: f64,
+    /// The p-value.
+    pub p_value: f64,
 }
 
 /// `P(X ≤ k)` for `X ~ Binomial(n, ½)` (`scipy.stats.binom.cdf(k, n, 0.5)`), for `k ≤ n/2`
@@ -459,7 +471,8 @@ mod tests {
         assert!((binom_cdf_half(1, 4) - 5.0 / 16.0).abs() < 1e-16);
         assert!((binom_cdf_half(2, 4) - 11.0 / 16.0).abs() < 1e-15);
         assert_eq!(binom_cdf_half(0, 0), 1.0);
-        assert_eq!(mcnemar_exact(0, 0), (0.0, 1.0));
+        let t = mcnemar_exact(0, 0);
+        assert_eq!((t.statistic, t.p_value), (0.0, 1.0));
     }
 
     #[test]

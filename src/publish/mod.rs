@@ -29,8 +29,8 @@ use crate::eval::EvalError;
 use crate::tuf::TufError;
 
 pub use keyfile::{KeyFile, Keyring};
-pub use release::{profile_from_table, PublishOutcome, Release};
-pub use repository::{Changes, RepoFiles, Repository};
+pub use release::{profile_from_table, PublishOutcome, Release, TableProfile};
+pub use repository::{Changes, FileBytes, ListedTarget, RepoFiles, Repository, RoleVersion};
 
 /// Errors of the publisher.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{PublishError, Repository};
+use super::{FileBytes, PublishError, Repository};
 use crate::catalogue::{self, Aliases, CataloguePath, ModelCard};
 use crate::clock::UnixSeconds;
 use crate::engine::{self, Model, ModelSchema};
@@ -27,7 +27,7 @@ pub struct Release {
     /// version and format are filled in (and checked when given).
     pub card: Option<Value>,
     /// Other files of the version, by file name (`profile.json`, `eval.csv`, ...).
-    pub files: Vec<(String, Vec<u8>)>,
+    pub files: Vec<FileBytes>,
     /// Aliases to point at this version.
     pub aliases: Vec<String>,
     /// The team role that signs it (`None`: the top-level targets role).
@@ -61,47 +61,63 @@ fn file_role(file: &str) -> String {
     }
 }
 
+/// A table's reference data profile and how many malformed rows it left out.
+#[derive(Debug, Clone)]
+pub struct TableProfile {
+    /// The profile.
+    pub profile: Profile,
+    /// Malformed rows skipped.
+    pub skipped: u64,
+}
+
 /// The reference data profile of a table (CSV or JSON), as `edge-registry profile` computes it
-/// ([`ProfileBuilder`] with default settings). Returns the profile and how many malformed rows
-/// were skipped.
-pub fn profile_from_table(
-    format: DataFormat,
-    bytes: &[u8],
-) -> Result<(Profile, u64), PublishError> {
-    let (names, rows) = read_all(format, ColumnSelection::All, Limits::default(), bytes)?;
-    let mut builder = ProfileBuilder::new(names, ProfileConfig::default())?;
+/// ([`ProfileBuilder`] with default settings).
+pub fn profile_from_table(format: DataFormat, bytes: &[u8]) -> Result<TableProfile, PublishError> {
+    let table = read_all(format, ColumnSelection::All, Limits::default(), bytes)?;
+    let mut builder = ProfileBuilder::new(table.columns, ProfileConfig::default())?;
     let mut skipped = 0u64;
-    for row in rows {
+    for row in table.rows {
         match row {
             Ok(r) => builder.add_row(&r.cells),
             Err(_) => skipped += 1,
         }
     }
-    Ok((builder.finish(), skipped))
+    Ok(TableProfile {
+        profile: builder.finish(),
+        skipped,
+    })
 }
 
 impl Repository {
     /// The role that signs model `name` (where its versions are), if it is published.
     pub fn model_role(&self, name: &str) -> Option<String> {
         self.all_targets()
-            .find(|(_, path, _)| match catalogue::parse_path(path) {
+            .find(|t| match catalogue::parse_path(t.path) {
                 Some(CataloguePath::Model { name: n, .. }) => n == name,
                 _ => false,
             })
-            .map(|(role, _, _)| role.to_string())
+            .map(|t| t.role.to_string())
     }
 
     /// The published versions of model `name`, in version order.
     pub fn versions(&self, name: &str) -> Vec<String> {
         let mut v: Vec<String> = self
             .all_targets()
-            .filter_map(|(_, path, _)| match catalogue::parse_path(path) {
+            .filter_map(|t| match catalogue::parse_path(t.path) {
                 Some(CataloguePath::Model { name: n, version }) if n == name => Some(version),
                 _ => None,
             })
             .collect();
         v.sort_by(|a, b| catalogue::compare_versions(a, b));
         v
+    }
+
+    /// The targets under `dir` (a version's directory) and their entries, in path order.
+    fn version_files(&self, dir: &str) -> Vec<(String, Value)> {
+        self.all_targets()
+            .filter(|t| t.path.starts_with(dir))
+            .map(|t| (t.path.to_string(), t.entry.clone()))
+            .collect()
     }
 
     /// The role a release goes to, after checking that it may hold the model: a team role
@@ -189,10 +205,10 @@ impl Repository {
             Some(Value::Object(m)) => m.clone().into_iter().collect(),
             Some(_) => return Err(PublishError::BadCard("\"files\" is not an object".into())),
         };
-        for (file, _) in &r.files {
+        for f in &r.files {
             files.insert(
-                file_role(file),
-                Value::String(catalogue::file_path(&r.name, &r.version, file)),
+                file_role(&f.path),
+                Value::String(catalogue::file_path(&r.name, &r.version, &f.path)),
             );
         }
         if !files.is_empty() {
@@ -206,7 +222,7 @@ impl Repository {
             let listed = r
                 .files
                 .iter()
-                .any(|(f, _)| catalogue::file_path(&r.name, &r.version, f) == *file);
+                .any(|f| catalogue::file_path(&r.name, &r.version, &f.path) == *file);
             if !listed {
                 return Err(PublishError::BadCard(format!(
                     "files.{role} names {file}, which this release does not publish"
@@ -229,7 +245,8 @@ impl Repository {
         catalogue::check_model_name(&r.name)?;
         catalogue::check_version(&r.version)?;
         let mut seen = std::collections::BTreeSet::new();
-        for (file, _) in &r.files {
+        for f in &r.files {
+            let file = &f.path;
             catalogue::check_file_name(file)?;
             if !seen.insert(file.as_str()) {
                 return Err(PublishError::InvalidArgument(format!(
@@ -293,7 +310,7 @@ impl Repository {
         };
 
         let model_path = catalogue::model_path(&r.name, &r.version);
-        let existing = self.target(&model_path).map(|(_, e)| e.clone());
+        let existing = self.target(&model_path).map(|t| t.entry.clone());
         // Reuse the published `created` so republishing the same release is a no-op.
         let created = existing
             .as_ref()
@@ -308,11 +325,7 @@ impl Repository {
         }
 
         let dir = format!("{}/{}/{}/", catalogue::MODELS_DIR, r.name, r.version);
-        let old_files: Vec<(String, Value)> = self
-            .all_targets()
-            .filter(|(_, p, _)| p.starts_with(&dir))
-            .map(|(_, p, e)| (p.to_string(), e.clone()))
-            .collect();
+        let old_files = self.version_files(&dir);
         let mut outcome = PublishOutcome::Published;
         if existing.is_some() || !old_files.is_empty() {
             let mut trial = self.clone();
@@ -320,19 +333,15 @@ impl Repository {
                 trial.remove_target(&role, p)?;
             }
             trial.add_target(&role, &model_path, &r.model, Some(card.clone()))?;
-            for (file, bytes) in &r.files {
+            for f in &r.files {
                 trial.add_target(
                     &role,
-                    &catalogue::file_path(&r.name, &r.version, file),
-                    bytes,
+                    &catalogue::file_path(&r.name, &r.version, &f.path),
+                    &f.bytes,
                     None,
                 )?;
             }
-            let new_files: Vec<(String, Value)> = trial
-                .all_targets()
-                .filter(|(_, p, _)| p.starts_with(&dir))
-                .map(|(_, p, e)| (p.to_string(), e.clone()))
-                .collect();
+            let new_files = trial.version_files(&dir);
             if new_files == old_files {
                 outcome = PublishOutcome::Unchanged;
             } else if !r.force {
@@ -349,11 +358,11 @@ impl Repository {
                 self.remove_target(&role, p)?;
             }
             self.add_target(&role, &model_path, &r.model, Some(card))?;
-            for (file, bytes) in &r.files {
+            for f in &r.files {
                 self.add_target(
                     &role,
-                    &catalogue::file_path(&r.name, &r.version, file),
-                    bytes,
+                    &catalogue::file_path(&r.name, &r.version, &f.path),
+                    &f.bytes,
                     None,
                 )?;
             }

@@ -13,13 +13,17 @@ use crate::catalogue::{self, Aliases, CataloguePath};
 use crate::clock::{FixedClock, UnixSeconds};
 use crate::fetch::MemoryFetch;
 use crate::store::{MemoryStore, Op, Store};
+use crate::tuf::delegation::{DelegationWalk, RoleToVisit};
 use crate::tuf::keys::Ed25519Signer;
-use crate::tuf::metadata::{DelegatedRole, Delegations, Envelope, Root, Targets, TOP_LEVEL_ROLES};
+use crate::tuf::metadata::{
+    parse_delegations, DelegatedRole, Delegations, Envelope, RoleKeys, Root, Targets,
+    TOP_LEVEL_ROLES,
+};
 use crate::tuf::path::{check_target_path, quote};
 use crate::tuf::repo::{sign_metadata, SPEC_VERSION};
 use crate::tuf::time::format_expires;
 use crate::tuf::updater::metadata_key;
-use crate::tuf::{TrustedMetadataSet, TufError, Updater, UpdaterConfig};
+use crate::tuf::{RoleStatus, TrustedMetadataSet, TufError, Updater, UpdaterConfig};
 
 /// Read access to a repository's files, by path relative to the repository directory
 /// (`metadata/root.json`, `targets/models/iris/aliases.json`, ...).
@@ -34,13 +38,54 @@ impl RepoFiles for BTreeMap<String, Vec<u8>> {
     }
 }
 
+/// A file's path and its bytes: a file a commit writes (relative to the repository
+/// directory), or an extra file of a release (by file name).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileBytes {
+    /// The path or file name.
+    pub path: String,
+    /// The content.
+    pub bytes: Vec<u8>,
+}
+
+impl FileBytes {
+    /// A file from its path and bytes.
+    pub fn new(path: impl Into<String>, bytes: Vec<u8>) -> Self {
+        FileBytes {
+            path: path.into(),
+            bytes,
+        }
+    }
+}
+
+/// One role's version and expiry, as last committed (`expires` is empty before the first
+/// commit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleVersion {
+    /// The role name.
+    pub role: String,
+    /// Its version and expiry.
+    pub status: RoleStatus,
+}
+
+/// A target as a role of the repository lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct ListedTarget<'r> {
+    /// The role that lists it.
+    pub role: &'r str,
+    /// The target path.
+    pub path: &'r str,
+    /// Its entry (`length`, `hashes`, `custom`).
+    pub entry: &'r Value,
+}
+
 /// The result of a commit: the files to write and what was signed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
     /// Files to write, relative to the repository directory, in the order to write them:
     /// targets first, then delegated and top-level targets metadata, snapshot, root, and the
     /// timestamp last, so a client reading during the writes sees the old or the new state.
-    pub files: Vec<(String, Vec<u8>)>,
+    pub files: Vec<FileBytes>,
     /// What was signed, one entry per role: `targets v3, expires 2027-01-01T00:00:00Z`.
     pub signed: Vec<String>,
 }
@@ -53,8 +98,8 @@ impl Changes {
 
     /// Applies the writes to an in-memory repository (tests, wasm callers).
     pub fn apply_to(&self, files: &mut BTreeMap<String, Vec<u8>>) {
-        for (path, bytes) in &self.files {
-            files.insert(path.clone(), bytes.clone());
+        for f in &self.files {
+            files.insert(f.path.clone(), f.bytes.clone());
         }
     }
 }
@@ -179,6 +224,129 @@ fn check_threshold(role: &str, n: usize, threshold: u64) -> Result<(), PublishEr
     Ok(())
 }
 
+/// What a commit signs with, and where it records what it signed.
+struct Signing<'a> {
+    keyring: &'a Keyring,
+    now: UnixSeconds,
+    expiries: &'a Expiries,
+    /// Metadata files to write, in order.
+    meta_files: &'a mut Vec<FileBytes>,
+    /// One line per role signed.
+    signed: &'a mut Vec<String>,
+}
+
+/// A file the repository must have.
+fn need(files: &mut dyn RepoFiles, path: &str, missing: &str) -> Result<Vec<u8>, PublishError> {
+    files.read(path)?.ok_or_else(|| bad_repo(path, missing))
+}
+
+/// The root a load trusts: the chain from `1.root.json` (or `root.json` alone) up to the
+/// version of `root.json`, every check but expiry (reference time 0).
+struct TrustedRoot {
+    set: TrustedMetadataSet,
+    bytes: Vec<u8>,
+    consistent_snapshot: bool,
+}
+
+fn trusted_root(files: &mut dyn RepoFiles) -> Result<TrustedRoot, PublishError> {
+    let root_name = "metadata/root.json";
+    let bytes = need(
+        files,
+        root_name,
+        "missing (is this a repository made by `init`?)",
+    )?;
+    let env: Envelope<Root> = Envelope::parse("root", &bytes).map_err(tuf_repo(root_name))?;
+    let version = env.signed.common.version;
+    let mut set = match files.read("metadata/1.root.json")? {
+        Some(b) => TrustedMetadataSet::new(&b, 0).map_err(tuf_repo("metadata/1.root.json"))?,
+        None => TrustedMetadataSet::new(&bytes, 0).map_err(tuf_repo(root_name))?,
+    };
+    while set.root().version() < version {
+        let name = format!("metadata/{}.root.json", set.root().version() + 1);
+        let b = need(files, &name, "missing: the root history has a gap")?;
+        set.update_root(&b).map_err(tuf_repo(&name))?;
+    }
+    if set.root().bytes() != bytes.as_slice() {
+        return Err(bad_repo(
+            root_name,
+            format!("differs from metadata/{version}.root.json"),
+        ));
+    }
+    Ok(TrustedRoot {
+        set,
+        bytes,
+        consistent_snapshot: env.signed.consistent_snapshot,
+    })
+}
+
+/// The targets roles of a repository, each verified through the role that delegates to it.
+struct TargetsRoles {
+    roles: BTreeMap<String, Doc>,
+    /// Delegated role to its delegator.
+    parents: BTreeMap<String, String>,
+}
+
+/// The fewest roles a load may name: a succinct hash delegation names all its bins (up to
+/// 2^16 here, `path_hash_prefixes` of 16 bits), whether or not snapshot lists them yet.
+const MIN_ROLES_NAMED: u32 = 1 << 16;
+
+/// Loads every targets role the snapshot lists and the delegations reach, with the client's
+/// delegation walk ([`DelegationWalk::every_role`]: pre-order, each role once, through the
+/// first delegator that reaches it); a role snapshot does not list is not part of the
+/// repository and is skipped, as are the roles below it.
+fn trusted_targets_roles(
+    files: &mut dyn RepoFiles,
+    set: &mut TrustedMetadataSet,
+    consistent: bool,
+    sn_name: &str,
+) -> Result<TargetsRoles, PublishError> {
+    let meta = set
+        .snapshot()
+        .map(|s| s.signed().meta.clone())
+        .unwrap_or_default();
+    if !meta.contains_key("targets.json") {
+        return Err(bad_repo(sn_name, "does not list targets.json"));
+    }
+    let bound = u32::try_from(meta.len())
+        .unwrap_or(u32::MAX)
+        .max(MIN_ROLES_NAMED);
+    let mut walk = DelegationWalk::every_role(bound);
+    let mut out = TargetsRoles {
+        roles: BTreeMap::new(),
+        parents: BTreeMap::new(),
+    };
+    while let Some(RoleToVisit { role, delegator }) = walk.next_role().map_err(tuf_repo(sn_name))? {
+        let Some(m) = meta.get(&format!("{role}.json")) else {
+            continue;
+        };
+        let name = if consistent {
+            format!("metadata/{}.{}.json", m.version, quote(&role))
+        } else {
+            format!("metadata/{}.json", quote(&role))
+        };
+        let top = role == "targets";
+        if !top {
+            check_role_case(&role, out.roles.keys().map(String::as_str))
+                .map_err(|reason| bad_repo(&name, &reason))?;
+        }
+        let bytes = need(files, &name, "missing")?;
+        let verified = if top {
+            set.update_targets(&bytes)
+        } else {
+            set.update_delegated_targets(&bytes, &role, &delegator)
+        }
+        .map_err(tuf_repo(&name))?;
+        walk.visit(&role, verified.signed())
+            .map_err(tuf_repo(&name))?;
+        let signed = signed_of(&name, &bytes)?;
+        if !top {
+            out.parents.insert(role.clone(), delegator);
+        }
+        out.roles.insert(role, Doc { signed, bytes });
+    }
+    Ok(out)
+}
+
 impl Repository {
     /// A new repository (nothing written yet: [`Self::commit`] writes root, targets, snapshot
     /// and timestamp version 1). Root is trusted for `root_keys` with `root_threshold`; each
@@ -253,42 +421,11 @@ impl Repository {
     /// versions, lengths and hashes), and each model's aliases document against its target.
     /// Any failure is [`PublishError::BadRepository`] naming the file.
     pub fn load(files: &mut dyn RepoFiles) -> Result<Repository, PublishError> {
-        let mut need = |path: &str| -> Result<Vec<u8>, PublishError> {
-            files
-                .read(path)?
-                .ok_or_else(|| bad_repo(path, "missing (is this a repository made by `init`?)"))
-        };
-        let root_bytes = need("metadata/root.json")?;
-        let root_env: Envelope<Root> =
-            Envelope::parse("root", &root_bytes).map_err(tuf_repo("metadata/root.json"))?;
-        let root_version = root_env.signed.common.version;
-        // Reference time 0: every check but expiry.
-        let first = files.read("metadata/1.root.json")?;
-        let mut set = match &first {
-            Some(b) => TrustedMetadataSet::new(b, 0).map_err(tuf_repo("metadata/1.root.json"))?,
-            None => {
-                TrustedMetadataSet::new(&root_bytes, 0).map_err(tuf_repo("metadata/root.json"))?
-            }
-        };
-        while set.root().version() < root_version {
-            let name = format!("metadata/{}.root.json", set.root().version() + 1);
-            let b = files
-                .read(&name)?
-                .ok_or_else(|| bad_repo(&name, "missing: the root history has a gap"))?;
-            set.update_root(&b).map_err(tuf_repo(&name))?;
-        }
-        if set.root().bytes() != root_bytes.as_slice() {
-            return Err(bad_repo(
-                "metadata/root.json",
-                format!("differs from metadata/{root_version}.root.json"),
-            ));
-        }
-        let consistent = root_env.signed.consistent_snapshot;
-
+        let root = trusted_root(files)?;
+        let mut set = root.set;
+        let consistent = root.consistent_snapshot;
         let ts_name = "metadata/timestamp.json";
-        let ts_bytes = files
-            .read(ts_name)?
-            .ok_or_else(|| bad_repo(ts_name, "missing"))?;
+        let ts_bytes = need(files, ts_name, "missing")?;
         set.update_timestamp(&ts_bytes).map_err(tuf_repo(ts_name))?;
         let sn_version = set
             .timestamp()
@@ -299,79 +436,16 @@ impl Repository {
         } else {
             "metadata/snapshot.json".to_string()
         };
-        let sn_bytes = files
-            .read(&sn_name)?
-            .ok_or_else(|| bad_repo(&sn_name, "missing"))?;
+        let sn_bytes = need(files, &sn_name, "missing")?;
         set.update_snapshot(&sn_bytes, false)
             .map_err(tuf_repo(&sn_name))?;
-        let meta = set
-            .snapshot()
-            .map(|s| s.signed().meta.clone())
-            .unwrap_or_default();
-        let role_file = |role: &str, version: u64| {
-            if consistent {
-                format!("metadata/{version}.{}.json", quote(role))
-            } else {
-                format!("metadata/{}.json", quote(role))
-            }
-        };
-
-        // Targets roles, each verified by the role that delegates to it.
-        let mut roles: BTreeMap<String, Doc> = BTreeMap::new();
-        let mut parents: BTreeMap<String, String> = BTreeMap::new();
-        let tg_meta = meta
-            .get("targets.json")
-            .ok_or_else(|| bad_repo(&sn_name, "does not list targets.json"))?;
-        let tg_name = role_file("targets", tg_meta.version);
-        let tg_bytes = files
-            .read(&tg_name)?
-            .ok_or_else(|| bad_repo(&tg_name, "missing"))?;
-        set.update_targets(&tg_bytes).map_err(tuf_repo(&tg_name))?;
-        roles.insert(
-            "targets".into(),
-            Doc {
-                signed: signed_of(&tg_name, &tg_bytes)?,
-                bytes: tg_bytes,
-            },
-        );
-        let mut queue = vec!["targets".to_string()];
-        while let Some(parent) = queue.pop() {
-            let delegations: Option<Delegations> = set
-                .targets(&parent)
-                .and_then(|t| t.signed().delegations.clone());
-            let Some(d) = delegations else { continue };
-            for (file, m) in &meta {
-                let Some(role) = file.strip_suffix(".json") else {
-                    continue;
-                };
-                if roles.contains_key(role) || d.role_keys(role).is_none() {
-                    continue;
-                }
-                let name = role_file(role, m.version);
-                check_role_case(role, roles.keys().map(String::as_str))
-                    .map_err(|reason| bad_repo(&name, &reason))?;
-                let bytes = files
-                    .read(&name)?
-                    .ok_or_else(|| bad_repo(&name, "missing"))?;
-                set.update_delegated_targets(&bytes, role, &parent)
-                    .map_err(tuf_repo(&name))?;
-                roles.insert(
-                    role.to_string(),
-                    Doc {
-                        signed: signed_of(&name, &bytes)?,
-                        bytes,
-                    },
-                );
-                parents.insert(role.to_string(), parent.clone());
-                queue.push(role.to_string());
-            }
-        }
+        let targets = trusted_targets_roles(files, &mut set, consistent, &sn_name)?;
 
         let mut repo = Repository {
             consistent_snapshot: consistent,
             root: Doc {
-                signed: signed_of("metadata/root.json", &root_bytes)?,
-                bytes: root_bytes.clone(),
+                signed: signed_of("metadata/root.json", &root.bytes)?,
+                bytes: root.bytes.clone(),
             },
             timestamp: Doc {
                 signed: signed_of(ts_name, &ts_bytes)?,
@@ -381,8 +455,8 @@ impl Repository {
                 signed: signed_of(&sn_name, &sn_bytes)?,
                 bytes: sn_bytes.clone(),
             },
-            roles,
-            parents,
+            roles: targets.roles,
+            parents: targets.parents,
             aliases: BTreeMap::new(),
             dirty: BTreeSet::new(),
             expires_at: BTreeMap::new(),
@@ -390,39 +464,41 @@ impl Repository {
             before: Before::default(),
         };
         repo.before = Before {
-            root: Some(root_bytes),
+            root: Some(root.bytes),
             root_signed: Some(repo.root.signed.clone()),
             timestamp: Some(ts_bytes),
             snapshot: Some(sn_bytes),
             targets: repo.roles.get("targets").map(|d| d.bytes.clone()),
         };
+        repo.aliases = repo.read_aliases(files)?;
+        Ok(repo)
+    }
 
-        // Aliases documents: target content, checked against the signed length and hash.
-        let alias_targets: Vec<(String, Value)> = repo
-            .all_targets()
-            .filter(|(_, path, _)| {
-                matches!(
-                    catalogue::parse_path(path),
-                    Some(CataloguePath::Aliases { .. })
-                )
-            })
-            .map(|(_, path, entry)| (path.to_string(), entry.clone()))
-            .collect();
-        for (path, entry) in alias_targets {
+    /// Every model's aliases document (target content), checked against the length and
+    /// sha256 its targets metadata lists.
+    fn read_aliases(
+        &self,
+        files: &mut dyn RepoFiles,
+    ) -> Result<BTreeMap<String, Aliases>, PublishError> {
+        let mut aliases = BTreeMap::new();
+        let alias_targets = self.all_targets().filter(|t| {
+            matches!(
+                catalogue::parse_path(t.path),
+                Some(CataloguePath::Aliases { .. })
+            )
+        });
+        for ListedTarget { path, entry, .. } in alias_targets {
             let sha = entry
                 .get("hashes")
                 .and_then(|h| h.get("sha256"))
                 .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let file = if consistent {
-                format!("targets/{}", hashed_name(&path, &sha))
+                .unwrap_or("");
+            let file = if self.consistent_snapshot {
+                format!("targets/{}", hashed_name(path, sha))
             } else {
                 format!("targets/{path}")
             };
-            let bytes = files
-                .read(&file)?
-                .ok_or_else(|| bad_repo(&file, "missing"))?;
+            let bytes = need(files, &file, "missing")?;
             let length = entry.get("length").and_then(Value::as_u64);
             if length != Some(bytes.len() as u64) || sha256_hex(&bytes) != sha {
                 return Err(bad_repo(
@@ -430,10 +506,10 @@ impl Repository {
                     "does not match the length and sha256 its targets metadata lists",
                 ));
             }
-            let doc = Aliases::from_bytes(&path, &bytes)?;
-            repo.aliases.insert(doc.name.clone(), doc);
+            let doc = Aliases::from_bytes(path, &bytes)?;
+            aliases.insert(doc.name.clone(), doc);
         }
-        Ok(repo)
+        Ok(aliases)
     }
 
     /// Whether root says `consistent_snapshot: true`.
@@ -443,29 +519,24 @@ impl Repository {
 
     /// The version and expiry of every role (`root`, `timestamp`, `snapshot`, `targets`, then
     /// delegated roles), as last committed.
-    pub fn role_status(&self) -> Vec<(String, u64, String)> {
+    pub fn role_status(&self) -> Vec<RoleVersion> {
+        let status = |role: &str, d: &Doc| RoleVersion {
+            role: role.to_string(),
+            status: RoleStatus {
+                version: d.version(),
+                expires: d.expires().to_string(),
+            },
+        };
         let mut out = vec![
-            (
-                "root".to_string(),
-                self.root.version(),
-                self.root.expires().to_string(),
-            ),
-            (
-                "timestamp".to_string(),
-                self.timestamp.version(),
-                self.timestamp.expires().to_string(),
-            ),
-            (
-                "snapshot".to_string(),
-                self.snapshot.version(),
-                self.snapshot.expires().to_string(),
-            ),
+            status("root", &self.root),
+            status("timestamp", &self.timestamp),
+            status("snapshot", &self.snapshot),
         ];
         let mut names: Vec<&String> = self.roles.keys().collect();
         names.sort_by_key(|n| (n.as_str() != "targets", n.as_str()));
         for name in names {
             if let Some(d) = self.roles.get(name) {
-                out.push((name.clone(), d.version(), d.expires().to_string()));
+                out.push(status(name, d));
             }
         }
         out
@@ -478,15 +549,16 @@ impl Repository {
 
     /// The key ids and threshold of a role: top-level roles from root, delegated roles from
     /// the role that delegates to them.
-    pub fn role_keys(&self, role: &str) -> Result<(Vec<String>, u64), PublishError> {
-        let from = |v: &Value| -> Option<(Vec<String>, u64)> {
-            let ids = v
+    pub fn role_keys(&self, role: &str) -> Result<RoleKeys, PublishError> {
+        let from = |v: &Value| -> Option<RoleKeys> {
+            let keyids = v
                 .get("keyids")?
                 .as_array()?
                 .iter()
                 .filter_map(|x| x.as_str().map(str::to_string))
                 .collect();
-            Some((ids, v.get("threshold")?.as_u64()?))
+            let threshold = v.get("threshold")?.as_u64()?;
+            Some(RoleKeys { keyids, threshold })
         };
         let unknown = || PublishError::Role {
             role: role.to_string(),
@@ -539,15 +611,21 @@ impl Repository {
     }
 
     /// Whether `role` may sign `path`: the top-level targets role may sign any path; a
-    /// delegated role only what its delegation's patterns (or hash prefixes) match.
+    /// delegated role only what its delegation's patterns (or hash prefixes, or its hash bin)
+    /// match.
     pub fn role_may_sign(&self, role: &str, path: &str) -> bool {
-        if role == "targets" {
-            return true;
-        }
-        match self.delegated_role(role) {
-            Some(d) => d.matches(path),
-            None => false,
-        }
+        role == "targets"
+            || self
+                .parent_delegations(role)
+                .is_some_and(|d| d.roles_for_target(path).iter().any(|m| m.name == role))
+    }
+
+    /// The delegations of the role that delegates to `role`, read as the client reads them
+    /// (named roles or succinct hash bins).
+    fn parent_delegations(&self, role: &str) -> Option<Delegations> {
+        let parent = self.parents.get(role)?;
+        let d = self.roles.get(parent)?.signed.get("delegations")?;
+        parse_delegations(parent, d).ok()
     }
 
     /// Delegated role names (in name order).
@@ -555,22 +633,21 @@ impl Repository {
         self.parents.keys().cloned().collect()
     }
 
-    /// Every target: (role, path, entry).
-    pub fn all_targets(&self) -> impl Iterator<Item = (&str, &str, &Value)> {
+    /// Every target of every role (roles in name order, paths in order within a role).
+    pub fn all_targets(&self) -> impl Iterator<Item = ListedTarget<'_>> {
         self.roles.iter().flat_map(|(role, doc)| {
             doc.targets()
                 .into_iter()
                 .flat_map(|m| m.iter())
-                .map(move |(p, e)| (role.as_str(), p.as_str(), e))
+                .map(move |(path, entry)| ListedTarget { role, path, entry })
         })
     }
 
-    /// The role listing `path` and its entry.
-    pub fn target(&self, path: &str) -> Option<(&str, &Value)> {
+    /// The target `path`, with the role that lists it.
+    pub fn target(&self, path: &str) -> Option<ListedTarget<'_>> {
         self.roles.iter().find_map(|(role, doc)| {
-            doc.targets()
-                .and_then(|m| m.get(path))
-                .map(|e| (role.as_str(), e))
+            let (path, entry) = doc.targets()?.get_key_value(path)?;
+            Some(ListedTarget { role, path, entry })
         })
     }
 
@@ -621,7 +698,7 @@ impl Repository {
                 patterns,
             });
         }
-        if let Some((other, _)) = self.target(path) {
+        if let Some(ListedTarget { role: other, .. }) = self.target(path) {
             if other != role {
                 return Err(PublishError::Conflict(format!(
                     "{path} is already listed by role {other}"
@@ -714,10 +791,10 @@ impl Repository {
             });
         }
         let patterns = catalogue::team_patterns(team);
-        if let Some((role, path, _)) = self.all_targets().find(|(_, p, _)| {
+        if let Some(ListedTarget { role, path, .. }) = self.all_targets().find(|t| {
             patterns
                 .iter()
-                .any(|pat| crate::tuf::path::path_matches(pat, p))
+                .any(|pat| crate::tuf::path::path_matches(pat, t.path))
         }) {
             return Err(PublishError::Conflict(format!(
                 "{path} (role {role}) is in team {team}'s namespace models/{team}-*"
@@ -914,139 +991,34 @@ impl Repository {
         }
         let mut w = self.clone();
         let mut out = Changes::default();
-        let mut meta_files: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut meta_files: Vec<FileBytes> = Vec::new();
+        let mut sign = Signing {
+            keyring,
+            now,
+            expiries,
+            meta_files: &mut meta_files,
+            signed: &mut out.signed,
+        };
 
         // Target contents first.
         for (path, content) in &w.pending {
-            out.files.push((format!("targets/{path}"), content.clone()));
+            out.files
+                .push(FileBytes::new(format!("targets/{path}"), content.clone()));
             if w.consistent_snapshot {
                 let name = hashed_name(path, &sha256_hex(content));
-                out.files.push((format!("targets/{name}"), content.clone()));
+                out.files
+                    .push(FileBytes::new(format!("targets/{name}"), content.clone()));
             }
         }
-
-        // Targets roles: delegated roles, then the top-level one.
-        let mut dirty_roles: Vec<String> = w
-            .roles
-            .keys()
-            .filter(|r| w.dirty.contains(*r))
-            .cloned()
-            .collect();
-        dirty_roles.sort_by_key(|r| r == "targets");
-        for role in &dirty_roles {
-            let (ids, threshold) = w.role_keys(role)?;
-            let signers = keyring.signers_for(role, &ids, threshold)?;
-            let mut signed = w
-                .roles
-                .get(role)
-                .map(|d| d.signed.clone())
-                .unwrap_or_default();
-            w.stamp(role, &mut signed, now, expiries);
-            let bytes = sign_metadata(&signed, &signers)?;
-            let doc = w.role_doc_mut(role)?;
-            doc.signed = signed;
-            doc.bytes = bytes.clone();
-            let (v, exp) = (doc.version(), doc.expires().to_string());
-            for name in w.metadata_names(role, v) {
-                meta_files.push((name, bytes.clone()));
-            }
-            out.signed.push(format!("{role} v{v}, expires {exp}"));
+        let targets_signed = w.sign_targets_roles(&mut sign)?;
+        if targets_signed || w.dirty.contains("snapshot") {
+            w.sign_snapshot(&mut sign)?;
         }
-
-        // Snapshot.
-        if !dirty_roles.is_empty() || w.dirty.contains("snapshot") {
-            let mut signed = w.snapshot.signed.clone();
-            let mut meta = signed
-                .get("meta")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            for (role, doc) in &w.roles {
-                meta.insert(
-                    format!("{role}.json"),
-                    Self::meta_entry(doc.version(), &doc.bytes),
-                );
-            }
-            if let Some(obj) = signed.as_object_mut() {
-                obj.insert("meta".into(), Value::Object(meta));
-            }
-            w.stamp("snapshot", &mut signed, now, expiries);
-            let (ids, threshold) = w.role_keys("snapshot")?;
-            let signers = keyring.signers_for("snapshot", &ids, threshold)?;
-            let bytes = sign_metadata(&signed, &signers)?;
-            w.snapshot = Doc {
-                signed,
-                bytes: bytes.clone(),
-            };
-            let v = w.snapshot.version();
-            for name in w.metadata_names("snapshot", v) {
-                meta_files.push((name, bytes.clone()));
-            }
-            out.signed
-                .push(format!("snapshot v{v}, expires {}", w.snapshot.expires()));
-            w.dirty.insert("timestamp".into());
-        }
-
-        // Root: signed by a threshold of the new root keys and of the previous ones.
         if w.dirty.contains("root") {
-            let mut signed = w.root.signed.clone();
-            w.stamp("root", &mut signed, now, expiries);
-            let (ids, threshold) = w.role_keys("root")?;
-            let mut signers = keyring.signers_for("root", &ids, threshold)?;
-            if let Some(prev) = &w.before.root_signed {
-                let role = prev.get("roles").and_then(|r| r.get("root"));
-                let prev_ids: Vec<String> = role
-                    .and_then(|r| r.get("keyids"))
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|k| k.as_str().map(str::to_string))
-                    .collect();
-                let prev_threshold = role
-                    .and_then(|r| r.get("threshold"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(1);
-                for s in keyring.signers_for("root (previous keys)", &prev_ids, prev_threshold)? {
-                    if !signers.iter().any(|x| x.keyid() == s.keyid()) {
-                        signers.push(s);
-                    }
-                }
-            }
-            let bytes = sign_metadata(&signed, &signers)?;
-            w.root = Doc {
-                signed,
-                bytes: bytes.clone(),
-            };
-            let v = w.root.version();
-            meta_files.push((format!("metadata/{v}.root.json"), bytes.clone()));
-            meta_files.push(("metadata/root.json".into(), bytes));
-            out.signed
-                .push(format!("root v{v}, expires {}", w.root.expires()));
+            w.sign_root(&mut sign)?;
         }
-
-        // Timestamp, last.
         if w.dirty.contains("timestamp") {
-            let mut signed = w.timestamp.signed.clone();
-            if let Some(obj) = signed.as_object_mut() {
-                obj.insert(
-                    "meta".into(),
-                    json!({"snapshot.json": Self::meta_entry(w.snapshot.version(), &w.snapshot.bytes)}),
-                );
-            }
-            w.stamp("timestamp", &mut signed, now, expiries);
-            let (ids, threshold) = w.role_keys("timestamp")?;
-            let signers = keyring.signers_for("timestamp", &ids, threshold)?;
-            let bytes = sign_metadata(&signed, &signers)?;
-            w.timestamp = Doc {
-                signed,
-                bytes: bytes.clone(),
-            };
-            meta_files.push(("metadata/timestamp.json".into(), bytes));
-            out.signed.push(format!(
-                "timestamp v{}, expires {}",
-                w.timestamp.version(),
-                w.timestamp.expires()
-            ));
+            w.sign_timestamp(&mut sign)?;
         }
 
         w.self_check(now)?;
@@ -1063,6 +1035,152 @@ impl Repository {
         };
         *self = w;
         Ok(out)
+    }
+
+    /// The signers the keyring holds for `role` (at least its threshold).
+    fn signers<'k>(
+        &self,
+        keyring: &'k Keyring,
+        role: &str,
+    ) -> Result<Vec<&'k Ed25519Signer>, PublishError> {
+        let keys = self.role_keys(role)?;
+        keyring.signers_for(role, &keys.keyids, keys.threshold)
+    }
+
+    /// Re-signs the changed targets roles, delegated ones first; whether any was.
+    fn sign_targets_roles(&mut self, sign: &mut Signing<'_>) -> Result<bool, PublishError> {
+        let mut dirty_roles: Vec<String> = self
+            .roles
+            .keys()
+            .filter(|r| self.dirty.contains(*r))
+            .cloned()
+            .collect();
+        dirty_roles.sort_by_key(|r| r == "targets");
+        for role in &dirty_roles {
+            let signers = self.signers(sign.keyring, role)?;
+            let mut signed = self
+                .roles
+                .get(role)
+                .map(|d| d.signed.clone())
+                .unwrap_or_default();
+            self.stamp(role, &mut signed, sign.now, sign.expiries);
+            let bytes = sign_metadata(&signed, &signers)?;
+            let doc = self.role_doc_mut(role)?;
+            doc.signed = signed;
+            doc.bytes = bytes.clone();
+            let (v, exp) = (doc.version(), doc.expires().to_string());
+            for name in self.metadata_names(role, v) {
+                sign.meta_files.push(FileBytes::new(name, bytes.clone()));
+            }
+            sign.signed.push(format!("{role} v{v}, expires {exp}"));
+        }
+        Ok(!dirty_roles.is_empty())
+    }
+
+    /// Re-signs snapshot over every targets role (then the timestamp must be re-signed).
+    fn sign_snapshot(&mut self, sign: &mut Signing<'_>) -> Result<(), PublishError> {
+        let mut signed = self.snapshot.signed.clone();
+        let mut meta = signed
+            .get("meta")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for (role, doc) in &self.roles {
+            meta.insert(
+                format!("{role}.json"),
+                Self::meta_entry(doc.version(), &doc.bytes),
+            );
+        }
+        if let Some(obj) = signed.as_object_mut() {
+            obj.insert("meta".into(), Value::Object(meta));
+        }
+        self.stamp("snapshot", &mut signed, sign.now, sign.expiries);
+        let signers = self.signers(sign.keyring, "snapshot")?;
+        let bytes = sign_metadata(&signed, &signers)?;
+        self.snapshot = Doc {
+            signed,
+            bytes: bytes.clone(),
+        };
+        let v = self.snapshot.version();
+        for name in self.metadata_names("snapshot", v) {
+            sign.meta_files.push(FileBytes::new(name, bytes.clone()));
+        }
+        sign.signed.push(format!(
+            "snapshot v{v}, expires {}",
+            self.snapshot.expires()
+        ));
+        self.dirty.insert("timestamp".into());
+        Ok(())
+    }
+
+    /// Re-signs root with a threshold of the new root keys and of the previous ones.
+    fn sign_root(&mut self, sign: &mut Signing<'_>) -> Result<(), PublishError> {
+        let mut signed = self.root.signed.clone();
+        self.stamp("root", &mut signed, sign.now, sign.expiries);
+        let mut signers = self.signers(sign.keyring, "root")?;
+        if let Some(prev) = &self.before.root_signed {
+            let role = prev.get("roles").and_then(|r| r.get("root"));
+            let prev_ids: Vec<String> = role
+                .and_then(|r| r.get("keyids"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect();
+            let prev_threshold = role
+                .and_then(|r| r.get("threshold"))
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
+            let previous =
+                sign.keyring
+                    .signers_for("root (previous keys)", &prev_ids, prev_threshold)?;
+            for s in previous {
+                if !signers.iter().any(|x| x.keyid() == s.keyid()) {
+                    signers.push(s);
+                }
+            }
+        }
+        let bytes = sign_metadata(&signed, &signers)?;
+        self.root = Doc {
+            signed,
+            bytes: bytes.clone(),
+        };
+        let v = self.root.version();
+        sign.meta_files.push(FileBytes::new(
+            format!("metadata/{v}.root.json"),
+            bytes.clone(),
+        ));
+        sign.meta_files
+            .push(FileBytes::new("metadata/root.json", bytes));
+        sign.signed
+            .push(format!("root v{v}, expires {}", self.root.expires()));
+        Ok(())
+    }
+
+    /// Re-signs the timestamp over the snapshot: the last file written.
+    fn sign_timestamp(&mut self, sign: &mut Signing<'_>) -> Result<(), PublishError> {
+        let mut signed = self.timestamp.signed.clone();
+        if let Some(obj) = signed.as_object_mut() {
+            obj.insert(
+                "meta".into(),
+                json!({"snapshot.json": Self::meta_entry(self.snapshot.version(), &self.snapshot.bytes)}),
+            );
+        }
+        self.stamp("timestamp", &mut signed, sign.now, sign.expiries);
+        let signers = self.signers(sign.keyring, "timestamp")?;
+        let bytes = sign_metadata(&signed, &signers)?;
+        self.timestamp = Doc {
+            signed,
+            bytes: bytes.clone(),
+        };
+        sign.meta_files
+            .push(FileBytes::new("metadata/timestamp.json", bytes));
+        sign.signed.push(format!(
+            "timestamp v{}, expires {}",
+            self.timestamp.version(),
+            self.timestamp.expires()
+        ));
+        Ok(())
     }
 
     /// The client's verdict on the state about to be written: an [`Updater`] that trusts the

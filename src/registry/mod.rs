@@ -38,8 +38,7 @@ pub use output::ArtifactOut;
 use self::abort::race;
 use self::cache::{BlobRead, Cache, TUF_PREFIX};
 use crate::catalogue::{
-    Aliases, Catalogue, CatalogueError, Expiry, ModelRef, ModelVersion, Resolved, SignedFile,
-    VersionId,
+    Aliases, Catalogue, CatalogueError, ModelRef, ModelVersion, Resolved, SignedFile, VersionId,
 };
 use crate::clock::Clock;
 use crate::digest::Sha256Digest;
@@ -450,10 +449,9 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             listing
                 .problems
                 .iter()
-                .map(|(what, e)| format!("{what}: {e}")),
+                .map(|p| format!("{}: {}", p.what, p.error)),
         );
-        let (role, at, text) = listing.earliest_expiry;
-        cat.expires = Expiry { role, at, text };
+        cat.expires = listing.earliest_expiry;
         let mut keep = BTreeSet::new();
         let docs: Vec<(String, SignedFile)> = cat
             .models

@@ -15,13 +15,22 @@ use std::collections::BTreeSet;
 use super::metadata::{TargetFile, Targets};
 use super::TufError;
 
+/// A role the walk names next, and the role that delegates to it (`root` for `targets`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleToVisit {
+    /// The role.
+    pub role: String,
+    /// The role that delegates to it.
+    pub delegator: String,
+}
+
 /// A walk of the targets roles. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct DelegationWalk {
     /// `Some(path)`: the search for one target path; `None`: every reachable role.
     path: Option<String>,
     /// Roles still to visit, each with its delegator; the next one is last.
-    to_visit: Vec<(String, String)>,
+    to_visit: Vec<RoleToVisit>,
     visited: BTreeSet<String>,
     max_roles: u32,
 }
@@ -30,7 +39,10 @@ impl DelegationWalk {
     fn start(path: Option<&str>, max_roles: u32) -> Self {
         DelegationWalk {
             path: path.map(str::to_string),
-            to_visit: vec![("targets".into(), "root".into())],
+            to_visit: vec![RoleToVisit {
+                role: "targets".into(),
+                delegator: "root".into(),
+            }],
             visited: BTreeSet::new(),
             max_roles,
         }
@@ -53,19 +65,19 @@ impl DelegationWalk {
     /// `max_roles` roles fails with `DELEGATION_LIMIT`. The caller then makes the role trusted
     /// through that delegator and calls [`Self::visit`]; a role it cannot (or need not) load is
     /// simply not visited, and nothing below it is walked.
-    pub fn next_role(&mut self) -> Result<Option<(String, String)>, TufError> {
-        while let Some((role, delegator)) = self.to_visit.pop() {
-            if self.visited.contains(&role) {
+    pub fn next_role(&mut self) -> Result<Option<RoleToVisit>, TufError> {
+        while let Some(next) = self.to_visit.pop() {
+            if self.visited.contains(&next.role) {
                 continue;
             }
             if self.visited.len() >= self.max_roles as usize {
                 return Err(TufError::DelegationLimit {
-                    role,
+                    role: next.role,
                     limit: self.max_roles,
                 });
             }
-            self.visited.insert(role.clone());
-            return Ok(Some((role, delegator)));
+            self.visited.insert(next.role.clone());
+            return Ok(Some(next));
         }
         Ok(None)
     }
@@ -93,9 +105,9 @@ impl DelegationWalk {
         let mut children: Vec<String> = Vec::new();
         match &self.path {
             Some(path) => {
-                for (child, terminating, _) in d.roles_for_target(path) {
-                    children.push(child);
-                    if terminating {
+                for m in d.roles_for_target(path) {
+                    children.push(m.name);
+                    if m.terminating {
                         self.to_visit.clear();
                         break;
                     }
@@ -116,7 +128,10 @@ impl DelegationWalk {
         }
         let delegator = role.to_string();
         self.to_visit
-            .extend(children.into_iter().rev().map(|c| (c, delegator.clone())));
+            .extend(children.into_iter().rev().map(|role| RoleToVisit {
+                role,
+                delegator: delegator.clone(),
+            }));
         Ok(None)
     }
 }

@@ -466,7 +466,7 @@ impl RoleType for Targets {
     }
 }
 
-fn parse_delegations(role: &str, d: &Value) -> Result<Delegations, TufError> {
+pub(crate) fn parse_delegations(role: &str, d: &Value) -> Result<Delegations, TufError> {
     let keys = KeyMap::from_value(role, d.get("keys").unwrap_or(&Value::Null))?;
     let roles: Option<Vec<DelegatedRole>> = match d.get("roles") {
         None | Some(Value::Null) => None,
@@ -536,32 +536,41 @@ fn parse_delegations(role: &str, d: &Value) -> Result<Delegations, TufError> {
     })
 }
 
+/// A delegated role that may sign a target path ([`Delegations::roles_for_target`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleForTarget {
+    /// The role's name.
+    pub name: String,
+    /// Whether the search stops at this delegation.
+    pub terminating: bool,
+    /// The keys and threshold the delegation gives it.
+    pub keys: RoleKeys,
+}
+
 impl Delegations {
     /// The roles that may sign `target_path`, in search order, each with its terminating flag
     /// and keys (spec 5.6.7.2; python-tuf `Delegations.get_roles_for_target`).
-    pub fn roles_for_target(&self, target_path: &str) -> Vec<(String, bool, RoleKeys)> {
+    pub fn roles_for_target(&self, target_path: &str) -> Vec<RoleForTarget> {
         if let Some(s) = &self.succinct_roles {
-            return vec![(
-                s.role_for_target(target_path),
-                true,
-                RoleKeys {
+            return vec![RoleForTarget {
+                name: s.role_for_target(target_path),
+                terminating: true,
+                keys: RoleKeys {
                     keyids: s.keyids.clone(),
                     threshold: s.threshold,
                 },
-            )];
+            }];
         }
         self.roles
             .iter()
             .filter(|r| r.matches(target_path))
-            .map(|r| {
-                (
-                    r.name.clone(),
-                    r.terminating,
-                    RoleKeys {
-                        keyids: r.keyids.clone(),
-                        threshold: r.threshold,
-                    },
-                )
+            .map(|r| RoleForTarget {
+                name: r.name.clone(),
+                terminating: r.terminating,
+                keys: RoleKeys {
+                    keyids: r.keyids.clone(),
+                    threshold: r.threshold,
+                },
             })
             .collect()
     }

@@ -28,8 +28,8 @@ pub mod trusted;
 pub mod updater;
 
 pub use error::TufError;
-pub use trusted::{TrustedMetadataSet, Verified};
+pub use trusted::{Expiry, TrustedMetadataSet, Verified};
 pub use updater::{
-    CatalogueTargets, IgnoredTarget, RefreshReport, RoleStatus, TargetInfo, TargetListing, Updater,
-    UpdaterConfig,
+    CatalogueTargets, IgnoredTarget, RefreshReport, RoleStatus, TargetInfo, TargetListing,
+    TargetProblem, Updater, UpdaterConfig,
 };

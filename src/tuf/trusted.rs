@@ -13,6 +13,27 @@ use super::time::format_expires;
 use super::TufError;
 use crate::clock::UnixSeconds;
 
+/// When trusted metadata stops being valid: the role that expires first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expiry {
+    /// The role.
+    pub role: String,
+    /// Its expiry, Unix seconds (`i64::MAX` when unknown).
+    pub at: i64,
+    /// Its expiry as written in the metadata.
+    pub text: String,
+}
+
+impl Default for Expiry {
+    fn default() -> Self {
+        Expiry {
+            role: String::new(),
+            at: i64::MAX,
+            text: String::new(),
+        }
+    }
+}
+
 /// Metadata that passed verification. Only this module can make one, so holding a
 /// `Verified<T>` proves the checks ran. It keeps the bytes exactly as received, which is what
 /// gets persisted.
@@ -195,15 +216,19 @@ impl TrustedMetadataSet {
     /// The role that expires first among everything trusted, with its expiry (Unix seconds and
     /// as written): the moment this set stops being usable (spec 5.4.4, 5.5.6, 5.6.4 applied to
     /// later use of the same metadata).
-    pub fn earliest_expiry(&self) -> (String, UnixSeconds, String) {
-        let mut best = (
-            "root".to_string(),
-            self.root.expires_at(),
-            self.root.expires().to_string(),
-        );
+    pub fn earliest_expiry(&self) -> Expiry {
+        let mut best = Expiry {
+            role: "root".to_string(),
+            at: self.root.expires_at(),
+            text: self.root.expires().to_string(),
+        };
         let mut consider = |role: &str, at: UnixSeconds, text: &str| {
-            if at < best.1 {
-                best = (role.to_string(), at, text.to_string());
+            if at < best.at {
+                best = Expiry {
+                    role: role.to_string(),
+                    at,
+                    text: text.to_string(),
+                };
             }
         };
         if let Some(t) = &self.timestamp {

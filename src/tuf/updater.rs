@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256, Sha512};
 
-use super::delegation::DelegationWalk;
+use super::delegation::{DelegationWalk, RoleToVisit};
 use super::metadata::{RoleKeys, TargetFile, Targets};
 use super::path::{check_target_path, key_segment, quote};
-use super::trusted::{check_hashes, TimestampUpdate, TrustedMetadataSet};
+use super::trusted::{check_hashes, Expiry, TimestampUpdate, TrustedMetadataSet};
 use super::TufError;
 use crate::clock::{Clock, UnixSeconds};
 use crate::fetch::{Fetch, FetchError, Sink};
@@ -547,7 +547,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         let at = self
             .trusted
             .as_ref()
-            .map(|s| s.earliest_expiry().1)
+            .map(|s| s.earliest_expiry().at)
             .ok_or_else(|| TufError::InvalidState {
                 role: "root".into(),
                 reason: "no stored metadata".into(),
@@ -581,7 +581,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 reason: "no trusted metadata: call refresh() first".into(),
             })?;
         let fetch = if offline { None } else { Some(&self.fetch) };
-        let mut problems: Vec<(String, TufError)> = Vec::new();
+        let mut problems: Vec<TargetProblem> = Vec::new();
         let mut paths: BTreeMap<String, String> = BTreeMap::new();
         let mut failed: usize = 0;
         let too_many = |e: TufError| match e {
@@ -593,14 +593,17 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
             e => e,
         };
         let mut walk = DelegationWalk::every_role(max_roles);
-        while let Some((role, delegator)) = walk.next_role().map_err(too_many)? {
+        while let Some(RoleToVisit { role, delegator }) = walk.next_role().map_err(too_many)? {
             match load_and_store(&self.config, fetch, &self.store, set, &role, &delegator).await {
                 Ok(()) => {}
                 Err(TufError::Store(e)) => return Err(TufError::Store(e)),
                 Err(e) if role == "targets" => return Err(e),
                 Err(e) => {
                     failed += 1;
-                    problems.push((role, e));
+                    problems.push(TargetProblem {
+                        what: role,
+                        error: e,
+                    });
                     continue;
                 }
             }
@@ -622,28 +625,33 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         let mut targets = Vec::new();
         for (path, lister) in paths {
             if let Err(e) = check_target_path(&lister, &path) {
-                problems.push((path, e));
+                problems.push(TargetProblem {
+                    what: path,
+                    error: e,
+                });
                 continue;
             }
             match search_loaded(set, &path, self.config.max_delegations) {
                 Ok(Some(info)) => targets.push(info),
-                Ok(None) => problems.push((
-                    path.clone(),
-                    TufError::TargetNotFound {
+                Ok(None) => problems.push(TargetProblem {
+                    what: path.clone(),
+                    error: TufError::TargetNotFound {
                         path: format!(
                             "{path} (listed by \"{lister}\", which is not trusted for it)"
                         ),
                     },
-                )),
-                Err(e) => problems.push((path, e)),
+                }),
+                Err(e) => problems.push(TargetProblem {
+                    what: path,
+                    error: e,
+                }),
             }
         }
-        let (role, expires_at, expires) = set.earliest_expiry();
         Ok(CatalogueTargets {
             targets,
             problems,
             roles: walk.named() - failed,
-            earliest_expiry: (role, expires_at, expires),
+            earliest_expiry: set.earliest_expiry(),
         })
     }
 
@@ -663,7 +671,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                 reason: "no successful refresh: call refresh() first".into(),
             })?;
         let mut walk = DelegationWalk::search(path, self.config.max_delegations);
-        while let Some((role, delegator)) = walk.next_role()? {
+        while let Some(RoleToVisit { role, delegator }) = walk.next_role()? {
             let fetch = Some(&self.fetch);
             load_and_store(&self.config, fetch, &self.store, set, &role, &delegator).await?;
             if let Some(entry) = walk.visit(&role, loaded(set, &role)?)? {
@@ -694,7 +702,7 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
                     reason: "no successful refresh: call refresh() first".into(),
                 })?;
             let mut walk = DelegationWalk::every_role(self.config.max_delegations);
-            while let Some((role, delegator)) = walk.next_role()? {
+            while let Some(RoleToVisit { role, delegator }) = walk.next_role()? {
                 let fetch = Some(&self.fetch);
                 load_and_store(&self.config, fetch, &self.store, set, &role, &delegator).await?;
                 let targets = loaded(set, &role)?;
@@ -832,11 +840,20 @@ pub struct CatalogueTargets {
     /// lists it.
     pub targets: Vec<TargetInfo>,
     /// Roles that could not be loaded and paths that could not be resolved, with the reason.
-    pub problems: Vec<(String, TufError)>,
+    pub problems: Vec<TargetProblem>,
     /// How many targets roles were loaded.
     pub roles: usize,
-    /// The first expiry among every trusted role: `(role, Unix seconds, as written)`.
-    pub earliest_expiry: (String, UnixSeconds, String),
+    /// The first expiry among every trusted role.
+    pub earliest_expiry: Expiry,
+}
+
+/// A role that could not be loaded, or a target path that could not be resolved, and why.
+#[derive(Debug)]
+pub struct TargetProblem {
+    /// The role or the target path.
+    pub what: String,
+    /// Why.
+    pub error: TufError,
 }
 
 /// The delegation search of [`Updater::target_info`] over roles already loaded (no I/O):
@@ -848,7 +865,7 @@ fn search_loaded(
     max_delegations: u32,
 ) -> Result<Option<TargetInfo>, TufError> {
     let mut walk = DelegationWalk::search(path, max_delegations);
-    while let Some((role, delegator)) = walk.next_role()? {
+    while let Some(RoleToVisit { role, delegator }) = walk.next_role()? {
         if !set.check_cached_delegation(&role, &delegator)? {
             return Err(TufError::InvalidState {
                 role,

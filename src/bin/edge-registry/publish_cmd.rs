@@ -20,8 +20,8 @@ use edge_registry::clock::{Clock, SystemClock, UnixSeconds};
 use edge_registry::error::ErrorCode;
 use edge_registry::eval::DataFormat;
 use edge_registry::publish::{
-    parse_duration, profile_from_table, Changes, Expiries, KeyFile, Keyring, PublishError,
-    PublishOutcome, Release, RepoFiles, Repository,
+    parse_duration, profile_from_table, Changes, Expiries, FileBytes, KeyFile, Keyring,
+    PublishError, PublishOutcome, Release, RepoFiles, Repository, RoleVersion,
 };
 use edge_registry::store::fs::FsStore;
 use edge_registry::store::{Op, Store};
@@ -189,7 +189,7 @@ impl OpenRepo {
         let ops: Vec<Op<'_>> = changes
             .files
             .iter()
-            .map(|(k, v)| Op::Put(k.as_str(), v.as_slice()))
+            .map(|f| Op::Put(f.path.as_str(), f.bytes.as_slice()))
             .collect();
         pollster::block_on(self.store.commit(&ops)).map_err(|e| fail(&e))
     }
@@ -447,7 +447,7 @@ pub fn publish(a: PublishArgs) -> Result<(), String> {
         ),
         None => None,
     };
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut files: Vec<FileBytes> = Vec::new();
     if let Some(p) = &a.profile {
         let format = if p
             .extension()
@@ -457,24 +457,24 @@ pub fn publish(a: PublishArgs) -> Result<(), String> {
         } else {
             DataFormat::Csv
         };
-        let (profile, skipped) =
-            profile_from_table(format, &read_file(p)?).map_err(|e| fail(&e))?;
-        if skipped > 0 {
+        let table = profile_from_table(format, &read_file(p)?).map_err(|e| fail(&e))?;
+        if table.skipped > 0 {
             eprintln!(
-                "warning: {}: {skipped} malformed rows left out of the profile",
-                p.display()
+                "warning: {}: {} malformed rows left out of the profile",
+                p.display(),
+                table.skipped
             );
         }
-        files.push((
-            "profile.json".into(),
-            (profile.to_json() + "\n").into_bytes(),
+        files.push(FileBytes::new(
+            "profile.json",
+            (table.profile.to_json() + "\n").into_bytes(),
         ));
     }
     if let Some(p) = &a.eval_set {
-        files.push(("eval.csv".into(), read_file(p)?));
+        files.push(FileBytes::new("eval.csv", read_file(p)?));
     }
     for p in &a.files {
-        files.push((file_name(p)?, read_file(p)?));
+        files.push(FileBytes::new(file_name(p)?, read_file(p)?));
     }
     let release = Release {
         name: a.name.clone(),
@@ -501,7 +501,8 @@ pub fn publish(a: PublishArgs) -> Result<(), String> {
     let role = repo.model_role(&a.name).unwrap_or_else(|| "targets".into());
     println!("{verb} {}@{} (role {role})", a.name, a.version);
     let dir = format!("models/{}/{}/", a.name, a.version);
-    for (_, path, entry) in repo.all_targets().filter(|(_, p, _)| p.starts_with(&dir)) {
+    for t in repo.all_targets().filter(|t| t.path.starts_with(&dir)) {
+        let (path, entry) = (t.path, t.entry);
         println!(
             "  {path}  {} bytes  sha256 {}",
             entry.get("length").and_then(|l| l.as_u64()).unwrap_or(0),
@@ -756,7 +757,8 @@ pub fn refresh_timestamp(a: RefreshTimestampArgs) -> Result<(), String> {
     open.write(&changes)?;
     println!("refreshed {}", open.dir.display());
     print_signed(&changes);
-    for (role, _, exp) in repo.role_status() {
+    for RoleVersion { role, status } in repo.role_status() {
+        let exp = status.expires;
         if let Some(t) = edge_registry::tuf::time::parse_expires(&exp) {
             if t < when.saturating_add(14 * 86_400) && role != "timestamp" && role != "snapshot" {
                 eprintln!(

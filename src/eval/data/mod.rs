@@ -331,14 +331,23 @@ fn resolve(
     }
 }
 
-/// Reads a whole table from bytes (a convenience over [`TableReader`]), returning the selected
-/// column names and rows.
+/// A whole table read into memory: the selected columns' names and every row (a malformed
+/// row is its error, the rest are read on).
+#[derive(Debug)]
+pub struct Table {
+    /// Column names, in selection order.
+    pub columns: Vec<String>,
+    /// The rows, in order.
+    pub rows: Vec<RowResult>,
+}
+
+/// Reads a whole table from bytes (a convenience over [`TableReader`]).
 pub fn read_all(
     format: DataFormat,
     selection: ColumnSelection,
     limits: Limits,
     bytes: &[u8],
-) -> Result<(Vec<String>, Vec<RowResult>), EvalError> {
+) -> Result<Table, EvalError> {
     let mut r = TableReader::new(format, selection, limits);
     let mut rows = Vec::new();
     r.push(bytes, &mut |row| {
@@ -349,7 +358,10 @@ pub fn read_all(
         rows.push(row);
         Ok(())
     })?;
-    Ok((r.columns().map(|c| c.to_vec()).unwrap_or_default(), rows))
+    Ok(Table {
+        columns: r.columns().map(|c| c.to_vec()).unwrap_or_default(),
+        rows,
+    })
 }
 
 #[cfg(test)]
