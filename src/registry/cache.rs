@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use super::abort::AbortFlag;
 use super::output::ArtifactOut;
 use super::RegistryError;
+use crate::catalogue::VersionId;
 use crate::clock::{Clock, UnixSeconds};
 use crate::digest::{Sha256Digest, StreamingVerifier};
 use crate::store::{Op, StorageEstimate, Store, StoreError};
@@ -475,7 +476,7 @@ impl<S: Store, C: Clock> Cache<S, C> {
         &self,
         needed: u64,
         keep_sha: &str,
-    ) -> Result<Vec<(String, String)>, RegistryError> {
+    ) -> Result<Vec<VersionId>, RegistryError> {
         let blobs = self.blobs().await?;
         let ours: u64 = blobs.values().map(|(r, _)| r.length).sum();
         let estimate = self.store.estimate().await.ok().flatten();
@@ -557,7 +558,10 @@ impl<S: Store, C: Clock> Cache<S, C> {
                 .await?
             {
                 self.release_blob(&r.sha256).await?;
-                evicted.push((name.clone(), version.clone()));
+                evicted.push(VersionId {
+                    name: name.clone(),
+                    version: version.clone(),
+                });
             }
         }
         Ok(evicted)
