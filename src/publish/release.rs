@@ -88,6 +88,53 @@ pub fn profile_from_table(format: DataFormat, bytes: &[u8]) -> Result<TableProfi
     })
 }
 
+/// What the engine made of a release's model: the schema clients check against and the
+/// card's `compatibility` record.
+struct CheckedModel {
+    schema: ModelSchema,
+    compatibility: Value,
+}
+
+/// The model must load (unless forced), and match the schema a card declares. The card's
+/// inputs and outputs are those of the loaded model (the schema clients check against).
+fn check_model(r: &Release) -> Result<CheckedModel, PublishError> {
+    let declared = match &r.card {
+        Some(c) if c.get("inputs").is_some() || c.get("outputs").is_some() => {
+            let s: ModelSchema = serde_json::from_value(serde_json::json!({
+                "inputs": c.get("inputs").cloned().unwrap_or(Value::Array(vec![])),
+                "outputs": c.get("outputs").cloned().unwrap_or(Value::Array(vec![])),
+            }))
+            .map_err(|e| PublishError::BadCard(format!("inputs/outputs: {e}")))?;
+            Some(s)
+        }
+        _ => None,
+    };
+    match Model::load(&r.model, declared.as_ref()) {
+        Ok(model) => Ok(CheckedModel {
+            schema: model.schema().clone(),
+            compatibility: serde_json::json!({
+                "loaded": true,
+                "plan": model.plan_info().kind.name(),
+            }),
+        }),
+        Err(e)
+            if r.force_unloadable && !matches!(e, engine::EngineError::SchemaMismatch { .. }) =>
+        {
+            let schema =
+                engine::read_schema(&r.model).or_else(|_| engine::declared_schema(&r.model))?;
+            Ok(CheckedModel {
+                schema,
+                compatibility: serde_json::json!({
+                    "loaded": false,
+                    "forced": true,
+                    "error": { "code": e.code(), "message": e.to_string() },
+                }),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl Repository {
     /// The role that signs model `name` (where its versions are), if it is published.
     pub fn model_role(&self, name: &str) -> Option<String> {
@@ -110,6 +157,62 @@ impl Repository {
             .collect();
         v.sort_by(|a, b| catalogue::compare_versions(a, b));
         v
+    }
+
+    /// Checks a release's names against the repository (file names, aliases, the role that
+    /// publishes the model) and returns the role it goes to.
+    fn check_release(&self, r: &Release) -> Result<String, PublishError> {
+        catalogue::check_model_name(&r.name)?;
+        catalogue::check_version(&r.version)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &r.files {
+            let file = &f.path;
+            catalogue::check_file_name(file)?;
+            if !seen.insert(file.as_str()) {
+                return Err(PublishError::InvalidArgument(format!(
+                    "file {file} is given twice"
+                )));
+            }
+        }
+        if let Some(doc) = self.aliases(&r.name) {
+            if doc.aliases.contains_key(&r.version) {
+                return Err(PublishError::Conflict(format!(
+                    "{} has an alias named {}: a version cannot have an alias's name",
+                    r.name, r.version
+                )));
+            }
+        }
+        let role = self.release_role(&r.name, r.role.as_deref())?;
+        if let Some(existing) = self.model_role(&r.name) {
+            if existing != role {
+                return Err(PublishError::Conflict(format!(
+                    "{} is published by role {existing}, not {role}",
+                    r.name
+                )));
+            }
+        }
+        Ok(role)
+    }
+
+    /// Replaces the targets of the release's version (`old_files`) with the model (and its
+    /// card) and the release's files, signed by `role`.
+    fn put_version(
+        &mut self,
+        role: &str,
+        r: &Release,
+        card: &Value,
+        old_files: &[(String, Value)],
+    ) -> Result<(), PublishError> {
+        for (p, _) in old_files {
+            self.remove_target(role, p)?;
+        }
+        let model_path = catalogue::model_path(&r.name, &r.version);
+        self.add_target(role, &model_path, &r.model, Some(card.clone()))?;
+        for f in &r.files {
+            let path = catalogue::file_path(&r.name, &r.version, &f.path);
+            self.add_target(role, &path, &f.bytes, None)?;
+        }
+        Ok(())
     }
 
     /// The targets under `dir` (a version's directory) and their entries, in path order.
@@ -242,73 +345,8 @@ impl Repository {
         r: &Release,
         now: UnixSeconds,
     ) -> Result<PublishOutcome, PublishError> {
-        catalogue::check_model_name(&r.name)?;
-        catalogue::check_version(&r.version)?;
-        let mut seen = std::collections::BTreeSet::new();
-        for f in &r.files {
-            let file = &f.path;
-            catalogue::check_file_name(file)?;
-            if !seen.insert(file.as_str()) {
-                return Err(PublishError::InvalidArgument(format!(
-                    "file {file} is given twice"
-                )));
-            }
-        }
-        if let Some(doc) = self.aliases(&r.name) {
-            if doc.aliases.contains_key(&r.version) {
-                return Err(PublishError::Conflict(format!(
-                    "{} has an alias named {}: a version cannot have an alias's name",
-                    r.name, r.version
-                )));
-            }
-        }
-        let role = self.release_role(&r.name, r.role.as_deref())?;
-        if let Some(existing) = self.model_role(&r.name) {
-            if existing != role {
-                return Err(PublishError::Conflict(format!(
-                    "{} is published by role {existing}, not {role}",
-                    r.name
-                )));
-            }
-        }
-
-        // The model must load (unless forced), and match the schema a card declares. The card's
-        // inputs and outputs are those of the loaded model (the schema clients check against).
-        let declared = match &r.card {
-            Some(c) if c.get("inputs").is_some() || c.get("outputs").is_some() => {
-                let s: ModelSchema = serde_json::from_value(serde_json::json!({
-                    "inputs": c.get("inputs").cloned().unwrap_or(Value::Array(vec![])),
-                    "outputs": c.get("outputs").cloned().unwrap_or(Value::Array(vec![])),
-                }))
-                .map_err(|e| PublishError::BadCard(format!("inputs/outputs: {e}")))?;
-                Some(s)
-            }
-            _ => None,
-        };
-        let (schema, compatibility) = match Model::load(&r.model, declared.as_ref()) {
-            Ok(model) => (
-                model.schema().clone(),
-                serde_json::json!({
-                    "loaded": true,
-                    "plan": model.plan_info().kind.name(),
-                }),
-            ),
-            Err(e)
-                if r.force_unloadable
-                    && !matches!(e, engine::EngineError::SchemaMismatch { .. }) =>
-            {
-                let schema =
-                    engine::read_schema(&r.model).or_else(|_| engine::declared_schema(&r.model))?;
-                let compatibility = serde_json::json!({
-                    "loaded": false,
-                    "forced": true,
-                    "error": { "code": e.code(), "message": e.to_string() },
-                });
-                (schema, compatibility)
-            }
-            Err(e) => return Err(e.into()),
-        };
-
+        let role = self.check_release(r)?;
+        let checked = check_model(r)?;
         let model_path = catalogue::model_path(&r.name, &r.version);
         let existing = self.target(&model_path).map(|t| t.entry.clone());
         // Reuse the published `created` so republishing the same release is a no-op.
@@ -319,9 +357,9 @@ impl Repository {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| format_expires(now));
-        let mut card = Self::build_card(r, &schema, created)?;
+        let mut card = Self::build_card(r, &checked.schema, created)?;
         if let Some(obj) = card.as_object_mut() {
-            obj.insert("compatibility".into(), compatibility);
+            obj.insert("compatibility".into(), checked.compatibility);
         }
 
         let dir = format!("{}/{}/{}/", catalogue::MODELS_DIR, r.name, r.version);
@@ -329,20 +367,8 @@ impl Repository {
         let mut outcome = PublishOutcome::Published;
         if existing.is_some() || !old_files.is_empty() {
             let mut trial = self.clone();
-            for (p, _) in &old_files {
-                trial.remove_target(&role, p)?;
-            }
-            trial.add_target(&role, &model_path, &r.model, Some(card.clone()))?;
-            for f in &r.files {
-                trial.add_target(
-                    &role,
-                    &catalogue::file_path(&r.name, &r.version, &f.path),
-                    &f.bytes,
-                    None,
-                )?;
-            }
-            let new_files = trial.version_files(&dir);
-            if new_files == old_files {
+            trial.put_version(&role, r, &card, &old_files)?;
+            if trial.version_files(&dir) == old_files {
                 outcome = PublishOutcome::Unchanged;
             } else if !r.force {
                 return Err(PublishError::VersionExists {
@@ -354,18 +380,7 @@ impl Repository {
             }
         }
         if outcome != PublishOutcome::Unchanged {
-            for (p, _) in &old_files {
-                self.remove_target(&role, p)?;
-            }
-            self.add_target(&role, &model_path, &r.model, Some(card))?;
-            for f in &r.files {
-                self.add_target(
-                    &role,
-                    &catalogue::file_path(&r.name, &r.version, &f.path),
-                    &f.bytes,
-                    None,
-                )?;
-            }
+            self.put_version(&role, r, &card, &old_files)?;
         }
         for alias in &r.aliases {
             self.set_alias(&r.name, alias, &r.version)?;

@@ -366,37 +366,8 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         let initial_ts: RoleKeys = set.root().signed().role("timestamp")?.clone();
         let initial_sn: RoleKeys = set.root().signed().role("snapshot")?.clone();
 
-        // 5.3: root rotation, one version at a time.
         let each_step = self.config.persist_each_step;
-        let mut rotations = 0u32;
-        for _ in 0..self.config.max_root_rotations {
-            let next = set.root().version().saturating_add(1);
-            let url = join(&self.config.metadata_base_url, &format!("{next}.root.json"));
-            match self
-                .fetch
-                .fetch_bytes(&url, self.config.root_max_length)
-                .await
-            {
-                Ok(bytes) => {
-                    set.update_root(&bytes)?;
-                    rotations += 1;
-                    // 5.3.8: persist each verified root (expiry is checked on the final one),
-                    // in the root history that the next start walks from the pinned root.
-                    let history = root_history_key(&self.config.store_prefix, next);
-                    if each_step {
-                        self.store.put(&history, &bytes).await?;
-                        self.store.put(&self.key("root"), &bytes).await?;
-                    } else {
-                        writes.push((history, bytes));
-                    }
-                }
-                Err(FetchError::NotFound { .. })
-                | Err(FetchError::Status {
-                    status: 403 | 404, ..
-                }) => break,
-                Err(e) => return Err(fetch_err("root")(e)),
-            }
-        }
+        let rotations = self.rotate_root(&mut set, &mut writes).await?;
         // `root.json` (the latest trusted root, python-tuf's layout) is what a client without
         // a pinned root starts from; a pinned client only writes it.
         if stored_root.as_deref() != Some(set.root().bytes()) && !(each_step && rotations > 0) {
@@ -408,66 +379,10 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         let root = set.root().signed();
         let rotated =
             root.role("timestamp")? != &initial_ts || root.role("snapshot")? != &initial_sn;
-
-        // 5.4: timestamp. A stored copy (unless its keys were rotated: 5.3.11) is the rollback
-        // reference; a failure to load it only loses that reference.
-        if !rotated {
-            let key = self.key("timestamp");
-            if let Some(local) =
-                stored_copy(&self.store, &key, self.config.timestamp_max_length).await?
-            {
-                let _ = set.update_timestamp(&local);
-            }
-        }
-        let url = join(&self.config.metadata_base_url, "timestamp.json");
-        let bytes = self
-            .fetch
-            .fetch_bytes(&url, self.config.timestamp_max_length)
-            .await
-            .map_err(fetch_err("timestamp"))?;
-        if set.update_timestamp(&bytes)? == TimestampUpdate::Updated {
-            self.save(&mut writes, "timestamp", bytes).await?;
-        }
-
-        // 5.5: snapshot. A stored copy that is still final (the version the timestamp lists,
-        // unexpired) is used as is; otherwise it is the rollback reference for the new one.
-        let mut have_snapshot = false;
-        if !rotated {
-            let key = self.key("snapshot");
-            if let Some(local) =
-                stored_copy(&self.store, &key, self.config.snapshot_max_length).await?
-            {
-                have_snapshot = set.update_snapshot(&local, true).is_ok();
-            }
-        }
-        if !have_snapshot {
-            let meta = set
-                .timestamp()
-                .map(|t| t.signed().snapshot_meta.clone())
-                .ok_or_else(|| TufError::InvalidState {
-                    role: "timestamp".into(),
-                    reason: "no trusted timestamp".into(),
-                })?;
-            let name = if set.root().signed().consistent_snapshot {
-                format!("{}.snapshot.json", meta.version)
-            } else {
-                "snapshot.json".to_string()
-            };
-            let limit = signed_limit(
-                "timestamp",
-                &name,
-                meta.length,
-                self.config.snapshot_max_length,
-            )?;
-            let url = join(&self.config.metadata_base_url, &name);
-            let bytes = self
-                .fetch
-                .fetch_bytes(&url, limit)
-                .await
-                .map_err(fetch_err("snapshot"))?;
-            set.update_snapshot(&bytes, false)?;
-            self.save(&mut writes, "snapshot", bytes).await?;
-        }
+        self.refresh_timestamp(&mut set, rotated, &mut writes)
+            .await?;
+        self.refresh_snapshot(&mut set, rotated, &mut writes)
+            .await?;
 
         // 5.6: top-level targets.
         if let Some(bytes) = load_targets(
@@ -494,6 +409,120 @@ impl<F: Fetch, S: Store, C: Clock> Updater<F, S, C> {
         let report = report(&set, rotations, rotated)?;
         self.trusted = Some(set);
         Ok(report)
+    }
+
+    /// 5.3: root rotation, one version at a time, up to `max_root_rotations`; returns how
+    /// many versions were rotated through.
+    async fn rotate_root(
+        &self,
+        set: &mut TrustedMetadataSet,
+        writes: &mut Vec<(String, Vec<u8>)>,
+    ) -> Result<u32, TufError> {
+        let mut rotations = 0u32;
+        for _ in 0..self.config.max_root_rotations {
+            let next = set.root().version().saturating_add(1);
+            let url = join(&self.config.metadata_base_url, &format!("{next}.root.json"));
+            match self
+                .fetch
+                .fetch_bytes(&url, self.config.root_max_length)
+                .await
+            {
+                Ok(bytes) => {
+                    set.update_root(&bytes)?;
+                    rotations += 1;
+                    // 5.3.8: persist each verified root (expiry is checked on the final one),
+                    // in the root history that the next start walks from the pinned root.
+                    let history = root_history_key(&self.config.store_prefix, next);
+                    if self.config.persist_each_step {
+                        self.store.put(&history, &bytes).await?;
+                        self.store.put(&self.key("root"), &bytes).await?;
+                    } else {
+                        writes.push((history, bytes));
+                    }
+                }
+                Err(FetchError::NotFound { .. })
+                | Err(FetchError::Status {
+                    status: 403 | 404, ..
+                }) => break,
+                Err(e) => return Err(fetch_err("root")(e)),
+            }
+        }
+        Ok(rotations)
+    }
+
+    /// 5.4: timestamp. A stored copy (unless its keys were rotated: 5.3.11) is the rollback
+    /// reference; a failure to load it only loses that reference.
+    async fn refresh_timestamp(
+        &self,
+        set: &mut TrustedMetadataSet,
+        rotated: bool,
+        writes: &mut Vec<(String, Vec<u8>)>,
+    ) -> Result<(), TufError> {
+        if !rotated {
+            let key = self.key("timestamp");
+            if let Some(local) =
+                stored_copy(&self.store, &key, self.config.timestamp_max_length).await?
+            {
+                let _ = set.update_timestamp(&local);
+            }
+        }
+        let url = join(&self.config.metadata_base_url, "timestamp.json");
+        let bytes = self
+            .fetch
+            .fetch_bytes(&url, self.config.timestamp_max_length)
+            .await
+            .map_err(fetch_err("timestamp"))?;
+        if set.update_timestamp(&bytes)? == TimestampUpdate::Updated {
+            self.save(writes, "timestamp", bytes).await?;
+        }
+        Ok(())
+    }
+
+    /// 5.5: snapshot. A stored copy that is still final (the version the timestamp lists,
+    /// unexpired) is used as is; otherwise it is the rollback reference for the new one.
+    async fn refresh_snapshot(
+        &self,
+        set: &mut TrustedMetadataSet,
+        rotated: bool,
+        writes: &mut Vec<(String, Vec<u8>)>,
+    ) -> Result<(), TufError> {
+        if !rotated {
+            let key = self.key("snapshot");
+            if let Some(local) =
+                stored_copy(&self.store, &key, self.config.snapshot_max_length).await?
+            {
+                if set.update_snapshot(&local, true).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        let meta = set
+            .timestamp()
+            .map(|t| t.signed().snapshot_meta.clone())
+            .ok_or_else(|| TufError::InvalidState {
+                role: "timestamp".into(),
+                reason: "no trusted timestamp".into(),
+            })?;
+        let name = if set.root().signed().consistent_snapshot {
+            format!("{}.snapshot.json", meta.version)
+        } else {
+            "snapshot.json".to_string()
+        };
+        let limit = signed_limit(
+            "timestamp",
+            &name,
+            meta.length,
+            self.config.snapshot_max_length,
+        )?;
+        let url = join(&self.config.metadata_base_url, &name);
+        let bytes = self
+            .fetch
+            .fetch_bytes(&url, limit)
+            .await
+            .map_err(fetch_err("snapshot"))?;
+        set.update_snapshot(&bytes, false)?;
+        self.save(writes, "snapshot", bytes).await?;
+        Ok(())
     }
 
     /// Loads the trusted metadata that earlier refreshes persisted, without the network: the
