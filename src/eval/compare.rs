@@ -161,7 +161,38 @@ pub fn compare(
     if !(cfg.confidence > 0.0 && cfg.confidence < 1.0) {
         return Err(invalid("confidence must be in (0, 1)"));
     }
-    let mcnemar = match (champion, challenger) {
+    let mcnemar = paired_test(champion, challenger, n)?;
+    let full_a = champion.results(None, opts);
+    let full_b = challenger.results(None, opts);
+    let deltas = bootstrap_deltas(champion, challenger, &metrics, cfg, opts);
+    let alpha = (1.0 - cfg.confidence) / 2.0;
+    let per_metric = metrics
+        .iter()
+        .zip(deltas)
+        .map(|(m, d)| metric_comparison(m, full_a.metric(m), full_b.metric(m), d, alpha))
+        .collect();
+    Ok(Comparison {
+        champion: None,
+        challenger: None,
+        n: n as u64,
+        resamples: cfg.resamples as u64,
+        seed: cfg.seed,
+        confidence: cfg.confidence,
+        prng: "xoshiro256** seeded by SplitMix64; index = (next_u64 * n) >> 64".into(),
+        metrics: per_metric,
+        mcnemar,
+        challenger_results: full_b,
+    })
+}
+
+/// McNemar's exact test on who is right, row by row (classification), after checking that
+/// both sides label the rows alike; `None` for regression.
+fn paired_test(
+    champion: &TaskData,
+    challenger: &TaskData,
+    n: usize,
+) -> Result<Option<McNemar>, EvalError> {
+    match (champion, challenger) {
         (TaskData::Classification { data: a, .. }, TaskData::Classification { data: b, .. }) => {
             if a.labels() != b.labels() {
                 return Err(invalid(
@@ -185,14 +216,14 @@ pub fn compare(
                 }
             }
             let test = stats::mcnemar_exact(only_a, only_b);
-            Some(McNemar {
+            Ok(Some(McNemar {
                 both_correct: both,
                 champion_only: only_a,
                 challenger_only: only_b,
                 both_wrong: none,
                 statistic: test.statistic,
                 p_value: test.p_value,
-            })
+            }))
         }
         (TaskData::Regression(a), TaskData::Regression(b)) => {
             if a.y_true() != b.y_true() {
@@ -200,78 +231,81 @@ pub fn compare(
                     "champion and challenger rows have different labels",
                 ));
             }
-            None
+            Ok(None)
         }
-        _ => return Err(invalid("champion and challenger are different tasks")),
-    };
+        _ => Err(invalid("champion and challenger are different tasks")),
+    }
+}
 
-    let full_a = champion.results(None, opts);
-    let full_b = challenger.results(None, opts);
+/// The paired bootstrap: `cfg.resamples` resamples of the row indices (the same for both
+/// sides), and for each metric the challenger-minus-champion delta of every resample where
+/// both are defined.
+fn bootstrap_deltas(
+    champion: &TaskData,
+    challenger: &TaskData,
+    metrics: &[String],
+    cfg: &CompareConfig,
+    opts: &MetricOptions,
+) -> Vec<Vec<f64>> {
+    let n = champion.len();
     let mut deltas: Vec<Vec<f64>> = vec![Vec::new(); metrics.len()];
+    if n == 0 {
+        return deltas;
+    }
     let need_auc = metrics.iter().any(|m| m.starts_with("roc_auc"));
     let need_cal = metrics.iter().any(|m| m == "ece" || m == "mce");
-    if n > 0 {
-        let mut rng = Xoshiro256::new(cfg.seed);
-        let mut idx: Vec<u32> = vec![0; n];
-        for _ in 0..cfg.resamples {
-            for v in idx.iter_mut() {
-                *v = rng.below(n as u64) as u32;
-            }
-            let ra = champion.results_with(Some(&idx), opts, need_auc, need_cal);
-            let rb = challenger.results_with(Some(&idx), opts, need_auc, need_cal);
-            for (m, d) in metrics.iter().zip(deltas.iter_mut()) {
-                if let (Some(x), Some(y)) = (ra.metric(m), rb.metric(m)) {
-                    d.push(y - x);
-                }
+    let mut rng = Xoshiro256::new(cfg.seed);
+    let mut idx: Vec<u32> = vec![0; n];
+    for _ in 0..cfg.resamples {
+        for v in idx.iter_mut() {
+            *v = rng.below(n as u64) as u32;
+        }
+        let ra = champion.results_with(Some(&idx), opts, need_auc, need_cal);
+        let rb = challenger.results_with(Some(&idx), opts, need_auc, need_cal);
+        for (m, d) in metrics.iter().zip(deltas.iter_mut()) {
+            if let (Some(x), Some(y)) = (ra.metric(m), rb.metric(m)) {
+                d.push(y - x);
             }
         }
     }
-    let alpha = (1.0 - cfg.confidence) / 2.0;
-    let per_metric = metrics
-        .iter()
-        .zip(deltas)
-        .map(|(m, mut d)| {
-            let hib = metric_direction(m).unwrap_or(true);
-            let (a, b) = (full_a.metric(m), full_b.metric(m));
-            num::sort_f64(&mut d);
-            let lo = num::quantile_sorted(&d, alpha);
-            let hi = num::quantile_sorted(&d, 1.0 - alpha);
-            let verdict = match (a, b, lo, hi) {
-                (Some(_), Some(_), Some(lo), Some(hi)) => {
-                    let (better_lo, better_hi) = if hib { (lo, hi) } else { (-hi, -lo) };
-                    if better_lo > 0.0 {
-                        Verdict::ChallengerBetter
-                    } else if better_hi < 0.0 {
-                        Verdict::ChampionBetter
-                    } else {
-                        Verdict::NoDifference
-                    }
-                }
-                _ => Verdict::Undefined,
-            };
-            MetricComparison {
-                metric: m.clone(),
-                higher_is_better: hib,
-                champion: a,
-                challenger: b,
-                delta: a.zip(b).map(|(a, b)| b - a),
-                ci_low: lo,
-                ci_high: hi,
-                valid_resamples: d.len() as u64,
-                verdict,
+    deltas
+}
+
+/// One metric's comparison: the full-data values, the percentile interval of the bootstrap
+/// deltas, and the verdict (better only when the whole interval is on one side of 0).
+fn metric_comparison(
+    m: &str,
+    a: Option<f64>,
+    b: Option<f64>,
+    mut d: Vec<f64>,
+    alpha: f64,
+) -> MetricComparison {
+    let hib = metric_direction(m).unwrap_or(true);
+    num::sort_f64(&mut d);
+    let lo = num::quantile_sorted(&d, alpha);
+    let hi = num::quantile_sorted(&d, 1.0 - alpha);
+    let verdict = match (a, b, lo, hi) {
+        (Some(_), Some(_), Some(lo), Some(hi)) => {
+            let (better_lo, better_hi) = if hib { (lo, hi) } else { (-hi, -lo) };
+            if better_lo > 0.0 {
+                Verdict::ChallengerBetter
+            } else if better_hi < 0.0 {
+                Verdict::ChampionBetter
+            } else {
+                Verdict::NoDifference
             }
-        })
-        .collect();
-    Ok(Comparison {
-        champion: None,
-        challenger: None,
-        n: n as u64,
-        resamples: cfg.resamples as u64,
-        seed: cfg.seed,
-        confidence: cfg.confidence,
-        prng: "xoshiro256** seeded by SplitMix64; index = (next_u64 * n) >> 64".into(),
-        metrics: per_metric,
-        mcnemar,
-        challenger_results: full_b,
-    })
+        }
+        _ => Verdict::Undefined,
+    };
+    MetricComparison {
+        metric: m.to_string(),
+        higher_is_better: hib,
+        champion: a,
+        challenger: b,
+        delta: a.zip(b).map(|(a, b)| b - a),
+        ci_low: lo,
+        ci_high: hi,
+        valid_resamples: d.len() as u64,
+        verdict,
+    }
 }

@@ -31,7 +31,9 @@ use serde::{Deserialize, Serialize};
 
 use super::data::Value;
 use super::num::{self, Xoshiro256};
-use super::profile::{histogram_bin, ColumnKind, ColumnProfile, Profile};
+use super::profile::{
+    histogram_bin, CategoricalProfile, ColumnKind, ColumnProfile, NumericProfile, Profile,
+};
 use super::stats::{self, KsMethod};
 
 /// Drift methods.
@@ -329,127 +331,129 @@ impl CurrentColumn {
         }
     }
 
+    /// A numeric column: distinct values of reference ∪ current (kept as category counts when
+    /// there are at most 5), PSI and Jensen-Shannon over the histogram bins (with below and
+    /// above), the two-sample KS test and the normed Wasserstein distance over the samples
+    /// (the current sample sorted).
+    fn compare_numeric(&self, n: &NumericProfile) -> Compared {
+        let mut c = Compared::default();
+        let ref_vals: Option<Vec<(f64, u64)>> = n
+            .value_counts
+            .as_ref()
+            .map(|v| v.iter().map(|c| (c.value, c.count)).collect());
+        let mut union: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
+        let exact = ref_vals.is_some() && !self.distinct_overflow;
+        if let Some(rv) = &ref_vals {
+            for &(v, count) in rv {
+                union.entry(num::order_key(v)).or_default().0 += count as f64;
+            }
+        }
+        for (&bits, &count) in &self.distinct {
+            union
+                .entry(num::order_key(f64::from_bits(bits)))
+                .or_default()
+                .1 += count as f64;
+        }
+        c.distinct = if exact {
+            union.len() as u64
+        } else {
+            (DISTINCT_CAP + 1) as u64
+        };
+        c.categorical_like = exact && c.distinct <= 5;
+        if c.categorical_like {
+            c.keyed = union.into_values().collect();
+        }
+        // Binned: below, bins, above.
+        let mut ref_bins = vec![0.0];
+        ref_bins.extend(n.histogram.counts.iter().map(|&count| count as f64));
+        ref_bins.push(0.0);
+        let cur_bins: Vec<f64> = self.hist.iter().map(|&count| count as f64).collect();
+        c.stats.psi = stats::psi(&ref_bins, &cur_bins);
+        if !c.categorical_like {
+            c.stats.jensen_shannon = stats::jensen_shannon(&ref_bins, &cur_bins);
+        }
+        if let Some(ks) = stats::ks_2samp(&n.sample, &self.sample) {
+            c.stats.ks_statistic = Some(ks.statistic);
+            c.stats.ks_p_value = Some(ks.p_value);
+            c.stats.ks_method = Some(ks.method);
+        }
+        c.stats.wasserstein_normed =
+            stats::wasserstein_sorted(&n.sample, &self.sample).map(|w| w / n.std.max(0.001));
+        c
+    }
+
+    /// A categorical column: counts over the union of categories (current values the
+    /// reference folded into "other" go there too), and PSI over them.
+    fn compare_categorical(&self, c: &CategoricalProfile) -> Compared {
+        let mut union: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for cat in &c.categories {
+            union.entry(cat.value.clone()).or_default().0 += cat.count as f64;
+        }
+        if c.other > 0 {
+            union.entry(OTHER.into()).or_default().0 += c.other as f64;
+        }
+        for (k, &n) in &self.categories {
+            let key = if union.contains_key(k) || c.other == 0 {
+                k.clone()
+            } else {
+                OTHER.into()
+            };
+            union.entry(key).or_default().1 += n as f64;
+        }
+        if self.category_overflow > 0 {
+            union.entry(OTHER.into()).or_default().1 += self.category_overflow as f64;
+        }
+        let keyed: Vec<(f64, f64)> = union.into_values().collect();
+        let (r, cu): (Vec<f64>, Vec<f64>) = keyed.iter().copied().unzip();
+        Compared {
+            stats: DriftStats {
+                psi: stats::psi(&r, &cu),
+                ..DriftStats::default()
+            },
+            distinct: keyed.len() as u64,
+            categorical_like: true,
+            keyed,
+        }
+    }
+
+    /// The tests over category counts: Jensen-Shannon, chi-square against the reference
+    /// proportions and, with two categories, the two-proportion z-test.
+    fn keyed_tests(&self, c: &mut Compared, ref_count: u64) {
+        let (r, cu): (Vec<f64>, Vec<f64>) = c.keyed.iter().copied().unzip();
+        c.stats.jensen_shannon = stats::jensen_shannon(&r, &cu);
+        if ref_count > 0 && self.count > 0 {
+            let k_norm = self.count as f64 / ref_count as f64;
+            let expected: Vec<f64> = r.iter().map(|&x| x * k_norm).collect();
+            let chi = stats::chisquare(&cu, &expected);
+            c.stats.chi_square_statistic = Some(chi.statistic);
+            c.stats.chi_square_p_value = chi.p_value;
+            c.stats.z_test_p_value = match c.keyed.as_slice() {
+                [_] => Some(1.0),
+                [first, _] => {
+                    stats::proportions_z_test(first.0, ref_count as f64, first.1, self.count as f64)
+                }
+                _ => None,
+            };
+        }
+    }
+
     fn result(mut self, cfg: &DriftConfig) -> ColumnDrift {
+        num::sort_f64(&mut self.sample);
         let p = &self.profile;
         let ref_count = p.count;
-        let mut stats = DriftStats::default();
-        let mut distinct: u64;
-        let categorical_like: bool;
-        // Category-style counts over union keys: (ref, cur).
-        let mut keyed: Vec<(f64, f64)> = Vec::new();
-        match (&p.kind, &p.numeric, &p.categorical) {
-            (ColumnKind::Numeric, Some(n), _) => {
-                // Distinct values of ref ∪ cur.
-                let ref_vals: Option<Vec<(f64, u64)>> = n
-                    .value_counts
-                    .as_ref()
-                    .map(|v| v.iter().map(|c| (c.value, c.count)).collect());
-                let mut union: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-                let exact = ref_vals.is_some() && !self.distinct_overflow;
-                if let Some(rv) = &ref_vals {
-                    for &(v, c) in rv {
-                        union.entry(num::order_key(v)).or_default().0 += c as f64;
-                    }
-                }
-                for (&bits, &c) in &self.distinct {
-                    union
-                        .entry(num::order_key(f64::from_bits(bits)))
-                        .or_default()
-                        .1 += c as f64;
-                }
-                distinct = if exact {
-                    union.len() as u64
-                } else {
-                    (DISTINCT_CAP + 1) as u64
-                };
-                categorical_like = exact && distinct <= 5;
-                if categorical_like {
-                    keyed = union.into_values().collect();
-                }
-                // Binned: below, bins, above.
-                let mut ref_bins = vec![0.0];
-                ref_bins.extend(n.histogram.counts.iter().map(|&c| c as f64));
-                ref_bins.push(0.0);
-                let cur_bins: Vec<f64> = self.hist.iter().map(|&c| c as f64).collect();
-                stats.psi = stats::psi(&ref_bins, &cur_bins);
-                if !categorical_like {
-                    stats.jensen_shannon = stats::jensen_shannon(&ref_bins, &cur_bins);
-                }
-                num::sort_f64(&mut self.sample);
-                if let Some(ks) = stats::ks_2samp(&n.sample, &self.sample) {
-                    stats.ks_statistic = Some(ks.statistic);
-                    stats.ks_p_value = Some(ks.p_value);
-                    stats.ks_method = Some(ks.method);
-                }
-                stats.wasserstein_normed = stats::wasserstein_sorted(&n.sample, &self.sample)
-                    .map(|w| w / n.std.max(0.001));
-            }
-            (ColumnKind::Categorical, _, Some(c)) => {
-                let mut union: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-                for cat in &c.categories {
-                    union.entry(cat.value.clone()).or_default().0 += cat.count as f64;
-                }
-                if c.other > 0 {
-                    union.entry(OTHER.into()).or_default().0 += c.other as f64;
-                }
-                for (k, &n) in &self.categories {
-                    let key = if union.contains_key(k) || c.other == 0 {
-                        k.clone()
-                    } else {
-                        OTHER.into()
-                    };
-                    union.entry(key).or_default().1 += n as f64;
-                }
-                if self.category_overflow > 0 {
-                    union.entry(OTHER.into()).or_default().1 += self.category_overflow as f64;
-                }
-                distinct = union.len() as u64;
-                categorical_like = true;
-                keyed = union.into_values().collect();
-                let (r, cu): (Vec<f64>, Vec<f64>) = keyed.iter().copied().unzip();
-                stats.psi = stats::psi(&r, &cu);
-            }
-            _ => {
-                distinct = 0;
-                categorical_like = false;
-            }
+        let mut c = match (&p.kind, &p.numeric, &p.categorical) {
+            (ColumnKind::Numeric, Some(n), _) => self.compare_numeric(n),
+            (ColumnKind::Categorical, _, Some(c)) => self.compare_categorical(c),
+            _ => Compared::default(),
+        };
+        if c.categorical_like && !c.keyed.is_empty() {
+            self.keyed_tests(&mut c, ref_count);
         }
-        if categorical_like && !keyed.is_empty() {
-            let (r, cu): (Vec<f64>, Vec<f64>) = keyed.iter().copied().unzip();
-            stats.jensen_shannon = stats::jensen_shannon(&r, &cu);
-            if ref_count > 0 && self.count > 0 {
-                let k_norm = self.count as f64 / ref_count as f64;
-                let expected: Vec<f64> = r.iter().map(|&x| x * k_norm).collect();
-                let chi = stats::chisquare(&cu, &expected);
-                stats.chi_square_statistic = Some(chi.statistic);
-                stats.chi_square_p_value = chi.p_value;
-                stats.z_test_p_value = match keyed.as_slice() {
-                    [_] => Some(1.0),
-                    [first, _] => stats::proportions_z_test(
-                        first.0,
-                        ref_count as f64,
-                        first.1,
-                        self.count as f64,
-                    ),
-                    _ => None,
-                };
-            }
-        }
+        let (stats, mut distinct, categorical_like) = (c.stats, c.distinct, c.categorical_like);
         if distinct == 0 {
             distinct = self.distinct.len() as u64;
         }
-        let default_method = if ref_count <= 1000 {
-            match (p.kind, categorical_like) {
-                (ColumnKind::Numeric, false) => DriftMethod::Ks,
-                (ColumnKind::Numeric, true) => DriftMethod::ChiSquare,
-                (ColumnKind::Categorical, _) if distinct > 2 => DriftMethod::ChiSquare,
-                (ColumnKind::Categorical, _) => DriftMethod::ZTest,
-            }
-        } else if p.kind == ColumnKind::Numeric && !categorical_like {
-            DriftMethod::Wasserstein
-        } else {
-            DriftMethod::JensenShannon
-        };
+        let default_method = default_method(p.kind, categorical_like, distinct, ref_count);
         let method = cfg.methods.get(&p.name).copied().unwrap_or(default_method);
         let threshold = cfg
             .thresholds
@@ -478,5 +482,40 @@ impl CurrentColumn {
             current_sampled: self.seen_numbers as usize > self.sample.len(),
             stats,
         }
+    }
+}
+
+/// What comparing one column found, before a method is chosen.
+#[derive(Default)]
+struct Compared {
+    stats: DriftStats,
+    /// Distinct values of reference ∪ current (0: not known from the profile).
+    distinct: u64,
+    /// Few enough distinct values to compare as categories.
+    categorical_like: bool,
+    /// Category counts over the union of keys: (reference, current).
+    keyed: Vec<(f64, f64)>,
+}
+
+/// Evidently's default method: for at most 1,000 reference rows KS (numeric), chi-square
+/// (categorical-like, or more than 2 categories) or the z-test (2 categories); above that
+/// Wasserstein (numeric) or Jensen-Shannon.
+fn default_method(
+    kind: ColumnKind,
+    categorical_like: bool,
+    distinct: u64,
+    ref_count: u64,
+) -> DriftMethod {
+    if ref_count <= 1000 {
+        match (kind, categorical_like) {
+            (ColumnKind::Numeric, false) => DriftMethod::Ks,
+            (ColumnKind::Numeric, true) => DriftMethod::ChiSquare,
+            (ColumnKind::Categorical, _) if distinct > 2 => DriftMethod::ChiSquare,
+            (ColumnKind::Categorical, _) => DriftMethod::ZTest,
+        }
+    } else if kind == ColumnKind::Numeric && !categorical_like {
+        DriftMethod::Wasserstein
+    } else {
+        DriftMethod::JensenShannon
     }
 }

@@ -17,9 +17,15 @@ use edge_registry::app::{AppError, Contender, Evaluation, Subject};
 use edge_registry::catalogue::ModelCard;
 use edge_registry::digest::Sha256Digest;
 use edge_registry::engine::Model;
+use edge_registry::eval::calibration::Calibration;
+use edge_registry::eval::classification::ClassificationMetrics;
+use edge_registry::eval::compare::Comparison;
 use edge_registry::eval::data::{ColumnSelection, TableReader};
+use edge_registry::eval::drift::DriftReport;
 use edge_registry::eval::gates::GateSpec;
-use edge_registry::eval::report::Report;
+use edge_registry::eval::regression::RegressionMetrics;
+use edge_registry::eval::report::{DataInfo, Report};
+use edge_registry::eval::slices::SliceGroup;
 use edge_registry::eval::{
     BadRowPolicy, DataFormat, EvalConfig, Limits, ModelIdentity, PredictionColumns, Profile,
     ProfileBuilder, ProfileConfig, TaskKind,
@@ -572,8 +578,37 @@ fn opt(v: Option<f64>) -> String {
 
 /// The human-readable summary printed on the terminal.
 pub fn summary(r: &Report, path: &Path) -> String {
+    let mut s = data_summary(&r.data, path);
+    if let Some(c) = &r.results.classification {
+        s += &classification_summary(c, r.results.calibration.as_ref());
+    }
+    if let Some(m) = &r.results.regression {
+        s += &regression_summary(m);
+    }
+    for g in &r.slices {
+        s += &slices_summary(g);
+    }
+    if let Some(c) = &r.comparison {
+        s += &comparison_summary(c);
+    }
+    if let Some(dr) = &r.drift {
+        s += &drift_summary(dr);
+    }
+    let q = &r.quality;
+    if q.duplicate_rows > 0 {
+        s += &format!("\nduplicate rows: {}\n", q.duplicate_rows);
+    }
+    if let Some(g) = &r.gates {
+        s += &format!("\ngates: {}\n", if g.passed { "passed" } else { "FAILED" });
+        for res in &g.results {
+            s += &format!("  {} {}\n", if res.passed { "ok  " } else { "FAIL" }, res);
+        }
+    }
+    s
+}
+
+fn data_summary(d: &DataInfo, path: &Path) -> String {
     let mut s = String::new();
-    let d = &r.data;
     s += &format!(
         "{}: {} rows read, {} used, {} skipped (sha256 {})\n",
         path.display(),
@@ -596,134 +631,139 @@ pub fn summary(r: &Report, path: &Path) -> String {
     if d.bad_rows.len() > 5 || d.bad_rows_truncated {
         s += &format!("  … {} bad rows in all (see the report)\n", d.rows_skipped);
     }
-    if let Some(c) = &r.results.classification {
-        s += &format!("\nclassification ({} classes)\n", c.per_class.len());
-        s += &format!("  accuracy            {:.6}\n", c.accuracy);
-        s += &format!("  balanced accuracy   {:.6}\n", c.balanced_accuracy);
+    s
+}
+
+fn classification_summary(c: &ClassificationMetrics, calibration: Option<&Calibration>) -> String {
+    let mut s = String::new();
+    s += &format!("\nclassification ({} classes)\n", c.per_class.len());
+    s += &format!("  accuracy            {:.6}\n", c.accuracy);
+    s += &format!("  balanced accuracy   {:.6}\n", c.balanced_accuracy);
+    s += &format!(
+        "  precision / recall / F1 (macro)     {:.6} / {:.6} / {:.6}\n",
+        c.macro_.precision, c.macro_.recall, c.macro_.f1
+    );
+    s += &format!(
+        "  precision / recall / F1 (weighted)  {:.6} / {:.6} / {:.6}\n",
+        c.weighted.precision, c.weighted.recall, c.weighted.f1
+    );
+    if c.log_loss.is_some() {
+        s += &format!("  log loss            {}\n", opt(c.log_loss));
+        s += &format!("  Brier               {}\n", opt(c.brier));
+    }
+    if let Some(a) = &c.roc_auc {
+        if c.per_class.len() == 2 {
+            s += &format!("  ROC AUC             {}\n", opt(a.binary));
+        } else {
+            s += &format!(
+                "  ROC AUC (OvR)       macro {}  weighted {}\n",
+                opt(a.ovr_macro),
+                opt(a.ovr_weighted)
+            );
+        }
+    }
+    for t in &c.top_k {
+        s += &format!("  top-{} accuracy      {:.6}\n", t.k, t.accuracy);
+    }
+    if let Some(cal) = calibration {
         s += &format!(
-            "  precision / recall / F1 (macro)     {:.6} / {:.6} / {:.6}\n",
-            c.macro_.precision, c.macro_.recall, c.macro_.f1
+            "  ECE / MCE ({} bins)  {:.6} / {:.6}\n",
+            cal.top_label.n_bins, cal.top_label.ece, cal.top_label.mce
         );
+    }
+    s += "  class        support  precision  recall     F1\n";
+    for k in c.per_class.iter().take(30) {
         s += &format!(
-            "  precision / recall / F1 (weighted)  {:.6} / {:.6} / {:.6}\n",
-            c.weighted.precision, c.weighted.recall, c.weighted.f1
+            "  {:<12} {:>7}  {:.4}     {:.4}     {:.4}\n",
+            k.class, k.support, k.precision, k.recall, k.f1
         );
-        if c.log_loss.is_some() {
-            s += &format!("  log loss            {}\n", opt(c.log_loss));
-            s += &format!("  Brier               {}\n", opt(c.brier));
-        }
-        if let Some(a) = &c.roc_auc {
-            if c.per_class.len() == 2 {
-                s += &format!("  ROC AUC             {}\n", opt(a.binary));
-            } else {
-                s += &format!(
-                    "  ROC AUC (OvR)       macro {}  weighted {}\n",
-                    opt(a.ovr_macro),
-                    opt(a.ovr_weighted)
-                );
-            }
-        }
-        for t in &c.top_k {
-            s += &format!("  top-{} accuracy      {:.6}\n", t.k, t.accuracy);
-        }
-        if let Some(cal) = &r.results.calibration {
-            s += &format!(
-                "  ECE / MCE ({} bins)  {:.6} / {:.6}\n",
-                cal.top_label.n_bins, cal.top_label.ece, cal.top_label.mce
-            );
-        }
-        s += "  class        support  precision  recall     F1\n";
-        for k in c.per_class.iter().take(30) {
-            s += &format!(
-                "  {:<12} {:>7}  {:.4}     {:.4}     {:.4}\n",
-                k.class, k.support, k.precision, k.recall, k.f1
-            );
-        }
     }
-    if let Some(m) = &r.results.regression {
-        s += "\nregression\n";
-        for (n, v) in [
-            ("MAE", m.mae),
-            ("MSE", m.mse),
-            ("RMSE", m.rmse),
-            ("R²", m.r2),
-            ("median AE", m.median_ae),
-            ("MAPE", m.mape),
-        ] {
-            s += &format!("  {n:<10} {}\n", opt(v));
-        }
+    s
+}
+
+fn regression_summary(m: &RegressionMetrics) -> String {
+    let mut s = String::new();
+    s += "\nregression\n";
+    for (n, v) in [
+        ("MAE", m.mae),
+        ("MSE", m.mse),
+        ("RMSE", m.rmse),
+        ("R²", m.r2),
+        ("median AE", m.median_ae),
+        ("MAPE", m.mape),
+    ] {
+        s += &format!("  {n:<10} {}\n", opt(v));
     }
-    for g in &r.slices {
+    s
+}
+
+fn slices_summary(g: &SliceGroup) -> String {
+    let mut s = String::new();
+    s += &format!(
+        "\nslices by {} ({}, margin {})\n",
+        g.column, g.metric, g.margin
+    );
+    for sl in &g.slices {
         s += &format!(
-            "\nslices by {} ({}, margin {})\n",
-            g.column, g.metric, g.margin
+            "  {:<24} n={:<7} {} {}\n",
+            sl.value,
+            sl.count,
+            opt(sl.metric_value),
+            if sl.flagged { "FLAGGED" } else { "" }
         );
-        for sl in &g.slices {
-            s += &format!(
-                "  {:<24} n={:<7} {} {}\n",
-                sl.value,
-                sl.count,
-                opt(sl.metric_value),
-                if sl.flagged { "FLAGGED" } else { "" }
-            );
-        }
     }
-    if let Some(c) = &r.comparison {
+    s
+}
+
+fn comparison_summary(c: &Comparison) -> String {
+    let mut s = String::new();
+    s += &format!(
+        "\nchampion vs challenger ({} rows, {} paired bootstrap resamples, {:.0}% intervals)\n",
+        c.n,
+        c.resamples,
+        c.confidence * 100.0
+    );
+    for m in &c.metrics {
         s += &format!(
-            "\nchampion vs challenger ({} rows, {} paired bootstrap resamples, {:.0}% intervals)\n",
-            c.n,
-            c.resamples,
-            c.confidence * 100.0
+            "  {:<12} {} -> {}  delta {} [{}, {}]  {:?}\n",
+            m.metric,
+            opt(m.champion),
+            opt(m.challenger),
+            opt(m.delta),
+            opt(m.ci_low),
+            opt(m.ci_high),
+            m.verdict
         );
-        for m in &c.metrics {
-            s += &format!(
-                "  {:<12} {} -> {}  delta {} [{}, {}]  {:?}\n",
-                m.metric,
-                opt(m.champion),
-                opt(m.challenger),
-                opt(m.delta),
-                opt(m.ci_low),
-                opt(m.ci_high),
-                m.verdict
-            );
-        }
-        if let Some(mc) = &c.mcnemar {
-            s += &format!(
-                "  McNemar exact: champion-only correct {}, challenger-only correct {}, p = {:.6}\n",
-                mc.champion_only, mc.challenger_only, mc.p_value
-            );
-        }
     }
-    if let Some(dr) = &r.drift {
+    if let Some(mc) = &c.mcnemar {
         s += &format!(
-            "\ndrift: {} of {} columns drifted{}\n",
-            dr.drifted_columns,
-            dr.columns.len(),
-            if dr.dataset_drift {
-                " — DATASET DRIFT"
-            } else {
-                ""
-            }
+            "  McNemar exact: champion-only correct {}, challenger-only correct {}, p = {:.6}\n",
+            mc.champion_only, mc.challenger_only, mc.p_value
         );
-        for c in dr.columns.iter().filter(|c| c.drifted).take(20) {
-            s += &format!(
-                "  {:<20} {:?} {} (threshold {})\n",
-                c.column,
-                c.method,
-                opt(c.score),
-                c.threshold
-            );
-        }
     }
-    let q = &r.quality;
-    if q.duplicate_rows > 0 {
-        s += &format!("\nduplicate rows: {}\n", q.duplicate_rows);
-    }
-    if let Some(g) = &r.gates {
-        s += &format!("\ngates: {}\n", if g.passed { "passed" } else { "FAILED" });
-        for res in &g.results {
-            s += &format!("  {} {}\n", if res.passed { "ok  " } else { "FAIL" }, res);
+    s
+}
+
+fn drift_summary(dr: &DriftReport) -> String {
+    let mut s = String::new();
+    s += &format!(
+        "\ndrift: {} of {} columns drifted{}\n",
+        dr.drifted_columns,
+        dr.columns.len(),
+        if dr.dataset_drift {
+            " — DATASET DRIFT"
+        } else {
+            ""
         }
+    );
+    for c in dr.columns.iter().filter(|c| c.drifted).take(20) {
+        s += &format!(
+            "  {:<20} {:?} {} (threshold {})\n",
+            c.column,
+            c.method,
+            opt(c.score),
+            c.threshold
+        );
     }
     s
 }
