@@ -7,10 +7,14 @@ ADDR ?= 127.0.0.1:8080
 setup:
 	@scripts/setup
 
-## Build pkg/ (release, wasm SIMD) and serve the demo page on http://$(ADDR)
-demo: setup pkg cli
-	EDGE_REGISTRY=target/release/edge-registry scripts/build-sample-registry
-	target/release/edge-registry serve www --mount /pkg=pkg --mount /registry=target/sample-registry --addr $(ADDR)
+## Build pkg/ (wasm SIMD) and the CLI with the fast-building profiles (wasm-fast, fast: the
+## release optimisation levels without fat LTO), then serve the demo page on http://$(ADDR).
+## `make pkg` / `make cli` build what is shipped and benchmarked (release, fat LTO).
+demo: setup
+	PROFILE=wasm-fast scripts/build-pkg
+	cargo build --profile fast --features cli --bin edge-registry
+	EDGE_REGISTRY=target/fast/edge-registry scripts/build-sample-registry
+	target/fast/edge-registry serve www --mount /pkg=pkg --mount /registry=target/sample-registry --addr $(ADDR)
 
 ## Every test tier (lint, native, wasm in Node/Chromium/worker, JS API in Node, browser e2e)
 test: setup
