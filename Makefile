@@ -10,7 +10,8 @@ setup:
 ## Build pkg/ (wasm SIMD) and the CLI with the fast-building profiles (wasm-fast, fast: the
 ## release optimisation levels without fat LTO), then serve the demo page on http://$(ADDR).
 ## `make pkg` / `make cli` build what is shipped and benchmarked (release, fat LTO).
-demo: setup
+demo:
+	@scripts/setup --demo
 	PROFILE=wasm-fast scripts/build-pkg
 	cargo build --profile fast --features cli --bin edge-registry
 	EDGE_REGISTRY=target/fast/edge-registry scripts/build-sample-registry
