@@ -67,8 +67,9 @@ struct TargetsRoles {
     parents: BTreeMap<String, String>,
 }
 
-/// The fewest roles a load may name: a succinct hash delegation names all its bins (up to
-/// 2^16 here, `path_hash_prefixes` of 16 bits), whether or not snapshot lists them yet.
+/// The fewest roles a load may name: the walk names every bin of a succinct hash delegation
+/// (2^bit_length of them) whether or not snapshot lists them yet, so up to bit_length 16 a
+/// repository loads even when snapshot lists only some bins.
 const MIN_ROLES_NAMED: u32 = 1 << 16;
 
 /// Loads every targets role the snapshot lists and the delegations reach, with the client's
