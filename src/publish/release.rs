@@ -364,24 +364,27 @@ impl Repository {
 
         let dir = format!("{}/{}/{}/", catalogue::MODELS_DIR, r.name, r.version);
         let old_files = self.version_files(&dir);
-        let mut outcome = PublishOutcome::Published;
-        if existing.is_some() || !old_files.is_empty() {
+        // A version already (partly) published is put on a copy first: the same content is
+        // no change, other content needs `force`, and then the copy is kept (the model is
+        // hashed once).
+        let outcome = if existing.is_some() || !old_files.is_empty() {
             let mut trial = self.clone();
             trial.put_version(&role, r, &card, &old_files)?;
             if trial.version_files(&dir) == old_files {
-                outcome = PublishOutcome::Unchanged;
+                PublishOutcome::Unchanged
             } else if !r.force {
                 return Err(PublishError::VersionExists {
                     name: r.name.clone(),
                     version: r.version.clone(),
                 });
             } else {
-                outcome = PublishOutcome::Replaced;
+                *self = trial;
+                PublishOutcome::Replaced
             }
-        }
-        if outcome != PublishOutcome::Unchanged {
+        } else {
             self.put_version(&role, r, &card, &old_files)?;
-        }
+            PublishOutcome::Published
+        };
         for alias in &r.aliases {
             self.set_alias(&r.name, alias, &r.version)?;
         }
