@@ -6,6 +6,11 @@
 //! truncation when the stream ends early, and on a digest mismatch. After a failure it stays
 //! failed: every later call returns the same error.
 //!
+//! Where the whole buffer ends up in memory anyway (a model about to be loaded), a JS host
+//! hashes it faster in one call than `sha2` compiled to wasm hashes the chunks: [`LengthCheck`]
+//! then keeps the streamed length cap and [`check_digest`] compares the host's digest of the
+//! whole ([`web`], WebCrypto).
+//!
 //! Owns SHA-256 and the streaming target verifier. Imports only `error`.
 
 use std::fmt;
@@ -14,6 +19,9 @@ use std::str::FromStr;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Code, ErrorCode};
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 /// A SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,6 +119,88 @@ impl ErrorCode for DigestError {
     }
 }
 
+/// Checks a stream of chunks against a signed length only: fails the moment more bytes arrive
+/// than the signed length allows, and on truncation at the end. Sticky like
+/// [`StreamingVerifier`], which is this plus the hash.
+#[derive(Clone, Debug)]
+pub struct LengthCheck {
+    expected_len: u64,
+    seen: u64,
+    failure: Option<DigestError>,
+}
+
+impl LengthCheck {
+    /// A check for a stream of exactly `expected_len` bytes.
+    pub fn new(expected_len: u64) -> Self {
+        LengthCheck {
+            expected_len,
+            seen: 0,
+            failure: None,
+        }
+    }
+
+    /// Counts the next chunk. Fails if it would take the stream past the signed length; once
+    /// failed, every call returns the same error.
+    pub fn update(&mut self, chunk: &[u8]) -> Result<(), DigestError> {
+        // A chunk length always fits in u64 on the targets we build for; saturate anyway.
+        self.count(u64::try_from(chunk.len()).unwrap_or(u64::MAX))
+    }
+
+    /// [`LengthCheck::update`] for a chunk of `len` bytes held elsewhere.
+    pub fn count(&mut self, len: u64) -> Result<(), DigestError> {
+        if let Some(err) = &self.failure {
+            return Err(err.clone());
+        }
+        let total = self.seen.saturating_add(len);
+        if total > self.expected_len {
+            let err = DigestError::LengthExceeded {
+                expected: self.expected_len,
+                got: total,
+            };
+            self.failure = Some(err.clone());
+            return Err(err);
+        }
+        self.seen = total;
+        Ok(())
+    }
+
+    /// Bytes accepted so far.
+    pub fn bytes_seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// The signed length.
+    pub fn expected_len(&self) -> u64 {
+        self.expected_len
+    }
+
+    /// Ends the stream: the signed length must have been reached (and never passed).
+    pub fn finish(&self) -> Result<(), DigestError> {
+        if let Some(err) = &self.failure {
+            return Err(err.clone());
+        }
+        if self.seen < self.expected_len {
+            return Err(DigestError::Truncated {
+                expected: self.expected_len,
+                got: self.seen,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `actual` when it is the signed digest `expected`, else [`DigestError::Mismatch`].
+pub fn check_digest(
+    expected: Sha256Digest,
+    actual: Sha256Digest,
+) -> Result<Sha256Digest, DigestError> {
+    if actual == expected {
+        Ok(actual)
+    } else {
+        Err(DigestError::Mismatch { expected, actual })
+    }
+}
+
 /// Checks a stream of chunks against a signed length and SHA-256 digest.
 ///
 /// ```
@@ -125,9 +215,7 @@ impl ErrorCode for DigestError {
 pub struct StreamingVerifier {
     hasher: Sha256,
     expected_digest: Sha256Digest,
-    expected_len: u64,
-    seen: u64,
-    failure: Option<DigestError>,
+    length: LengthCheck,
 }
 
 impl StreamingVerifier {
@@ -137,63 +225,35 @@ impl StreamingVerifier {
         StreamingVerifier {
             hasher: Sha256::new(),
             expected_digest,
-            expected_len,
-            seen: 0,
-            failure: None,
+            length: LengthCheck::new(expected_len),
         }
     }
 
     /// Feeds the next chunk. Fails, without hashing the chunk, if it would take the stream past
     /// the signed length; once failed, every call returns the same error.
     pub fn update(&mut self, chunk: &[u8]) -> Result<(), DigestError> {
-        if let Some(err) = &self.failure {
-            return Err(err.clone());
-        }
-        // A chunk length always fits in u64 on the targets we build for; saturate anyway.
-        let len = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
-        let total = self.seen.saturating_add(len);
-        if total > self.expected_len {
-            let err = DigestError::LengthExceeded {
-                expected: self.expected_len,
-                got: total,
-            };
-            self.failure = Some(err.clone());
-            return Err(err);
-        }
+        self.length.update(chunk)?;
         self.hasher.update(chunk);
-        self.seen = total;
         Ok(())
     }
 
     /// Bytes accepted so far.
     pub fn bytes_seen(&self) -> u64 {
-        self.seen
+        self.length.bytes_seen()
     }
 
     /// The signed length this verifier expects.
     pub fn expected_len(&self) -> u64 {
-        self.expected_len
+        self.length.expected_len()
     }
 
     /// Ends the stream: checks the length was reached and the digest matches.
     pub fn finish(self) -> Result<Sha256Digest, DigestError> {
-        if let Some(err) = self.failure {
-            return Err(err);
-        }
-        if self.seen < self.expected_len {
-            return Err(DigestError::Truncated {
-                expected: self.expected_len,
-                got: self.seen,
-            });
-        }
-        let actual = Sha256Digest(self.hasher.finalize().into());
-        if actual != self.expected_digest {
-            return Err(DigestError::Mismatch {
-                expected: self.expected_digest,
-                actual,
-            });
-        }
-        Ok(actual)
+        self.length.finish()?;
+        check_digest(
+            self.expected_digest,
+            Sha256Digest(self.hasher.finalize().into()),
+        )
     }
 }
 
@@ -268,6 +328,22 @@ mod tests {
         assert_eq!(v.bytes_seen(), 0);
         assert_eq!(v.update(b"").unwrap_err().code(), "LENGTH_EXCEEDED");
         assert_eq!(v.finish().unwrap_err().code(), "LENGTH_EXCEEDED");
+    }
+
+    #[test]
+    fn length_check_alone_and_digest_comparison() {
+        let mut l = LengthCheck::new(3);
+        l.update(b"ab").unwrap();
+        assert_eq!(l.finish().unwrap_err().code(), "TRUNCATED");
+        l.update(b"c").unwrap();
+        l.finish().unwrap();
+        assert_eq!(l.update(b"d").unwrap_err().code(), "LENGTH_EXCEEDED");
+        assert_eq!(l.bytes_seen(), 3);
+        assert_eq!(l.finish().unwrap_err().code(), "LENGTH_EXCEEDED");
+        let d = Sha256Digest::of(b"abc");
+        assert_eq!(check_digest(d, d).unwrap(), d);
+        let other = Sha256Digest::of(b"abd");
+        assert_eq!(check_digest(d, other).unwrap_err().code(), "HASH_MISMATCH");
     }
 
     #[test]

@@ -19,8 +19,9 @@
 //!
 //! Guarantees:
 //! - **Content-addressed, re-checked on read.** A blob is found by the signed SHA-256 and
-//!   every read streams its chunks through a [`StreamingVerifier`] against the signed length
-//!   and digest; a blob that fails is discarded and the caller downloads again.
+//!   every read checks its chunks against the signed length as they are read and the bytes
+//!   against the signed digest (hashed as they stream, or as a whole where the host's
+//!   WebCrypto is faster); a blob that fails is discarded and the caller downloads again.
 //! - **Nothing partial is ever servable.** Chunks are written under a per-download id that only
 //!   a `blob/<sha256>` record makes visible, and that record is committed (with the version
 //!   entry and the removal of the staging record) in one [`Store::commit_if`] after every chunk
@@ -45,7 +46,7 @@ use super::output::ArtifactOut;
 use super::RegistryError;
 use crate::catalogue::VersionId;
 use crate::clock::{Clock, UnixSeconds};
-use crate::digest::{Sha256Digest, StreamingVerifier};
+use crate::digest::{check_digest, LengthCheck, Sha256Digest, Sha256Hasher};
 use crate::store::{Op, StorageEstimate, Store, StoreError};
 
 /// Prefix of the trusted TUF metadata.
@@ -352,21 +353,24 @@ impl<S: Store, C: Clock> Cache<S, C> {
         Ok(out)
     }
 
-    /// Streams the cached artifact `sha` (exactly `length` bytes) to `on_chunk`, verifying the
-    /// length and digest as it goes. On [`BlobRead::Corrupt`] the blob has been discarded and
-    /// whatever `on_chunk` received must be thrown away.
+    /// Reads the cached artifact `sha` (exactly `length` bytes) into `out`, reporting the bytes
+    /// read so far, and verifies the length and digest: the chunks' hash as they are read, or,
+    /// where `out` digests a whole buffer faster ([`ArtifactOut::digests_whole`]), the length
+    /// as they are read and the digest of the whole. On [`BlobRead::Corrupt`] the blob has
+    /// been discarded and whatever `out` received must be thrown away.
     pub async fn read_blob(
         &self,
         sha: &str,
         length: u64,
-        on_chunk: &mut dyn FnMut(&[u8]),
+        out: &mut dyn ArtifactOut,
+        progress: &dyn Fn(u64),
     ) -> Result<BlobRead, StoreError> {
         let key = blob_key(sha);
         let Some(rec_bytes) = self.store.get(&key).await? else {
             return Ok(BlobRead::Miss);
         };
         let reason = match self
-            .verify_chunks(sha, length, &rec_bytes, on_chunk)
+            .verify_chunks(sha, length, &rec_bytes, out, progress)
             .await?
         {
             None => return Ok(BlobRead::Hit),
@@ -381,7 +385,8 @@ impl<S: Store, C: Clock> Cache<S, C> {
         sha: &str,
         length: u64,
         rec_bytes: &[u8],
-        on_chunk: &mut dyn FnMut(&[u8]),
+        out: &mut dyn ArtifactOut,
+        progress: &dyn Fn(u64),
     ) -> Result<Option<String>, StoreError> {
         let Some(rec) = parse::<BlobRecord>(rec_bytes) else {
             return Ok(Some("unreadable blob record".into()));
@@ -395,17 +400,29 @@ impl<S: Store, C: Clock> Cache<S, C> {
         let Ok(digest) = Sha256Digest::from_hex(sha) else {
             return Ok(Some("not a sha256 digest".into()));
         };
-        let mut v = StreamingVerifier::new(digest, length);
+        let mut len = LengthCheck::new(length);
+        let mut hasher = (!out.digests_whole()).then(Sha256Hasher::new);
         for n in 0..rec.chunks {
             let Some(chunk) = self.store.get(&chunk_key(sha, &rec.id, n)).await? else {
                 return Ok(Some(format!("chunk {n} of {} is missing", rec.chunks)));
             };
-            if let Err(e) = v.update(&chunk) {
+            if let Err(e) = len.update(&chunk) {
                 return Ok(Some(e.to_string()));
             }
-            on_chunk(&chunk);
+            if let Some(h) = &mut hasher {
+                h.update(&chunk);
+            }
+            out.push(&chunk);
+            progress(len.bytes_seen());
         }
-        Ok(v.finish().err().map(|e| e.to_string()))
+        if let Err(e) = len.finish() {
+            return Ok(Some(e.to_string()));
+        }
+        let actual = match hasher {
+            Some(h) => h.finish(),
+            None => out.sha256().await,
+        };
+        Ok(check_digest(digest, actual).err().map(|e| e.to_string()))
     }
 
     /// Removes a blob whose record is still `rec_bytes`, and its chunks.

@@ -634,14 +634,9 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     ) -> Result<BlobRead, RegistryError> {
         let length = model.target.length;
         out.start(length)?;
-        let mut loaded = 0u64;
         let read = self
             .cache
-            .read_blob(sha, length, &mut |chunk| {
-                out.push(chunk);
-                loaded += chunk.len() as u64;
-                report(loaded, Source::Cache);
-            })
+            .read_blob(sha, length, out, &|loaded| report(loaded, Source::Cache))
             .await?;
         if matches!(read, BlobRead::Hit) {
             self.cache
@@ -668,6 +663,9 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         }
         let length = target.length;
         let mut verifier = TargetVerifier::new(target)?;
+        // Where the host hashes a whole buffer faster (WebCrypto), the SHA-256 waits for the
+        // last byte; the signed length is still enforced chunk by chunk.
+        let whole = out.digests_whole() && verifier.defer_sha256();
         let mut loaded = 0u64;
         let result = {
             let mut sink = |chunk: &[u8]| -> Result<(), ()> {
@@ -700,7 +698,15 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             }
             Some(Ok(())) => {}
         }
-        verifier.finish()?;
+        if !whole {
+            verifier.finish()?;
+            return Ok(());
+        }
+        verifier.check_length()?;
+        let digest = race(out.sha256(), opts.abort)
+            .await
+            .ok_or(RegistryError::Aborted)?;
+        verifier.finish_with(Some(digest.0))?;
         Ok(())
     }
 

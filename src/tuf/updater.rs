@@ -1009,13 +1009,15 @@ fn report(
 }
 
 /// Streaming length + hash check of a target against its signed entry (spec 5.7.3): every
-/// listed hash with a supported algorithm (sha256, sha512) is checked.
+/// listed hash with a supported algorithm (sha256, sha512) is checked. The SHA-256 may instead
+/// be computed by the caller over the whole buffer ([`TargetVerifier::defer_sha256`]).
 pub(crate) struct TargetVerifier {
     role: String,
     path: String,
     expected_len: u64,
     seen: u64,
-    sha256: Option<(Sha256, String)>,
+    /// The signed SHA-256, and the hasher while it is streamed (`None` once deferred).
+    sha256: Option<(Option<Sha256>, String)>,
     sha512: Option<(Sha512, String)>,
 }
 
@@ -1025,7 +1027,7 @@ impl TargetVerifier {
         let sha256 = info
             .hashes
             .get("sha256")
-            .map(|h| (Sha256::new(), h.clone()));
+            .map(|h| (Some(Sha256::new()), h.clone()));
         let sha512 = info
             .hashes
             .get("sha512")
@@ -1047,12 +1049,25 @@ impl TargetVerifier {
         })
     }
 
+    /// Stops streaming the SHA-256 (before the first chunk): [`TargetVerifier::finish_with`]
+    /// is then given the digest of the whole. Whether a SHA-256 is listed (else nothing
+    /// changes and there is nothing to give).
+    pub(crate) fn defer_sha256(&mut self) -> bool {
+        match &mut self.sha256 {
+            Some((hasher, _)) => {
+                *hasher = None;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Feeds the next chunk.
     pub(crate) fn update(&mut self, chunk: &[u8]) {
         self.seen = self
             .seen
             .saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
-        if let Some((h, _)) = &mut self.sha256 {
+        if let Some((Some(h), _)) = &mut self.sha256 {
             h.update(chunk);
         }
         if let Some((h, _)) = &mut self.sha512 {
@@ -1060,19 +1075,35 @@ impl TargetVerifier {
         }
     }
 
-    /// Checks the length and every hash.
-    pub(crate) fn finish(self) -> Result<(), TufError> {
+    /// Checks the length alone (before computing a deferred digest).
+    pub(crate) fn check_length(&self) -> Result<(), TufError> {
         if self.seen != self.expected_len {
             return Err(TufError::LengthMismatch {
-                role: self.role,
-                file: self.path,
+                role: self.role.clone(),
+                file: self.path.clone(),
                 expected: self.expected_len,
                 got: self.seen,
             });
         }
+        Ok(())
+    }
+
+    /// Checks the length and every streamed hash.
+    pub(crate) fn finish(self) -> Result<(), TufError> {
+        self.finish_with(None)
+    }
+
+    /// Checks the length and every hash, the SHA-256 being `whole_sha256` when it was
+    /// deferred (a deferred SHA-256 with no digest given fails as a mismatch).
+    pub(crate) fn finish_with(self, whole_sha256: Option<[u8; 32]>) -> Result<(), TufError> {
+        self.check_length()?;
         let mut results = Vec::new();
         if let Some((h, expected)) = self.sha256 {
-            results.push(("sha256", hex::encode(h.finalize()), expected));
+            let actual = match h {
+                Some(h) => hex::encode(h.finalize()),
+                None => whole_sha256.map_or_else(|| "not computed".into(), hex::encode),
+            };
+            results.push(("sha256", actual, expected));
         }
         if let Some((h, expected)) = self.sha512 {
             results.push(("sha512", hex::encode(h.finalize()), expected));

@@ -43,6 +43,10 @@ export const EXPECTED = {
   "sha256: one flipped bit": "HASH_MISMATCH",
   "sha256: malformed digest": "INVALID_DIGEST",
   "sha256: negative length": "INVALID_ARGUMENT",
+  "sha256: verifyBytes (the host's fastest digest) of the whole stream": "ok",
+  "sha256: verifyBytes of a buffer with one flipped bit": "HASH_MISMATCH",
+  "sha256: verifyBytes of a buffer one byte short": "TRUNCATED",
+  "sha256: verifyBytes of a buffer one byte long": "LENGTH_EXCEEDED",
   "tuf: good repository refreshes and verifies a model": "ok",
   "tuf: bad trusted root": "BAD_METADATA",
   "tuf: tampered artifact": "HASH_MISMATCH",
@@ -131,6 +135,22 @@ export async function runVerification(pkg, base) {
     },
     "sha256: malformed digest": () => new pkg.Sha256Verifier("zz", 1),
     "sha256: negative length": () => new pkg.Sha256Verifier(s.sha256, -1),
+    "sha256: verifyBytes (the host's fastest digest) of the whole stream": async () => {
+      check((await pkg.verifyBytes(data, s.sha256, s.length)) === s.sha256, "digest");
+      for (const v of vectors.nist) {
+        const msg = new TextEncoder().encode(v.message.repeat(v.repeat));
+        check((await pkg.verifyBytes(msg, v.sha256, msg.length)) === v.sha256, "NIST vector");
+      }
+    },
+    "sha256: verifyBytes of a buffer with one flipped bit": async () => {
+      const bad = data.slice();
+      bad[bad.length - 1] ^= 0x80;
+      await pkg.verifyBytes(bad, s.sha256, s.length);
+    },
+    "sha256: verifyBytes of a buffer one byte short": () =>
+      pkg.verifyBytes(data.subarray(1), s.sha256, s.length),
+    "sha256: verifyBytes of a buffer one byte long": () =>
+      pkg.verifyBytes(data, s.sha256, s.length - 1),
     "tuf: good repository refreshes and verifies a model": async () => {
       const reg = await pkg.Registry.open({ url: `${base}/good`, trustedRoot, cache: "memory" });
       const r = await reg.refresh();

@@ -4,11 +4,13 @@
 //! `Registry`: the registry client for pages, workers and Node. Converts arguments, calls
 //! [`crate::registry::Registry`], converts the results; errors are `Error`s with a `code`.
 
+use futures_util::future::LocalBoxFuture;
 use js_sys::{Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::catalogue::Resolved;
+use crate::digest::Sha256Digest;
 use crate::error::Code;
 use crate::registry::{ArtifactOut, Fetched, RegistryError};
 use crate::tuf::TargetInfo;
@@ -199,6 +201,19 @@ impl ArtifactOut for JsBytes {
         scratch.resize(end - start, 0);
         a.subarray(s, e).copy_to(scratch);
         scratch
+    }
+
+    fn digests_whole(&self) -> bool {
+        crate::digest::web::available()
+    }
+
+    fn sha256(&self) -> LocalBoxFuture<'_, Sha256Digest> {
+        Box::pin(async move {
+            match &self.array {
+                Some(a) => crate::digest::web::sha256_of_array(&a.subarray(0, self.filled)).await,
+                None => Sha256Digest::of(&[]),
+            }
+        })
     }
 }
 
