@@ -14,6 +14,7 @@ mod check;
 mod checked_ops;
 mod control_flow;
 mod expand;
+mod fuse;
 mod loop_op;
 mod plan;
 mod predictor;
@@ -211,6 +212,7 @@ fn decode(bytes: &[u8], limits: &EngineLimits) -> Result<pb::ModelProto, EngineE
         });
     }
     rewrite::rewrite(graph, 0)?;
+    fuse::fuse(graph);
     Ok(proto)
 }
 
