@@ -60,7 +60,7 @@ export async function benchModels(lib, models, opts = {}) {
     for (let i = 0; i < (opts.loads ?? 7); i++) {
       model?.free();
       const t0 = performance.now();
-      model = lib.Model.fromBytes(m.bytes, m.card);
+      model = await lib.Model.create(m.bytes, m.card);
       loads.push(performance.now() - t0);
     }
     const name = m.card.inputs[0].name;

@@ -83,7 +83,7 @@ const handlers = {
   },
 
   // Models from bytes.
-  loadModel: ({ bytes, card }) => [modelInfo(lib.Model.fromBytes(new Uint8Array(bytes), card))],
+  loadModel: async ({ bytes, card }) => [modelInfo(await lib.Model.create(bytes, card))],
   run: ({ handle, feeds }) => {
     const t0 = performance.now();
     const outputs = get(handle).run(feeds);
@@ -122,7 +122,7 @@ const handlers = {
     const registry = get(handle);
     const fetched = await registry.fetchModel(reference, { onProgress: progress });
     const t0 = performance.now();
-    const model = lib.Model.fromBytes(fetched.bytes, fetched.card ?? undefined);
+    const model = await lib.Model.create(fetched.bytes, fetched.card ?? undefined);
     const loadMs = performance.now() - t0;
     const { bytes, ...meta } = fetched;
     return [modelInfo(model, { ...meta, loadMs })];

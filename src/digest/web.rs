@@ -39,16 +39,33 @@ async fn digest_of(pending: Promise) -> Option<Sha256Digest> {
     Some(Sha256Digest(out))
 }
 
+/// A WebCrypto SHA-256 under way (see [`start`]).
+pub struct PendingDigest(Promise);
+
+/// Starts WebCrypto's SHA-256 of a JS byte array, which the host hashes off the calling
+/// thread: `digest` takes "a copy of the bytes held by the data parameter" before it returns
+/// (Web Cryptography API, `digest`, step 2), so later writes to `data` do not change the
+/// result. `None` where the host has no WebCrypto or refuses the call.
+pub fn start(data: &Uint8Array) -> Option<PendingDigest> {
+    let (subtle, digest) = subtle_digest()?;
+    let algorithm = JsValue::from_str("SHA-256");
+    let pending = digest.call2(&subtle, &algorithm, data).ok()?;
+    pending.dyn_into::<Promise>().ok().map(PendingDigest)
+}
+
+impl PendingDigest {
+    /// The digest, or `None` when the host's promise rejects or resolves to something else.
+    pub async fn finish(self) -> Option<Sha256Digest> {
+        digest_of(self.0).await
+    }
+}
+
 /// The SHA-256 of a JS byte array: WebCrypto's, or where the host has none (or it fails),
 /// `sha2`'s over the bytes copied into wasm a megabyte at a time.
 pub async fn sha256_of_array(data: &Uint8Array) -> Sha256Digest {
-    if let Some((subtle, digest)) = subtle_digest() {
-        let algorithm = JsValue::from_str("SHA-256");
-        let pending = digest.call2(&subtle, &algorithm, data).ok();
-        if let Some(d) = pending.and_then(|p| p.dyn_into::<Promise>().ok()) {
-            if let Some(d) = digest_of(d).await {
-                return d;
-            }
+    if let Some(pending) = start(data) {
+        if let Some(d) = pending.finish().await {
+            return d;
         }
     }
     let mut hasher = Sha256Hasher::new();

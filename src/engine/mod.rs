@@ -137,6 +137,20 @@ impl Default for EngineLimits {
     }
 }
 
+impl EngineLimits {
+    /// Refuses a model file larger than `max_model_bytes` (checked before anything copies it).
+    pub fn check_model_size(&self, len: u64) -> Result<(), EngineError> {
+        if len > self.max_model_bytes {
+            return Err(EngineError::LimitExceeded {
+                what: "model size".into(),
+                got: len,
+                limit: self.max_model_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// A loaded model, ready to run: optimised once, or per concrete input shape (see [`PlanKind`]).
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -189,14 +203,7 @@ fn guard<T>(f: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError
 fn decode(bytes: &[u8], limits: &EngineLimits) -> Result<pb::ModelProto, EngineError> {
     // Every path into tract starts here (see run_static_constructors).
     run_static_constructors();
-    let len = bytes.len() as u64;
-    if len > limits.max_model_bytes {
-        return Err(EngineError::LimitExceeded {
-            what: "model size".into(),
-            got: len,
-            limit: limits.max_model_bytes,
-        });
-    }
+    limits.check_model_size(bytes.len() as u64)?;
     let mut proto = pb::ModelProto::decode(bytes).map_err(|e| bad(format!("protobuf: {e}")))?;
     let graph = proto
         .graph

@@ -1,10 +1,12 @@
 //! `Model`: ONNX inference from JavaScript. Typed arrays in, typed arrays out.
 
 use js_sys::{
-    Array, BigInt64Array, Float32Array, Float64Array, Int32Array, Object, Reflect, Uint8Array,
+    Array, ArrayBuffer, BigInt64Array, Float32Array, Float64Array, Int32Array, Object, Promise,
+    Reflect, Uint8Array,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::future_to_promise;
 
 use super::error::{coded_error, js_error, json_from_js, to_js, JsResult};
 use super::eval::{data_bytes, prepare, run_evaluation, JsEvaluation};
@@ -94,6 +96,27 @@ impl JsModel {
     }
 }
 
+/// The engine's load, checked against the card's declared schema when there is one.
+fn load_with_card(bytes: &[u8], card: Option<&ModelCard>) -> JsResult<Model> {
+    let declared = card.and_then(ModelCard::declared_schema);
+    Model::load(bytes, declared.as_ref()).map_err(|e| js_error(&e))
+}
+
+/// A model loaded from bytes the caller gave: reports name it by its digest, and by a target
+/// path when its card names a model and a version.
+fn local_model(inner: Model, card: Option<ModelCard>, digest: Sha256Digest) -> JsModel {
+    let reference = ModelIdentity {
+        target_path: card
+            .as_ref()
+            .filter(|c| c.name != "model" && !c.version.is_empty())
+            .map(|c| format!("models/{}/{}/model.onnx", c.name, c.version))
+            .unwrap_or_default(),
+        sha256: digest.to_hex(),
+        reference: None,
+    };
+    JsModel::new(inner, card, reference)
+}
+
 /// A card from JS: a full model card, or any object with `inputs` and `outputs`.
 fn card_from_js(card: &JsValue) -> JsResult<Option<ModelCard>> {
     if card.is_undefined() || card.is_null() {
@@ -117,10 +140,12 @@ fn specs_to_js(specs: &[TensorSpec]) -> JsResult<JsValue> {
 
 #[wasm_bindgen(js_class = Model)]
 impl JsModel {
-    /// Loads, checks and optimises an ONNX model from bytes. With a `card` (a model card, or
-    /// any object with `inputs` and `outputs`), the graph must match the declared schema, else
-    /// it throws `SCHEMA_MISMATCH`. Malformed bytes throw `BAD_MODEL`; operators the engine lacks
-    /// throw `UNSUPPORTED_MODEL` naming them.
+    /// Loads, checks and optimises an ONNX model from bytes, synchronously. With a `card` (a
+    /// model card, or any object with `inputs` and `outputs`), the graph must match the
+    /// declared schema, else it throws `SCHEMA_MISMATCH`. Malformed bytes throw `BAD_MODEL`;
+    /// operators the engine lacks throw `UNSUPPORTED_MODEL` naming them. The model's `sha256`
+    /// is computed here on the calling thread with `sha2` compiled to wasm, which for a large
+    /// model costs more than the load: `await Model.create(bytes, card)` is faster.
     ///
     /// ```js
     /// const model = Model.fromBytes(new Uint8Array(await (await fetch("model.onnx")).arrayBuffer()));
@@ -131,18 +156,57 @@ impl JsModel {
         #[wasm_bindgen(unchecked_param_type = "ModelCardSchema | undefined")] card: JsValue,
     ) -> JsResult<JsModel> {
         let card = card_from_js(&card)?;
-        let declared = card.as_ref().and_then(ModelCard::declared_schema);
-        let inner = Model::load(bytes, declared.as_ref()).map_err(|e| js_error(&e))?;
-        let reference = ModelIdentity {
-            target_path: card
-                .as_ref()
-                .filter(|c| c.name != "model" && !c.version.is_empty())
-                .map(|c| format!("models/{}/{}/model.onnx", c.name, c.version))
-                .unwrap_or_default(),
-            sha256: Sha256Digest::of(bytes).to_hex(),
-            reference: None,
-        };
-        Ok(JsModel::new(inner, card, reference))
+        let inner = load_with_card(bytes, card.as_ref())?;
+        Ok(local_model(inner, card, Sha256Digest::of(bytes)))
+    }
+
+    /// Loads a model like `fromBytes` (same checks and error codes, as a rejection), shaped as
+    /// onnxruntime-web's `InferenceSession.create`; the `sha256` that names it in reports is
+    /// computed by the host's WebCrypto on another thread while the engine loads (`sha2` in
+    /// wasm where the host has no WebCrypto). Takes a `Uint8Array` or an `ArrayBuffer`, copied
+    /// before this returns: the caller may reuse or transfer it at once.
+    ///
+    /// ```js
+    /// const model = await Model.create(new Uint8Array(await (await fetch("model.onnx")).arrayBuffer()));
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<Model>")]
+    pub fn create(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ModelCardSchema | undefined")] card: JsValue,
+    ) -> Promise {
+        // What reads the caller's objects runs now, before the promise is returned.
+        let started = (|| {
+            let array = match (
+                bytes.dyn_ref::<Uint8Array>(),
+                bytes.dyn_ref::<ArrayBuffer>(),
+            ) {
+                (Some(a), _) => a.clone(),
+                (None, Some(b)) => Uint8Array::new(b),
+                (None, None) => {
+                    return Err(coded_error(
+                        Code::InvalidArgument,
+                        "model bytes must be a Uint8Array or an ArrayBuffer",
+                    ))
+                }
+            };
+            let card = card_from_js(&card)?;
+            crate::engine::EngineLimits::default()
+                .check_model_size(u64::from(array.length()))
+                .map_err(|e| js_error(&e))?;
+            // The host copies the bytes for its digest now and hashes them on another thread.
+            let pending = crate::digest::web::start(&array);
+            Ok((array.to_vec(), card, pending))
+        })();
+        future_to_promise(async move {
+            let (copy, card, pending) = started?;
+            let inner = load_with_card(&copy, card.as_ref())?;
+            let digest = match pending {
+                Some(p) => p.finish().await,
+                None => None,
+            };
+            let digest = digest.unwrap_or_else(|| Sha256Digest::of(&copy));
+            Ok(local_model(inner, card, digest).into())
+        })
     }
 
     /// A compatibility report, before anyone publishes a model: opsets, inputs and outputs,

@@ -67,6 +67,46 @@ test("errors are Error objects with stable codes", () => {
   assert.throws(() => pkg.Model.fromBytes(bytes, { inputs: "nope" }), (e) => e.code === "INVALID_ARGUMENT");
 });
 
+test("Model.create loads like fromBytes, names the model by the digest of the bytes it was given, and rejects with codes", async () => {
+  const dir = "tests/fixtures/models/breast-cancer";
+  const bytes = readFileSync(new URL(`${dir}/model.onnx`, root));
+  const card = readJson(`${dir}/card.json`);
+  const want = pkg.sha256Hex(bytes);
+  const expected = readJson(`${dir}/expected.json`).batch64;
+  const feeds = () => Object.fromEntries(Object.entries(expected.inputs).map(([k, t]) => [k, { data: typed(t), shape: t.shape }]));
+  const sync = pkg.Model.fromBytes(bytes, card);
+  // The caller's buffer is copied before create returns: overwriting it at once changes nothing.
+  const mine = new Uint8Array(bytes);
+  const pending = pkg.Model.create(mine, card);
+  assert.ok(pending instanceof Promise);
+  mine.fill(0);
+  const model = await pending;
+  assert.equal(model.sha256, want);
+  assert.equal(sync.sha256, want);
+  assert.deepEqual(model.inputs, card.inputs);
+  const a = model.run(feeds()), b = sync.run(feeds());
+  for (const name of Object.keys(expected.outputs)) assert.deepEqual(Array.from(a[name].data), Array.from(b[name].data), name);
+  // An ArrayBuffer works too.
+  const fromBuffer = await pkg.Model.create(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  assert.equal(fromBuffer.sha256, want);
+  // A host without WebCrypto: the digest is sha2's, the same.
+  const saved = Object.getOwnPropertyDescriptor(globalThis, "crypto");
+  Object.defineProperty(globalThis, "crypto", { value: undefined, configurable: true, writable: true });
+  let noCrypto;
+  try {
+    noCrypto = await pkg.Model.create(bytes, card);
+  } finally {
+    Object.defineProperty(globalThis, "crypto", saved);
+  }
+  assert.equal(noCrypto.sha256, want);
+  for (const m of [model, sync, fromBuffer, noCrypto]) m.free();
+  await assert.rejects(pkg.Model.create(new Uint8Array([1, 2, 3])), (e) => e instanceof Error && e.code === "BAD_MODEL");
+  await assert.rejects(pkg.Model.create("model.onnx"), (e) => e.code === "INVALID_ARGUMENT" && /Uint8Array/.test(e.message));
+  await assert.rejects(pkg.Model.create(bytes, { inputs: "nope" }), (e) => e.code === "INVALID_ARGUMENT");
+  await assert.rejects(pkg.Model.create(readFileSync(new URL("tests/fixtures/engine/unsupported.onnx", root))),
+    (e) => e.code === "UNSUPPORTED_MODEL" && /Imputer/.test(e.message));
+});
+
 test("a model with open input dims runs at two sizes from one load; model.plan shows the cache", () => {
   const bytes = readFileSync(new URL("tests/fixtures/engine/dynamic.onnx", root));
   const cases = readJson("tests/fixtures/engine/dynamic.json");

@@ -57,6 +57,21 @@ test("a model is reloaded transparently after a crash and gives the same outputs
   model.free();
 });
 
+test("a model made by the async Model.create is reloaded synchronously after a crash", async () => {
+  const model = await lib.Model.create(irisBytes, irisCard);
+  const first = model.run(feeds());
+  assert.throws(() => lib.__testTrap("panic", "boom"), expectCode("INTERNAL_PANIC", /boom/));
+  const again = model.run(feeds());
+  assert.deepEqual(Array.from(again.probabilities.data), Array.from(first.probabilities.data));
+  assert.equal(model.sha256, lib.sha256Hex(irisBytes));
+  // An ArrayBuffer argument is re-made the same way.
+  const fromBuffer = await lib.Model.create(irisBytes.buffer.slice(irisBytes.byteOffset, irisBytes.byteOffset + irisBytes.length), irisCard);
+  assert.throws(() => lib.__testTrap("panic", "again"), expectCode("INTERNAL_PANIC"));
+  assert.deepEqual(Array.from(fromBuffer.run(feeds()).probabilities.data), Array.from(first.probabilities.data));
+  model.free();
+  fromBuffer.free();
+});
+
 test("memory and stack exhaustion are recovered from too", () => {
   for (const kind of ["oom", "stack"]) {
     const before = lib.resets;
