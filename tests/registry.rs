@@ -382,6 +382,47 @@ everywhere_async! {
         ns.delete(&chunks[1]).await.unwrap();
         let (bytes, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
         assert_eq!((bytes.as_slice(), f.source, f.cache_repaired), (fx::DIGITS_2, Source::Network, true));
+        // A blob record naming more chunks than its length needs is refused before any is read,
+        // however many it names; one naming tiny chunks stops at the first missing one.
+        let key = format!("blob/{}", sha(fx::DIGITS_2));
+        for (chunk_size, chunks) in [(1u64, u64::MAX), (1, fx::DIGITS_2.len() as u64)] {
+            let mut record: serde_json::Value = serde_json::from_slice(&ns.get(&key).await.unwrap().unwrap()).unwrap();
+            record["chunk_size"] = chunk_size.into();
+            record["chunks"] = chunks.into();
+            ns.put(&key, &serde_json::to_vec(&record).unwrap()).await.unwrap();
+            let (bytes, f) = reg.fetch_model("digits@2", FetchOptions::default()).await.unwrap();
+            assert_eq!((bytes.as_slice(), f.source, f.cache_repaired), (fx::DIGITS_2, Source::Network, true), "{chunks}");
+        }
+    }
+
+    async fn an_artifact_of_many_chunks_reads_back_from_the_cache_a_batch_at_a_time() {
+        let fetch = server("good", &good());
+        let store = Rc::new(MemoryStore::new());
+        let ns = view(Rc::clone(&store), "good");
+        let mut c = config("good");
+        c.cache.chunk_bytes = 8 << 10;
+        let reg = open(c, Rc::clone(&fetch), Rc::clone(&store), &clock()).await;
+        reg.refresh().await.unwrap();
+        reg.fetch_model("big@1", FetchOptions::default()).await.unwrap();
+        let big = fx::big();
+        let chunks = ns.keys("chunk/").await.unwrap();
+        assert_eq!(chunks.len(), big.len().div_ceil(8 << 10));
+        assert!(chunks.len() > 3 * 64, "several read batches: {}", chunks.len());
+        fetch.clear_requests();
+        let seen = Cell::new(0u64);
+        let progress = |p: &Progress| seen.set(p.loaded);
+        let opts = FetchOptions { progress: Some(&progress), ..FetchOptions::default() };
+        let (bytes, f) = reg.fetch_model("big@1", opts).await.unwrap();
+        assert!(bytes == big);
+        assert_eq!((f.source, f.cache_repaired), (Source::Cache, false));
+        assert_eq!(seen.get(), big.len() as u64);
+        assert!(target_requests(&fetch).is_empty());
+        // The last chunk missing: found at the end of the last batch.
+        let last = chunks.iter().max_by_key(|k| k.rsplit('/').next().and_then(|n| n.parse::<u64>().ok())).unwrap();
+        ns.delete(last).await.unwrap();
+        let (bytes, f) = reg.fetch_model("big@1", FetchOptions::default()).await.unwrap();
+        assert!(bytes == big);
+        assert_eq!((f.source, f.cache_repaired), (Source::Network, true));
     }
 
     async fn a_tampered_artifact_on_the_server_is_refused_and_nothing_cached() {

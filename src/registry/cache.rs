@@ -11,7 +11,7 @@
 //! alias/<sha256>                  verified aliases documents, content-addressed
 //! blob/<sha256>                   a complete, verified artifact: length, chunk size, chunk count,
 //!                                 and the download id its chunks were written under
-//! chunk/<sha256>/<id>/<n>         the artifact's bytes, in chunks of `chunk_bytes` (8 MiB)
+//! chunk/<sha256>/<id>/<n>         the artifact's bytes, in chunks of `chunk_bytes` (4 MiB)
 //! stage/<id>                      a download being written (its chunks are not visible yet)
 //! ver/<name>/<version>            a cached version: its digest, length, last use
 //! pin/<name>/<version>            a pinned version (never evicted)
@@ -54,6 +54,8 @@ pub const TUF_PREFIX: &str = "tuf/";
 const ALIAS: &str = "alias/";
 const BLOB: &str = "blob/";
 const CHUNK: &str = "chunk/";
+/// Bytes of chunks written per store transaction.
+const WRITE_BATCH_BYTES: u64 = 16 << 20;
 const STAGE: &str = "stage/";
 const VER: &str = "ver/";
 const PIN: &str = "pin/";
@@ -61,7 +63,7 @@ const PIN: &str = "pin/";
 /// Cache settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheConfig {
-    /// Size of the chunks artifacts are stored in (default 8 MiB).
+    /// Size of the chunks artifacts are stored in (default 4 MiB).
     pub chunk_bytes: u64,
     /// Most bytes of artifacts the cache may hold (`None`: only the platform's estimate
     /// limits it).
@@ -77,7 +79,7 @@ pub struct CacheConfig {
 impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
-            chunk_bytes: 8 << 20,
+            chunk_bytes: 4 << 20,
             max_bytes: None,
             stale_staging_secs: 3600,
             instance_id: "client".into(),
@@ -402,18 +404,44 @@ impl<S: Store, C: Clock> Cache<S, C> {
         };
         let mut len = LengthCheck::new(length);
         let mut hasher = (!out.digests_whole()).then(Sha256Hasher::new);
-        for n in 0..rec.chunks {
-            let Some(chunk) = self.store.get(&chunk_key(sha, &rec.id, n)).await? else {
-                return Ok(Some(format!("chunk {n} of {} is missing", rec.chunks)));
+        // A record's chunk count is untrusted: no more keys than the signed length can fill.
+        let most = length.div_ceil(rec.chunk_size.max(1)).max(1);
+        if rec.chunks > most {
+            return Ok(Some(format!(
+                "record names {} chunks, more than {most} of {} bytes",
+                rec.chunks, rec.chunk_size
+            )));
+        }
+        let mut n = 0;
+        let mut problem = None;
+        // The keys a batch at a time: a record may name many small chunks.
+        while n < rec.chunks && problem.is_none() {
+            let to = n.saturating_add(64).min(rec.chunks);
+            let keys: Vec<String> = (n..to).map(|i| chunk_key(sha, &rec.id, i)).collect();
+            let mut visit = |chunk: Option<Vec<u8>>| {
+                let Some(chunk) = chunk else {
+                    problem = Some(format!("chunk {n} of {} is missing", rec.chunks));
+                    return false;
+                };
+                if let Err(e) = len.update(&chunk) {
+                    problem = Some(e.to_string());
+                    return false;
+                }
+                if let Some(h) = &mut hasher {
+                    h.update(&chunk);
+                }
+                out.push(&chunk);
+                progress(len.bytes_seen());
+                n += 1;
+                true
             };
-            if let Err(e) = len.update(&chunk) {
-                return Ok(Some(e.to_string()));
+            self.store.get_each(&keys, &mut visit).await?;
+            if problem.is_none() && n < to {
+                problem = Some(format!("chunk {n} of {} was not read", rec.chunks));
             }
-            if let Some(h) = &mut hasher {
-                h.update(&chunk);
-            }
-            out.push(&chunk);
-            progress(len.bytes_seen());
+        }
+        if problem.is_some() {
+            return Ok(problem);
         }
         if let Err(e) = len.finish() {
             return Ok(Some(e.to_string()));
@@ -652,30 +680,42 @@ impl<S: Store, C: Clock> Cache<S, C> {
     ) -> Result<Committed, RegistryError> {
         let cs = self.config.chunk_bytes.max(1);
         let chunks = length.div_ceil(cs);
-        let mut scratch = Vec::new();
-        for n in 0..chunks {
+        // Several chunks per transaction: IndexedDB commits a batch of them in about the time
+        // it takes for one. One copy buffer per chunk of a batch where `out` copies.
+        let per_batch = (WRITE_BATCH_BYTES / cs).clamp(1, 64);
+        let mut scratch: Vec<Vec<u8>> = Vec::new();
+        let mut n = 0;
+        while n < chunks {
             if abort.is_some_and(AbortFlag::is_aborted) {
                 return Err(RegistryError::Aborted);
             }
-            let start = n * cs;
-            let end = (start + cs).min(length);
-            let (s, e) = match (usize::try_from(start), usize::try_from(end)) {
-                (Ok(s), Ok(e)) => (s, e),
-                _ => {
-                    return Err(RegistryError::TooLarge {
-                        what: "artifact".into(),
-                        length,
-                        limit: usize::MAX as u64,
-                    })
+            let to = n.saturating_add(per_batch).min(chunks);
+            let keys: Vec<String> = (n..to).map(|i| chunk_key(sha, id, i)).collect();
+            scratch.resize_with(keys.len(), Vec::new);
+            let mut ops = Vec::with_capacity(keys.len());
+            for ((i, key), buf) in (n..to).zip(&keys).zip(scratch.iter_mut()) {
+                let start = i * cs;
+                let end = (start + cs).min(length);
+                let (s, e) = match (usize::try_from(start), usize::try_from(end)) {
+                    (Ok(s), Ok(e)) => (s, e),
+                    _ => {
+                        return Err(RegistryError::TooLarge {
+                            what: "artifact".into(),
+                            length,
+                            limit: usize::MAX as u64,
+                        })
+                    }
+                };
+                let bytes = out.slice(s, e, buf);
+                if bytes.len() != e - s {
+                    return Err(RegistryError::NotReady {
+                        reason: "the output buffer lost bytes".into(),
+                    });
                 }
-            };
-            let bytes = out.slice(s, e, &mut scratch);
-            if bytes.len() != e - s {
-                return Err(RegistryError::NotReady {
-                    reason: "the output buffer lost bytes".into(),
-                });
+                ops.push(Op::Put(key, bytes));
             }
-            self.store.put(&chunk_key(sha, id, n), bytes).await?;
+            self.store.commit(&ops).await?;
+            n = to;
         }
         let blob = json(&BlobRecord {
             length,

@@ -75,6 +75,18 @@ impl Store for AnyStore {
         }
     }
 
+    async fn get_each(
+        &self,
+        keys: &[String],
+        visit: &mut dyn FnMut(Option<Vec<u8>>) -> bool,
+    ) -> Result<(), StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.get_each(keys, visit).await,
+            AnyStore::Memory(s) => s.get_each(keys, visit).await,
+            AnyStore::Js(s) => s.get_each(keys, visit).await,
+        }
+    }
+
     async fn commit(&self, ops: &[Op<'_>]) -> Result<(), StoreError> {
         match self {
             AnyStore::IndexedDb(s) => s.commit(ops).await,

@@ -92,6 +92,10 @@ pub async fn storage_persist() -> Option<bool> {
 /// writing an artifact's chunks leaves no garbage the size of the artifact.
 const REUSE_AT: usize = 1 << 20;
 
+/// Reads [`Store::get_each`] keeps in flight: 4 of the cache's 4 MiB chunks (16 MiB of JS
+/// memory) overlap IndexedDB's reads with the copies and checks of the chunk before.
+const READS_IN_FLIGHT: usize = 4;
+
 /// An IndexedDB database used as a [`Store`]. See the module documentation.
 #[derive(Debug)]
 pub struct IndexedDbStore {
@@ -213,6 +217,62 @@ impl Store for IndexedDbStore {
             .await
             .map_err(|e| err("get", e))?;
         value.map(bytes_of).transpose()
+    }
+
+    /// Keeps [`READS_IN_FLIGHT`] requests of one `readonly` transaction in flight: IndexedDB
+    /// reads a large value from its blob file and copies it across processes, which overlaps
+    /// with the caller's work on the value before. Each request is made in the success
+    /// event's microtask checkpoint of the one before, while the transaction is active; if a
+    /// host refuses one, the rest are read one transaction each.
+    async fn get_each(
+        &self,
+        keys: &[String],
+        visit: &mut dyn FnMut(Option<Vec<u8>>) -> bool,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[OBJECT_STORE], TransactionMode::ReadOnly)
+            .map_err(|e| err("transaction", e))?;
+        let store = tx
+            .object_store(OBJECT_STORE)
+            .map_err(|e| err("object store", e))?;
+        let request = |key: &String| {
+            store
+                .get(Query::Key(JsValue::from_str(key)))
+                .ok()
+                .map(std::future::IntoFuture::into_future)
+        };
+        let mut in_flight = std::collections::VecDeque::new();
+        let mut next = 0;
+        while next < keys.len() && in_flight.len() < READS_IN_FLIGHT {
+            match keys.get(next).and_then(request) {
+                Some(r) => in_flight.push_back(r),
+                None => break,
+            }
+            next += 1;
+        }
+        let mut refused = in_flight.is_empty();
+        while let Some(pending) = in_flight.pop_front() {
+            let value = pending.await.map_err(|e| err("get", e))?;
+            if !refused && next < keys.len() {
+                match keys.get(next).and_then(request) {
+                    Some(r) => {
+                        in_flight.push_back(r);
+                        next += 1;
+                    }
+                    None => refused = true,
+                }
+            }
+            if !visit(value.map(bytes_of).transpose()?) {
+                return Ok(());
+            }
+        }
+        for key in keys.get(next..).unwrap_or_default() {
+            if !visit(self.get(key).await?) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     async fn commit(&self, ops: &[Op<'_>]) -> Result<(), StoreError> {

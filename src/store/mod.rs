@@ -86,6 +86,22 @@ pub trait Store {
     /// All keys starting with `prefix`, sorted.
     async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 
+    /// Reads `keys` in order, handing each value (`None`: absent) to `visit` as it arrives;
+    /// stops early when `visit` returns `false`. Backends that can overlap reads (IndexedDB)
+    /// keep a few in flight; the default reads one at a time.
+    async fn get_each(
+        &self,
+        keys: &[String],
+        visit: &mut dyn FnMut(Option<Vec<u8>>) -> bool,
+    ) -> Result<(), StoreError> {
+        for key in keys {
+            if !visit(self.get(key).await?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Sets one key.
     async fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.commit(&[Op::Put(key, value)]).await
@@ -144,6 +160,14 @@ impl StorageEstimate {
 impl<T: Store + ?Sized> Store for Rc<T> {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).get(key).await
+    }
+
+    async fn get_each(
+        &self,
+        keys: &[String],
+        visit: &mut dyn FnMut(Option<Vec<u8>>) -> bool,
+    ) -> Result<(), StoreError> {
+        (**self).get_each(keys, visit).await
     }
 
     async fn commit(&self, ops: &[Op<'_>]) -> Result<(), StoreError> {
@@ -217,6 +241,15 @@ fn with_keys<'k>(ops: &[Op<'k>], keys: &'k [String]) -> Vec<Op<'k>> {
 impl<S: Store> Store for Namespaced<S> {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.get(&self.full(key)).await
+    }
+
+    async fn get_each(
+        &self,
+        keys: &[String],
+        visit: &mut dyn FnMut(Option<Vec<u8>>) -> bool,
+    ) -> Result<(), StoreError> {
+        let full: Vec<String> = keys.iter().map(|k| self.full(k)).collect();
+        self.inner.get_each(&full, visit).await
     }
 
     async fn commit(&self, ops: &[Op<'_>]) -> Result<(), StoreError> {

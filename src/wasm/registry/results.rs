@@ -30,7 +30,7 @@ export interface RegistryStore {
 export interface RegistryLimits {
   /** Most bytes of artifacts the cache may hold (default: only the browser's quota). */
   maxCacheBytes?: number;
-  /** Chunk size of cached artifacts (default 8 MiB). */
+  /** Chunk size of cached artifacts (default 4 MiB). */
   chunkBytes?: number;
   /** Largest model accepted (default 2 GiB). */
   maxModelBytes?: number;
