@@ -3,11 +3,12 @@
 //     instantiating the runtime's .wasm, loading iris and its first inference; the files each
 //     runtime fetched are recorded for the download sizes;
 //   - inference: our package and onnxruntime-web (wasm, 1 thread, SIMD) in the same page, one
-//     model at a time, alternating (benches/peers_core.mjs);
+//     model at a time, alternating (benches/peers_core.mjs); then the real-model zoo the same way
+//     (benches/peers_zoo.mjs: load, first run, steady state, error against onnxruntime's);
 //   - hashing: 50 MB through our Sha256Verifier (64 KiB chunks) and sha256Hex vs WebCrypto;
 //   - end to end, 50 MB model: our cold load (open, refresh, download + verify + store, engine
 //     load; benches/registry_bench.html) and warm load (from IndexedDB), the streamed fetch with
-//     and without verification, and a plain fetch + InferenceSession.create / Model.fromBytes.
+//     and without verification, and a plain fetch + InferenceSession.create / Model.create / Model.fromBytes.
 // Needs pkg/, the release CLI, and what scripts/bench-peers prepares in target/bench-peers/.
 // Writes target/bench-peers/browser.json. RUNS (default 5) repeats of each cold/warm/hash
 // measurement; QUICK=1 for a short development run.
@@ -15,6 +16,7 @@ import { writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { root, startServer } from "../tests/js/helpers.mjs";
 import { launchOptions } from "../tests/e2e/browser.mjs";
+import { zooCases } from "./peers_zoo.mjs";
 
 const QUICK = process.env.QUICK === "1";
 const RUNS = Number(process.env.RUNS || (QUICK ? 2 : 5));
@@ -72,12 +74,30 @@ try {
     }
   }
 
+  // The zoo, one case at a time, our runtime then onnxruntime-web's, in one page of their own
+  // (a fresh one after a wasm trap, which leaves an instance unusable).
+  results.zoo = { ours: [], ort: [] };
+  let zooPage = null;
+  for (const c of zooCases()) {
+    for (const which of ["ours", "ort"]) {
+      log("zoo", c.name, which);
+      zooPage ??= await open(context, "benches/peers_bench.html");
+      const [r] = await zooPage.evaluate(([w, zc]) => window.zoo(w, zc), [which, c]);
+      results.zoo[which].push(r);
+      if (r.error && /unreachable|RuntimeError|Aborted/i.test(r.error)) {
+        await zooPage.close();
+        zooPage = null;
+      }
+    }
+  }
+  await zooPage?.close();
+
   log("hashing");
   results.hashing = await page.evaluate(([n, c]) => window.hashing(50, n, c), [RUNS, 65536]);
 
   log("end to end");
   const reg = await open(context, `benches/registry_bench.html?${registry}`);
-  const e2e = { cold: [], warm: [], fetch: [], fetchVerify: [], ortPlain: [], oursPlain: [] };
+  const e2e = { cold: [], warm: [], fetch: [], fetchVerify: [], ortPlain: [], oursPlain: [], oursSync: [], coldPhases: [], warmPhases: [] };
   for (let r = 0; r < RUNS; r++) {
     const db = `bench-peers-${r}`;
     await reg.evaluate((d) => window.deleteDatabase(d), db);
@@ -86,11 +106,14 @@ try {
     if (cold.source !== "network" || warm.source !== "cache") throw new Error(`cold from ${cold.source}, warm from ${warm.source}`);
     e2e.cold.push(cold.ms);
     e2e.warm.push(warm.ms);
+    e2e.coldPhases.push(cold.phases);
+    e2e.warmPhases.push(warm.phases);
     await reg.evaluate((d) => window.deleteDatabase(d), db);
     e2e.fetch.push(await reg.evaluate((n) => window.streamedFetch(n, false), big.name));
     e2e.fetchVerify.push(await reg.evaluate((n) => window.streamedFetch(n, true), big.name));
     e2e.ortPlain.push(await page.evaluate((d) => window.plainLoad("ort", d), big.dir));
     e2e.oursPlain.push(await page.evaluate((d) => window.plainLoad("ours", d), big.dir));
+    e2e.oursSync.push(await page.evaluate((d) => window.plainLoad("ours-sync", d), big.dir));
   }
   results.e2e = e2e;
 } finally {

@@ -1,6 +1,6 @@
 // The Node and native-process half of the peer benchmarks (scripts/bench-peers):
 //   - inference in Node: our package (pkg/, wasm SIMD) and onnxruntime-node (native, one
-//     intra-op and one inter-op thread), benches/peers_core.mjs;
+//     intra-op and one inter-op thread), benches/peers_core.mjs; then the real-model zoo;
 //   - our native CLI's first run: `edge-registry run` of each model on its batch-1 input (the
 //     whole process: start, load, one inference, JSON out), outputs checked within 1e-4;
 //   - native SHA-256 of the 50 MB model: `edge-registry verify --no-load` of the bench registry
@@ -11,7 +11,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { loadPkg, root } from "../tests/js/helpers.mjs";
-import { TOLERANCE, benchRuntime, oursRuntime, ortRuntime } from "./peers_core.mjs";
+import { TOLERANCE, benchRuntime, benchZoo, oursRuntime, ortRuntime } from "./peers_core.mjs";
+import { readZooCase, zooCases } from "./peers_zoo.mjs";
 
 // The peers live in benches/peers/node_modules (scripts/bench-peers installs them there).
 const ort = createRequire(new URL("./peers/package.json", import.meta.url))("onnxruntime-node");
@@ -54,6 +55,15 @@ for (const m of models) {
   for (const [which, rt] of Object.entries(runtimes)) {
     log("node inference", m.name, which);
     results.inference[which].push(...await benchRuntime(rt, [m], { timing }));
+  }
+}
+
+results.zoo = { ours: [], ort: [] };
+for (const c of zooCases()) {
+  const zooCase = readZooCase(c);
+  for (const [which, rt] of Object.entries(runtimes)) {
+    log("node zoo", c.name, which);
+    results.zoo[which].push(...await benchZoo(rt, [zooCase]));
   }
 }
 

