@@ -13,6 +13,8 @@ helper API (pip install -r scripts/requirements-models.txt):
   annotations with symbolic intermediate shapes. tract cannot type it once for all sizes; the
   engine plans it per input shape. dynamic.json holds inputs and onnxruntime's outputs
   (one thread) at two sizes.
+- loop.onnx: ONNX Loop (see loop()).
+- if.onnx: an If on a condition known only at run time (see if_runtime()).
 """
 import json
 import pathlib
@@ -179,8 +181,56 @@ def loop():
     print("wrote", OUT / "loop.json")
 
 
+def if_runtime():
+    """if.onnx: an If whose condition is an input (known only at run time), its branches reading
+    outer values: then y = relu(x @ W + b), else y = sigmoid(x @ W) * 2, x float32[N, 4] with a
+    symbolic N. if.json: onnxruntime with each condition, at N = 3 and 5."""
+    rng = np.random.default_rng(11)
+    cond = helper.make_tensor_value_info("cond", TensorProto.BOOL, [])
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])
+    w = numpy_helper.from_array(rng.normal(size=(4, 2)).astype(np.float32), "W")
+    b = numpy_helper.from_array(rng.normal(size=(2,)).astype(np.float32), "b")
+    two = numpy_helper.from_array(np.array(2, dtype=np.float32), "two")
+    out = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", 2])
+    then_body = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["t0"]),
+         helper.make_node("Add", ["t0", "b"], ["t1"]),
+         helper.make_node("Relu", ["t1"], ["then_y"])],
+        "then", [], [out("then_y")])
+    else_body = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["e0"]),
+         helper.make_node("Sigmoid", ["e0"], ["e1"]),
+         helper.make_node("Mul", ["e1", "two"], ["else_y"])],
+        "else", [], [out("else_y")])
+    graph = helper.make_graph(
+        [helper.make_node("If", ["cond"], ["y"], then_branch=then_body, else_branch=else_body, name="if")],
+        "if", [cond, x], [y], initializer=[w, b, two])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                              producer_name="edge-registry tests")
+    model.ir_version = 7
+    save(model, "if.onnx")
+
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), opts)
+    cases = []
+    for flag, n in [(True, 3), (False, 3), (True, 5), (False, 5), (True, 3)]:
+        xs = rng.normal(size=(n, 4)).astype(np.float32)
+        (ys,) = session.run(None, {"cond": np.array(flag), "x": xs})
+        cases.append({
+            "input": {"cond": {"dtype": "bool", "shape": [], "data": [flag]},
+                      "x": {"dtype": "float32", "shape": [n, 4], "data": [float(v) for v in xs.ravel()]}},
+            "expected": {"y": {"dtype": "float32", "shape": list(ys.shape), "data": [float(v) for v in ys.ravel()]}},
+        })
+    (OUT / "if.json").write_text(json.dumps(cases) + "\n")
+    print("wrote", OUT / "if.json")
+
+
 if __name__ == "__main__":
     dtypes()
     unsupported()
     dynamic()
     loop()
+    if_runtime()

@@ -53,6 +53,7 @@ fn tensor_from_json(v: &Value) -> Tensor {
     let data = match v["dtype"].as_str().unwrap() {
         "float32" => TensorData::F32(data.iter().map(|x| x.as_f64().unwrap() as f32).collect()),
         "int64" => TensorData::I64(data.iter().map(|x| x.as_i64().unwrap()).collect()),
+        "bool" => TensorData::Bool(data.iter().map(|x| x.as_bool().unwrap()).collect()),
         other => panic!("dtype {other}"),
     };
     Tensor::new(shape, data)
@@ -341,6 +342,26 @@ everywhere! {
                 let want = tensor_from_json(&case["expected"][*name]);
                 assert!(max_abs_err(&out[i].tensor, &want) < 1e-6, "{name}");
             }
+        }
+    }
+}
+
+everywhere! {
+    fn an_if_on_a_run_time_condition_takes_either_branch_at_any_size_from_one_load() {
+        // Each branch is planned for its shapes on first use and kept: the same load runs
+        // then, else, then at N = 3 and 5, and the first case again at the end.
+        let model = Model::load(include_bytes!("fixtures/engine/if.onnx"), None).unwrap();
+        let cases: Value = serde_json::from_str(include_str!("fixtures/engine/if.json")).unwrap();
+        let cases = cases.as_array().unwrap();
+        assert_eq!(cases.len(), 5);
+        for (k, case) in cases.iter().enumerate() {
+            let inputs = ["cond", "x"]
+                .iter()
+                .map(|n| NamedTensor { name: n.to_string(), tensor: tensor_from_json(&case["input"][*n]) })
+                .collect();
+            let out = model.run(inputs).unwrap();
+            let want = tensor_from_json(&case["expected"]["y"]);
+            assert!(max_abs_err(&out[0].tensor, &want) < 1e-6, "case {k}");
         }
     }
 }
