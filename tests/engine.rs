@@ -287,6 +287,34 @@ everywhere! {
         assert!(info.reason.is_none());
     }
 
+    fn input_shapes_that_recur_run_a_plan_specialised_on_them_with_the_same_outputs() {
+        for f in fixtures() {
+            let model = Model::load(f.model, Some(&card_schema(f.card))).unwrap();
+            let expected: Value = serde_json::from_str(f.expected).unwrap();
+            // Each batch size three times, interleaved: the first run of a shape takes the
+            // symbolic plan, the second builds the specialised one, the third finds it.
+            for case in ["batch1", "batch64", "batch1", "batch64", "batch1", "batch64"] {
+                let case = &expected[case];
+                let feeds = case["inputs"].as_object().unwrap().iter()
+                    .map(|(k, v)| NamedTensor { name: k.clone(), tensor: tensor_from_json(v) })
+                    .collect();
+                for out in model.run(feeds).unwrap() {
+                    let want = tensor_from_json(&case["outputs"][&out.name]);
+                    let err = max_abs_err(&out.tensor, &want);
+                    assert!(err <= 1e-5, "{} {}: max abs error {err}", f.name, out.name);
+                }
+            }
+            let info = model.plan_info();
+            assert_eq!(info.kind, PlanKind::Static, "{}", f.name);
+            if model.schema().inputs.iter().any(|i| i.shape.iter().any(|d| !matches!(d, Dim::Fixed(_)))) {
+                assert_eq!((info.cached, info.built, info.hits), (3, 3, 2), "{}: {info:?}", f.name);
+                assert_eq!(info.shapes.len(), 2, "{}", f.name);
+            } else {
+                assert_eq!((info.cached, info.built), (1, 1), "{}", f.name);
+            }
+        }
+    }
+
     fn the_compatibility_check_reports_operators_plan_and_a_compared_run() {
         let cases = dynamic_cases();
         let (input, want) = cases[1].clone();

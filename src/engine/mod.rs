@@ -693,16 +693,34 @@ impl Model {
                 (Some(cache), Some(reason)) => {
                     cache.info(format!("the static plan failed at run time: {reason}"))
                 }
-                _ => PlanInfo {
-                    kind: PlanKind::Static,
-                    reason: None,
-                    cached: 1,
-                    cached_bytes: plan::estimated_bytes(plan.model()),
-                    built: 1,
-                    hits: 0,
-                    evicted: 0,
-                    shapes: vec![],
-                },
+                (cache, _) => {
+                    let symbolic = PlanInfo {
+                        kind: PlanKind::Static,
+                        reason: None,
+                        cached: 1,
+                        cached_bytes: plan::estimated_bytes(plan.model()),
+                        built: 1,
+                        hits: 0,
+                        evicted: 0,
+                        shapes: vec![],
+                    };
+                    // With the plans specialised on recurring shapes, if any.
+                    match cache {
+                        Some(cache) => {
+                            let special = cache.info(String::new());
+                            PlanInfo {
+                                cached: symbolic.cached + special.cached,
+                                cached_bytes: symbolic.cached_bytes + special.cached_bytes,
+                                built: symbolic.built + special.built,
+                                hits: special.hits,
+                                evicted: special.evicted,
+                                shapes: special.shapes,
+                                ..symbolic
+                            }
+                        }
+                        None => symbolic,
+                    }
+                }
             },
             Plans::PerShape(cache, reason) => cache.info(reason.clone()),
         }
@@ -769,19 +787,30 @@ impl Model {
                 Some(cache) if lock(failed).is_some() => {
                     run(cache.plan_for(&feed, &self.limits)?, feed)?
                 }
-                Some(cache) => match run(plan.clone(), feed.clone()) {
-                    Ok(outputs) => outputs,
-                    Err(first) => {
-                        // From now on this model runs per-shape plans, if they work.
-                        let outputs = cache
-                            .plan_for(&feed, &self.limits)
-                            .and_then(|p| run(p, feed))
-                            .map_err(|_| first.clone())?;
-                        *lock(failed) = Some(match first {
-                            EngineError::Inference { reason } => reason,
-                            other => other.to_string(),
-                        });
-                        outputs
+                Some(cache) => match cache
+                    .specialised(&feed, &self.limits)
+                    .map(|p| run(p, feed.clone()))
+                {
+                    Some(Ok(outputs)) => outputs,
+                    specialised => {
+                        if specialised.is_some() {
+                            cache.refuse(&feed);
+                        }
+                        match run(plan.clone(), feed.clone()) {
+                            Ok(outputs) => outputs,
+                            Err(first) => {
+                                // From now on this model runs per-shape plans, if they work.
+                                let outputs = cache
+                                    .plan_for(&feed, &self.limits)
+                                    .and_then(|p| run(p, feed))
+                                    .map_err(|_| first.clone())?;
+                                *lock(failed) = Some(match first {
+                                    EngineError::Inference { reason } => reason,
+                                    other => other.to_string(),
+                                });
+                                outputs
+                            }
+                        }
                     }
                 },
                 None => run(plan.clone(), feed)?,

@@ -20,6 +20,7 @@ use super::{bad, guard, tract_reason, EngineError, EngineLimits};
 #[serde(rename_all = "kebab-case")]
 pub enum PlanKind {
     /// One plan, optimised at load time; symbolic dimensions (a batch `N`) stay symbolic.
+    /// Input shapes that recur get a plan specialised on them (counted in [`PlanInfo`]).
     Static,
     /// One plan per concrete input-shape signature, optimised on first use and cached.
     PerShape,
@@ -61,8 +62,9 @@ pub struct PlanInfo {
 /// A model's plans.
 #[derive(Debug, Clone)]
 pub(super) enum Plans {
-    /// One plan. A model with open or symbolic input dims keeps a per-shape cache to fall back
-    /// on when the plan fails at run time; `failed` then holds why, and the cache serves.
+    /// One plan. A model with open or symbolic input dims keeps a per-shape cache: plans
+    /// specialised on input shapes that recur, and what serves when the symbolic plan fails at
+    /// run time (`failed` then holds why).
     Static {
         plan: Arc<TypedRunnableModel>,
         fallback: Option<Arc<ShapeCache>>,
@@ -97,6 +99,23 @@ struct Cache {
     /// The model plans only with the values of its small integer inputs fixed too (an `If` on
     /// a sample rate): found on the first shape-only planning failure.
     by_value: bool,
+    /// A static model's shapes run once on its symbolic plan, most recent last (a shape that
+    /// comes again is specialised), at most [`MAX_TRACKED`].
+    seen: Vec<Key>,
+    /// A static model's shapes whose specialised plan could not be built or failed.
+    refused: Vec<Key>,
+}
+
+/// Shapes a static model remembers as seen once, or as refused.
+const MAX_TRACKED: usize = 16;
+
+fn remember(list: &mut Vec<Key>, key: Key) {
+    if !list.contains(&key) {
+        list.push(key);
+        if list.len() > MAX_TRACKED {
+            list.remove(0);
+        }
+    }
 }
 
 /// Inputs of at most this many integer or boolean elements are value-specialised when a
@@ -212,6 +231,45 @@ impl ShapeCache {
             cache.evicted += 1;
         }
         Ok(plan)
+    }
+
+    /// For a static model with symbolic or open input dims: a plan specialised on these
+    /// inputs' concrete shapes once the same shapes come a second time (tract chooses its
+    /// kernels for concrete sizes; a symbolic batch dimension keeps it on generic paths), so a
+    /// single run pays no second optimisation. `None`: run the symbolic plan.
+    pub(super) fn specialised(
+        &self,
+        feed: &[TValue],
+        limits: &EngineLimits,
+    ) -> Option<Arc<TypedRunnableModel>> {
+        {
+            let mut cache = self.lock();
+            let key = key_of(feed, cache.by_value);
+            if !cache.entries.iter().any(|e| e.key == key) {
+                if cache.refused.contains(&key) {
+                    return None;
+                }
+                if !cache.seen.contains(&key) {
+                    remember(&mut cache.seen, key);
+                    return None;
+                }
+            }
+        }
+        match self.plan_for(feed, limits) {
+            Ok(plan) => Some(plan),
+            Err(_) => {
+                self.refuse(feed);
+                None
+            }
+        }
+    }
+
+    /// Runs these shapes on the symbolic plan from now on (their specialised plan failed).
+    pub(super) fn refuse(&self, feed: &[TValue]) {
+        let mut cache = self.lock();
+        let key = key_of(feed, cache.by_value);
+        cache.entries.retain(|e| e.key != key);
+        remember(&mut cache.refused, key);
     }
 
     fn build(
