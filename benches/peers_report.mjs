@@ -160,7 +160,7 @@ const zooRows = zooNames.map((name) => {
     name, bo, bw, no, nw, nat, meta,
     load: zooRatio(bo, bw, (r) => r.load.p50), run: zooRatio(bo, bw, (r) => r.run.p50),
     nodeRun: zooRatio(no, nw, (r) => r.run.p50),
-    nativeRun: nat?.runMs != null && meta?.ort_run_ms_median ? nat.runMs / meta.ort_run_ms_median : null,
+    nativeRun: nat?.ok && nat.runMs != null && meta?.ort_run_ms_median ? nat.runMs / meta.ort_run_ms_median : null,
   };
 });
 const cellOf = (r, f) => (!r ? "–" : r.error ? "fails" : f(r));
@@ -171,7 +171,7 @@ const zooTable = table(
     `${cellOf(z.bo, (r) => ms(r.load.p50))} / ${cellOf(z.bw, (r) => ms(r.load.p50))}`, ratioOr(z.load),
     `${cellOf(z.bo, (r) => ms(r.run.p50))} / ${cellOf(z.bw, (r) => ms(r.run.p50))}`, ratioOr(z.run),
     `${cellOf(z.no, (r) => ms(r.run.p50))} / ${cellOf(z.nw, (r) => ms(r.run.p50))}`, ratioOr(z.nodeRun),
-    `${z.nat?.runMs != null ? ms(z.nat.runMs) : z.nat ? "fails" : "–"} / ${z.meta?.ort_run_ms_median != null ? ms(z.meta.ort_run_ms_median) : "–"}`, ratioOr(z.nativeRun),
+    `${z.nat?.ok && z.nat.runMs != null ? ms(z.nat.runMs) : z.nat ? "fails" : "–"} / ${z.meta?.ort_run_ms_median != null ? ms(z.meta.ort_run_ms_median) : "–"}`, ratioOr(z.nativeRun),
     z.bo && !z.bo.error ? z.bo.maxRel.toExponential(1) : "–"]));
 const zooFailures = zooRows.filter((z) => z.bo?.error).map((z) => `\`${z.name}\` (ours in Chromium: ${z.bo.error})`);
 const zooWorst = (key) => {
@@ -311,7 +311,7 @@ database (cold) and again on the same one (warm); ${e.cold.length} runs, ms, med
 
 ${table(["path", "ms"], e2eRows)}
 
-${e.coldPhases ? `Where the loads go, median ms of each phase: ${phaseTable(e)}
+${e.coldPhases ? `Where the loads go, median ms of each phase:${phaseTable(e)}
 
 ` : ""}Verification overhead ${(overhead * 100).toFixed(1)}% of the cold load; warm / cold ${ratio(warmRatio)};
 our cold load / plain fetch + onnxruntime-web session ${ratio(median(e.cold) / median(e.ortPlain))};
