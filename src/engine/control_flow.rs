@@ -305,16 +305,25 @@ impl PlannedIf {
         };
         // The branch's symbols take the values these shapes give them; its constants (outer
         // initializers the typing carried in) stay constants, so weights are packed here once.
+        // A symbol given two sizes keeps the branch symbolic.
         let mut values: HashMap<Symbol, TDim> = HashMap::new();
+        let mut consistent = true;
         for (i, (_, shape)) in key.1.iter().enumerate() {
             let fact = body.input_fact(i)?;
             for (dim, &n) in fact.shape.iter().zip(shape) {
                 if let TDim::Sym(sym) = dim {
-                    values.insert(sym.clone(), TDim::Val(n as i64));
+                    let size = TDim::Val(n as i64);
+                    consistent &= values
+                        .insert(sym.clone(), size.clone())
+                        .is_none_or(|v| v == size);
                 }
             }
         }
-        let concrete = if values.is_empty() {
+        let concrete = if !consistent {
+            Err(tract_onnx::tract_hir::internal::format_err!(
+                "If: a branch symbol has two sizes"
+            ))
+        } else if values.is_empty() {
             Ok(body.clone())
         } else {
             body.set_symbols(&values)

@@ -192,6 +192,21 @@ impl IndexedDbStore {
         Ok(())
     }
 
+    /// A transaction on the key-value object store, and the store.
+    fn begin(
+        &self,
+        mode: TransactionMode,
+    ) -> Result<(idb::Transaction, idb::ObjectStore), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[OBJECT_STORE], mode)
+            .map_err(|e| err("transaction", e))?;
+        let store = tx
+            .object_store(OBJECT_STORE)
+            .map_err(|e| err("object store", e))?;
+        Ok((tx, store))
+    }
+
     async fn finish(tx: idb::Transaction) -> Result<(), StoreError> {
         match tx.await.map_err(|e| err("transaction", e))? {
             TransactionResult::Committed => Ok(()),
@@ -204,13 +219,7 @@ impl IndexedDbStore {
 
 impl Store for IndexedDbStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let tx = self
-            .db
-            .transaction(&[OBJECT_STORE], TransactionMode::ReadOnly)
-            .map_err(|e| err("transaction", e))?;
-        let store = tx
-            .object_store(OBJECT_STORE)
-            .map_err(|e| err("object store", e))?;
+        let (_tx, store) = self.begin(TransactionMode::ReadOnly)?;
         let value = store
             .get(Query::Key(JsValue::from_str(key)))
             .map_err(|e| err("get", e))?
@@ -229,13 +238,7 @@ impl Store for IndexedDbStore {
         keys: &[String],
         visit: &mut dyn FnMut(Option<Vec<u8>>) -> bool,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(&[OBJECT_STORE], TransactionMode::ReadOnly)
-            .map_err(|e| err("transaction", e))?;
-        let store = tx
-            .object_store(OBJECT_STORE)
-            .map_err(|e| err("object store", e))?;
+        let (_tx, store) = self.begin(TransactionMode::ReadOnly)?;
         let request = |key: &String| {
             store
                 .get(Query::Key(JsValue::from_str(key)))
@@ -279,13 +282,7 @@ impl Store for IndexedDbStore {
         if ops.is_empty() {
             return Ok(());
         }
-        let tx = self
-            .db
-            .transaction(&[OBJECT_STORE], TransactionMode::ReadWrite)
-            .map_err(|e| err("transaction", e))?;
-        let store = tx
-            .object_store(OBJECT_STORE)
-            .map_err(|e| err("object store", e))?;
+        let (tx, store) = self.begin(TransactionMode::ReadWrite)?;
         if let Err(e) = self.write_ops(&store, ops) {
             // Nothing of a failed batch may commit.
             let _ = tx.abort();
@@ -295,13 +292,7 @@ impl Store for IndexedDbStore {
     }
 
     async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let tx = self
-            .db
-            .transaction(&[OBJECT_STORE], TransactionMode::ReadOnly)
-            .map_err(|e| err("transaction", e))?;
-        let store = tx
-            .object_store(OBJECT_STORE)
-            .map_err(|e| err("object store", e))?;
+        let (_tx, store) = self.begin(TransactionMode::ReadOnly)?;
         let query = if prefix.is_empty() {
             None
         } else {
@@ -337,13 +328,7 @@ impl Store for IndexedDbStore {
         expected: Option<&[u8]>,
         ops: &[Op<'_>],
     ) -> Result<bool, StoreError> {
-        let tx = self
-            .db
-            .transaction(&[OBJECT_STORE], TransactionMode::ReadWrite)
-            .map_err(|e| err("transaction", e))?;
-        let store = tx
-            .object_store(OBJECT_STORE)
-            .map_err(|e| err("object store", e))?;
+        let (tx, store) = self.begin(TransactionMode::ReadWrite)?;
         // The continuation runs in the success event's microtask checkpoint, while the
         // transaction is still active, so the writes below join the same transaction.
         let current = store
