@@ -20,6 +20,10 @@
 //!   int8 with a scale per row) → `Mul(Cast(Gather(W, i)), Gather(S, i))`: dequantises the
 //!   rows a run reads instead of the whole table (see [`gathered_dequants`]).
 //!
+//! - `ConvInteger` and `MatMulInteger` with constant 8-bit weights → the float `Conv` or
+//!   `MatMul` of the zero-point-corrected operands, cast back to int32 (see
+//!   [`float_integer_ops`]).
+//!
 //! Only the top-level graph is fused; a name a subgraph reads is never fused away.
 
 use std::collections::{HashMap, HashSet};
@@ -27,6 +31,8 @@ use std::collections::{HashMap, HashSet};
 use tract_onnx::pb;
 
 use pb::tensor_proto::DataType;
+
+use super::rewrite::{self, elements};
 
 /// A constant of the graph: an initializer (also one a graph input of the same name lists,
 /// as models before IR version 4 do: tract and the engine's schema treat it as a constant
@@ -127,6 +133,7 @@ pub(super) struct Fused {
     pub hard_swishes: usize,
     pub stacked_reduces: usize,
     pub gathered_dequants: usize,
+    pub float_integer_ops: usize,
 }
 
 /// Fuses the top-level graph in place.
@@ -137,6 +144,7 @@ pub(super) fn fuse(graph: &mut pb::GraphProto) -> Fused {
     fused.hard_swishes = hard_swishes(graph, &mut dead_candidates);
     fused.stacked_reduces = stacked_reduces(graph, &mut dead_candidates);
     fused.gathered_dequants = gathered_dequants(graph);
+    fused.float_integer_ops = float_integer_ops(graph);
     if fused.batch_norms + fused.hard_swishes + fused.stacked_reduces > 0 {
         drop_dead_constants(graph, &dead_candidates);
     }
@@ -556,6 +564,55 @@ fn stacked_reduces(graph: &mut pb::GraphProto, dead: &mut HashSet<String>) -> us
     count
 }
 
+/// Value names no node, initializer or input of a graph uses yet.
+struct Names(HashSet<String>);
+
+impl Names {
+    fn of(graph: &pb::GraphProto) -> Names {
+        Names(
+            graph
+                .node
+                .iter()
+                .flat_map(|n| n.input.iter().chain(&n.output).chain([&n.name]))
+                .chain(graph.initializer.iter().map(|t| &t.name))
+                .chain(graph.input.iter().map(|i| &i.name))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// A new name derived from `base`, reserved.
+    fn fresh(&mut self, base: &str) -> String {
+        let mut name = format!("{base}_edge_registry");
+        let mut k = 0;
+        while self.0.contains(&name) {
+            k += 1;
+            name = format!("{base}_edge_registry_{k}");
+        }
+        self.0.insert(name.clone());
+        name
+    }
+}
+
+/// Drops the nodes at `gone` and puts each `replaced` list where its node was (a list starts
+/// at its node's place, so what it reads is written before it).
+fn splice(
+    graph: &mut pb::GraphProto,
+    gone: &HashSet<usize>,
+    mut replaced: HashMap<usize, Vec<pb::NodeProto>>,
+) {
+    let old = std::mem::take(&mut graph.node);
+    for (i, n) in old.into_iter().enumerate() {
+        if gone.contains(&i) {
+            continue;
+        }
+        match replaced.remove(&i) {
+            Some(nodes) => graph.node.extend(nodes),
+            None => graph.node.push(n),
+        }
+    }
+}
+
 /// A `Gather` of a dequantised constant to reorder: the three nodes and what they read.
 struct GatherPlan {
     gather: usize,
@@ -594,24 +651,7 @@ fn gathered_dequants(graph: &mut pb::GraphProto) -> usize {
     if plans.is_empty() {
         return 0;
     }
-    let mut taken: HashSet<String> = graph
-        .node
-        .iter()
-        .flat_map(|n| n.input.iter().chain(&n.output))
-        .chain(graph.initializer.iter().map(|t| &t.name))
-        .chain(graph.input.iter().map(|i| &i.name))
-        .cloned()
-        .collect();
-    let mut fresh = |base: &str| {
-        let mut name = format!("{base}_edge_registry_gathered");
-        let mut k = 0;
-        while taken.contains(&name) {
-            k += 1;
-            name = format!("{base}_edge_registry_gathered_{k}");
-        }
-        taken.insert(name.clone());
-        name
-    };
+    let mut names = Names::of(graph);
     let mut gone = HashSet::new();
     let mut replaced: HashMap<usize, Vec<pb::NodeProto>> = HashMap::new();
     for plan in &plans {
@@ -625,14 +665,14 @@ fn gathered_dequants(graph: &mut pb::GraphProto) -> usize {
         let (Some(indices), Some(output)) = (gather.input.get(1), only_output(gather)) else {
             continue;
         };
-        let rows = fresh(&plan.weight);
+        let rows = names.fresh(&plan.weight);
         let mut new_gather = gather.clone();
         new_gather.input = vec![plan.weight.clone(), indices.clone()];
         new_gather.output = vec![rows.clone()];
         new_gather.name = rows.clone();
         let mut nodes = vec![new_gather];
         let scale = if plan.gather_scale {
-            let scales = fresh(&plan.scale);
+            let scales = names.fresh(&plan.scale);
             let mut g = gather.clone();
             g.input = vec![plan.scale.clone(), indices.clone()];
             g.output = vec![scales.clone()];
@@ -642,7 +682,7 @@ fn gathered_dequants(graph: &mut pb::GraphProto) -> usize {
         } else {
             plan.scale.clone()
         };
-        let cast_rows = fresh(&rows);
+        let cast_rows = names.fresh(&rows);
         let mut new_cast = cast.clone();
         new_cast.input = vec![rows];
         new_cast.output = vec![cast_rows.clone()];
@@ -654,16 +694,7 @@ fn gathered_dequants(graph: &mut pb::GraphProto) -> usize {
         gone.extend([plan.cast, plan.mul]);
     }
     let count = replaced.len();
-    let old = std::mem::take(&mut graph.node);
-    for (i, n) in old.into_iter().enumerate() {
-        if gone.contains(&i) {
-            continue;
-        }
-        match replaced.remove(&i) {
-            Some(nodes) => graph.node.extend(nodes),
-            None => graph.node.push(n),
-        }
-    }
+    splice(graph, &gone, replaced);
     count
 }
 
@@ -704,6 +735,191 @@ fn gathered_dequant(m: &Matcher<'_>, gi: usize, gather: &pb::NodeProto) -> Optio
             scale: scale.clone(),
             gather_scale,
         })
+    })
+}
+
+/// The operators [`float_integer_ops`] rewrites.
+const INTEGER_OPS: [(&str, &str); 2] = [("ConvInteger", "Conv"), ("MatMulInteger", "MatMul")];
+
+/// `ConvInteger(x, w, x₀, w₀)` and `MatMulInteger(a, b, a₀, b₀)` with a constant 8-bit weight
+/// (`w`, `b`) and a per-tensor activation zero point: `Cast(Conv(Cast(x) − Cast(x₀), w − w₀),
+/// int32)` (likewise `MatMul`), the weight corrected and converted once at load. The products
+/// of 8-bit values are integers below 2¹⁶ and their sums are exact in f32 up to 2²⁴, so the
+/// output equals the integer operator's except on a sum beyond 2²⁴ (then it differs by
+/// float rounding). Reason: tract computes these with its own int8 path, whose zero-point
+/// correction sums the activations along a strided axis one element at a time (on
+/// dynamically quantised OCR models, a fifth of the run, and no SIMD kernel in wasm), where the
+/// float convolution and matrix product have tuned kernels on every target.
+///
+/// The weight's zero point is a scalar or one per output channel (`Conv`: axis 0 of `w`;
+/// `MatMul`: the last axis of a 2-D `b`); the float weight is left out when it would exceed
+/// 64 MiB.
+fn float_integer_ops(graph: &mut pb::GraphProto) -> usize {
+    let plans: Vec<(usize, pb::TensorProto)> = {
+        let consts = constants(graph);
+        let scalar_zeros: HashSet<&str> = graph
+            .node
+            .iter()
+            .filter(|n| n.op_type == "DynamicQuantizeLinear" && is_onnx(n))
+            .filter_map(|n| n.output.get(2).map(String::as_str))
+            .collect();
+        graph
+            .node
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| Some((i, float_weight(n, &consts, &scalar_zeros)?)))
+            .collect()
+    };
+    if plans.is_empty() {
+        return 0;
+    }
+    let mut names = Names::of(graph);
+    let mut replaced = HashMap::new();
+    for (i, mut weight) in plans {
+        let Some(n) = graph.node.get(i) else {
+            continue;
+        };
+        let Some(float_op) = INTEGER_OPS
+            .iter()
+            .find(|(op, _)| *op == n.op_type)
+            .map(|(_, f)| *f)
+        else {
+            continue;
+        };
+        let (Some(x), Some(output)) = (n.input.first(), only_output(n)) else {
+            continue;
+        };
+        let xf = names.fresh(x);
+        let mut nodes = vec![cast(&mut names, x, &xf, DataType::Float)];
+        let centred = match n.input.get(2).filter(|z| !z.is_empty()) {
+            Some(zero) => {
+                let zf = names.fresh(zero);
+                let centred = names.fresh(&xf);
+                nodes.push(cast(&mut names, zero, &zf, DataType::Float));
+                nodes.push(pb::NodeProto {
+                    op_type: "Sub".into(),
+                    name: centred.clone(),
+                    input: vec![xf, zf],
+                    output: vec![centred.clone()],
+                    ..Default::default()
+                });
+                centred
+            }
+            None => xf,
+        };
+        weight.name = names.fresh(n.input.get(1).map_or("w", String::as_str));
+        let yf = names.fresh(output);
+        nodes.push(pb::NodeProto {
+            op_type: float_op.into(),
+            name: n.name.clone(),
+            input: vec![centred, weight.name.clone()],
+            output: vec![yf.clone()],
+            attribute: n.attribute.clone(),
+            ..Default::default()
+        });
+        nodes.push(cast(&mut names, &yf, output, DataType::Int32));
+        graph.initializer.push(weight);
+        replaced.insert(i, nodes);
+    }
+    let count = replaced.len();
+    splice(graph, &HashSet::new(), replaced);
+    count
+}
+
+/// A `Cast` of `input` to `to`, written to `output`.
+fn cast(names: &mut Names, input: &str, output: &str, to: DataType) -> pb::NodeProto {
+    pb::NodeProto {
+        op_type: "Cast".into(),
+        name: names.fresh(output),
+        input: vec![input.into()],
+        output: vec![output.into()],
+        attribute: vec![pb::AttributeProto {
+            name: "to".into(),
+            r#type: pb::attribute_proto::AttributeType::Int as i32,
+            i: to as i64,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// The float weight `w − w₀` of an integer operator [`float_integer_ops`] rewrites.
+fn float_weight(
+    n: &pb::NodeProto,
+    consts: &HashMap<&str, &pb::TensorProto>,
+    scalar_zeros: &HashSet<&str>,
+) -> Option<pb::TensorProto> {
+    if !is_onnx(n) || !INTEGER_OPS.iter().any(|(op, _)| *op == n.op_type) {
+        return None;
+    }
+    only_output(n)?;
+    let conv = n.op_type == "ConvInteger";
+    let w = match n.input.as_slice() {
+        [x, w] | [x, w, _] | [x, w, _, _] if !x.is_empty() => consts.get(w.as_str())?,
+        _ => return None,
+    };
+    // The activation's zero point must be one value: ConvInteger's always is, MatMulInteger's
+    // may be one per row (which does not broadcast as a subtraction) unless it is a constant
+    // of one element or written by DynamicQuantizeLinear.
+    if let Some(z) = n.input.get(2).filter(|z| !z.is_empty()) {
+        let one = match consts.get(z.as_str()) {
+            Some(t) => elements(t)? == 1,
+            None => conv || scalar_zeros.contains(z.as_str()),
+        };
+        if !one {
+            return None;
+        }
+    }
+    let values = rewrite::bytes_as_ints(w).ok()?;
+    let count = elements(w)?;
+    if values.len() != count || count > (64 << 20) / 4 {
+        return None;
+    }
+    // The values sharing one zero point when there is one per channel: a convolution's
+    // output channel is a block of `per` values, a matrix's column every `cols`-th value.
+    let (channels, block) = if conv {
+        let out = usize::try_from(*w.dims.first()?).ok().filter(|&o| o > 0)?;
+        if w.dims.len() < 3 {
+            return None;
+        }
+        (out, count / out)
+    } else {
+        let &[_, cols] = w.dims.as_slice() else {
+            return None;
+        };
+        (usize::try_from(cols).ok().filter(|&c| c > 0)?, 1)
+    };
+    let zero: Vec<i32> = match n.input.get(3).filter(|z| !z.is_empty()) {
+        Some(z) => {
+            let t = consts.get(z.as_str())?;
+            if t.data_type != w.data_type {
+                return None;
+            }
+            rewrite::bytes_as_ints(t).ok()?
+        }
+        None => vec![0],
+    };
+    if zero.len() != 1 && zero.len() != channels {
+        return None;
+    }
+    let mut raw = Vec::with_capacity(count * 4);
+    let mut put = |v: &[i32], z: i32| {
+        for &v in v {
+            raw.extend_from_slice(&((v - z) as f32).to_le_bytes());
+        }
+    };
+    match (zero.as_slice(), conv) {
+        ([z], _) => put(&values, *z),
+        (zs, true) => values.chunks(block).zip(zs).for_each(|(v, &z)| put(v, z)),
+        (zs, false) => values
+            .chunks(channels)
+            .for_each(|row| row.iter().zip(zs).for_each(|(&v, &z)| put(&[v], z))),
+    }
+    Some(pb::TensorProto {
+        dims: w.dims.clone(),
+        data_type: DataType::Float as i32,
+        raw_data: raw,
+        ..Default::default()
     })
 }
 
@@ -885,6 +1101,7 @@ mod tests {
                 hard_swishes: 1,
                 stacked_reduces: 0,
                 gathered_dequants: 0,
+                float_integer_ops: 0,
             }
         );
         assert_eq!(ops(graph), ["Conv", "HardSwish"]);
@@ -921,6 +1138,7 @@ mod tests {
                     hard_swishes: 1,
                     stacked_reduces: 0,
                     gathered_dequants: 0,
+                    float_integer_ops: 0,
                 },
             ),
             (
@@ -938,6 +1156,7 @@ mod tests {
                     hard_swishes: 1,
                     stacked_reduces: 0,
                     gathered_dequants: 0,
+                    float_integer_ops: 0,
                 },
             ),
             (
@@ -951,6 +1170,7 @@ mod tests {
                     hard_swishes: 1,
                     stacked_reduces: 0,
                     gathered_dequants: 0,
+                    float_integer_ops: 0,
                 },
             ),
             (
@@ -961,6 +1181,7 @@ mod tests {
                     hard_swishes: 0,
                     stacked_reduces: 0,
                     gathered_dequants: 0,
+                    float_integer_ops: 0,
                 },
             ),
             (
@@ -971,6 +1192,7 @@ mod tests {
                     hard_swishes: 0,
                     stacked_reduces: 0,
                     gathered_dequants: 0,
+                    float_integer_ops: 0,
                 },
             ),
             (
@@ -981,6 +1203,7 @@ mod tests {
                     hard_swishes: 0,
                     stacked_reduces: 0,
                     gathered_dequants: 0,
+                    float_integer_ops: 0,
                 },
             ),
             (
@@ -991,6 +1214,7 @@ mod tests {
                     hard_swishes: 0,
                     stacked_reduces: 0,
                     gathered_dequants: 0,
+                    float_integer_ops: 0,
                 },
             ),
         ];
@@ -1276,5 +1500,147 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(fuse(graph).gathered_dequants, 0);
+    }
+
+    fn int_attr(name: &str, i: i64) -> pb::AttributeProto {
+        pb::AttributeProto {
+            name: name.into(),
+            r#type: pb::attribute_proto::AttributeType::Int as i32,
+            i,
+            ..Default::default()
+        }
+    }
+
+    fn bytes_tensor(name: &str, dims: &[i64], dt: DataType, seed: u8) -> pb::TensorProto {
+        let n = dims.iter().product::<i64>() as usize;
+        pb::TensorProto {
+            name: name.into(),
+            dims: dims.to_vec(),
+            data_type: dt as i32,
+            raw_data: (0..n as u32)
+                .map(|i| (i as u8).wrapping_mul(89).wrapping_add(seed))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// x [1,3,6,6] → DynamicQuantizeLinear → ConvInteger (uint8 weights, a zero point per
+    /// output channel, padded) → Cast → y [1,4,6,6]; and the same x reshaped to [6,18] →
+    /// MatMulInteger (int8 weights [18,5], a zero point per column) → Cast → z [6,5].
+    fn integer_ops(weight_zero: bool) -> pb::ModelProto {
+        let mut conv = node("ConvInteger", &["xq", "w", "xz", "wz"], "yi");
+        if !weight_zero {
+            conv.input.truncate(3);
+        }
+        conv.attribute.push(pb::AttributeProto {
+            name: "pads".into(),
+            r#type: pb::attribute_proto::AttributeType::Ints as i32,
+            ints: vec![1, 1, 1, 1],
+            ..Default::default()
+        });
+        let mut cast_y = node("Cast", &["yi"], "y");
+        cast_y
+            .attribute
+            .push(int_attr("to", DataType::Float as i64));
+        let mut cast_z = node("Cast", &["zi"], "z");
+        cast_z
+            .attribute
+            .push(int_attr("to", DataType::Float as i64));
+        let mut quantize = node("DynamicQuantizeLinear", &["x"], "xq");
+        quantize.output = vec!["xq".into(), "xs".into(), "xz".into()];
+        let shape = pb::TensorProto {
+            name: "shape".into(),
+            dims: vec![2],
+            data_type: DataType::Int64 as i32,
+            int64_data: vec![6, 18],
+            ..Default::default()
+        };
+        let mut mm = node("MatMulInteger", &["aq", "b", "xz", "bz"], "zi");
+        if !weight_zero {
+            mm.input.truncate(3);
+        }
+        let graph = pb::GraphProto {
+            node: vec![
+                quantize,
+                conv,
+                cast_y,
+                constant("shape", shape),
+                node("Reshape", &["xq", "shape"], "aq"),
+                mm,
+                cast_z,
+            ],
+            initializer: vec![
+                bytes_tensor("w", &[4, 3, 3, 3], DataType::Uint8, 7),
+                bytes_tensor("wz", &[4], DataType::Uint8, 120),
+                bytes_tensor("b", &[18, 5], DataType::Int8, 3),
+                bytes_tensor("bz", &[5], DataType::Int8, 250),
+            ],
+            input: vec![value("x", &[1, 3, 6, 6])],
+            output: vec![value("y", &[1, 4, 6, 6]), value("z", &[6, 5])],
+            ..Default::default()
+        };
+        pb::ModelProto {
+            ir_version: 8,
+            graph: Some(graph),
+            opset_import: vec![pb::OperatorSetIdProto {
+                domain: String::new(),
+                version: 13,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn run_integer_ops(proto: &pb::ModelProto) -> Vec<Vec<f32>> {
+        let model = tract_onnx::onnx()
+            .model_for_proto_model(proto)
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap();
+        let x: Vec<f32> = values(108, 9, 0.3).iter().map(|v| v * 5.0).collect();
+        let input = tract_ndarray::Array4::from_shape_vec((1, 3, 6, 6), x).unwrap();
+        let out = model.run(tvec!(Tensor::from(input).into())).unwrap();
+        out.iter()
+            .map(|o| {
+                o.to_plain_array_view::<f32>()
+                    .unwrap()
+                    .iter()
+                    .copied()
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn integer_convolutions_and_products_run_in_float_with_the_same_outputs() {
+        for weight_zero in [true, false] {
+            let original = integer_ops(weight_zero);
+            let mut fused_model = original.clone();
+            let graph = fused_model.graph.as_mut().unwrap();
+            assert_eq!(fuse(graph).float_integer_ops, 2);
+            assert!(!ops(graph).contains(&"ConvInteger"));
+            assert!(!ops(graph).contains(&"MatMulInteger"));
+            let (a, b) = (run_integer_ops(&original), run_integer_ops(&fused_model));
+            assert_eq!(a.len(), 2);
+            assert_eq!((a[0].len(), a[1].len()), (144, 30));
+            // Integer results, so equal exactly; and not all zero.
+            assert_eq!(a, b, "weight zero points: {weight_zero}");
+            assert!(a[0].iter().chain(&a[1]).any(|&v| v.abs() > 100.0));
+        }
+        // A weight computed at run time, or a zero point per row of the activations, is left
+        // to tract.
+        let mut model = integer_ops(true);
+        let graph = model.graph.as_mut().unwrap();
+        graph.initializer.retain(|t| t.name != "w");
+        graph.input.push(value("w", &[4, 3, 3, 3]));
+        let xz = graph
+            .node
+            .iter()
+            .position(|n| n.op_type == "MatMulInteger")
+            .unwrap();
+        graph.node[xz].input[2] = "rowz".into();
+        graph.input.push(value("rowz", &[6]));
+        assert_eq!(fuse(graph).float_integer_ops, 0);
     }
 }

@@ -401,12 +401,82 @@ struct Decoded {
     inference: InferenceModel,
 }
 
+/// Decodes and parses a model, its graph's `value_info` annotations left out (see
+/// [`with_value_info`]).
 fn decoded(bytes: &[u8], limits: &EngineLimits) -> Result<Decoded, EngineError> {
     let proto = decode(bytes, limits)?;
-    let inference = checked_ops::framework()
+    let inference = checked_ops::framework_without_value_info()
         .model_for_proto_model(&proto)
         .map_err(|e| bad(tract_reason(&e)))?;
     Ok(Decoded { proto, inference })
+}
+
+/// The parsed graph with the facts of the top-level graph's `value_info` annotations set, as
+/// tract's parser sets them (an int64 annotation loses its type, as tract's parser drops it:
+/// those are likely shape values); the constants are shared, not copied. Parsing once without
+/// them and adding them to a copy saves a second parse (a copy of every weight) for the models
+/// that need both: the annotated graph for the symbolic plan, the plain one for per-shape plans,
+/// whose concrete sizes tract would otherwise try to unify with the annotations' symbols.
+fn with_value_info(decoded: &Decoded) -> Result<InferenceModel, EngineError> {
+    use tract_onnx::model::ParsingContext;
+    use tract_onnx::prelude::{Fact as _, OutletId};
+    let mut model = decoded.inference.clone();
+    let Some(graph) = decoded.proto.graph.as_ref() else {
+        return Ok(model);
+    };
+    // Names as the parser resolves them: inputs and initializers by node name, then every
+    // node output by its label, later ones winning.
+    let mut outlets: HashMap<&str, OutletId> = HashMap::new();
+    for node in &model.nodes {
+        for slot in 0..node.outputs.len() {
+            let outlet = OutletId::new(node.id, slot);
+            match model.outlet_label(outlet) {
+                Some(label) => {
+                    outlets.insert(label, outlet);
+                }
+                None if slot == 0 => {
+                    outlets.insert(node.name.as_str(), outlet);
+                }
+                None => {}
+            }
+        }
+    }
+    let mut template = InferenceModel::default();
+    template.symbols = model.symbols.clone();
+    let ctx = ParsingContext {
+        onnx_operator_set_version: decoded
+            .proto
+            .opset_import
+            .iter()
+            .find(|i| i.domain.is_empty() || i.domain == "ai.onnx")
+            .map_or(0, |i| i.version),
+        framework: checked_ops::framework(),
+        model: &decoded.proto,
+        parent_graphs: vec![],
+        model_dir: None,
+        template,
+    };
+    let mut facts = vec![];
+    for info in &graph.value_info {
+        let (Some(pb::type_proto::Value::TensorType(t)), Some(&outlet)) = (
+            info.r#type.as_ref().and_then(|t| t.value.as_ref()),
+            outlets.get(info.name.as_str()),
+        ) else {
+            continue;
+        };
+        let mut fact = tract_onnx::tensor::translate_inference_fact(&ctx, &t, false)
+            .map_err(|e| bad(format!("value_info `{}`: {}", info.name, tract_reason(&e))))?;
+        if fact.datum_type() == Some(DatumType::I64) {
+            fact = fact.without_datum_type();
+        }
+        facts.push((outlet, fact));
+    }
+    for (outlet, fact) in facts {
+        model
+            .set_outlet_fact(outlet, fact)
+            .map_err(|e| bad(tract_reason(&e)))?;
+    }
+    Ok(model)
 }
 
 /// An input or output as the ONNX graph declares it (`?` for a dimension it leaves open).
@@ -534,16 +604,6 @@ fn plan(decoded: Decoded) -> Result<(Plans, ModelSchema), EngineError> {
         .graph
         .as_ref()
         .is_some_and(|g| !g.value_info.is_empty());
-    // The graph for per-shape plans, parsed once more without `value_info` when it has some.
-    let per_shape_graph = |decoded: Decoded| -> Result<InferenceModel, EngineError> {
-        if has_value_info {
-            checked_ops::framework_without_value_info()
-                .model_for_proto_model(&decoded.proto)
-                .map_err(|e| bad(tract_reason(&e)))
-        } else {
-            Ok(decoded.inference)
-        }
-    };
     let datum_types =
         |schema: &ModelSchema| schema.inputs.iter().map(|s| datum_of(s.dtype)).collect();
     let open = |schema: &ModelSchema| {
@@ -552,13 +612,20 @@ fn plan(decoded: Decoded) -> Result<(Plans, ModelSchema), EngineError> {
             .iter()
             .any(|s| s.shape.iter().any(|d| !matches!(d, Dim::Fixed(_))))
     };
-    let first = match static_plan(decoded.inference.clone()) {
+    let annotated = if has_value_info {
+        with_value_info(&decoded)?
+    } else {
+        decoded.inference.clone()
+    };
+    let first = match static_plan(annotated) {
         Ok((plan, schema)) => {
             // A symbolic plan may still fail on concrete sizes (tract unifies a symbolic shape
             // it derived wrongly): such a model keeps its graph to fall back on per-shape plans.
             let fallback = if open(&schema) {
-                let graph = per_shape_graph(decoded)?;
-                Some(Arc::new(ShapeCache::new(graph, datum_types(&schema))))
+                Some(Arc::new(ShapeCache::new(
+                    decoded.inference,
+                    datum_types(&schema),
+                )))
             } else {
                 None
             };
@@ -573,7 +640,7 @@ fn plan(decoded: Decoded) -> Result<(Plans, ModelSchema), EngineError> {
         Err((e, false)) => e,
     };
     let schema = decoded_schema(&decoded)?;
-    let inference = per_shape_graph(decoded)?;
+    let inference = decoded.inference;
     if !open(&schema) {
         // Nothing to specialise on: the graph plans as declared or not at all.
         if !has_value_info {
@@ -639,7 +706,7 @@ pub fn declared_schema(bytes: &[u8]) -> Result<ModelSchema, EngineError> {
 pub fn read_schema(bytes: &[u8]) -> Result<ModelSchema, EngineError> {
     guard(|| {
         let decoded = decoded(bytes, &EngineLimits::default())?;
-        match decoded.inference.clone().into_typed() {
+        match with_value_info(&decoded)?.into_typed() {
             Ok(typed) => schema_of(&typed),
             Err(e) if checked_ops::is_violation(&e) => {
                 Err(bad(format!("type analysis failed: {}", tract_reason(&e))))

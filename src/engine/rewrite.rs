@@ -94,7 +94,7 @@ fn floats(t: &pb::TensorProto) -> Result<Vec<f32>, EngineError> {
 }
 
 /// The values of an int8 or uint8 initializer, as i32.
-fn bytes_as_ints(t: &pb::TensorProto) -> Result<Vec<i32>, EngineError> {
+pub(super) fn bytes_as_ints(t: &pb::TensorProto) -> Result<Vec<i32>, EngineError> {
     let signed = t.data_type == DataType::Int8 as i32;
     if !signed && t.data_type != DataType::Uint8 as i32 {
         return Err(bad(format!("`{}` is not an 8-bit integer tensor", t.name)));
@@ -115,7 +115,7 @@ fn bytes_as_ints(t: &pb::TensorProto) -> Result<Vec<i32>, EngineError> {
     Ok(t.int32_data.clone())
 }
 
-fn elements(t: &pb::TensorProto) -> Option<usize> {
+pub(super) fn elements(t: &pb::TensorProto) -> Option<usize> {
     t.dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(usize::try_from(d).ok()?))
