@@ -257,6 +257,8 @@ pub(super) fn framework() -> &'static Onnx {
             .insert("Loop", super::loop_op::build_loop as Builder);
         onnx.op_register
             .insert("Expand", super::expand::build_expand as Builder);
+        onnx.op_register
+            .insert(super::quant::OP_TYPE, super::quant::build as Builder);
         onnx
     })
 }

@@ -18,6 +18,7 @@ mod fuse;
 mod loop_op;
 mod plan;
 mod predictor;
+mod quant;
 mod rewrite;
 mod schema;
 mod tensor;
@@ -218,8 +219,10 @@ fn decode(bytes: &[u8], limits: &EngineLimits) -> Result<pb::ModelProto, EngineE
             operators,
         });
     }
-    rewrite::rewrite(graph, 0)?;
+    // Fused first: a quantise-dequantise pair before a softmax becomes one operator, which the
+    // rewrite of a dequantiser feeding a softmax then has no reason to touch.
     fuse::fuse(graph);
+    rewrite::rewrite(graph, 0)?;
     Ok(proto)
 }
 
@@ -441,8 +444,10 @@ fn with_value_info(decoded: &Decoded) -> Result<InferenceModel, EngineError> {
             }
         }
     }
-    let mut template = InferenceModel::default();
-    template.symbols = model.symbols.clone();
+    let template = InferenceModel {
+        symbols: model.symbols.clone(),
+        ..Default::default()
+    };
     let ctx = ParsingContext {
         onnx_operator_set_version: decoded
             .proto
@@ -464,7 +469,7 @@ fn with_value_info(decoded: &Decoded) -> Result<InferenceModel, EngineError> {
         ) else {
             continue;
         };
-        let mut fact = tract_onnx::tensor::translate_inference_fact(&ctx, &t, false)
+        let mut fact = tract_onnx::tensor::translate_inference_fact(&ctx, t, false)
             .map_err(|e| bad(format!("value_info `{}`: {}", info.name, tract_reason(&e))))?;
         if fact.datum_type() == Some(DatumType::I64) {
             fact = fact.without_datum_type();
