@@ -331,8 +331,8 @@ impl PlannedIf {
         // Else optimised with its symbols; a branch the optimiser cannot take runs as tract
         // runs it.
         let optimised = concrete
-            .and_then(|b| b.into_optimized())
-            .or_else(|_| body.clone().into_optimized());
+            .and_then(super::optimise::optimised)
+            .or_else(|_| super::optimise::optimised(body.clone()));
         let plan = match optimised {
             Ok(optimised) => optimised.into_runnable()?,
             Err(_) => body.clone().into_runnable()?,

@@ -363,7 +363,7 @@ impl TypedLoop {
         for (i, (dt, shape)) in key.iter().enumerate() {
             body.set_input_fact(i, InferenceFact::dt_shape(*dt, shape.clone()))?;
         }
-        let plan = body.into_optimized()?.into_runnable()?;
+        let plan = super::optimise::optimised(body.into_typed()?)?.into_runnable()?;
         if plans.len() >= MAX_BODY_PLANS {
             plans.remove(0);
         }

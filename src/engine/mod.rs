@@ -16,6 +16,7 @@ mod control_flow;
 mod expand;
 mod fuse;
 mod loop_op;
+mod optimise;
 mod plan;
 mod predictor;
 mod quant;
@@ -591,8 +592,7 @@ fn static_plan(
         .into_typed()
         .map_err(|e| failed("type analysis", e))?;
     let schema = schema_of(&typed).map_err(|e| (e, false))?;
-    let plan = typed
-        .into_optimized()
+    let plan = optimise::optimised(typed)
         .map_err(|e| failed("optimisation", e))?
         .into_runnable()
         .map_err(|e| failed("planning", e))?;

@@ -302,9 +302,8 @@ impl ShapeCache {
         let typed = model
             .into_typed()
             .map_err(|e| failed("type analysis", &e))?;
-        let optimised = typed
-            .into_optimized()
-            .map_err(|e| failed("optimisation", &e))?;
+        let optimised =
+            super::optimise::optimised(typed).map_err(|e| failed("optimisation", &e))?;
         let bytes = estimated_bytes(&optimised);
         let plan = optimised
             .into_runnable()
