@@ -11,10 +11,7 @@ setup:
 ## release optimisation levels without fat LTO), then serve the demo page on http://$(ADDR).
 ## `make pkg` / `make cli` build what is shipped and benchmarked (release, fat LTO).
 demo:
-	@scripts/setup --demo
-	PROFILE=wasm-fast scripts/build-pkg
-	cargo build --profile fast --features cli --bin edge-registry
-	EDGE_REGISTRY=target/fast/edge-registry scripts/build-sample-registry
+	scripts/build-demo
 	target/fast/edge-registry serve www --mount /pkg=pkg --mount /registry=target/sample-registry --addr $(ADDR)
 
 ## Every test tier (lint, native, wasm in Node/Chromium/worker, JS API in Node, browser e2e)
