@@ -150,8 +150,9 @@ const zooNative = (() => {
 const zooMeta = (name) => { try { return json(`target/zoo/cases/${name}/meta.json`); } catch { return null; } };
 const zooMb = Object.fromEntries(json("scripts/zoo/models.json").models.map((m) => [m.name, m.model_bytes / 1e6]));
 const zooFind = (side, name) => side?.find((r) => r.name === name);
-// ours / theirs of one measure where both ran; null otherwise.
+// Load from bytes plus the first run: the wait for a first result.
 const firstResult = (r) => r.load.p50 + r.firstMs;
+// ours / theirs of one measure where both ran; null otherwise.
 const zooRatio = (o, w, f) => (o && w && !o.error && !w.error ? f(o) / f(w) : null);
 const zooRows = zooNames.map((name) => {
   const [bo, bw] = [zooFind(browser.zoo.ours, name), zooFind(browser.zoo.ort, name)];
