@@ -197,6 +197,7 @@ pub fn change_axes(
     let order = producers_first(model, &nodes_to_replace);
     for &node_id in &order {
         let node = model.node(node_id);
+        // (a block, not dedented, to keep this patch's diff small against upstream)
         {
             let mut inputs = tvec!();
             for (slot, orig) in node.inputs.iter().enumerate() {
@@ -266,7 +267,7 @@ pub fn change_axes(
 
 /// `nodes` ordered so that a node comes after those of its inputs that are also in `nodes`
 /// (edge-registry patch). Deterministic: roots are taken in node id order.
-fn producers_first(model: &TypedModel, nodes: &std::collections::HashSet<usize>) -> Vec<usize> {
+fn producers_first(model: &TypedModel, nodes: &HashSet<usize>) -> Vec<usize> {
     let mut roots: Vec<usize> = nodes.iter().copied().collect();
     roots.sort_unstable();
     let mut order = Vec::with_capacity(roots.len());
