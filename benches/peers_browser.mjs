@@ -97,7 +97,7 @@ try {
 
   log("end to end");
   const reg = await open(context, `benches/registry_bench.html?${registry}`);
-  const e2e = { cold: [], warm: [], fetch: [], fetchVerify: [], ortPlain: [], oursPlain: [], oursSync: [], coldPhases: [], warmPhases: [] };
+  const e2e = { cold: [], coldCached: [], warm: [], fetch: [], fetchVerify: [], ortPlain: [], oursPlain: [], oursSync: [], coldPhases: [], warmPhases: [] };
   for (let r = 0; r < RUNS; r++) {
     const db = `bench-peers-${r}`;
     await reg.evaluate((d) => window.deleteDatabase(d), db);
@@ -105,6 +105,7 @@ try {
     const warm = await reg.evaluate(([m, d]) => window.engineLoad(m, d), [`${big.name}@1`, db]);
     if (cold.source !== "network" || warm.source !== "cache") throw new Error(`cold from ${cold.source}, warm from ${warm.source}`);
     e2e.cold.push(cold.ms);
+    e2e.coldCached.push(cold.cachedMs);
     e2e.warm.push(warm.ms);
     e2e.coldPhases.push(cold.phases);
     e2e.warmPhases.push(warm.phases);

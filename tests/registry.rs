@@ -425,6 +425,55 @@ everywhere_async! {
         assert_eq!((f.source, f.cache_repaired), (Source::Network, true));
     }
 
+    async fn chunks_are_written_while_the_download_arrives_and_kept_only_once_verified() {
+        // The memory store starts writes at once, as IndexedDB does: the cache writes each
+        // chunk while the rest of the download still arrives, under a staging id nothing
+        // reads; the blob record that makes them servable commits only after verification,
+        // and a download that fails verification leaves nothing behind.
+        let big = fx::big();
+        let mut tampered = good();
+        let mut bad = big.clone();
+        if let Some(b) = bad.last_mut() {
+            *b ^= 1;
+        }
+        fx::replace_served(&mut tampered, "models/big/1/model.onnx", &big, bad);
+        for (served, ok) in [(good(), true), (tampered, false)] {
+            let fetch = server("good", &served);
+            let store = Rc::new(MemoryStore::new());
+            let mut c = config("good");
+            c.cache.chunk_bytes = 8 << 10;
+            let reg = open(c, Rc::clone(&fetch), Rc::clone(&store), &clock()).await;
+            reg.refresh().await.unwrap();
+            let before = store.total_bytes();
+            let midway = Cell::new(None);
+            let look = |p: &Progress| {
+                if midway.get().is_none() && p.loaded >= p.total / 2 {
+                    let keys = futures_util::FutureExt::now_or_never(store.keys(""))
+                        .expect("the memory store answers at once")
+                        .unwrap();
+                    let blobs = keys.iter().filter(|k| unscoped(k).starts_with("blob/")).count();
+                    midway.set(Some((store.total_bytes() - before, blobs)));
+                }
+            };
+            let opts = FetchOptions { progress: Some(&look), abort: None };
+            let r = reg.fetch_model("big@1", opts).await;
+            let (written, blobs) = midway.get().expect("progress reached half way");
+            assert!(written >= (big.len() / 2) - (8 << 10), "{written} bytes written half way");
+            assert_eq!(blobs, 0, "nothing servable before verification");
+            if ok {
+                assert_eq!(r.unwrap().1.source, Source::Network);
+                fetch.clear_requests();
+                let (bytes, f) = reg.fetch_model("big@1", FetchOptions::default()).await.unwrap();
+                assert!(bytes == big);
+                assert_eq!(f.source, Source::Cache);
+                assert!(target_requests(&fetch).is_empty());
+            } else {
+                assert_eq!(code(r), "HASH_MISMATCH");
+                assert!(cache_keys(&*store).await.is_empty(), "{:?}", cache_keys(&*store).await);
+            }
+        }
+    }
+
     async fn a_tampered_artifact_on_the_server_is_refused_and_nothing_cached() {
         let fetch = server("tampered", &fx::tampered());
         let store = Rc::new(MemoryStore::new());

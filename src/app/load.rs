@@ -13,7 +13,7 @@ use crate::engine::{Model, ModelPredictor, ModelSchema};
 use crate::eval::gates::GateReport;
 use crate::eval::{evaluate_model, DataFormat, EvalError, ModelIdentity, ReportContext};
 use crate::fetch::Fetch;
-use crate::registry::{FetchOptions, Fetched, Registry};
+use crate::registry::{CacheWrite, Committed, FetchOptions, Fetched, Registry};
 use crate::store::Store;
 
 /// Options of [`load`].
@@ -24,6 +24,36 @@ pub struct LoadOptions<'a> {
     /// Check the card's evaluation gates on the signed evaluation set before returning
     /// ([`verify_gates`]).
     pub verify_gate: bool,
+    /// Return a downloaded model as soon as the engine has loaded it, with the rest of its
+    /// cache write in [`LoadedModel::cache_write`] for the caller to finish (in the
+    /// background, in a browser). Otherwise `load` finishes it before returning.
+    pub defer_cache_write: bool,
+}
+
+/// The cache write a [`load`] with [`LoadOptions::defer_cache_write`] left to finish, with the
+/// verified bytes it writes.
+#[derive(Debug)]
+pub struct PendingCacheWrite {
+    write: CacheWrite,
+    bytes: Vec<u8>,
+}
+
+impl PendingCacheWrite {
+    /// `name@version` being cached.
+    pub fn label(&self) -> String {
+        self.write.label()
+    }
+
+    /// Writes the rest and commits it as a cached version
+    /// ([`Registry::finish_cache_write`]).
+    pub async fn finish<F: Fetch, S: Store, C: Clock>(
+        self,
+        reg: &Registry<F, S, C>,
+    ) -> Result<Committed, AppError> {
+        Ok(reg
+            .finish_cache_write(self.write, &self.bytes, None)
+            .await?)
+    }
 }
 
 /// A verified model, loaded.
@@ -39,6 +69,8 @@ pub struct LoadedModel {
     pub reported: ModelIdentity,
     /// The gate check, when [`LoadOptions::verify_gate`] asked for one (it passed).
     pub gates: Option<GateReport>,
+    /// The cache write left to finish ([`LoadOptions::defer_cache_write`]).
+    pub cache_write: Option<PendingCacheWrite>,
 }
 
 impl LoadedModel {
@@ -70,11 +102,47 @@ pub async fn load<F: Fetch, S: Store, C: Clock>(
     reference: &str,
     opts: LoadOptions<'_>,
 ) -> Result<LoadedModel, AppError> {
-    let (bytes, fetched) = reg.fetch_model(reference, opts.fetch).await?;
+    let mut bytes = Vec::new();
+    let (fetched, write) = reg
+        .fetch_model_verified(reference, &mut bytes, opts.fetch)
+        .await?;
+    // The engine loads the verified bytes (and the gates run) before the cache write ends,
+    // so a caller that defers the write has its model without waiting for the store.
+    let loaded = load_verified(reg, reference, fetched, &bytes, opts).await;
+    match (loaded, write) {
+        (Ok(mut loaded), Some(write)) if opts.defer_cache_write => {
+            loaded.cache_write = Some(PendingCacheWrite { write, bytes });
+            Ok(loaded)
+        }
+        (Ok(loaded), Some(write)) => {
+            reg.finish_cache_write(write, &bytes, opts.fetch.abort)
+                .await?;
+            Ok(loaded)
+        }
+        (Err(e), Some(write)) => {
+            // The verified bytes are cached even when the model is refused here (a bad card,
+            // a schema mismatch, a failed gate): the error is the caller's news, not the
+            // cache's.
+            let _ = reg
+                .finish_cache_write(write, &bytes, opts.fetch.abort)
+                .await;
+            Err(e)
+        }
+        (result, None) => result,
+    }
+}
+
+/// [`load`] once the verified bytes are here: the engine, the card, the gates.
+async fn load_verified<F: Fetch, S: Store, C: Clock>(
+    reg: &Registry<F, S, C>,
+    reference: &str,
+    fetched: Fetched,
+    bytes: &[u8],
+    opts: LoadOptions<'_>,
+) -> Result<LoadedModel, AppError> {
     let label = format!("{}@{}", fetched.name, fetched.version);
     let schema = card_schema(fetched.card.as_ref(), &label)?;
-    let model = Model::load(&bytes, Some(&schema))?;
-    drop(bytes);
+    let model = Model::load(bytes, Some(&schema))?;
     let card = match &fetched.card {
         None => None,
         Some(v) => Some(
@@ -95,6 +163,7 @@ pub async fn load<F: Fetch, S: Store, C: Clock>(
         card,
         reported,
         gates: None,
+        cache_write: None,
     };
     if opts.verify_gate {
         loaded.gates = Some(verify_gates(reg, &loaded, opts.fetch).await?);

@@ -16,4 +16,4 @@ pub mod load;
 
 pub use error::AppError;
 pub use evaluate::{Contender, Evaluation, Subject};
-pub use load::{card_schema, load, verify_gates, LoadOptions, LoadedModel};
+pub use load::{card_schema, load, verify_gates, LoadOptions, LoadedModel, PendingCacheWrite};

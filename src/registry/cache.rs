@@ -56,6 +56,8 @@ const BLOB: &str = "blob/";
 const CHUNK: &str = "chunk/";
 /// Bytes of chunks written per store transaction.
 const WRITE_BATCH_BYTES: u64 = 16 << 20;
+/// Bytes of chunks per transaction written while a download still arrives.
+const WRITE_BEHIND_BATCH_BYTES: u64 = 4 << 20;
 const STAGE: &str = "stage/";
 const VER: &str = "ver/";
 const PIN: &str = "pin/";
@@ -213,6 +215,58 @@ fn split_pair(rest: &str) -> Option<(String, String)> {
 
 fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     serde_json::from_slice(bytes).ok()
+}
+
+/// Bytes of chunk `i` (of `chunk` bytes; the last one shorter) of an artifact of `length` bytes
+/// in `out`.
+fn chunk_bytes<'a>(
+    out: &'a dyn ArtifactOut,
+    i: u64,
+    chunk: u64,
+    length: u64,
+    scratch: &'a mut Vec<u8>,
+) -> Result<&'a [u8], RegistryError> {
+    let start = i.saturating_mul(chunk);
+    let end = start.saturating_add(chunk).min(length);
+    let (Ok(s), Ok(e)) = (usize::try_from(start), usize::try_from(end)) else {
+        return Err(RegistryError::TooLarge {
+            what: "artifact".into(),
+            length,
+            limit: usize::MAX as u64,
+        });
+    };
+    let bytes = out.slice(s, e, scratch);
+    if bytes.len() != e.saturating_sub(s) {
+        return Err(RegistryError::NotReady {
+            reason: "the output buffer lost bytes".into(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// A download whose chunks are written while it arrives ([`Cache::stage_behind`]).
+pub struct StagedWrites {
+    id: String,
+    sha: String,
+    length: u64,
+    chunk: u64,
+    /// Chunks per store transaction.
+    batch: u64,
+    /// The first chunk not handed to the store yet.
+    next: u64,
+    pending: Vec<crate::store::PendingCommit>,
+    failed: Option<RegistryError>,
+    scratch: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for StagedWrites {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedWrites")
+            .field("id", &self.id)
+            .field("next", &self.next)
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
@@ -649,42 +703,188 @@ impl<S: Store, C: Clock> Cache<S, C> {
         abort: Option<&AbortFlag>,
     ) -> Result<Committed, RegistryError> {
         let id = self.new_stage(sha, length).await?;
-        let result = self
-            .write_and_commit(sha, length, name, version, path, out, abort, &id)
-            .await;
+        let result = match self.write_chunks(sha, length, out, abort, &id, 0).await {
+            Ok(()) => {
+                self.commit_record(sha, length, name, version, path, &id)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         if result.is_err() {
-            let mut keys = self
-                .store
-                .keys(&chunk_prefix(sha, &id))
-                .await
-                .unwrap_or_default();
-            keys.push(format!("{STAGE}{id}"));
-            let ops: Vec<Op<'_>> = keys.iter().map(|k| Op::Delete(k)).collect();
-            // Best effort: what is left is garbage `gc` collects.
-            let _ = self.store.commit(&ops).await;
+            self.discard(sha, &id).await;
         }
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn write_and_commit(
+    /// Where the store starts writes without being polled ([`Store::start_commit`]: IndexedDB,
+    /// memory), opens a staging id for a download of `sha` that is about to start, so its
+    /// chunks are written while the rest still arrives ([`Cache::write_behind`]) instead of
+    /// after the last byte. `None`: the store cannot; use [`Cache::stage_and_commit`].
+    pub async fn stage_behind(
         &self,
         sha: &str,
         length: u64,
+    ) -> Result<Option<StagedWrites>, RegistryError> {
+        if self.store.start_commit(&[]).is_none() {
+            return Ok(None);
+        }
+        let id = self.new_stage(sha, length).await?;
+        let chunk = self.config.chunk_bytes.max(1);
+        Ok(Some(StagedWrites {
+            id,
+            sha: sha.to_string(),
+            length,
+            chunk,
+            // A small first batch starts the store's work early; later ones amortise its
+            // per-transaction cost.
+            batch: (WRITE_BEHIND_BATCH_BYTES / chunk).clamp(1, 64),
+            next: 0,
+            pending: Vec::new(),
+            failed: None,
+            scratch: Vec::new(),
+        }))
+    }
+
+    /// Hands the store the next batch of whole chunks among the first `have` bytes of `out`,
+    /// unless its previous batch is still being written (where bytes arrive faster than the
+    /// store writes, as from a nearby server, the rest waits for [`Cache::commit_staged`]
+    /// rather than competing with the download for the thread). The bytes are not verified
+    /// yet: they go under the staging id, which nothing reads until the blob record commits.
+    pub fn write_behind(&self, staged: &mut StagedWrites, out: &dyn ArtifactOut, have: u64) {
+        let s = staged;
+        let whole = (have / s.chunk).min(s.length / s.chunk);
+        loop {
+            // Collect the batches the store has finished.
+            let mut i = 0;
+            while let Some(p) = s.pending.get_mut(i) {
+                match futures_util::FutureExt::now_or_never(p) {
+                    None => i += 1,
+                    Some(r) => {
+                        if let (Err(e), None) = (r, &s.failed) {
+                            s.failed = Some(e.into());
+                        }
+                        drop(s.pending.swap_remove(i));
+                    }
+                }
+            }
+            if s.failed.is_some() || !s.pending.is_empty() || s.next.saturating_add(s.batch) > whole
+            {
+                return;
+            }
+            let to = s.next.saturating_add(s.batch);
+            let keys: Vec<String> = (s.next..to).map(|i| chunk_key(&s.sha, &s.id, i)).collect();
+            s.scratch.resize_with(keys.len(), Vec::new);
+            let mut ops = Vec::with_capacity(keys.len());
+            for ((i, key), buf) in (s.next..to).zip(&keys).zip(s.scratch.iter_mut()) {
+                match chunk_bytes(out, i, s.chunk, s.length, buf) {
+                    Ok(bytes) => ops.push(Op::Put(key, bytes)),
+                    Err(e) => {
+                        s.failed = Some(e);
+                        return;
+                    }
+                }
+            }
+            match self.store.start_commit(&ops) {
+                Some(pending) => s.pending.push(pending),
+                None => {
+                    s.failed = Some(RegistryError::NotReady {
+                        reason: "the store stopped starting writes".into(),
+                    });
+                    return;
+                }
+            }
+            s.next = to;
+        }
+    }
+
+    /// Ends a staged download whose bytes (in `out`) are verified: waits for the chunk
+    /// writes started during the download, writes the rest, then commits the blob record,
+    /// the version entry and the end of staging as [`Cache::stage_and_commit`] does. On any
+    /// error (including `abort`) the staged chunks are deleted.
+    pub async fn commit_staged(
+        &self,
+        staged: StagedWrites,
+        out: &dyn ArtifactOut,
         name: &str,
         version: &str,
         path: &str,
+        abort: Option<&AbortFlag>,
+    ) -> Result<Committed, RegistryError> {
+        let StagedWrites {
+            id,
+            sha,
+            length,
+            next,
+            pending,
+            failed,
+            ..
+        } = staged;
+        let mut result = match failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        };
+        for p in pending {
+            // Every started write is awaited, also after an error: its listeners live in the
+            // future until the transaction ends.
+            if let (Err(e), true) = (p.await, result.is_ok()) {
+                result = Err(e.into());
+            }
+        }
+        if result.is_ok() {
+            result = self.write_chunks(&sha, length, out, abort, &id, next).await;
+        }
+        let result = match result {
+            Ok(()) => {
+                self.commit_record(&sha, length, name, version, path, &id)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            self.discard(&sha, &id).await;
+        }
+        result
+    }
+
+    /// Drops a staged download that failed: waits for its started writes, then deletes what
+    /// they wrote and the staging record.
+    pub async fn discard_staged(&self, staged: StagedWrites) {
+        for p in staged.pending {
+            let _ = p.await;
+        }
+        self.discard(&staged.sha, &staged.id).await;
+    }
+
+    /// Deletes the chunks of download `id` and its staging record. Best effort: what is left
+    /// is garbage [`Cache::gc`] collects.
+    async fn discard(&self, sha: &str, id: &str) {
+        let mut keys = self
+            .store
+            .keys(&chunk_prefix(sha, id))
+            .await
+            .unwrap_or_default();
+        keys.push(format!("{STAGE}{id}"));
+        let ops: Vec<Op<'_>> = keys.iter().map(|k| Op::Delete(k)).collect();
+        let _ = self.store.commit(&ops).await;
+    }
+
+    /// Writes the chunks of `out` from chunk `from` on under the staging id `id`.
+    async fn write_chunks(
+        &self,
+        sha: &str,
+        length: u64,
         out: &dyn ArtifactOut,
         abort: Option<&AbortFlag>,
         id: &str,
-    ) -> Result<Committed, RegistryError> {
+        from: u64,
+    ) -> Result<(), RegistryError> {
         let cs = self.config.chunk_bytes.max(1);
         let chunks = length.div_ceil(cs);
         // Several chunks per transaction: IndexedDB commits a batch of them in about the time
         // it takes for one. One copy buffer per chunk of a batch where `out` copies.
         let per_batch = (WRITE_BATCH_BYTES / cs).clamp(1, 64);
         let mut scratch: Vec<Vec<u8>> = Vec::new();
-        let mut n = 0;
+        let mut n = from;
         while n < chunks {
             if abort.is_some_and(AbortFlag::is_aborted) {
                 return Err(RegistryError::Aborted);
@@ -694,33 +894,31 @@ impl<S: Store, C: Clock> Cache<S, C> {
             scratch.resize_with(keys.len(), Vec::new);
             let mut ops = Vec::with_capacity(keys.len());
             for ((i, key), buf) in (n..to).zip(&keys).zip(scratch.iter_mut()) {
-                let start = i * cs;
-                let end = (start + cs).min(length);
-                let (s, e) = match (usize::try_from(start), usize::try_from(end)) {
-                    (Ok(s), Ok(e)) => (s, e),
-                    _ => {
-                        return Err(RegistryError::TooLarge {
-                            what: "artifact".into(),
-                            length,
-                            limit: usize::MAX as u64,
-                        })
-                    }
-                };
-                let bytes = out.slice(s, e, buf);
-                if bytes.len() != e - s {
-                    return Err(RegistryError::NotReady {
-                        reason: "the output buffer lost bytes".into(),
-                    });
-                }
-                ops.push(Op::Put(key, bytes));
+                ops.push(Op::Put(key, chunk_bytes(out, i, cs, length, buf)?));
             }
             self.store.commit(&ops).await?;
             n = to;
         }
+        Ok(())
+    }
+
+    /// Makes the chunks of download `id` the cached artifact `sha` (if no other download
+    /// committed it first) and `name@version` a cached version of it.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_record(
+        &self,
+        sha: &str,
+        length: u64,
+        name: &str,
+        version: &str,
+        path: &str,
+        id: &str,
+    ) -> Result<Committed, RegistryError> {
+        let cs = self.config.chunk_bytes.max(1);
         let blob = json(&BlobRecord {
             length,
             chunk_size: cs,
-            chunks,
+            chunks: length.div_ceil(cs),
             id: id.to_string(),
             created: self.clock.now(),
         });

@@ -31,7 +31,7 @@ use futures_util::lock::Mutex;
 use serde_json::Value;
 
 pub use abort::AbortFlag;
-pub use cache::{CacheConfig, CacheEntry, CacheUsage, Committed, GcReport};
+pub use cache::{CacheConfig, CacheEntry, CacheUsage, Committed, GcReport, StagedWrites};
 pub use error::RegistryError;
 pub use output::ArtifactOut;
 
@@ -136,6 +136,25 @@ pub struct FetchOptions<'a> {
     pub progress: Option<&'a dyn Fn(&Progress)>,
     /// Cancels the fetch: a running download is dropped at once and nothing is cached.
     pub abort: Option<&'a AbortFlag>,
+}
+
+/// The unfinished cache write of a verified download ([`Registry::fetch_model_verified`]).
+#[derive(Debug)]
+#[must_use = "the download is cached only once `Registry::finish_cache_write` runs"]
+pub struct CacheWrite {
+    sha: String,
+    length: u64,
+    name: String,
+    version: String,
+    path: String,
+    staged: Option<StagedWrites>,
+}
+
+impl CacheWrite {
+    /// `name@version` of the download.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
 }
 
 /// A verified artifact's description (the bytes went to the caller's [`ArtifactOut`]).
@@ -547,6 +566,25 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         out: &mut dyn ArtifactOut,
         opts: FetchOptions<'_>,
     ) -> Result<Fetched, RegistryError> {
+        let (fetched, write) = self.fetch_model_verified(reference, out, opts).await?;
+        if let Some(write) = write {
+            self.finish_cache_write(write, &*out, opts.abort).await?;
+        }
+        Ok(fetched)
+    }
+
+    /// [`Self::fetch_model_into`] up to verified bytes in `out`: when they came from the
+    /// network, the cache write is returned unfinished (some chunks may be written already,
+    /// staged where nothing reads them) for the caller to end with
+    /// [`Self::finish_cache_write`] while `out` still holds the bytes, for example after the
+    /// engine has loaded them. Dropped unfinished, nothing is cached and [`Cache::gc`] later
+    /// removes the staged chunks.
+    pub async fn fetch_model_verified(
+        &self,
+        reference: &str,
+        out: &mut dyn ArtifactOut,
+        opts: FetchOptions<'_>,
+    ) -> Result<(Fetched, Option<CacheWrite>), RegistryError> {
         let cat = self.require_catalogue()?;
         let expired = self.usable(&cat)?;
         let resolved = cat.resolve(&ModelRef::parse(reference)?)?;
@@ -590,7 +628,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
 
         // 1. The cache, re-verified as it is read.
         match self.read_cached(model, &sha, out, &report).await? {
-            BlobRead::Hit => return Ok(fetched),
+            BlobRead::Hit => return Ok((fetched, None)),
             BlobRead::Corrupt(_) => {
                 fetched.cache_repaired = true;
                 out.start(length)?;
@@ -606,21 +644,66 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             });
         }
         self.cache.ensure_space(length, &sha).await?;
-        self.download_verified(target, &model.url, out, &opts, Source::Network)
-            .await?;
-        self.cache
-            .stage_and_commit(
-                &sha,
-                length,
-                &model.name,
-                &model.version,
-                &target.path,
-                &*out,
-                opts.abort,
+        // Where the store can, the cache's chunks are written while the download arrives
+        // (staged, invisible until the verified bytes' record commits).
+        let mut staged = self.cache.stage_behind(&sha, length).await?;
+        let downloaded = self
+            .download_verified(
+                target,
+                &model.url,
+                out,
+                &opts,
+                Source::Network,
+                staged.as_mut(),
             )
-            .await?;
+            .await;
+        if let Err(e) = downloaded {
+            if let Some(staged) = staged {
+                self.cache.discard_staged(staged).await;
+            }
+            return Err(e);
+        }
         fetched.source = Source::Network;
-        Ok(fetched)
+        let write = CacheWrite {
+            sha,
+            length,
+            name: model.name.clone(),
+            version: model.version.clone(),
+            path: target.path.clone(),
+            staged,
+        };
+        Ok((fetched, Some(write)))
+    }
+
+    /// Ends the cache write of a verified download ([`Self::fetch_model_verified`]): the
+    /// chunks not written yet, from `out` (which must still hold the verified bytes), then the
+    /// records that make it a cached version. Errors: `STORE`, `QUOTA`, `ABORTED`.
+    pub async fn finish_cache_write(
+        &self,
+        write: CacheWrite,
+        out: &dyn ArtifactOut,
+        abort: Option<&AbortFlag>,
+    ) -> Result<Committed, RegistryError> {
+        let CacheWrite {
+            sha,
+            length,
+            name,
+            version,
+            path,
+            staged,
+        } = write;
+        match staged {
+            Some(staged) => {
+                self.cache
+                    .commit_staged(staged, out, &name, &version, &path, abort)
+                    .await
+            }
+            None => {
+                self.cache
+                    .stage_and_commit(&sha, length, &name, &version, &path, out, abort)
+                    .await
+            }
+        }
     }
 
     /// Reads the cached blob of `model` (named by its signed SHA-256 `sha`) into `out`,
@@ -647,7 +730,8 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     }
 
     /// Downloads `target` from `url` into `out`, streaming every chunk through the signed
-    /// length cap and hashes, reporting progress and honouring the abort flag. On error the
+    /// length cap and hashes, reporting progress and honouring the abort flag; `staged`
+    /// writes the cache's chunks as they complete ([`Cache::write_behind`]). On error the
     /// caller discards what `out` received.
     async fn download_verified(
         &self,
@@ -656,6 +740,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         out: &mut dyn ArtifactOut,
         opts: &FetchOptions<'_>,
         source: Source,
+        mut staged: Option<&mut StagedWrites>,
     ) -> Result<(), RegistryError> {
         let aborted = || opts.abort.is_some_and(AbortFlag::is_aborted);
         if aborted() {
@@ -675,6 +760,9 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
                 verifier.update(chunk);
                 out.push(chunk);
                 loaded += chunk.len() as u64;
+                if let Some(staged) = staged.as_deref_mut() {
+                    self.cache.write_behind(staged, &*out, loaded);
+                }
                 if let Some(p) = opts.progress {
                     p(&Progress {
                         loaded,
@@ -752,7 +840,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             });
         }
         out.start(target.length)?;
-        self.download_verified(target, url, out, &opts, Source::Network)
+        self.download_verified(target, url, out, &opts, Source::Network, None)
             .await?;
         Ok(target.clone())
     }

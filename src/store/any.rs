@@ -5,7 +5,7 @@
 
 use super::indexeddb::IndexedDbStore;
 use super::js::JsObjectStore;
-use super::{MemoryStore, Op, StorageEstimate, Store, StoreError};
+use super::{MemoryStore, Op, PendingCommit, StorageEstimate, Store, StoreError};
 
 /// Which store a client asked for.
 #[derive(Debug)]
@@ -121,6 +121,14 @@ impl Store for AnyStore {
             AnyStore::IndexedDb(s) => s.estimate().await,
             // The memory and caller stores do not live in the origin's storage.
             AnyStore::Memory(_) | AnyStore::Js(_) => Ok(None),
+        }
+    }
+
+    fn start_commit(&self, ops: &[Op<'_>]) -> Option<PendingCommit> {
+        match self {
+            AnyStore::IndexedDb(s) => s.start_commit(ops),
+            AnyStore::Memory(s) => s.start_commit(ops),
+            AnyStore::Js(s) => s.start_commit(ops),
         }
     }
 }

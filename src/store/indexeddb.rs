@@ -21,7 +21,7 @@ use js_sys::{Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::{Op, StorageEstimate, Store, StoreError};
+use super::{Op, PendingCommit, StorageEstimate, Store, StoreError};
 
 const OBJECT_STORE: &str = "kv";
 
@@ -208,7 +208,11 @@ impl IndexedDbStore {
     }
 
     async fn finish(tx: idb::Transaction) -> Result<(), StoreError> {
-        match tx.await.map_err(|e| err("transaction", e))? {
+        Self::outcome(std::future::IntoFuture::into_future(tx)).await
+    }
+
+    async fn outcome(done: idb::TransactionFuture) -> Result<(), StoreError> {
+        match done.await.map_err(|e| err("transaction", e))? {
             TransactionResult::Committed => Ok(()),
             TransactionResult::Aborted => {
                 Err(StoreError::Backend("IndexedDB transaction aborted".into()))
@@ -352,5 +356,27 @@ impl Store for IndexedDbStore {
 
     async fn estimate(&self) -> Result<Option<StorageEstimate>, StoreError> {
         Ok(storage_estimate().await)
+    }
+
+    /// One `readwrite` transaction with every op made (`put` copies the value) before this
+    /// returns; the browser commits it without being polled, and the future (listening from
+    /// the start, so no event is missed) reports how it ended.
+    fn start_commit(&self, ops: &[Op<'_>]) -> Option<PendingCommit> {
+        if ops.is_empty() {
+            return Some(Box::pin(std::future::ready(Ok(()))));
+        }
+        let started = self
+            .begin(TransactionMode::ReadWrite)
+            .and_then(|(tx, store)| {
+                if let Err(e) = self.write_ops(&store, ops) {
+                    let _ = tx.abort();
+                    return Err(e);
+                }
+                Ok(tx)
+            });
+        Some(match started {
+            Ok(tx) => Box::pin(Self::outcome(std::future::IntoFuture::into_future(tx))),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        })
     }
 }

@@ -74,6 +74,10 @@ impl<'a> Op<'a> {
     }
 }
 
+/// A batch of writes a store has started ([`Store::start_commit`]): resolves when it is
+/// applied. Owns everything it needs (the values were copied when it started).
+pub type PendingCommit = futures_util::future::LocalBoxFuture<'static, Result<(), StoreError>>;
+
 /// A key-value store with atomic batches.
 #[allow(async_fn_in_trait)]
 pub trait Store {
@@ -137,6 +141,17 @@ pub trait Store {
     async fn estimate(&self) -> Result<Option<StorageEstimate>, StoreError> {
         Ok(None)
     }
+
+    /// Starts applying `ops` as one atomic batch (as [`Store::commit`]) and returns at once,
+    /// with the values already copied: the returned future only reports the outcome. For
+    /// backends whose writes proceed without being polled (IndexedDB transactions run in the
+    /// browser; a memory map applies at once), so a caller can write the cache's chunks while
+    /// the rest of a download still arrives. Such backends return `Some` for every call,
+    /// an empty batch included (which is how a caller asks); the default, `None`, means the
+    /// caller commits later with [`Store::commit`].
+    fn start_commit(&self, _ops: &[Op<'_>]) -> Option<PendingCommit> {
+        None
+    }
 }
 
 /// The platform's view of storage space for this origin or device, in bytes.
@@ -189,6 +204,10 @@ impl<T: Store + ?Sized> Store for Rc<T> {
 
     async fn estimate(&self) -> Result<Option<StorageEstimate>, StoreError> {
         (**self).estimate().await
+    }
+
+    fn start_commit(&self, ops: &[Op<'_>]) -> Option<PendingCommit> {
+        (**self).start_commit(ops)
     }
 }
 
@@ -284,6 +303,11 @@ impl<S: Store> Store for Namespaced<S> {
     async fn estimate(&self) -> Result<Option<StorageEstimate>, StoreError> {
         self.inner.estimate().await
     }
+
+    fn start_commit(&self, ops: &[Op<'_>]) -> Option<PendingCommit> {
+        let keys = self.full_keys(ops);
+        self.inner.start_commit(&with_keys(ops, &keys))
+    }
 }
 
 /// A store in memory: the default where nothing persistent exists, and the one tests use.
@@ -304,12 +328,8 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.map.borrow().get(key).cloned())
-    }
-
-    async fn commit(&self, ops: &[Op<'_>]) -> Result<(), StoreError> {
+impl MemoryStore {
+    fn apply(&self, ops: &[Op<'_>]) {
         let mut map = self.map.borrow_mut();
         for op in ops {
             match *op {
@@ -321,7 +341,23 @@ impl Store for MemoryStore {
                 }
             }
         }
+    }
+}
+
+impl Store for MemoryStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.map.borrow().get(key).cloned())
+    }
+
+    async fn commit(&self, ops: &[Op<'_>]) -> Result<(), StoreError> {
+        self.apply(ops);
         Ok(())
+    }
+
+    /// Applies the batch at once.
+    fn start_commit(&self, ops: &[Op<'_>]) -> Option<PendingCommit> {
+        self.apply(ops);
+        Some(Box::pin(std::future::ready(Ok(()))))
     }
 
     async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {

@@ -137,6 +137,38 @@ test("after a reload the model comes from the cache", async () => {
   await shot("06-cache");
 });
 
+test("load() returns before its IndexedDB cache write ends; the client's next calls and close() wait for it", async () => {
+  const r = await page.evaluate(async () => {
+    const { default: init, Registry } = await import("/pkg/edge_registry.js");
+    await init();
+    const url = `${location.origin}/registry`;
+    const trustedRoot = new Uint8Array(await (await fetch(`${url}/trusted-root.json`)).arrayBuffer());
+    const dbName = "e2e-background-cache-write";
+    await Registry.deleteDatabase(dbName);
+    const open = async () => { const reg = await Registry.open({ url, trustedRoot, dbName }); await reg.refresh(); return reg; };
+    const sources = [];
+    let reg = await open();
+    let model = await reg.load("digits@2", { onProgress: (p) => sources.push(p.source) });
+    const listed = (await reg.cache.list()).filter((e) => e.cached).map((e) => `${e.model}@${e.version}`);
+    model.free();
+    // close() right after a load: the connection closes once the write has committed, so a
+    // new client of the same database finds the model cached.
+    model = await reg.load("digits@1");
+    model.free();
+    reg.close();
+    await new Promise((ok) => setTimeout(ok, 500));
+    reg = await open();
+    const again = [];
+    (await reg.load("digits@1", { onProgress: (p) => again.push(p.source) })).free();
+    reg.close();
+    await Registry.deleteDatabase(dbName);
+    return { first: sources.at(-1), listed, again: again.at(-1) };
+  });
+  assert.equal(r.first, "network");
+  assert.deepEqual(r.listed, ["digits@2"]);
+  assert.equal(r.again, "cache");
+});
+
 test("a real third-party model (Magika, from its pinned PyPI wheel) names the type of a chosen file", async () => {
   await page.locator('button[data-ref="magika@3.3"]').click();
   await page.locator("#load-ref", { hasText: "is loaded and verified" }).waitFor({ timeout: 60000 });

@@ -66,6 +66,7 @@ impl JsRegistryCache {
     pub fn list(&self) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
+            inner.settle().await;
             let list = inner.reg.cache_list().await.map_err(|e| js_error(&e))?;
             let out: Vec<JsCacheEntry> = list
                 .into_iter()
@@ -93,6 +94,7 @@ impl JsRegistryCache {
     pub fn usage(&self) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
+            inner.settle().await;
             let u = inner.reg.cache().usage().await.map_err(|e| js_error(&e))?;
             let browser = match u.estimate {
                 Some(e) => Some(Browser {
@@ -124,6 +126,7 @@ impl JsRegistryCache {
     pub fn pin(&self, reference: String) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
+            inner.settle().await;
             let id = inner.reg.pin(&reference).await.map_err(|e| js_error(&e))?;
             let obj = Object::new();
             let _ = Reflect::set(&obj, &"model".into(), &id.name.into());
@@ -141,6 +144,7 @@ impl JsRegistryCache {
     pub fn unpin(&self, reference: String) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
+            inner.settle().await;
             let was = inner
                 .reg
                 .unpin(&reference)
@@ -160,6 +164,7 @@ impl JsRegistryCache {
     pub fn evict(&self, reference: String) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
+            inner.settle().await;
             let was = inner
                 .reg
                 .evict(&reference)
@@ -186,6 +191,7 @@ impl JsRegistryCache {
         let inner = Rc::clone(&self.inner);
         let options = options.unwrap_or(JsValue::UNDEFINED);
         promise(async move {
+            inner.settle().await;
             let keep_trust = if options.is_undefined() || options.is_null() {
                 false
             } else if options.is_object() {

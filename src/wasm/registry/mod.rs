@@ -1,8 +1,10 @@
 //! `Registry`: the registry client for pages, workers and Node. Converts arguments, calls
 //! [`crate::registry::Registry`], converts the results; errors are `Error`s with a `code`.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared as SharedFuture};
 use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -34,6 +36,39 @@ type Inner = Registry<WebFetch, AnyStore, AnyClock>;
 struct Shared {
     reg: Inner,
     kind: &'static str,
+    /// Cache writes of loaded models still running in the background ([`Shared::settle`]).
+    writes: RefCell<Vec<SharedFuture<LocalBoxFuture<'static, ()>>>>,
+}
+
+impl Shared {
+    /// Finishes the cache write `load` left ([`app::PendingCacheWrite`]) in the background:
+    /// the model is usable at once, and every later call of this client that reads or
+    /// changes the cache waits for the write first ([`Shared::settle`]), so within one
+    /// client a loaded model is cached as before. A failed write is reported on the console
+    /// (the model stays loaded; the next load downloads it again).
+    fn cache_in_background(self: &Rc<Self>, pending: app::PendingCacheWrite) {
+        let me = Rc::clone(self);
+        let task: LocalBoxFuture<'static, ()> = Box::pin(async move {
+            let label = pending.label();
+            if let Err(e) = pending.finish(&me.reg).await {
+                web_sys::console::warn_1(&JsValue::from_str(&format!(
+                    "edge-registry: {label} is loaded but was not cached: {e}"
+                )));
+            }
+        });
+        let task = task.shared();
+        self.writes.borrow_mut().push(task.clone());
+        wasm_bindgen_futures::spawn_local(task);
+    }
+
+    /// Waits for the background cache writes started so far.
+    async fn settle(&self) {
+        let running: Vec<_> = self.writes.borrow().clone();
+        for task in running {
+            task.await;
+        }
+        self.writes.borrow_mut().retain(|t| t.peek().is_none());
+    }
 }
 
 /// A client of one signed model registry.
@@ -96,7 +131,11 @@ impl JsRegistry {
             .await
             .map_err(|e| js_error(&e))?;
         Ok(JsRegistry {
-            inner: Rc::new(Shared { reg, kind }),
+            inner: Rc::new(Shared {
+                reg,
+                kind,
+                writes: RefCell::new(Vec::new()),
+            }),
         })
     }
 
@@ -236,6 +275,7 @@ impl JsRegistry {
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
+            inner.settle().await;
             let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
             let progress = |p: &Progress| call.progress(p);
             let opts = FetchOptions {
@@ -303,6 +343,7 @@ impl JsRegistry {
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
+            inner.settle().await;
             let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
             Ok(load_model(&inner, &reference, &call).await?.into())
         })
@@ -327,6 +368,7 @@ impl JsRegistry {
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
+            inner.settle().await;
             let bytes = data_bytes(&data)?;
             let call = CallOptions::parse(&JsValue::UNDEFINED)?;
             let a = load_model(&inner, &champion, &call).await?;
@@ -348,9 +390,18 @@ impl JsRegistry {
         }
     }
 
-    /// Closes the IndexedDB connection (no-op for other caches). The client is unusable after.
+    /// Closes the IndexedDB connection (no-op for other caches) once the cache writes still
+    /// running in the background have ended. The client is unusable after.
     pub fn close(&self) {
-        self.inner.reg.cache().store().inner().close();
+        let inner = Rc::clone(&self.inner);
+        if inner.writes.borrow().is_empty() {
+            inner.reg.cache().store().inner().close();
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            inner.settle().await;
+            inner.reg.cache().store().inner().close();
+        });
     }
 
     /// Deletes an IndexedDB database (for example a registry's `dbName`), forgetting its
@@ -369,8 +420,9 @@ impl JsRegistry {
 }
 
 /// Fetches (cache or network, verified), loads and, when asked, gate-checks a model
-/// ([`app::load()`]).
-async fn load_model(inner: &Shared, reference: &str, call: &CallOptions) -> JsResult<JsModel> {
+/// ([`app::load()`]); a download's cache write ends in the background
+/// ([`Shared::cache_in_background`]).
+async fn load_model(inner: &Rc<Shared>, reference: &str, call: &CallOptions) -> JsResult<JsModel> {
     let progress = |p: &Progress| call.progress(p);
     let opts = LoadOptions {
         fetch: FetchOptions {
@@ -378,10 +430,14 @@ async fn load_model(inner: &Shared, reference: &str, call: &CallOptions) -> JsRe
             abort: Some(&call.flag),
         },
         verify_gate: call.verify_gate,
+        defer_cache_write: true,
     };
-    let l = app::load(&inner.reg, reference, opts)
+    let mut l = app::load(&inner.reg, reference, opts)
         .await
         .map_err(|e| js_error(&e))?;
+    if let Some(pending) = l.cache_write.take() {
+        inner.cache_in_background(pending);
+    }
     let mut m = JsModel::new(l.model, l.card, l.reported);
     m.gates = l.gates;
     Ok(m)
