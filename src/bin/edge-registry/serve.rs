@@ -372,7 +372,14 @@ const NUDGE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 pub fn run(addr: &str, mounts: Vec<Mount>, threads: usize, opts: Options) -> Result<(), String> {
     let quiet = opts.quiet;
     let opts = Arc::new(opts);
-    let server = Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    // Accepted sockets inherit TCP_NODELAY (Linux, macOS): see Cargo.toml's socket2 entry.
+    socket2::SockRef::from(&listener)
+        .set_nodelay(true)
+        .map_err(|e| format!("cannot set TCP_NODELAY on {addr}: {e}"))?;
+    let server = Server::from_listener(listener, None)
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let server = Arc::new(server);
     let mounts = Arc::new(mounts);
     let served = Arc::new(AtomicU64::new(0));
