@@ -25,8 +25,10 @@
 //! - **Nothing partial is ever servable.** Chunks are written under a per-download id that only
 //!   a `blob/<sha256>` record makes visible, and that record is committed (with the version
 //!   entry and the removal of the staging record) in one [`Store::commit_if`] after every chunk
-//!   is written, and only for bytes already verified. A crash, a closed tab or an abort leaves
-//!   at most a staging record and chunks nothing points to, which [`Cache::gc`] removes.
+//!   is written, and only for bytes already verified (chunks themselves may be written while
+//!   the download still arrives, [`Cache::write_behind`], so they are not verified until that
+//!   record commits). A crash, a closed tab or an abort leaves at most a staging record and
+//!   chunks nothing points to, which [`Cache::gc`] removes.
 //! - **One entry per digest, whoever wins.** The record is written only if absent
 //!   (compare-and-set), so two clients of one database downloading the same artifact end with
 //!   one record; the loser deletes its own chunks. A concurrent download can never replace a
