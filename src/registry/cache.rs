@@ -704,18 +704,9 @@ impl<S: Store, C: Clock> Cache<S, C> {
         out: &dyn ArtifactOut,
         abort: Option<&AbortFlag>,
     ) -> Result<Committed, RegistryError> {
-        let id = self.new_stage(sha, length).await?;
-        let result = match self.write_chunks(sha, length, out, abort, &id, 0).await {
-            Ok(()) => {
-                self.commit_record(sha, length, name, version, path, &id)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        if result.is_err() {
-            self.discard(sha, &id).await;
-        }
-        result
+        let staged = self.open_stage(sha, length).await?;
+        self.commit_staged(staged, out, name, version, path, abort)
+            .await
     }
 
     /// Where the store starts writes without being polled ([`Store::start_commit`]: IndexedDB,
@@ -730,9 +721,14 @@ impl<S: Store, C: Clock> Cache<S, C> {
         if self.store.start_commit(&[]).is_none() {
             return Ok(None);
         }
+        Ok(Some(self.open_stage(sha, length).await?))
+    }
+
+    /// A fresh staging id for a download of `sha`, nothing written under it yet.
+    async fn open_stage(&self, sha: &str, length: u64) -> Result<StagedWrites, RegistryError> {
         let id = self.new_stage(sha, length).await?;
         let chunk = self.config.chunk_bytes.max(1);
-        Ok(Some(StagedWrites {
+        Ok(StagedWrites {
             id,
             sha: sha.to_string(),
             length,
@@ -744,7 +740,7 @@ impl<S: Store, C: Clock> Cache<S, C> {
             pending: Vec::new(),
             failed: None,
             scratch: Vec::new(),
-        }))
+        })
     }
 
     /// Hands the store the next batch of whole chunks among the first `have` bytes of `out`,
@@ -821,10 +817,7 @@ impl<S: Store, C: Clock> Cache<S, C> {
             failed,
             ..
         } = staged;
-        let mut result = match failed {
-            Some(e) => Err(e),
-            None => Ok(()),
-        };
+        let mut result = failed.map_or(Ok(()), Err);
         for p in pending {
             // Every started write is awaited, also after an error: its listeners live in the
             // future until the transaction ends.
