@@ -347,10 +347,11 @@ impl TypedOp for TypedBinOp {
     ) -> TractResult<Option<TypedModelPatch>> {
         if let Some(linalg_bin_op) = self.0.as_linalg_binop() {
             let input_facts = model.node_input_facts(node.id)?;
-            let must_swap_inputs =
-                input_facts.iter().collect_tuple().is_some_and(|(a_fact, b_fact)| {
-                    (a_fact.shape.volume() - b_fact.shape.volume()).prove_strict_negative()
-                });
+            // edge-registry patch: `fewer_elements` in place of the difference of the volumes.
+            let must_swap_inputs = input_facts
+                .iter()
+                .collect_tuple()
+                .is_some_and(|(a_fact, b_fact)| fewer_elements(&a_fact.shape, &b_fact.shape));
             let (operand_1, operand_2) = if must_swap_inputs {
                 (input_facts[1], input_facts[0])
             } else {
@@ -493,6 +494,37 @@ fn core_op_for_linalg_op(linalg: &BinOp) -> Box<dyn BinMiniOp> {
         BinOp::SubF => Box::new(SubF),
     }
 }
+/// Whether `a` provably has fewer elements than `b`: `(volume(a) - volume(b))
+/// .prove_strict_negative()`, the symbolic products (whose simplification dominated the
+/// optimisation of a symbolic-batch transformer) skipped where the shapes decide the answer:
+/// both concrete (the products compared as integers), or `b` broadcasting to `a` (each of `b`'s
+/// dimensions, right-aligned, equal to `a`'s or 1, and every dimension of `a` that `b` lacks or
+/// has as 1 a symbol or a positive integer: `a` has a whole multiple of `b`'s elements, which
+/// cannot be proved fewer). Edge-registry patch.
+fn fewer_elements(a: &ShapeFact, b: &ShapeFact) -> bool {
+    if let (Some(a), Some(b)) = (a.as_concrete(), b.as_concrete()) {
+        let volume = |s: &[usize]| s.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if let (Some(a), Some(b)) = (volume(a), volume(b)) {
+            return a < b;
+        }
+    }
+    if b.rank() <= a.rank() {
+        let extra = a.rank() - b.rank();
+        let broadcasts = a.iter().enumerate().all(|(ix, ad)| {
+            let factor_ok = !matches!(ad.as_i64(), Some(v) if v <= 0);
+            match ix.checked_sub(extra).map(|j| &b[j]) {
+                None => factor_ok,
+                Some(bd) if bd == ad => true,
+                Some(bd) => bd.is_one() && factor_ok,
+            }
+        });
+        if broadcasts {
+            return false;
+        }
+    }
+    (a.volume() - b.volume()).prove_strict_negative()
+}
+
 fn declutter_broadcasting_operand_1(
     model: &TypedModel,
     node: &TypedNode,
@@ -504,10 +536,9 @@ fn declutter_broadcasting_operand_1(
         unreachable!("TypedBinOp has two inputs.")
     };
 
-    let a_num_elements = a_shape.iter().product::<TDim>();
-    let b_num_elements = b_shape.iter().product::<TDim>();
-    let a_should_be_broadcast = (a_num_elements - b_num_elements).prove_strict_negative();
-    if a_should_be_broadcast & mini_op.is_commutative() {
+    // edge-registry patch: the commutativity test first, and the volumes compared through
+    // `fewer_elements`, which skips the symbolic products when the shapes decide it.
+    if mini_op.is_commutative() && fewer_elements(&a_shape, &b_shape) {
         let mut swap_input = node.inputs.clone();
         swap_input.swap(0, 1);
         return Ok(Some(TypedModelPatch::replace_single_op(
