@@ -457,6 +457,19 @@ impl TryFrom<Tensor> for TypedFact {
 impl TryFrom<Arc<Tensor>> for TypedFact {
     type Error = TractError;
     fn try_from(t: Arc<Tensor>) -> TractResult<TypedFact> {
+        let uniform = t.as_uniform().map(Arc::new);
+        TypedFact::from_tensor_and_uniform(t, uniform)
+    }
+}
+
+impl TypedFact {
+    /// The fact of a constant whose uniform value (`Tensor::as_uniform`) is already known:
+    /// `Const` computes it once, where building its fact each time scanned the whole tensor
+    /// (edge-registry patch).
+    pub(crate) fn from_tensor_and_uniform(
+        t: Arc<Tensor>,
+        uniform: Option<Arc<Tensor>>,
+    ) -> TractResult<TypedFact> {
         let exotic_fact = t.exotic_fact()?;
         let uniform_tdim = if t.datum_type() == TDim::datum_type() && t.len() == 1 {
             t.try_as_plain_ram().ok().and_then(|d| d.as_slice::<TDim>().ok()).map(|s| s[0].clone())
@@ -471,7 +484,7 @@ impl TryFrom<Arc<Tensor>> for TypedFact {
         Ok(TypedFact {
             datum_type: t.datum_type(),
             shape: ShapeFact::from_dims(t.shape().iter().map(TDim::from)),
-            uniform: t.as_uniform().map(Arc::new),
+            uniform,
             exotic_fact,
             konst: Some(t),
             uniform_tdim,
