@@ -38,7 +38,7 @@ use tract_onnx::pb;
 
 use pb::tensor_proto::DataType;
 
-use super::rewrite::{self, elements};
+use super::rewrite::{self, elements, float_tensor};
 
 /// A constant of the graph: an initializer (also one a graph input of the same name lists,
 /// as models before IR version 4 do: tract and the engine's schema treat it as a constant
@@ -116,16 +116,6 @@ fn float_values(t: &pb::TensorProto, count: usize) -> Option<Vec<f32>> {
     };
     (values.len() == count && (t.raw_data.is_empty() || t.raw_data.len() == count * 4))
         .then_some(values)
-}
-
-fn float_tensor(name: String, dims: Vec<i64>, values: &[f32]) -> pb::TensorProto {
-    pb::TensorProto {
-        name,
-        dims,
-        data_type: DataType::Float as i32,
-        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ..Default::default()
-    }
 }
 
 fn attr<'a>(n: &'a pb::NodeProto, name: &str) -> Option<&'a pb::AttributeProto> {
@@ -913,18 +903,27 @@ fn float_weight(
     if zero.len() != 1 && zero.len() != channels {
         return None;
     }
-    let mut raw = Vec::with_capacity(count * 4);
-    let mut put = |v: &[i32], z: i32| {
-        for &v in v {
-            raw.extend_from_slice(&((v - z) as f32).to_le_bytes());
+    // Written straight into the tensor's bytes: a float buffer besides them cost a third
+    // weight-sized allocation, whose first touch of each page is most of this loop's time.
+    let mut raw = vec![0u8; count * 4];
+    let put = |raw: &mut [u8], v: &[i32], z: &[i32]| {
+        let zeros = z.iter().cycle();
+        for ((o, &v), &z) in raw.chunks_exact_mut(4).zip(v).zip(zeros) {
+            o.copy_from_slice(&((v - z) as f32).to_le_bytes());
         }
     };
     match (zero.as_slice(), conv) {
-        ([z], _) => put(&values, *z),
-        (zs, true) => values.chunks(block).zip(zs).for_each(|(v, &z)| put(v, z)),
-        (zs, false) => values
-            .chunks(channels)
-            .for_each(|row| row.iter().zip(zs).for_each(|(&v, &z)| put(&[v], z))),
+        ([z], _) => put(&mut raw, &values, &[*z]),
+        (zs, true) => {
+            for ((raw, v), &z) in raw.chunks_mut(block * 4).zip(values.chunks(block)).zip(zs) {
+                put(raw, v, &[z]);
+            }
+        }
+        (zs, false) => {
+            for (raw, row) in raw.chunks_mut(channels * 4).zip(values.chunks(channels)) {
+                put(raw, row, zs);
+            }
+        }
     }
     Some(pb::TensorProto {
         dims: w.dims.clone(),
