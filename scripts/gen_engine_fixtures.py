@@ -14,6 +14,8 @@ helper API (pip install -r scripts/requirements-models.txt):
   engine plans it per input shape. dynamic.json holds inputs and onnxruntime's outputs
   (one thread) at two sizes.
 - loop.onnx: ONNX Loop (see loop()).
+- loop_slice.onnx: a Loop body that slices with bounds it carries and expands to that slice's
+  shape (see loop_slice()).
 - if.onnx: an If on a condition known only at run time (see if_runtime()).
 """
 import json
@@ -181,6 +183,73 @@ def loop():
     print("wrote", OUT / "loop.json")
 
 
+def loop_slice():
+    """loop_slice.onnx: the pattern of PaddleOCR's table recogniser (SLANet) that failed at run
+    time: a Loop carrying an index k; the body slices the outer table [2, 5, 3] along axis 1
+    from k to Min(k + 1, 5) (bounds known only while it runs), and broadcasts
+    w = v * (i + 1) ([2, 1, 3]) to that slice's shape with Expand(w, Shape(slice)), the slice
+    itself read by nothing else; k <- k + 1, each expansion stacked. loop_slice.json:
+    onnxruntime at M = 3 and 5."""
+    rng = np.random.default_rng(5)
+    table = numpy_helper.from_array(rng.normal(size=(2, 5, 3)).astype(np.float32), "table")
+    m = helper.make_tensor_value_info("M", TensorProto.INT64, [])
+    v = helper.make_tensor_value_info("v", TensorProto.FLOAT, [2, 1, 3])
+    k_final = helper.make_tensor_value_info("k_final", TensorProto.INT64, [1])
+    steps = helper.make_tensor_value_info("steps", TensorProto.FLOAT, ["T", 2, None, 3])
+    c = lambda name, value: numpy_helper.from_array(np.array(value, dtype=np.int64), name)
+    body = helper.make_graph(
+        [
+            helper.make_node("Add", ["k_in", "one"], ["k_next"]),
+            helper.make_node("Shape", ["table"], ["table_shape"]),
+            helper.make_node("Gather", ["table_shape", "axis1"], ["rows"]),
+            helper.make_node("Min", ["k_next", "rows"], ["end"]),
+            helper.make_node("Slice", ["table", "k_in", "end", "axis1"], ["sliced"]),
+            helper.make_node("Shape", ["sliced"], ["sliced_shape"]),
+            helper.make_node("Add", ["i", "one_scalar"], ["i1"]),
+            helper.make_node("Cast", ["i1"], ["fi"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", ["v", "fi"], ["w"]),
+            helper.make_node("Expand", ["w", "sliced_shape"], ["step"]),
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Identity", ["k_next"], ["k_out"]),
+        ],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("k_in", TensorProto.INT64, [1])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("k_out", TensorProto.INT64, [1]),
+         helper.make_tensor_value_info("step", TensorProto.FLOAT, [2, None, 3])],
+        initializer=[c("one", [1]), c("one_scalar", 1), c("axis1", [1])],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["M", "true", "k0"], ["k_final", "steps"], body=body, name="loop")],
+        "loop_slice", [m, v], [k_final, steps],
+        initializer=[table, c("k0", [0]), numpy_helper.from_array(np.array(True), "true")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                              producer_name="edge-registry tests")
+    model.ir_version = 7
+    save(model, "loop_slice.onnx")
+
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), opts)
+    vs = rng.normal(size=(2, 1, 3)).astype(np.float32)
+    cases = []
+    for trips in [3, 5]:
+        k_v, steps_v = session.run(None, {"v": vs, "M": np.array(trips, dtype=np.int64)})
+        cases.append({
+            "input": {"v": {"dtype": "float32", "shape": [2, 1, 3], "data": [float(x) for x in vs.ravel()]},
+                      "M": {"dtype": "int64", "shape": [], "data": [trips]}},
+            "expected": {
+                "k_final": {"dtype": "int64", "shape": list(k_v.shape), "data": [int(x) for x in k_v.ravel()]},
+                "steps": {"dtype": "float32", "shape": list(steps_v.shape),
+                          "data": [float(x) for x in steps_v.ravel()]}},
+        })
+    (OUT / "loop_slice.json").write_text(json.dumps(cases) + "\n")
+    print("wrote", OUT / "loop_slice.json")
+
+
 def if_runtime():
     """if.onnx: an If whose condition is an input (known only at run time), its branches reading
     outer values: then y = relu(x @ W + b), else y = sigmoid(x @ W) * 2, x float32[N, 4] with a
@@ -233,4 +302,5 @@ if __name__ == "__main__":
     unsupported()
     dynamic()
     loop()
+    loop_slice()
     if_runtime()

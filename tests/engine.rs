@@ -375,6 +375,31 @@ everywhere! {
 }
 
 everywhere! {
+    fn a_loop_body_expands_to_the_shape_of_a_slice_whose_bounds_it_carries() {
+        // Expand(w, Shape(Slice(table, k, Min(k + 1, 5)))), the slice read by nothing else
+        // (SLANet's decoder): tract folds the Shape into a constant of the slice's symbolic
+        // length and prunes the slice, so the length was never bound ("Undetermined symbol"),
+        // and the symbol came from a scratch scope of tract's (then "dead SymbolScope").
+        let model = Model::load(include_bytes!("fixtures/engine/loop_slice.onnx"), None).unwrap();
+        let cases: Value =
+            serde_json::from_str(include_str!("fixtures/engine/loop_slice.json")).unwrap();
+        for case in cases.as_array().unwrap() {
+            let inputs = ["M", "v"]
+                .iter()
+                .map(|n| NamedTensor { name: n.to_string(), tensor: tensor_from_json(&case["input"][*n]) })
+                .collect();
+            let out = model.run(inputs).unwrap();
+            assert_eq!(out[0].name, "k_final");
+            assert_eq!(out[0].tensor, tensor_from_json(&case["expected"]["k_final"]));
+            assert_eq!(out[1].name, "steps");
+            let want = tensor_from_json(&case["expected"]["steps"]);
+            assert!(max_abs_err(&out[1].tensor, &want) < 1e-6);
+            assert!(want.data.to_f64_vec().iter().any(|v| v.abs() > 0.1));
+        }
+    }
+}
+
+everywhere! {
     fn an_if_on_a_run_time_condition_takes_either_branch_at_any_size_from_one_load() {
         // Each branch is planned for its shapes on first use and kept: the same load runs
         // then, else, then at N = 3 and 5, and the first case again at the end.

@@ -117,6 +117,35 @@ impl InferenceOp for Expand {
             }
         }
         let x_fact = target.outlet_fact(x)?.clone();
+        // `Expand(x, Shape(y))`, broadcasting x like y: tract folds the `Shape` into a constant
+        // of y's symbolic dims, and when y's size depends on values (a slice whose bounds a
+        // `Loop` carries), the node that computes y, read by nothing else, is pruned, so that
+        // symbol is never bound. Reading y's shape when it runs keeps y and needs no symbol.
+        let shape_node = node.inputs.get(1).map_or(usize::MAX, |o| o.node);
+        let shape_of = source
+            .nodes
+            .get(shape_node)
+            .filter(|p| p.op.name() == "Shape")
+            .and_then(|p| p.inputs.first())
+            .and_then(|y| mapping.get(y))
+            .copied();
+        if let Some(y) = shape_of {
+            let y_fact = target.outlet_fact(y)?;
+            let full = shape_fact.shape.iter().next().and_then(|d| d.as_i64())
+                == Some(y_fact.rank() as i64);
+            if full {
+                let rank = x_fact.rank().max(y_fact.rank());
+                let dims: TVec<TDim> = (0..rank)
+                    .map(|_| TDim::Sym(target.symbols.new_with_prefix("expand")))
+                    .collect();
+                let op = RuntimeExpand {
+                    fact: x_fact.datum_type.fact(dims),
+                    like: true,
+                };
+                let name = target.unique_name(&node.name);
+                return target.wire_node(name, op, &[x, y]);
+            }
+        }
         let Some(len) = shape_fact.shape.iter().next().and_then(|d| d.as_i64()) else {
             bail!(
                 "Expand `{}`: the target shape's length is unknown",
@@ -134,6 +163,7 @@ impl InferenceOp for Expand {
             .collect();
         let op = RuntimeExpand {
             fact: x_fact.datum_type.fact(dims),
+            like: false,
         };
         let name = target.unique_name(&node.name);
         target.wire_node(name, op, &[x, shape])
@@ -154,10 +184,12 @@ pub(super) fn concrete(t: TValue, ctx: &EvalContext) -> TractResult<TValue> {
     Ok(tract_onnx::prelude::Tensor::from_shape(t.shape(), &values)?.into_tvalue())
 }
 
-/// Broadcasts its first input to the shape its second input holds when it runs.
+/// Broadcasts its first input to the shape its second input holds when it runs, or (`like`)
+/// to the second input's own shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct RuntimeExpand {
     fact: TypedFact,
+    like: bool,
 }
 
 impl Op for RuntimeExpand {
@@ -178,13 +210,18 @@ impl EvalOp for RuntimeExpand {
         let (Some(x), Some(shape)) = (inputs.first(), inputs.get(1)) else {
             bail!("RuntimeExpand needs two inputs");
         };
-        let shape = concrete(shape.clone(), ctx)?;
-        let wanted = shape.cast_to::<i64>()?;
-        let wanted: Vec<i64> = wanted
-            .to_plain_array_view::<i64>()?
-            .iter()
-            .copied()
-            .collect();
+        let wanted: Vec<i64> = if self.like {
+            shape.shape().iter().map(|&d| d as i64).collect()
+        } else {
+            let shape = concrete(shape.clone(), ctx)?;
+            let wanted = shape.cast_to::<i64>()?;
+            let wanted = wanted
+                .to_plain_array_view::<i64>()?
+                .iter()
+                .copied()
+                .collect();
+            wanted
+        };
         let rank = x.rank().max(wanted.len());
         let mut out = vec![1usize; rank];
         let pad_x = rank - x.rank();

@@ -14,15 +14,15 @@ use tract_onnx::pb;
 
 use super::checked_ops::Facts;
 use tract_onnx::prelude::{
-    tvec, DatumType, InferenceFact, InferenceModelExt, IntoRunnable, IntoTValue, Op, TDim, TValue,
-    TVec, Tensor, TractResult, TypedFact, TypedRunnableModel,
+    tvec, DatumType, InferenceFact, InferenceModelExt, IntoRunnable, IntoTValue, IntoTensor, Op,
+    TDim, TValue, TVec, Tensor, TractResult, TypedFact, TypedRunnableModel,
 };
 use tract_onnx::tract_hir::infer::{
     GenericFactoid, InferenceModel, InferenceNode, InferenceOp, ShapeFactoid,
 };
 use tract_onnx::tract_hir::internal::{
     bail, ensure, DatumTypeExt, EvalContext, EvalOp, Factoid, OutletId, SpecialOps, StaticName,
-    TypedModel, TypedOp,
+    TractErrorContext as _, TypedModel, TypedOp,
 };
 
 fn at<T>(v: &[T], i: usize) -> TractResult<&T> {
@@ -320,10 +320,33 @@ impl InferenceOp for Loop {
             }
             facts.push(onnx_type(slice.datum_type).fact(shape));
         }
+        // Body inputs whose value is the same at every iteration and known now: an outer
+        // constant given as a closure, or as a carried value the body passes on unchanged
+        // (exporters carry weights through a loop so). The body is planned with them as
+        // constants, so its matrix products pack their weights once, not at every iteration.
+        let passed_on = |k: usize| -> bool {
+            match (self.body.input_outlets(), self.body.output_outlets()) {
+                (Ok(ins), Ok(outs)) => {
+                    ins.get(2 + k).is_some() && ins.get(2 + k) == outs.get(1 + k)
+                }
+                _ => false,
+            }
+        };
+        let fixed: Vec<Option<Arc<Tensor>>> = (0..2 + l.carried + l.closures)
+            .map(|i| {
+                let k = i.checked_sub(2)?;
+                let outer = outer.get(l.carried_start() + k)?;
+                let konst = outer.konst.clone()?;
+                let fixed =
+                    konst.datum_type() != DatumType::TDim && (k >= l.carried || passed_on(k));
+                fixed.then_some(konst)
+            })
+            .collect();
         let op = TypedLoop {
             body: self.body.clone(),
             layout: l,
             facts,
+            fixed,
             plans: Arc::new(Mutex::new(Vec::new())),
         };
         target.wire_node(&node.name, op, &wires)
@@ -339,6 +362,9 @@ struct TypedLoop {
     body: InferenceModel,
     layout: Layout,
     facts: TVec<TypedFact>,
+    /// Per body input, its value when it is the same at every iteration and known when the
+    /// outer graph is typed (see `to_typed`).
+    fixed: Vec<Option<Arc<Tensor>>>,
     plans: Arc<Mutex<Vec<BodyPlan>>>,
 }
 
@@ -361,9 +387,18 @@ impl TypedLoop {
         }
         let mut body = self.body.clone();
         for (i, (dt, shape)) in key.iter().enumerate() {
-            body.set_input_fact(i, InferenceFact::dt_shape(*dt, shape.clone()))?;
+            let fact = match self.fixed.get(i) {
+                Some(Some(t)) if t.datum_type() == *dt && t.shape() == shape.as_slice() => {
+                    InferenceFact::from((**t).clone())
+                }
+                _ => InferenceFact::dt_shape(*dt, shape.clone()),
+            };
+            body.set_input_fact(i, fact)?;
         }
-        let plan = super::optimise::optimised(body.into_typed()?)?.into_runnable()?;
+        let typed = body.into_typed().context("typing")?;
+        let plan = super::optimise::optimised(typed)
+            .context("optimising")?
+            .into_runnable()?;
         if plans.len() >= MAX_BODY_PLANS {
             plans.remove(0);
         }
@@ -433,8 +468,8 @@ impl EvalOp for TypedLoop {
             ];
             feed.extend(carried.iter().cloned());
             feed.extend(closures.iter().cloned());
-            let plan = self.plan(&feed)?;
-            let out = plan.run(feed)?;
+            let plan = self.plan(&feed).context("planning the Loop body")?;
+            let out = plan.run(feed).context("running the Loop body")?;
             ensure!(
                 out.len() == 1 + l.carried + l.scans,
                 "Loop body returned {} values",
@@ -442,19 +477,21 @@ impl EvalOp for TypedLoop {
             );
             cond = at(&out, 0)?.cast_to_scalar::<bool>()?;
             let (new_carried, slices) = out.get(1..).unwrap_or_default().split_at(l.carried);
-            // Each value in the type the typed graph declares (a body may return TDim).
-            let typed = |t: &TValue, k: usize| -> TractResult<Tensor> {
+            // Each value in the type the typed graph declares (a body may return TDim); a value
+            // already of that type is passed on, not copied (exporters carry weights through
+            // a loop: SLANet's decoder carries 24 values, some of 200 k elements, 501 times).
+            let typed = |t: &TValue, k: usize| -> TractResult<TValue> {
                 let dt = at(&self.facts, k)?.datum_type;
                 Ok(if t.datum_type() == dt {
-                    (**t).clone()
+                    t.clone()
                 } else {
-                    t.cast_to_dt(dt)?.into_owned()
+                    t.cast_to_dt(dt)?.into_owned().into_tvalue()
                 })
             };
             carried = new_carried
                 .iter()
                 .enumerate()
-                .map(|(k, t)| Ok(typed(t, k)?.into_tvalue()))
+                .map(|(k, t)| typed(t, k))
                 .collect::<TractResult<_>>()?;
             for (k, s) in slices.iter().enumerate() {
                 // The stacked scan outputs are bounded like any tensor the engine makes.
@@ -464,7 +501,7 @@ impl EvalOp for TypedLoop {
                     "Loop: the scan outputs exceed {} elements",
                     super::checked_ops::MAX_ELEMENTS
                 );
-                let mut t = typed(s, l.carried + k)?;
+                let mut t = typed(s, l.carried + k)?.into_tensor();
                 t.insert_axis(0)?;
                 at_mut(&mut scans, k)?.push(t);
             }

@@ -8,6 +8,23 @@ use crate::transform::ModelTransform;
 use tract_data::TooEarly;
 use tract_num_traits::Zero;
 
+std::thread_local! {
+    /// The symbol scope of the model whose `wire_node` is computing output facts (edge-registry
+    /// patch, see `wiring_scope`).
+    static WIRING_SCOPE: std::cell::RefCell<Option<SymbolScope>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The symbol scope of the model a node is being wired into, for an operator whose
+/// `output_facts` wires its expansion into a scratch model (`StridedSlice`): a symbol that
+/// scratch model mints (the length of a slice whose bounds are values) must belong to the real
+/// model's scope. Minted in the scratch model's own scope, it died with it, and since symbols
+/// compare by their index alone it could also pass for an unrelated symbol of the real model
+/// (edge-registry patch).
+pub(crate) fn wiring_scope() -> Option<SymbolScope> {
+    WIRING_SCOPE.with(|s| s.borrow().clone())
+}
+
 /// A model with completely determined types and shapes.
 pub type TypedModel = Graph<TypedFact, Box<dyn TypedOp>>;
 /// Node for TypedModel graph
@@ -79,8 +96,12 @@ impl SpecialOps<TypedFact, Box<dyn TypedOp>> for TypedModel {
                 .collect::<TractResult<TVec<_>>>()?;
 
             let input_facts: TVec<_> = input_facts.iter().collect();
-            let mut output_facts = op
-                .output_facts(&input_facts)
+            // edge-registry patch: `output_facts` runs with this model's scope as the wiring
+            // scope (restored after, as wirings nest).
+            let outer = WIRING_SCOPE.with(|s| s.replace(Some(self.symbols.clone())));
+            let output_facts = op.output_facts(&input_facts);
+            WIRING_SCOPE.with(|s| s.replace(outer));
+            let mut output_facts = output_facts
                 .with_context(|| format!("in output_facts invocation for {name}: {}", op.name()))?;
 
             #[cfg(all(debug_assertions, feature = "paranoid_assertions"))]

@@ -302,6 +302,10 @@ impl EvalOp for StridedSlice {
 impl TypedOp for StridedSlice {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         let mut model = TypedModel::default();
+        // edge-registry patch: symbols minted here belong to the model being wired.
+        if let Some(scope) = crate::model::typed::wiring_scope() {
+            model.symbols = scope;
+        }
         let mut source = tvec!();
         for (ix, input) in inputs.iter().enumerate() {
             source.push(model.add_source(format!("adhoc_input.{ix}"), (*input).clone())?);
@@ -317,6 +321,8 @@ impl TypedOp for StridedSlice {
         node: &TypedNode,
     ) -> TractResult<Option<TypedModelPatch>> {
         let mut patch = TypedModelPatch::default();
+        // edge-registry patch: the slice length it mints is a symbol of `model`'s scope.
+        patch.symbols = model.symbols.clone();
         let mut source = tvec!();
         for &input in &node.inputs {
             source.push(patch.tap_model(model, input)?);
