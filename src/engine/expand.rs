@@ -129,23 +129,6 @@ impl InferenceOp for Expand {
             .and_then(|p| p.inputs.first())
             .and_then(|y| mapping.get(y))
             .copied();
-        if let Some(y) = shape_of {
-            let y_fact = target.outlet_fact(y)?;
-            let full = shape_fact.shape.iter().next().and_then(|d| d.as_i64())
-                == Some(y_fact.rank() as i64);
-            if full {
-                let rank = x_fact.rank().max(y_fact.rank());
-                let dims: TVec<TDim> = (0..rank)
-                    .map(|_| TDim::Sym(target.symbols.new_with_prefix("expand")))
-                    .collect();
-                let op = RuntimeExpand {
-                    fact: x_fact.datum_type.fact(dims),
-                    like: true,
-                };
-                let name = target.unique_name(&node.name);
-                return target.wire_node(name, op, &[x, y]);
-            }
-        }
         let Some(len) = shape_fact.shape.iter().next().and_then(|d| d.as_i64()) else {
             bail!(
                 "Expand `{}`: the target shape's length is unknown",
@@ -157,16 +140,19 @@ impl InferenceOp for Expand {
             "Expand `{}`: the shape is not a vector",
             node.name
         );
+        // Like y when the `Shape` takes all of y's dimensions (no start or end cut them).
+        let like =
+            shape_of.filter(|&y| target.outlet_fact(y).is_ok_and(|f| f.rank() as i64 == len));
         let rank = x_fact.rank().max(len.max(0) as usize);
         let dims: TVec<TDim> = (0..rank)
             .map(|_| TDim::Sym(target.symbols.new_with_prefix("expand")))
             .collect();
         let op = RuntimeExpand {
             fact: x_fact.datum_type.fact(dims),
-            like: false,
+            like: like.is_some(),
         };
         let name = target.unique_name(&node.name);
-        target.wire_node(name, op, &[x, shape])
+        target.wire_node(name, op, &[x, like.unwrap_or(shape)])
     }
 }
 

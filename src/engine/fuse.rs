@@ -883,7 +883,8 @@ fn float_weight(
         if w.dims.len() < 3 {
             return None;
         }
-        (out, count / out)
+        // An empty weight (a zero dimension) has blocks of no values: left to tract.
+        (out, Some(count / out).filter(|&b| b > 0)?)
     } else {
         let &[_, cols] = w.dims.as_slice() else {
             return None;
@@ -2028,6 +2029,18 @@ mod tests {
         graph.node[xz].input[2] = "rowz".into();
         graph.input.push(value("rowz", &[6]));
         assert_eq!(fuse(graph).float_integer_ops, 0);
+        // An empty convolution weight (a zero dimension) is left to tract, without a panic.
+        let mut model = integer_ops(true);
+        let graph = model.graph.as_mut().unwrap();
+        let w = graph
+            .initializer
+            .iter_mut()
+            .find(|t| t.name == "w")
+            .unwrap();
+        w.dims = vec![4, 0, 3, 3];
+        w.raw_data.clear();
+        assert_eq!(fuse(graph).float_integer_ops, 1);
+        assert!(ops(graph).contains(&"ConvInteger"));
     }
 
     /// x [4,6] → QuantizeLinear → DequantizeLinear → a; x → MatMul(w [6,5]) → QuantizeLinear →
@@ -2075,7 +2088,8 @@ mod tests {
         }
     }
 
-    fn run_qdq(proto: &pb::ModelProto) -> Vec<Vec<f32>> {
+    /// Every float output of `proto` (the engine's operator set) run on the 2-D input `x`.
+    fn run_2d(proto: &pb::ModelProto, shape: (usize, usize), x: Vec<f32>) -> Vec<Vec<f32>> {
         let model = super::super::checked_ops::framework()
             .model_for_proto_model(proto)
             .unwrap()
@@ -2083,11 +2097,7 @@ mod tests {
             .unwrap()
             .into_runnable()
             .unwrap();
-        // Spread over the whole quantised range and beyond it, ties included.
-        let mut x: Vec<f32> = values(24, 41, 0.0).iter().map(|v| v * 9.0).collect();
-        x[0] = 0.037 * 2.5;
-        x[1] = -0.037 * 3.5;
-        let input = tract_ndarray::Array2::from_shape_vec((4, 6), x).unwrap();
+        let input = tract_ndarray::Array2::from_shape_vec(shape, x).unwrap();
         let out = model.run(tvec!(Tensor::from(input).into())).unwrap();
         out.iter()
             .map(|o| {
@@ -2098,6 +2108,14 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    fn run_qdq(proto: &pb::ModelProto) -> Vec<Vec<f32>> {
+        // Spread over the whole quantised range and beyond it, ties included.
+        let mut x: Vec<f32> = values(24, 41, 0.0).iter().map(|v| v * 9.0).collect();
+        x[0] = 0.037 * 2.5;
+        x[1] = -0.037 * 3.5;
+        run_2d(proto, (4, 6), x)
     }
 
     #[test]
@@ -2223,25 +2241,8 @@ mod tests {
     }
 
     fn run_constant_dequant(proto: &pb::ModelProto) -> Vec<Vec<f32>> {
-        let model = super::super::checked_ops::framework()
-            .model_for_proto_model(proto)
-            .unwrap()
-            .into_optimized()
-            .unwrap()
-            .into_runnable()
-            .unwrap();
         let x: Vec<f32> = values(8, 51, 0.0).iter().map(|v| v * 3.0).collect();
-        let input = tract_ndarray::Array2::from_shape_vec((2, 4), x).unwrap();
-        let out = model.run(tvec!(Tensor::from(input).into())).unwrap();
-        out.iter()
-            .map(|o| {
-                o.to_plain_array_view::<f32>()
-                    .unwrap()
-                    .iter()
-                    .copied()
-                    .collect()
-            })
-            .collect()
+        run_2d(proto, (2, 4), x)
     }
 
     #[test]
