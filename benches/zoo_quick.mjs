@@ -5,7 +5,8 @@
 // Needs pkg/ (any profile), benches/peers/node_modules (scripts/bench-peers installs it) and the
 // zoo cases (scripts/zoo/zoo.py fetch + expected); the page is served by the CLI that
 // EDGE_REGISTRY_BIN names (default target/debug/edge-registry). Prints load, first run and
-// steady run (p50 ms) per model and round.
+// steady run (p50 ms) per model and round, and the largest relative error against onnxruntime's
+// outputs (Python, the zoo's expected.json).
 import { chromium } from "playwright-core";
 import { startServer } from "../tests/js/helpers.mjs";
 import { launchOptions } from "../tests/e2e/browser.mjs";
@@ -24,7 +25,7 @@ for (let r = 0; r < rounds; r++) {
     for (const which of ["ours", "ort"]) {
       const [x] = await page.evaluate(([w, zc]) => window.zoo(w, zc), [which, c]);
       row.push(x.error ? `${which} ERROR ${x.error.slice(0, 80)}` :
-        `${which} load ${x.load.p50.toFixed(1)} first ${x.firstMs.toFixed(1)} run ${x.run.p50.toFixed(2)}`);
+        `${which} load ${x.load.p50.toFixed(1)} first ${x.firstMs.toFixed(1)} run ${x.run.p50.toFixed(2)} rel.err ${x.maxRel.toExponential(1)}`);
     }
     console.log(row.join(" | "));
   }
