@@ -2,9 +2,10 @@
 // WebAssembly module is read from beside this file (a file: URL, or fetched when the package is
 // served over HTTP) and instantiated at import (top-level await), so the API is ready to use.
 // Needs --allow-read for a local package (and --allow-net for the registry, as any fetch does).
-import { initSync } from "./edge_registry.js";
+// The module is the relaxed-SIMD build where Deno has relaxed SIMD (`wasmFile`), else the SIMD one.
+import { initSync, wasmFile } from "./edge_registry.js";
 
-const url = new URL("./edge_registry_bg.wasm", import.meta.url);
+const url = new URL(wasmFile, import.meta.url);
 const bytes = url.protocol === "file:"
   ? await Deno.readFile(url)
   : new Uint8Array(await (await fetch(url)).arrayBuffer());

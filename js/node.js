@@ -3,11 +3,12 @@
 //
 //   import { Registry, Model } from "edge-registry";   // resolves here in Node
 //
-// `await init()` (the default export) is still accepted and does nothing more.
+// `await init()` (the default export) is still accepted and does nothing more. The module is the
+// relaxed-SIMD build where this Node has relaxed SIMD (`wasmFile`), else the SIMD build.
 import { readFileSync } from "node:fs";
-import { initSync } from "./edge_registry.js";
+import { initSync, wasmFile } from "./edge_registry.js";
 
-initSync({ module: readFileSync(new URL("./edge_registry_bg.wasm", import.meta.url)) });
+initSync({ module: readFileSync(new URL(wasmFile, import.meta.url)) });
 
 export * from "./edge_registry.js";
 export { default } from "./edge_registry.js";

@@ -169,6 +169,21 @@ test("load() returns before its IndexedDB cache write ends; the client's next ca
   assert.equal(r.again, "cache");
 });
 
+test("Chromium runs the package's relaxed-SIMD build: the page (which loaded digits@1 since its reload) fetched only that module", async () => {
+  const r = await page.evaluate(async () => {
+    const lib = await import("/pkg/edge_registry.js");
+    await lib.default();
+    const bytes = new Uint8Array(await (await fetch("/registry/trusted-root.json")).arrayBuffer());
+    const fetched = performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname)
+      .filter((p) => p.endsWith(".wasm"));
+    return { variant: lib.wasmVariant, file: lib.wasmFile, fetched, hash: lib.sha256Hex(bytes).length };
+  });
+  assert.equal(r.variant, "relaxed-simd");
+  assert.equal(r.file, "edge_registry_relaxed_bg.wasm");
+  assert.deepEqual([...new Set(r.fetched)], ["/pkg/edge_registry_relaxed_bg.wasm"]);
+  assert.equal(r.hash, 64);
+});
+
 test("a real third-party model (Magika, from its pinned PyPI wheel) names the type of a chosen file", async () => {
   await page.locator('button[data-ref="magika@3.3"]').click();
   await page.locator("#load-ref", { hasText: "is loaded and verified" }).waitFor({ timeout: 60000 });

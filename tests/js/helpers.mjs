@@ -11,7 +11,8 @@ export async function loadPkg() {
   // PKG_DIR points the tests at another build of the package (for example a debug build).
   const dir = process.env.PKG_DIR ? new URL(`file://${process.env.PKG_DIR.replace(/\/?$/, "/")}`) : new URL("pkg/", root);
   const mod = await import(new URL("edge_registry.js", dir));
-  mod.initSync({ module: readFileSync(new URL("edge_registry_bg.wasm", dir)) });
+  // The build the package picks for this Node (pkg/'s glue runs either module).
+  mod.initSync({ module: readFileSync(new URL(mod.wasmFile ?? "edge_registry_bg.wasm", dir)) });
   return mod;
 }
 

@@ -1,5 +1,6 @@
 // The per-runtime entry points and the Cache API store, in Node:
 // - pkg/node.js is ready at import (no init call), and `await init()` after it is harmless;
+// - it loads the relaxed-SIMD build where Node has relaxed SIMD, else the SIMD build;
 // - package.json routes each runtime's export condition to its entry;
 // - cacheApiStore over a Cache (here a small in-memory implementation of the Cache interface,
 //   as workerd's caches.default and browsers' caches.open() provide it): verified models and
@@ -9,6 +10,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { root, startServer } from "./helpers.mjs";
 
 const pkgDir = process.env.PKG_DIR ? new URL(`file://${process.env.PKG_DIR.replace(/\/?$/, "/")}`) : new URL("pkg/", root);
@@ -48,6 +50,30 @@ test("pkg/node.js is ready at import; init() after it is harmless", async () => 
   assert.equal(typeof node.Registry.open, "function");
 });
 
+test("pkg/ has a relaxed-SIMD build beside the SIMD one: each Node loads the one it runs, and their outputs agree", () => {
+  // The same model and batch in two Node processes, one with relaxed SIMD and one without: each
+  // reports the build it loaded, and the relaxed-SIMD module (fused multiply-add) gives the SIMD
+  // module's predictions to within float rounding.
+  const script = `
+    import * as lib from ${JSON.stringify(new URL("node.js", pkgDir).href)};
+    import { readFileSync } from "node:fs";
+    const model = lib.Model.fromBytes(readFileSync(${JSON.stringify(new URL("tests/fixtures/models/digits-cnn/model.onnx", root).pathname)}));
+    const data = Float32Array.from({ length: 8 * 64 }, (_, i) => ((i * 37) % 17) / 16);
+    const out = model.run({ [model.inputs[0].name]: { data, shape: [8, 1, 8, 8] } });
+    const scores = Object.values(out).find((t) => t.data instanceof Float32Array);
+    console.log(JSON.stringify({ variant: lib.wasmVariant, file: lib.wasmFile, data: Array.from(scores.data) }));`;
+  const run = (flag) => JSON.parse(execFileSync(process.execPath, [flag, "--input-type=module", "-e", script], { encoding: "utf8" }));
+  const relaxed = run("--experimental-wasm-relaxed-simd");
+  const plain = run("--no-experimental-wasm-relaxed-simd");
+  assert.deepEqual([relaxed.variant, relaxed.file], ["relaxed-simd", "edge_registry_relaxed_bg.wasm"]);
+  assert.deepEqual([plain.variant, plain.file], ["simd", "edge_registry_bg.wasm"]);
+  assert.equal(relaxed.data.length, plain.data.length);
+  assert.ok(plain.data.length >= 8);
+  const scale = Math.max(...plain.data.map(Math.abs));
+  const worst = Math.max(...plain.data.map((v, i) => Math.abs(v - relaxed.data[i])));
+  assert.ok(worst <= 1e-5 * scale, `largest difference ${worst} of ${scale}`);
+});
+
 test("package.json routes each runtime's export condition to its entry", () => {
   const pj = JSON.parse(readFileSync(new URL("package.json", pkgDir), "utf8"));
   const dot = pj.exports["."];
@@ -57,7 +83,8 @@ test("package.json routes each runtime's export condition to its entry", () => {
   assert.equal(dot.default, "./edge_registry.js");
   // Conditions are matched in order: types first, the browser default last.
   assert.deepEqual(Object.keys(dot), ["types", "workerd", "deno", "node", "default"]);
-  for (const f of ["node.js", "deno.js", "workerd.js", "cache-api-store.js"]) {
+  for (const f of ["node.js", "deno.js", "workerd.js", "cache-api-store.js", "edge_registry_relaxed_bg.wasm"]) {
+    assert.equal(pj.exports[`./${f}`], `./${f}`);
     assert.ok(readFileSync(new URL(f, pkgDir)).length > 0, f);
   }
 });
