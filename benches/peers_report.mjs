@@ -242,7 +242,7 @@ Every figure below comes from that one run.${machine.quick ? "\n\n**QUICK=1 run:
 - ${shared ? "**Shared machine: other processes were running during the run**, so every figure is an upper bound and ratios carry noise." : "The machine was otherwise idle."}
   Load average (1, 5, 15 min) at the start ${machine.start.loadavg.map((x) => x.toFixed(2)).join(", ")}, at the end ${machine.end.loadavg.map((x) => x.toFixed(2)).join(", ")};
   busiest other processes at the start: ${top(machine.start)}; at the end: ${top(machine.end)}.
-- edge-registry ${ourVersion} (commit ${machine.commit}${machine.dirty ? ", uncommitted changes" : ""}), tract ${lockVersion("tract-onnx")}, ${machine.wasm_bindgen}, ${machine.rustc}; \`pkg/\` is the release build with SIMD.
+- edge-registry ${ourVersion} (commit ${machine.commit}${machine.dirty ? ", uncommitted changes" : ""}), tract ${lockVersion("tract-onnx")}, ${machine.wasm_bindgen}, ${machine.rustc}; \`pkg/\` is the release build: Chromium runs its relaxed-SIMD module (${browser.files.ours.some((f) => f.endsWith("relaxed_bg.wasm")) ? "fetched in this run" : "not fetched in this run: the SIMD one"}), Node the relaxed-SIMD module only where it validates relaxed SIMD (not Node 20).
 - Chromium ${browser.chromium} (headless, through playwright-core), Node ${node.node}, Python ${python.python}.
 - onnxruntime-web ${version("onnxruntime-web")}, onnxruntime-node ${version("onnxruntime-node")}, onnxruntime (Python) ${python.onnxruntime}, scikit-learn ${sklearn.sklearn}, numpy ${sklearn.numpy}.
 
