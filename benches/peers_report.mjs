@@ -31,8 +31,12 @@ const table = (head, rows) => [`| ${head.join(" | ")} |`, `|${head.map(() => "--
   ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 
 // ------------------------------------------------------------------------------- inference
+// Chromium loads pkg/'s relaxed-SIMD module where it validates relaxed SIMD (the startup runs
+// record which file it fetched); Node 20 loads the SIMD one.
+const relaxedInChromium = browser.files.ours.some((f) => f.endsWith("relaxed_bg.wasm"));
+const chromiumWasm = relaxedInChromium ? "wasm relaxed SIMD" : "wasm SIMD";
 const runtimes = [
-  ["Chromium: edge-registry (wasm SIMD)", browser.inference.ours],
+  [`Chromium: edge-registry (${chromiumWasm})`, browser.inference.ours],
   ["Chromium: onnxruntime-web (wasm SIMD, 1 thread)", browser.inference.ort],
   ["Node: edge-registry (wasm SIMD)", node.inference.ours],
   ["Node: onnxruntime-node (native, 1 thread)", node.inference.ort],
@@ -133,7 +137,7 @@ const plainRatio = median(e.oursPlain) / median(e.ortPlain);
 const evalRows = [
   ["native: edge-registry (Rust, 1 thread), metrics on rows in memory", evalRust.times_s ?? [evalRust.median_s], evalRust.rows],
   ["native: scikit-learn, metrics on arrays in memory", sklearn.times_s, sklearn.rows],
-  [`Chromium: edge-registry \`evaluatePredictions\` (wasm SIMD), CSV parsing + metrics`, evalBrowser.chromium_times_ms.map((t) => t / 1e3), evalBrowser.rows],
+  [`Chromium: edge-registry \`evaluatePredictions\` (${chromiumWasm}), CSV parsing + metrics`, evalBrowser.chromium_times_ms.map((t) => t / 1e3), evalBrowser.rows],
   ["native: `edge-registry eval --predictions` (whole process), CSV parsing + metrics", evalBrowser.native_cli_times_ms.map((t) => t / 1e3), evalBrowser.rows],
 ].map(([l, t, n]) => [l, `${median(t).toFixed(3)} (${Math.min(...t).toFixed(3)}–${Math.max(...t).toFixed(3)})`, int(Math.round(n / median(t)))]);
 const evalRatio = median(sklearn.times_s) / median(evalRust.times_s ?? [evalRust.median_s]);
@@ -242,7 +246,7 @@ Every figure below comes from that one run.${machine.quick ? "\n\n**QUICK=1 run:
 - ${shared ? "**Shared machine: other processes were running during the run**, so every figure is an upper bound and ratios carry noise." : "The machine was otherwise idle."}
   Load average (1, 5, 15 min) at the start ${machine.start.loadavg.map((x) => x.toFixed(2)).join(", ")}, at the end ${machine.end.loadavg.map((x) => x.toFixed(2)).join(", ")};
   busiest other processes at the start: ${top(machine.start)}; at the end: ${top(machine.end)}.
-- edge-registry ${ourVersion} (commit ${machine.commit}${machine.dirty ? ", uncommitted changes" : ""}), tract ${lockVersion("tract-onnx")}, ${machine.wasm_bindgen}, ${machine.rustc}; \`pkg/\` is the release build: Chromium runs its relaxed-SIMD module (${browser.files.ours.some((f) => f.endsWith("relaxed_bg.wasm")) ? "fetched in this run" : "not fetched in this run: the SIMD one"}), Node the relaxed-SIMD module only where it validates relaxed SIMD (not Node 20).
+- edge-registry ${ourVersion} (commit ${machine.commit}${machine.dirty ? ", uncommitted changes" : ""}), tract ${lockVersion("tract-onnx")}, ${machine.wasm_bindgen}, ${machine.rustc}; \`pkg/\` is the release build: Chromium ran its ${relaxedInChromium ? "relaxed-SIMD module (the file it fetched)" : "SIMD module (it did not fetch the relaxed-SIMD one)"}, Node the relaxed-SIMD module only where it validates relaxed SIMD (not Node 20).
 - Chromium ${browser.chromium} (headless, through playwright-core), Node ${node.node}, Python ${python.python}.
 - onnxruntime-web ${version("onnxruntime-web")}, onnxruntime-node ${version("onnxruntime-node")}, onnxruntime (Python) ${python.onnxruntime}, scikit-learn ${sklearn.sklearn}, numpy ${sklearn.numpy}.
 
