@@ -25,6 +25,23 @@ pub(crate) fn wiring_scope() -> Option<SymbolScope> {
     WIRING_SCOPE.with(|s| s.borrow().clone())
 }
 
+/// Sets the wiring scope until dropped, then restores the one before (wirings nest), also when
+/// an operator's `output_facts` panics and the panic is caught above (edge-registry patch).
+struct WiringScope(Option<SymbolScope>);
+
+impl WiringScope {
+    fn enter(scope: &SymbolScope) -> WiringScope {
+        WiringScope(WIRING_SCOPE.with(|s| s.replace(Some(scope.clone()))))
+    }
+}
+
+impl Drop for WiringScope {
+    fn drop(&mut self) {
+        let outer = self.0.take();
+        WIRING_SCOPE.with(|s| s.replace(outer));
+    }
+}
+
 /// A model with completely determined types and shapes.
 pub type TypedModel = Graph<TypedFact, Box<dyn TypedOp>>;
 /// Node for TypedModel graph
@@ -97,10 +114,11 @@ impl SpecialOps<TypedFact, Box<dyn TypedOp>> for TypedModel {
 
             let input_facts: TVec<_> = input_facts.iter().collect();
             // edge-registry patch: `output_facts` runs with this model's scope as the wiring
-            // scope (restored after, as wirings nest).
-            let outer = WIRING_SCOPE.with(|s| s.replace(Some(self.symbols.clone())));
-            let output_facts = op.output_facts(&input_facts);
-            WIRING_SCOPE.with(|s| s.replace(outer));
+            // scope (restored after, as wirings nest, even on a panic).
+            let output_facts = {
+                let _scope = WiringScope::enter(&self.symbols);
+                op.output_facts(&input_facts)
+            };
             let mut output_facts = output_facts
                 .with_context(|| format!("in output_facts invocation for {name}: {}", op.name()))?;
 
