@@ -7,12 +7,12 @@ ADDR ?= 127.0.0.1:8080
 setup:
 	@scripts/setup
 
-## Build pkg/ (wasm SIMD) and the CLI with the fast-building profiles (wasm-fast, fast: the
-## release optimisation levels without fat LTO), then serve the demo page on http://$(ADDR).
+## Build pkg/ (wasm SIMD) and the CLI with the fast-building profiles (wasm-fast: the release
+## optimisation levels without fat LTO; demo-cli: opt-level 1), then serve the demo page on http://$(ADDR).
 ## `make pkg` / `make cli` build what is shipped and benchmarked (release, fat LTO).
 demo:
 	scripts/build-demo
-	target/fast/edge-registry serve www --mount /pkg=pkg --mount /registry=target/sample-registry --addr $(ADDR)
+	target/demo-cli/edge-registry serve www --mount /pkg=pkg --mount /registry=target/sample-registry --addr $(ADDR)
 
 ## Every test tier (lint, native, wasm in Node/Chromium/worker, JS API in Node, browser e2e)
 test: setup
