@@ -5,7 +5,7 @@
 //   const registry = await worker.openRegistry({ url, trustedRoot });
 //   await registry.refresh();
 //   const model = await registry.load("digits@production", { onProgress: (p) => ... });
-//   const { outputs, ms } = await model.run({ input: { data: f32, shape: [1, 64] } });
+//   const { outputs, ms } = await model.run({ input: new Tensor("float32", f32, [1, 64]) });
 //   const report = await model.evaluate(file, { onProgress: (p) => ... });
 //
 // Inputs are moved with transfer lists (the caller's typed arrays are detached afterwards);
@@ -16,6 +16,8 @@
 // instance and reloads models on their next use (see resilient.js), and `onReset` is told. If
 // the worker itself dies, pending calls reject with WORKER_FAILED, a fresh worker is started,
 // and objects of the old one reject with INSTANCE_RESET (load them again).
+
+import { adoptOutputs } from "./tensor.js";
 
 function errorFrom(e) {
   const err = new Error(e.message);
@@ -187,10 +189,12 @@ export class WorkerModel {
     this.info = info;
   }
 
-  /** Runs the model; resolves to { outputs, ms }. Input buffers are transferred unless
-   * { copy: true }. */
-  run(feeds, { copy = false } = {}) {
-    return this.worker.call("run", { handle: this.handle, feeds }, copy ? [] : buffersOf(feeds), undefined, this.generation);
+  /** Runs the model; resolves to { outputs, ms }, the outputs `Tensor`s. Input buffers are
+   * transferred unless { copy: true }. */
+  async run(feeds, { copy = false } = {}) {
+    const result = await this.worker.call("run", { handle: this.handle, feeds }, copy ? [] : buffersOf(feeds), undefined, this.generation);
+    adoptOutputs(result.outputs);
+    return result;
   }
 
   /** Evaluates on labelled data: a File/Blob (streamed in the worker), bytes or text. */

@@ -6,8 +6,8 @@
 //   import { loadResilient } from "edge-registry/resilient.js";
 //   const lib = await loadResilient();              // or loadResilient({ module_or_path: bytes })
 //   const model = await lib.Model.create(bytes, card);
-//   try { model.run(feeds); } catch (e) { if (e.code === "INTERNAL_PANIC") ... }
-//   model.run(feeds);                                // works: the model was loaded again
+//   try { model.runSync(feeds); } catch (e) { if (e.code === "INTERNAL_PANIC") ... }
+//   model.runSync(feeds);                            // works: the model was loaded again
 //
 // How: in wasm32-unknown-unknown a panic aborts, which traps (`WebAssembly.RuntimeError`) and
 // leaves the instance unusable. The Rust panic hook hands the message to
@@ -373,7 +373,9 @@ export function resilient(lib, options = {}) {
 
   for (const [name, value] of Object.entries(lib)) {
     if (name === "default" || name === "initSync" || name === "__wbg_reset_state" || name === "start") continue;
-    if (isClass(value)) api[name] = wrapClass(name, value);
+    // A class of the module (its objects live in wasm memory) is wrapped; a plain JS class
+    // (Tensor) is the same class on every instance.
+    if (isClass(value)) api[name] = typeof value.prototype?.free === "function" ? wrapClass(name, value) : value;
   }
   for (const [name, value] of Object.entries(lib)) {
     if (name in api || typeof value !== "function" || isClass(value)) continue;

@@ -86,7 +86,7 @@ const handlers = {
   loadModel: async ({ bytes, card }) => [modelInfo(await lib.Model.create(bytes, card))],
   run: ({ handle, feeds }) => {
     const t0 = performance.now();
-    const outputs = get(handle).run(feeds);
+    const outputs = get(handle).runSync(feeds);
     const ms = performance.now() - t0;
     return [{ outputs, ms }, buffersOf(outputs)];
   },

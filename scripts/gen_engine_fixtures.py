@@ -3,8 +3,9 @@
 helper API (pip install -r scripts/requirements-models.txt):
 
 - dtypes.onnx: one input and one output per supported element type (float32, float64, int32,
-  int64, uint8, bool), each with a symbolic batch dimension N, so tests can check that every
-  type crosses the boundary by name: f32*2, f64+1, i32*3, i64-7, identity(u8), not(bool).
+  int64, uint8, bool, float16, int8), each with a symbolic batch dimension N, so tests can check
+  that every type crosses the boundary by name: f32*2, f64+1, i32*3, i64-7, identity(u8),
+  not(bool), f16*2, -i8.
 - unsupported.onnx: a graph using ai.onnx.ml operators tract does not implement (Imputer and
   Scaler), to check the UNSUPPORTED_MODEL error names them.
 - dynamic.onnx: an image model as exporters write them with dynamic axes: input
@@ -43,6 +44,8 @@ def dtypes():
         ("i64", TensorProto.INT64, ["N"], "Sub", np.array(7, dtype=np.int64)),
         ("u8", TensorProto.UINT8, ["N", 3], "Identity", None),
         ("b", TensorProto.BOOL, ["N"], "Not", None),
+        ("f16", TensorProto.FLOAT16, ["N", 2], "Mul", np.array(2, dtype=np.float16)),
+        ("i8", TensorProto.INT8, ["N"], "Neg", None),
     ]
     inputs, outputs, nodes, inits = [], [], [], []
     for name, ty, shape, op, const in specs:

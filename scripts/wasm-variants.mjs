@@ -72,6 +72,24 @@ export const wasmVariant = RELAXED_FILE !== null && relaxedSimd() ? "relaxed-sim
 /** The module file of that build, beside this file (what \`init()\` loads by default). */
 export const wasmFile = wasmVariant === "relaxed-simd" ? RELAXED_FILE : "edge_registry_bg.wasm";
 `;
+// onnxruntime-web-shaped tensors (js/tensor.js): the glue re-exports the one Tensor class, and
+// Model's run (a Promise, as onnxruntime-web's session.run) and runSync return Tensors made
+// from the module's plain { type, data, dims } outputs without copying their data.
+if (!/^export class Model \{/m.test(glue)) fail(`expected the class Model in ${gluePath}`);
+glue += `
+import { Tensor, adoptOutputs } from "./tensor.js";
+export { Tensor };
+Object.defineProperties(Model.prototype, {
+  run: {
+    value: async function run(feeds) { return adoptOutputs(this.__runSync(feeds)); },
+    writable: true, configurable: true,
+  },
+  runSync: {
+    value: function runSync(feeds) { return adoptOutputs(this.__runSync(feeds)); },
+    writable: true, configurable: true,
+  },
+});
+`;
 writeFileSync(gluePath, glue);
 const dts = join(outDir, "edge_registry.d.ts");
 writeFileSync(dts, readFileSync(dts, "utf8") + `

@@ -418,3 +418,47 @@ fn serve_needs_a_directory_and_allows_cross_origin_reads_only_when_asked() {
     assert_eq!(acao(&[d]), None);
     assert_eq!(acao(&[d, "--cors"]).as_deref(), Some("*"));
 }
+
+/// float16 and int8 cross the CLI too: JSON numbers in (rounded to float16), numbers out
+/// (`.npy` files of `<f2`/`|i1` are read as those types: tensor_io's unit tests).
+#[test]
+fn run_float16_and_int8_from_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = format!(
+        "{}/tests/fixtures/engine/dtypes.onnx",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let json = serde_json::json!({
+        "f32": {"dtype": "float32", "shape": [1, 2], "data": [1, 2]},
+        "f64": {"dtype": "float64", "shape": [1, 2], "data": [1, 2]},
+        "i32": {"dtype": "int32", "shape": [1], "data": [1]},
+        "i64": {"dtype": "int64", "shape": [1], "data": [1]},
+        "u8": {"dtype": "uint8", "shape": [1, 3], "data": [1, 2, 3]},
+        "b": {"dtype": "bool", "shape": [1], "data": [true]},
+        "f16": {"dtype": "float16", "shape": [1, 2], "data": [1.5, 0.1]},
+        "i8": {"dtype": "int8", "shape": [1], "data": [-128]},
+    });
+    std::fs::write(dir.path().join("in.json"), json.to_string()).unwrap();
+    let out = bin()
+        .args(["run", "--model", &model, "--input"])
+        .arg(dir.path().join("in.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["f16_out"]["dtype"], "float16");
+    // 0.1 rounds to the float16 0.0999755859375; doubled exactly.
+    assert_eq!(
+        got["f16_out"]["data"],
+        serde_json::json!([3.0, 0.199951171875])
+    );
+    // -(-128) wraps to -128 in int8, as in onnxruntime.
+    assert_eq!(
+        got["i8_out"],
+        serde_json::json!({"dtype": "int8", "shape": [1], "data": [-128]})
+    );
+}

@@ -129,6 +129,9 @@ everywhere! {
             input("i32", vec![3], TensorData::I32(vec![1, -2, 1 << 20])),
             input("i64", vec![3], TensorData::I64(vec![1 << 40, 0, -1])),
             input("u8", vec![3, 3], TensorData::U8(vec![0, 1, 2, 3, 4, 5, 253, 254, 255])),
+            // float16 bits of 1.5, -0.25, 65504 (the largest), 2^-23 (a subnormal), 0, -2.
+            input("f16", vec![3, 2], TensorData::F16(vec![15872, 46080, 31743, 2, 0, 49152])),
+            input("i8", vec![3], TensorData::I8(vec![-100, 127, -127])),
         ]).unwrap();
         let get = |n: &str| outs.iter().find(|o| o.name == n).unwrap().tensor.clone();
         assert_eq!(get("f32_out").data, TensorData::F32(vec![1.0, 2.0, 3.0, 4.0, -2.0, 0.0]));
@@ -138,9 +141,14 @@ everywhere! {
         assert_eq!(get("u8_out").data, TensorData::U8(vec![0, 1, 2, 3, 4, 5, 253, 254, 255]));
         assert_eq!(get("u8_out").shape, vec![3, 3]);
         assert_eq!(get("b_out").data, TensorData::Bool(vec![false, true, false]));
+        // onnxruntime's outputs: 3, -0.5, infinity (65504 * 2 overflows), 2^-22, 0, -4.
+        assert_eq!(get("f16_out").data, TensorData::F16(vec![16896, 47104, 31744, 4, 0, 50176]));
+        assert_eq!(get("f16_out").shape, vec![3, 2]);
+        assert_eq!(get("i8_out").data, TensorData::I8(vec![100, -127, 127]));
         let names: Vec<_> = model.schema().inputs.iter().map(|s| (s.name.as_str(), s.dtype)).collect();
         assert_eq!(names, [("f32", DType::F32), ("f64", DType::F64), ("i32", DType::I32),
-            ("i64", DType::I64), ("u8", DType::U8), ("b", DType::Bool)]);
+            ("i64", DType::I64), ("u8", DType::U8), ("b", DType::Bool), ("f16", DType::F16),
+            ("i8", DType::I8)]);
     }
 
     fn malformed_and_truncated_models_are_bad_model() {

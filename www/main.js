@@ -203,7 +203,7 @@ async function run(features) {
   const m = state.model;
   const input = m.inputs[0];
   const shape = [1, ...input.shape.slice(1)];
-  const { outputs, ms } = await m.run({ [input.name]: { data: Float32Array.from(features), shape } });
+  const { outputs, ms } = await m.run({ [input.name]: { type: "float32", data: Float32Array.from(features), dims: shape } });
   $("try-latency").textContent = `Inference: ${ms.toFixed(2)} ms in the worker.`;
   return outputs;
 }
@@ -317,7 +317,7 @@ async function detectFileType(file) {
   }
   try {
     const input = m.inputs[0];
-    const { outputs, ms } = await m.run({ [input.name]: { data: features, shape: [1, features.length] } });
+    const { outputs, ms } = await m.run({ [input.name]: { type: input.dtype, data: features, dims: [1, features.length] } });
     const probs = Object.values(outputs)[0].data;
     const labels = m.card.labels ?? [];
     const top = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, 5);

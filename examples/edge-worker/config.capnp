@@ -28,6 +28,7 @@ const edgeWorker :Workerd.Worker = (
     # imports the .wasm as a compiled module (workerd cannot compile bytes at run time).
     (name = "edge-registry", esModule = embed "../../pkg/workerd.js"),
     (name = "edge_registry.js", esModule = embed "../../pkg/edge_registry.js"),
+    (name = "tensor.js", esModule = embed "../../pkg/tensor.js"),
     (name = "resilient.js", esModule = embed "../../pkg/resilient.js"),
     (name = "cache-api-store.js", esModule = embed "../../pkg/cache-api-store.js"),
     (name = "edge_registry_bg.wasm", wasm = embed "../../pkg/edge_registry_bg.wasm"),

@@ -233,7 +233,7 @@ function tensorJson(t) {
   } else {
     data = Array.from(t.data);
   }
-  return { dtype: t.dtype, shape: t.shape, data };
+  return { dtype: t.type, shape: t.dims, data };
 }
 
 async function predict(request, s, ctx, ref) {
@@ -244,7 +244,7 @@ async function predict(request, s, ctx, ref) {
   }
   const m = await modelFor(s, ctx, ref);
   const t0 = performance.now();
-  const outputs = m.model.run(inputs);
+  const outputs = m.model.runSync(inputs);
   const out = {};
   for (const [name, t] of Object.entries(outputs)) out[name] = tensorJson(t);
   return json({ model: m.name, version: m.version, sha256: m.sha256, outputs: out }, 200, {

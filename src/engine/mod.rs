@@ -45,6 +45,8 @@ use plan::{Plans, ShapeCache};
 pub use predictor::ModelPredictor;
 pub use schema::{DType, Dim, ModelSchema, TensorSpec};
 pub use tensor::{NamedTensor, Tensor, TensorData};
+/// Half-precision floats (`float16` tensors carry their bits; this converts them).
+pub use tract_onnx::prelude::f16;
 
 use crate::error::{Code, ErrorCode};
 
@@ -355,13 +357,15 @@ fn dtype_of(dt: DatumType, what: &str) -> Result<DType, EngineError> {
         DatumType::F64 => DType::F64,
         DatumType::I32 => DType::I32,
         DatumType::I64 => DType::I64,
+        DatumType::F16 => DType::F16,
         DatumType::U8 => DType::U8,
+        DatumType::I8 => DType::I8,
         DatumType::Bool => DType::Bool,
         other => {
             return Err(EngineError::Unsupported {
                 operators: vec![],
                 reason: format!(
-                    "{what} has element type {other:?}; supported: float32, float64, int32, int64, uint8, bool"
+                    "{what} has element type {other:?}; supported: float32, float64, float16, int32, int64, uint8, int8, bool"
                 ),
             })
         }
@@ -500,7 +504,7 @@ fn declared_spec(value: &pb::ValueInfoProto) -> Result<TensorSpec, EngineError> 
     let dtype = DType::from_onnx(t.elem_type).ok_or_else(|| EngineError::Unsupported {
         operators: vec![],
         reason: format!(
-            "{what} has ONNX element type {}; supported: float32, float64, int32, int64, uint8, bool",
+            "{what} has ONNX element type {}; supported: float32, float64, float16, int32, int64, uint8, int8, bool",
             t.elem_type
         ),
     })?;
@@ -673,7 +677,9 @@ fn datum_of(dtype: DType) -> DatumType {
         DType::F64 => DatumType::F64,
         DType::I32 => DatumType::I32,
         DType::I64 => DatumType::I64,
+        DType::F16 => DatumType::F16,
         DType::U8 => DatumType::U8,
+        DType::I8 => DatumType::I8,
         DType::Bool => DatumType::Bool,
     }
 }
@@ -996,6 +1002,8 @@ fn to_tract(t: Tensor) -> Result<TractTensor, EngineError> {
         TensorData::I32(v) => arr(t.shape, v),
         TensorData::I64(v) => arr(t.shape, v),
         TensorData::U8(v) => arr(t.shape, v),
+        TensorData::I8(v) => arr(t.shape, v),
+        TensorData::F16(v) => arr(t.shape, v.into_iter().map(f16::from_bits).collect()),
         TensorData::Bool(v) => arr(t.shape, v),
     }
 }
@@ -1019,6 +1027,8 @@ fn from_tract(t: &TractTensor) -> Result<Tensor, EngineError> {
         DType::I32 => TensorData::I32(vec(t)?),
         DType::I64 => TensorData::I64(vec(t)?),
         DType::U8 => TensorData::U8(vec(t)?),
+        DType::I8 => TensorData::I8(vec(t)?),
+        DType::F16 => TensorData::F16(vec::<f16>(t)?.into_iter().map(f16::to_bits).collect()),
         DType::Bool => TensorData::Bool(vec(t)?),
     };
     Ok(Tensor { shape, data })

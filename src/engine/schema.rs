@@ -15,6 +15,9 @@ pub enum DType {
     /// 64-bit float (`float64`).
     #[serde(rename = "float64")]
     F64,
+    /// 16-bit IEEE float (`float16`), carried as its bits.
+    #[serde(rename = "float16")]
+    F16,
     /// 32-bit signed integer (`int32`).
     #[serde(rename = "int32")]
     I32,
@@ -24,6 +27,9 @@ pub enum DType {
     /// 8-bit unsigned integer (`uint8`).
     #[serde(rename = "uint8")]
     U8,
+    /// 8-bit signed integer (`int8`).
+    #[serde(rename = "int8")]
+    I8,
     /// Boolean (`bool`).
     #[serde(rename = "bool")]
     Bool,
@@ -31,23 +37,27 @@ pub enum DType {
 
 impl DType {
     /// Every supported type.
-    pub const ALL: [DType; 6] = [
+    pub const ALL: [DType; 8] = [
         DType::F32,
         DType::F64,
+        DType::F16,
         DType::I32,
         DType::I64,
         DType::U8,
+        DType::I8,
         DType::Bool,
     ];
 
-    /// numpy's name: `float32`, `float64`, `int32`, `int64`, `uint8`, `bool`.
+    /// numpy's name: `float32`, `float64`, `float16`, `int32`, `int64`, `uint8`, `int8`, `bool`.
     pub fn name(self) -> &'static str {
         match self {
             DType::F32 => "float32",
             DType::F64 => "float64",
+            DType::F16 => "float16",
             DType::I32 => "int32",
             DType::I64 => "int64",
             DType::U8 => "uint8",
+            DType::I8 => "int8",
             DType::Bool => "bool",
         }
     }
@@ -62,9 +72,11 @@ impl DType {
         match code {
             1 => Some(DType::F32),
             2 => Some(DType::U8),
+            3 => Some(DType::I8),
             6 => Some(DType::I32),
             7 => Some(DType::I64),
             9 => Some(DType::Bool),
+            10 => Some(DType::F16),
             11 => Some(DType::F64),
             _ => None,
         }
@@ -75,7 +87,8 @@ impl DType {
         match self {
             DType::F32 | DType::I32 => 4,
             DType::F64 | DType::I64 => 8,
-            DType::U8 | DType::Bool => 1,
+            DType::F16 => 2,
+            DType::U8 | DType::I8 | DType::Bool => 1,
         }
     }
 }

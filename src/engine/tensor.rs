@@ -2,6 +2,7 @@
 //! element type. Buffers move in and out of tract without copying where tract allows it.
 
 use super::schema::DType;
+use tract_onnx::prelude::f16;
 
 /// A flat, row-major buffer of one element type.
 #[derive(Debug, Clone, PartialEq)]
@@ -10,12 +11,17 @@ pub enum TensorData {
     F32(Vec<f32>),
     /// `float64`
     F64(Vec<f64>),
+    /// `float16`, as IEEE 754 half-precision bits (what JavaScript's `Uint16Array` view of a
+    /// `Float16Array` holds).
+    F16(Vec<u16>),
     /// `int32`
     I32(Vec<i32>),
     /// `int64`
     I64(Vec<i64>),
     /// `uint8`
     U8(Vec<u8>),
+    /// `int8`
+    I8(Vec<i8>),
     /// `bool`
     Bool(Vec<bool>),
 }
@@ -26,9 +32,11 @@ impl TensorData {
         match self {
             TensorData::F32(_) => DType::F32,
             TensorData::F64(_) => DType::F64,
+            TensorData::F16(_) => DType::F16,
             TensorData::I32(_) => DType::I32,
             TensorData::I64(_) => DType::I64,
             TensorData::U8(_) => DType::U8,
+            TensorData::I8(_) => DType::I8,
             TensorData::Bool(_) => DType::Bool,
         }
     }
@@ -38,9 +46,11 @@ impl TensorData {
         match self {
             TensorData::F32(v) => v.len(),
             TensorData::F64(v) => v.len(),
+            TensorData::F16(v) => v.len(),
             TensorData::I32(v) => v.len(),
             TensorData::I64(v) => v.len(),
             TensorData::U8(v) => v.len(),
+            TensorData::I8(v) => v.len(),
             TensorData::Bool(v) => v.len(),
         }
     }
@@ -55,10 +65,12 @@ impl TensorData {
         match self {
             TensorData::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
             TensorData::F64(v) => v.clone(),
+            TensorData::F16(v) => v.iter().map(|&x| f16::from_bits(x).to_f64()).collect(),
             TensorData::I32(v) => v.iter().map(|&x| f64::from(x)).collect(),
             // Values beyond 2^53 lose precision; labels and counts never get there.
             TensorData::I64(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::U8(v) => v.iter().map(|&x| f64::from(x)).collect(),
+            TensorData::I8(v) => v.iter().map(|&x| f64::from(x)).collect(),
             TensorData::Bool(v) => v.iter().map(|&x| f64::from(u8::from(x))).collect(),
         }
     }

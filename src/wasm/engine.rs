@@ -1,8 +1,8 @@
 //! `Model`: ONNX inference from JavaScript. Typed arrays in, typed arrays out.
 
 use js_sys::{
-    Array, ArrayBuffer, BigInt64Array, Float32Array, Float64Array, Int32Array, Object, Promise,
-    Reflect, Uint8Array,
+    Array, ArrayBuffer, BigInt64Array, Float32Array, Float64Array, Int32Array, Int8Array, Object,
+    Promise, Reflect, Uint16Array, Uint8Array,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -20,15 +20,49 @@ use crate::eval::ModelIdentity;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-/** An element type, named as numpy names it. */
-export type DType = "float32" | "float64" | "int32" | "int64" | "uint8" | "bool";
+/** An element type, named as numpy and onnxruntime-web name it. */
+export type DType = "float32" | "float64" | "float16" | "int32" | "int64" | "uint8" | "int8" | "bool";
 /** A declared input or output: fixed sizes as numbers, symbolic ones (the batch "N") as names. */
 export interface TensorSpec { name: string; dtype: DType; shape: (number | string)[]; }
-/** Typed array per dtype: float32 Float32Array, float64 Float64Array, int32 Int32Array,
- * int64 BigInt64Array, uint8 and bool Uint8Array. Inputs may also be plain number arrays. */
-export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
-export interface TensorInput { data: TensorData | number[]; shape: number[]; }
-export interface TensorOutput { data: TensorData; shape: number[]; dtype: DType; }
+/** Typed array per type: float32 Float32Array, float64 Float64Array, float16 Float16Array
+ * (where the host has it, else a Uint16Array of the bits), int32 Int32Array, int64
+ * BigInt64Array, uint8 and bool Uint8Array, int8 Int8Array. */
+export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array
+  | Int8Array | Uint16Array;
+/** A tensor as onnxruntime-web shapes it: element type, flat row-major data, dims. */
+export declare class Tensor {
+  /** `new Tensor("float32", data, [1, 64])`; `data` a typed array of the type or a plain array
+   * (each entry checked); `new Tensor(float32Array, dims)` names the type from the array. */
+  constructor(type: DType, data: TensorData | readonly (number | bigint | boolean)[], dims?: readonly number[]);
+  constructor(data: TensorData, dims?: readonly number[]);
+  readonly type: DType;
+  readonly data: TensorData;
+  readonly dims: readonly number[];
+  readonly size: number;
+  readonly location: "cpu";
+  getData(): Promise<TensorData>;
+  dispose(): void;
+  reshape(dims: readonly number[]): Tensor;
+  /** @deprecated Use `dims`. */
+  readonly shape: readonly number[];
+  /** @deprecated Use `type`. */
+  readonly dtype: DType;
+}
+/** What `run` takes per input: a `Tensor`, an object with its fields, or (deprecated, for one
+ * release) `{ data, shape, dtype? }`. Plain arrays are converted to the input's type, each
+ * entry checked (a string, undefined, NaN or a nested array is refused by index). */
+export type TensorInput = Tensor
+  | { type?: DType; data: TensorData | readonly (number | bigint | boolean)[]; dims: readonly number[] }
+  | { dtype?: DType; data: TensorData | readonly (number | bigint | boolean)[]; shape: readonly number[] };
+/** @deprecated The outputs are `Tensor`s. */
+export type TensorOutput = Tensor;
+export interface Model {
+  /** Runs the model on named inputs; resolves to named output `Tensor`s (as onnxruntime-web's
+   * `session.run`). The inputs are read before this returns: their buffers may be reused. */
+  run(feeds: Record<string, TensorInput>): Promise<Record<string, Tensor>>;
+  /** `run` on the calling thread, returning the outputs directly. */
+  runSync(feeds: Record<string, TensorInput>): Record<string, Tensor>;
+}
 /** The parts of a model card the engine checks. */
 export interface ModelCardSchema { inputs: TensorSpec[]; outputs: TensorSpec[]; }
 /** How a model is planned: "static" (one plan, symbolic dims kept symbolic) or "per-shape"
@@ -51,7 +85,7 @@ export interface CheckReport {
 }
 export interface CheckOptions {
   /** Inputs to run the model on; a `dtype` per input types plain number arrays. */
-  inputs?: Record<string, TensorInput & { dtype?: DType }>;
+  inputs?: Record<string, TensorInput>;
   /** Expected outputs (e.g. onnxruntime's): each must match within 1e-3 of its scale. */
   expected?: Record<string, TensorInput>;
   /** Runs to time after the first; `run.steadyMs` is their median. */
@@ -64,7 +98,7 @@ export interface CheckOptions {
 /// ```js
 /// const model = Model.fromBytes(bytes);           // or await registry.load("digits@production")
 /// model.inputs;  // [{ name: "input", dtype: "float32", shape: ["N", 64] }]
-/// const out = model.run({ input: { data: new Float32Array(64), shape: [1, 64] } });
+/// const out = await model.run({ input: new Tensor("float32", new Float32Array(64), [1, 64]) });
 /// out.probabilities.data; // Float32Array(10)
 /// ```
 #[wasm_bindgen(js_name = Model)]
@@ -360,18 +394,11 @@ impl JsModel {
         run_evaluation(prepared, &bytes, subject)
     }
 
-    /// Runs the model on named inputs and returns named outputs.
-    ///
-    /// ```js
-    /// const { label, probabilities } = model.run({
-    ///   input: { data: Float32Array.from(pixels), shape: [1, 64] },
-    /// });
-    /// ```
-    #[wasm_bindgen(unchecked_return_type = "Record<string, TensorOutput>")]
-    pub fn run(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, TensorInput>")] feeds: JsValue,
-    ) -> JsResult<JsValue> {
+    /// The engine's run, synchronous, returning plain `{ type, data, dims }` objects: the glue
+    /// (scripts/wasm-variants.mjs) defines `run` (a Promise) and `runSync` on top of it, which
+    /// return `Tensor`s.
+    #[wasm_bindgen(js_name = __runSync, skip_typescript)]
+    pub fn run_sync(&self, feeds: JsValue) -> JsResult<JsValue> {
         let inputs = feeds_from_js(
             &feeds,
             self.inner.schema(),
@@ -382,8 +409,11 @@ impl JsModel {
     }
 }
 
-/// Converts `{ name: { data, shape } }` into named tensors, typed by the model's declared input
-/// types (a plain number array is converted to the declared type).
+/// Converts `{ name: tensor }` into named tensors. A tensor is onnxruntime-web's shape
+/// `{ type, data, dims }` (a `Tensor`, or any object with those fields) or the older
+/// `{ data, shape, dtype? }`. A typed array must be the one of the given type (`float16`: a
+/// `Float16Array` or a `Uint16Array` of its bits); a plain array is converted to the given type,
+/// else the model's declared one, each entry checked.
 pub(crate) fn feeds_from_js(
     feeds: &JsValue,
     schema: &ModelSchema,
@@ -392,7 +422,7 @@ pub(crate) fn feeds_from_js(
     let obj: &Object = feeds.dyn_ref().ok_or_else(|| {
         coded_error(
             Code::InvalidArgument,
-            "inputs must be an object { name: { data, shape } }",
+            "inputs must be an object { name: { type, data, dims } }",
         )
     })?;
     let mut out = Vec::new();
@@ -400,23 +430,45 @@ pub(crate) fn feeds_from_js(
         let pair: Array = entry.unchecked_into();
         let name = pair.get(0).as_string().unwrap_or_default();
         let value = pair.get(1);
-        // An explicit `dtype` types a plain array; else the model's declared type.
-        let declared = match Reflect::get(&value, &"dtype".into())
-            .ok()
-            .and_then(|d| d.as_string())
-        {
-            Some(d) => Some(
-                DType::from_name(&d)
-                    .ok_or_else(|| bad_input(&name, &format!("has an unknown dtype `{d}`")))?,
-            ),
-            None => schema
+        if !value.is_object() {
+            return Err(bad_input(
+                &name,
+                "must be a tensor { type, data, dims } (a Tensor, or an object with those fields)",
+            ));
+        }
+        let field = |key: &str| Reflect::get(&value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        // onnxruntime-web's `type`, else the older `dtype`; else the model's declared type.
+        let named = [field("type"), field("dtype")]
+            .into_iter()
+            .find(|v| !v.is_undefined() && !v.is_null());
+        let given = match named {
+            Some(v) => {
+                let d = v
+                    .as_string()
+                    .ok_or_else(|| bad_input(&name, "has a `type` that is not a string"))?;
+                Some(DType::from_name(&d).ok_or_else(|| {
+                    bad_input(
+                        &name,
+                        &format!(
+                            "has type `{d}`, which the engine does not run; supported: {}",
+                            supported_types()
+                        ),
+                    )
+                })?)
+            }
+            None => None,
+        };
+        let declared = given.or_else(|| {
+            schema
                 .inputs
                 .iter()
                 .find(|s| s.name == name)
-                .map(|s| s.dtype),
-        };
-        let data =
-            Reflect::get(&value, &"data".into()).map_err(|_| bad_input(&name, "has no `data`"))?;
+                .map(|s| s.dtype)
+        });
+        let data = field("data");
+        if data.is_undefined() || data.is_null() {
+            return Err(bad_input(&name, "has no `data`"));
+        }
         // Checked before the data is copied into the module's memory.
         let length = Reflect::get(&data, &"length".into())
             .ok()
@@ -429,11 +481,12 @@ pub(crate) fn feeds_from_js(
                 limit: max_elements,
             }));
         }
-        let shape = shape_from_js(
-            &Reflect::get(&value, &"shape".into()).unwrap_or(JsValue::UNDEFINED),
-            &name,
-        )?;
-        let tensor_data = data_from_js(&data, declared, &name)?;
+        let dims = match field("dims") {
+            d if d.is_undefined() || d.is_null() => field("shape"),
+            d => d,
+        };
+        let shape = shape_from_js(&dims, &name)?;
+        let tensor_data = data_from_js(&data, declared, given.is_some(), &name)?;
         out.push(NamedTensor {
             name,
             tensor: Tensor::new(shape, tensor_data),
@@ -442,14 +495,21 @@ pub(crate) fn feeds_from_js(
     Ok(out)
 }
 
+fn supported_types() -> String {
+    DType::ALL.map(DType::name).join(", ")
+}
+
 fn bad_input(name: &str, why: &str) -> JsValue {
     coded_error(Code::InvalidArgument, &format!("input `{name}` {why}"))
 }
 
 fn shape_from_js(shape: &JsValue, name: &str) -> JsResult<Vec<usize>> {
-    let arr: &Array = shape
-        .dyn_ref()
-        .ok_or_else(|| bad_input(name, "needs `shape`, an array of non-negative integers"))?;
+    let arr: &Array = shape.dyn_ref().ok_or_else(|| {
+        bad_input(
+            name,
+            "needs `dims` (or `shape`), an array of non-negative integers",
+        )
+    })?;
     arr.iter()
         .map(|d| {
             let n = d.as_f64().unwrap_or(-1.0);
@@ -458,53 +518,213 @@ fn shape_from_js(shape: &JsValue, name: &str) -> JsResult<Vec<usize>> {
             } else {
                 Err(bad_input(
                     name,
-                    "has a shape entry that is not a non-negative integer",
+                    "has a dims entry that is not a non-negative integer",
                 ))
             }
         })
         .collect()
 }
 
-fn data_from_js(data: &JsValue, declared: Option<DType>, name: &str) -> JsResult<TensorData> {
-    if let Some(a) = data.dyn_ref::<Float32Array>() {
-        return Ok(TensorData::F32(a.to_vec()));
+/// The element type a typed array holds, by its class (`Float16Array` by name: js-sys has no
+/// binding for it yet).
+fn typed_array_type(data: &JsValue) -> Option<(DType, &'static str)> {
+    if data.is_instance_of::<Float32Array>() {
+        Some((DType::F32, "Float32Array"))
+    } else if data.is_instance_of::<Float64Array>() {
+        Some((DType::F64, "Float64Array"))
+    } else if data.is_instance_of::<Int32Array>() {
+        Some((DType::I32, "Int32Array"))
+    } else if data.is_instance_of::<BigInt64Array>() {
+        Some((DType::I64, "BigInt64Array"))
+    } else if data.is_instance_of::<Uint8Array>() {
+        Some((DType::U8, "Uint8Array"))
+    } else if data.is_instance_of::<Int8Array>() {
+        Some((DType::I8, "Int8Array"))
+    } else if data.is_instance_of::<Uint16Array>() {
+        Some((DType::F16, "Uint16Array"))
+    } else if ArrayBuffer::is_view(data)
+        && constructor_name(data).as_deref() == Some("Float16Array")
+    {
+        Some((DType::F16, "Float16Array"))
+    } else {
+        None
     }
-    if let Some(a) = data.dyn_ref::<Float64Array>() {
-        return Ok(TensorData::F64(a.to_vec()));
+}
+
+fn constructor_name(v: &JsValue) -> Option<String> {
+    let ctor = Reflect::get(v, &"constructor".into()).ok()?;
+    Reflect::get(&ctor, &"name".into()).ok()?.as_string()
+}
+
+/// The bits of a `Float16Array` or `Uint16Array` (a view of the same bytes; one copy, into
+/// the module's memory).
+fn half_bits(data: &JsValue) -> Vec<u16> {
+    if let Some(a) = data.dyn_ref::<Uint16Array>() {
+        return a.to_vec();
     }
-    if let Some(a) = data.dyn_ref::<Int32Array>() {
-        return Ok(TensorData::I32(a.to_vec()));
-    }
-    if let Some(a) = data.dyn_ref::<BigInt64Array>() {
-        return Ok(TensorData::I64(a.to_vec()));
-    }
-    if let Some(a) = data.dyn_ref::<Uint8Array>() {
-        let v = a.to_vec();
-        return Ok(if declared == Some(DType::Bool) {
-            TensorData::Bool(v.into_iter().map(|b| b != 0).collect())
-        } else {
-            TensorData::U8(v)
+    let view: &js_sys::Object = data.unchecked_ref();
+    let get = |k: &str| Reflect::get(view, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    let buffer: ArrayBuffer = get("buffer").unchecked_into();
+    let offset = get("byteOffset").as_f64().unwrap_or(0.0) as u32;
+    let length = get("length").as_f64().unwrap_or(0.0) as u32;
+    Uint16Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec()
+}
+
+fn data_from_js(
+    data: &JsValue,
+    declared: Option<DType>,
+    explicit: bool,
+    name: &str,
+) -> JsResult<TensorData> {
+    if let Some((held, class)) = typed_array_type(data) {
+        // A Uint8Array also carries bool; a Uint16Array only float16's bits.
+        let fits = held == declared.unwrap_or(held)
+            || (held == DType::U8 && declared == Some(DType::Bool));
+        if explicit && !fits {
+            return Err(bad_input(
+                name,
+                &format!(
+                    "has type `{}` but its data is a {class}",
+                    declared.map_or("?", DType::name)
+                ),
+            ));
+        }
+        if held == DType::F16 && class == "Uint16Array" && declared != Some(DType::F16) {
+            return Err(bad_input(
+                name,
+                "has a Uint16Array, which carries float16 bits only: give `type: \"float16\"`",
+            ));
+        }
+        return Ok(match held {
+            DType::F32 => TensorData::F32(data.unchecked_ref::<Float32Array>().to_vec()),
+            DType::F64 => TensorData::F64(data.unchecked_ref::<Float64Array>().to_vec()),
+            DType::I32 => TensorData::I32(data.unchecked_ref::<Int32Array>().to_vec()),
+            DType::I64 => TensorData::I64(data.unchecked_ref::<BigInt64Array>().to_vec()),
+            DType::I8 => TensorData::I8(data.unchecked_ref::<Int8Array>().to_vec()),
+            DType::F16 => TensorData::F16(half_bits(data)),
+            DType::U8 | DType::Bool => {
+                let v = data.unchecked_ref::<Uint8Array>().to_vec();
+                if declared == Some(DType::Bool) {
+                    TensorData::Bool(v.into_iter().map(|b| b != 0).collect())
+                } else {
+                    TensorData::U8(v)
+                }
+            }
         });
     }
     if let Some(arr) = data.dyn_ref::<Array>() {
-        // Plain arrays follow the declared type (float32 when the input is unknown).
-        let nums: Vec<f64> = arr.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
-        return Ok(match declared.unwrap_or(DType::F32) {
-            DType::F32 => TensorData::F32(nums.iter().map(|&x| x as f32).collect()),
-            DType::F64 => TensorData::F64(nums),
-            DType::I32 => TensorData::I32(nums.iter().map(|&x| x as i32).collect()),
-            DType::I64 => TensorData::I64(nums.iter().map(|&x| x as i64).collect()),
-            DType::U8 => TensorData::U8(nums.iter().map(|&x| x as u8).collect()),
-            DType::Bool => TensorData::Bool(nums.iter().map(|&x| x != 0.0).collect()),
-        });
+        return plain_array(arr, declared.unwrap_or(DType::F32), name);
     }
     Err(bad_input(
         name,
-        "`data` must be a Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array or number[]",
+        "`data` must be a typed array (Float32Array, Float64Array, Float16Array, Int32Array, \
+         BigInt64Array, Uint8Array, Int8Array) or a plain array of numbers",
     ))
 }
 
-/// Converts named output tensors into `{ name: { data, shape, dtype } }`.
+/// A plain array converted to `dtype`, every entry checked: a finite number for the float
+/// types, an integer in range for the integer types (a bigint too for int64), a boolean or 0/1
+/// for bool. Anything else (a string, `undefined`, a nested array, NaN) is refused by index.
+fn plain_array(arr: &Array, dtype: DType, name: &str) -> JsResult<TensorData> {
+    fn each<T>(
+        arr: &Array,
+        name: &str,
+        what: &str,
+        f: impl Fn(&JsValue) -> Option<T>,
+    ) -> JsResult<Vec<T>> {
+        let mut out = Vec::with_capacity(arr.length() as usize);
+        for (i, v) in arr.iter().enumerate() {
+            match f(&v) {
+                Some(x) => out.push(x),
+                None => {
+                    return Err(bad_input(
+                        name,
+                        &format!("element {i} is {}, not {what}", describe(&v)),
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+    let finite = |v: &JsValue| v.as_f64().filter(|x| x.is_finite());
+    let int = |v: &JsValue, lo: f64, hi: f64| {
+        v.as_f64()
+            .filter(|x| x.fract() == 0.0 && (lo..=hi).contains(x))
+    };
+    let what = format!("a finite {} number", dtype.name());
+    Ok(match dtype {
+        DType::F32 => TensorData::F32(each(arr, name, &what, |v| finite(v).map(|x| x as f32))?),
+        DType::F64 => TensorData::F64(each(arr, name, &what, finite)?),
+        DType::F16 => TensorData::F16(each(arr, name, &what, |v| {
+            finite(v).map(|x| crate::engine::f16::from_f64(x).to_bits())
+        })?),
+        DType::I32 => TensorData::I32(each(
+            arr,
+            name,
+            "an int32 (an integer from -2147483648 to 2147483647)",
+            |v| int(v, -2_147_483_648.0, 2_147_483_647.0).map(|x| x as i32),
+        )?),
+        DType::U8 => TensorData::U8(each(
+            arr,
+            name,
+            "a uint8 (an integer from 0 to 255)",
+            |v| int(v, 0.0, 255.0).map(|x| x as u8),
+        )?),
+        DType::I8 => TensorData::I8(each(
+            arr,
+            name,
+            "an int8 (an integer from -128 to 127)",
+            |v| int(v, -128.0, 127.0).map(|x| x as i8),
+        )?),
+        DType::I64 => TensorData::I64(each(
+            arr,
+            name,
+            "an int64 (a bigint, or an integer number within 2^53)",
+            |v| {
+                if v.is_bigint() {
+                    i64::try_from(v.clone()).ok()
+                } else {
+                    int(v, -9_007_199_254_740_991.0, 9_007_199_254_740_991.0).map(|x| x as i64)
+                }
+            },
+        )?),
+        DType::Bool => TensorData::Bool(each(arr, name, "a boolean (true, false, 0 or 1)", |v| {
+            v.as_bool().or_else(|| match v.as_f64() {
+                Some(0.0) => Some(false),
+                Some(1.0) => Some(true),
+                _ => None,
+            })
+        })?),
+    })
+}
+
+/// A short description of a JS value for an error message: `"abc" (a string)`, `undefined`,
+/// `an array`, `NaN (a number)`.
+fn describe(v: &JsValue) -> String {
+    if v.is_undefined() {
+        "undefined".into()
+    } else if v.is_null() {
+        "null".into()
+    } else if let Some(s) = v.as_string() {
+        let short: String = s.chars().take(20).collect();
+        let more = if short.len() < s.len() { "..." } else { "" };
+        format!("{:?} (a string)", format!("{short}{more}"))
+    } else if let Some(x) = v.as_f64() {
+        format!("{x} (a number)")
+    } else if v.as_bool().is_some() {
+        format!("{} (a boolean)", v.as_bool() == Some(true))
+    } else if v.is_bigint() {
+        "a bigint out of range".into()
+    } else if Array::is_array(v) {
+        "an array".into()
+    } else {
+        "an object".into()
+    }
+}
+
+/// Converts named output tensors into `{ name: { type, data, dims } }` (the glue makes each a
+/// `Tensor`, whose `shape` and `dtype` getters keep the older names working). float16 data is
+/// a Uint16Array of its bits here; the glue views it as a Float16Array where the host has one.
 pub(crate) fn outputs_to_js(outputs: &[NamedTensor]) -> JsResult<JsValue> {
     let obj = Object::new();
     for out in outputs {
@@ -512,23 +732,25 @@ pub(crate) fn outputs_to_js(outputs: &[NamedTensor]) -> JsResult<JsValue> {
         let data: JsValue = match &t.data {
             TensorData::F32(v) => Float32Array::from(v.as_slice()).into(),
             TensorData::F64(v) => Float64Array::from(v.as_slice()).into(),
+            TensorData::F16(v) => Uint16Array::from(v.as_slice()).into(),
             TensorData::I32(v) => Int32Array::from(v.as_slice()).into(),
             TensorData::I64(v) => BigInt64Array::from(v.as_slice()).into(),
             TensorData::U8(v) => Uint8Array::from(v.as_slice()).into(),
+            TensorData::I8(v) => Int8Array::from(v.as_slice()).into(),
             TensorData::Bool(v) => {
                 let bytes: Vec<u8> = v.iter().map(|&b| u8::from(b)).collect();
                 Uint8Array::from(bytes.as_slice()).into()
             }
         };
-        let shape: Array = t
+        let dims: Array = t
             .shape
             .iter()
             .map(|&d| JsValue::from_f64(d as f64))
             .collect();
         let entry = Object::new();
+        Reflect::set(&entry, &"type".into(), &t.dtype().name().into())?;
         Reflect::set(&entry, &"data".into(), &data)?;
-        Reflect::set(&entry, &"shape".into(), &shape)?;
-        Reflect::set(&entry, &"dtype".into(), &t.dtype().name().into())?;
+        Reflect::set(&entry, &"dims".into(), &dims)?;
         Reflect::set(&obj, &out.name.as_str().into(), &entry)?;
     }
     Ok(obj.into())

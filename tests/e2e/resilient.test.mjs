@@ -32,7 +32,7 @@ test("main thread: panics, OOM and async panics reject with INTERNAL_PANIC; the 
     const card = await (await fetch("/fixtures/models/iris/card.json")).json();
     const model = lib.Model.fromBytes(bytes, card);
     const feeds = () => ({ input: { data: new Float32Array([5.1, 3.5, 1.4, 0.2]), shape: [1, 4] } });
-    const before = Array.from(model.run(feeds()).probabilities.data);
+    const before = Array.from(model.runSync(feeds()).probabilities.data);
     const codes = [];
     for (const kind of ["panic", "oom"]) {
       try { lib.__testTrap(kind, `main ${kind}`); codes.push("no error"); } catch (e) { codes.push(`${e.code}: ${e.message}`); }
@@ -42,7 +42,7 @@ test("main thread: panics, OOM and async panics reject with INTERNAL_PANIC; the 
     let asyncCode = null;
     try { await lib.__testTrapAsync("panic", "main async"); } catch (e) { asyncCode = `${e.code}: ${e.message}`; }
     await lib.ready();
-    const after = Array.from(model.run(feeds()).probabilities.data);
+    const after = Array.from(model.runSync(feeds()).probabilities.data);
     return { codes, asyncCode, before, after, resets: lib.resets, version: lib.version() };
   });
   assert.match(r.codes[0], /^INTERNAL_PANIC: [^]*main panic/);

@@ -16,6 +16,7 @@ const store :Workerd.Worker = (
     (name = "store-worker.js", esModule = embed "store-worker.js"),
     (name = "edge-registry", esModule = embed "../../pkg/workerd.js"),
     (name = "edge_registry.js", esModule = embed "../../pkg/edge_registry.js"),
+    (name = "tensor.js", esModule = embed "../../pkg/tensor.js"),
     (name = "resilient.js", esModule = embed "../../pkg/resilient.js"),
     (name = "cache-api-store.js", esModule = embed "../../pkg/cache-api-store.js"),
     (name = "edge_registry_bg.wasm", wasm = embed "../../pkg/edge_registry_bg.wasm"),

@@ -16,7 +16,7 @@ function typed(t) {
   }
 }
 
-test("every committed model matches onnxruntime (max abs error 1e-5) at batch 1 and 64", () => {
+test("every committed model matches onnxruntime (max abs error 1e-5) at batch 1 and 64", async () => {
   assert.ok(models.length >= 6);
   for (const m of models) {
     const dir = `tests/fixtures/models/${m.dir}`;
@@ -27,12 +27,13 @@ test("every committed model matches onnxruntime (max abs error 1e-5) at batch 1 
     const expected = readJson(`${dir}/expected.json`);
     for (const batch of ["batch1", "batch64"]) {
       const feeds = {};
-      for (const [name, t] of Object.entries(expected[batch].inputs)) feeds[name] = { data: typed(t), shape: t.shape };
-      const out = model.run(feeds);
+      for (const [name, t] of Object.entries(expected[batch].inputs)) feeds[name] = new pkg.Tensor(t.dtype, typed(t), t.shape);
+      const out = await model.run(feeds);
       for (const [name, want] of Object.entries(expected[batch].outputs)) {
         const got = out[name];
-        assert.deepEqual(got.shape, want.shape, `${m.dir} ${name}`);
-        assert.equal(got.dtype, want.dtype);
+        assert.ok(got instanceof pkg.Tensor);
+        assert.deepEqual(got.dims, want.shape, `${m.dir} ${name}`);
+        assert.equal(got.type, want.dtype);
         const w = typed(want);
         assert.equal(got.data.constructor, w.constructor);
         for (let i = 0; i < w.length; i++) {
@@ -48,9 +49,117 @@ test("every committed model matches onnxruntime (max abs error 1e-5) at batch 1 
 test("plain number arrays follow the declared input type", () => {
   const dir = "tests/fixtures/models/iris";
   const model = pkg.Model.fromBytes(readFileSync(new URL(`${dir}/model.onnx`, root)));
-  const out = model.run({ input: { data: [5.1, 3.5, 1.4, 0.2], shape: [1, 4] } });
+  const out = model.runSync({ input: { data: [5.1, 3.5, 1.4, 0.2], dims: [1, 4] } });
   assert.equal(out.label.data[0], 0n);
   assert.ok(Math.abs(out.probabilities.data.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+});
+
+const dtypesModel = () => pkg.Model.fromBytes(readFileSync(new URL("tests/fixtures/engine/dtypes.onnx", root)));
+/** float16 data as this host gives it back: a Float16Array where it has one (Node 20 has not). */
+const F16 = globalThis.Float16Array ?? Uint16Array;
+const halfBits = (data) => Array.from(new Uint16Array(data.buffer, data.byteOffset, data.length));
+
+test("run takes onnxruntime-web's { type, data, dims } and resolves to Tensors of every element type", async () => {
+  const model = dtypesModel();
+  assert.deepEqual(model.inputs.map((i) => i.dtype),
+    ["float32", "float64", "int32", "int64", "uint8", "bool", "float16", "int8"]);
+  const f16 = new Uint16Array([15872, 46080, 31743, 2, 0, 49152]); // 1.5, -0.25, 65504, 2^-23, 0, -2
+  const feeds = {
+    f32: new pkg.Tensor("float32", new Float32Array([0.5, 1, 1.5, 2, -1, 0]), [3, 2]),
+    f64: new pkg.Tensor(new Float64Array([0.25, 1e300, -2, 3, 4, 5]), [3, 2]),
+    i32: { type: "int32", data: new Int32Array([1, -2, 1 << 20]), dims: [3] },
+    i64: new pkg.Tensor("int64", [2n ** 40n, 0, -1], [3]),
+    u8: new pkg.Tensor("uint8", new Uint8Array([0, 1, 2, 3, 4, 5, 253, 254, 255]), [3, 3]),
+    b: new pkg.Tensor("bool", [true, false, 1], [3]),
+    f16: new pkg.Tensor("float16", f16, [3, 2]),
+    i8: new pkg.Tensor("int8", new Int8Array([-100, 127, -128]), [3]),
+  };
+  const pending = model.run(feeds);
+  assert.ok(pending instanceof Promise);
+  // The inputs were read before run returned: changing them now changes nothing.
+  feeds.f32.data.fill(9);
+  const out = await pending;
+  for (const t of Object.values(out)) assert.ok(t instanceof pkg.Tensor);
+  assert.deepEqual(Object.fromEntries(Object.entries(out).map(([k, t]) => [k, [t.type, t.dims, t.data.constructor.name]])), {
+    f32_out: ["float32", [3, 2], "Float32Array"], f64_out: ["float64", [3, 2], "Float64Array"],
+    i32_out: ["int32", [3], "Int32Array"], i64_out: ["int64", [3], "BigInt64Array"],
+    u8_out: ["uint8", [3, 3], "Uint8Array"], b_out: ["bool", [3], "Uint8Array"],
+    f16_out: ["float16", [3, 2], F16.name], i8_out: ["int8", [3], "Int8Array"],
+  });
+  assert.deepEqual(Array.from(out.f32_out.data), [1, 2, 3, 4, -2, 0]);
+  assert.deepEqual(Array.from(out.i64_out.data), [2n ** 40n - 7n, -7n, -8n]);
+  assert.deepEqual(Array.from(out.b_out.data), [0, 1, 0]);
+  // onnxruntime's float16 results: 3, -0.5, infinity (65504 * 2 overflows), 2^-22, 0, -4.
+  assert.deepEqual(halfBits(out.f16_out.data), [16896, 47104, 31744, 4, 0, 50176]);
+  // Neg wraps in int8 as in onnxruntime: -(-128) is -128.
+  assert.deepEqual(Array.from(out.i8_out.data), [100, -127, -128]);
+  // The older names still answer (deprecated): shape, dtype.
+  assert.deepEqual(out.u8_out.shape, [3, 3]);
+  assert.equal(out.u8_out.dtype, "uint8");
+  assert.equal(out.u8_out.size, 9);
+  assert.deepEqual(await out.u8_out.getData(), out.u8_out.data);
+  assert.deepEqual(out.u8_out.reshape([9]).dims, [9]);
+  // The older input shape { data, shape, dtype } runs the same.
+  const legacy = model.runSync({ ...feeds, f32: { data: new Float32Array([0.5, 1, 1.5, 2, -1, 0]), shape: [3, 2], dtype: "float32" } });
+  assert.deepEqual(Array.from(legacy.f32_out.data), [1, 2, 3, 4, -2, 0]);
+  // Errors reject (run) or throw (runSync) with codes.
+  await assert.rejects(model.run({ ...feeds, f32: { type: "float32", data: new Float32Array(5), dims: [3, 2] } }),
+    (e) => e.code === "SCHEMA_MISMATCH");
+  model.free();
+});
+
+test("plain arrays are checked entry by entry: the error names the input and the index", () => {
+  const model = dtypesModel();
+  const run = (input, data, dims = [data.length]) => model.runSync({ [input]: { data, dims } });
+  const refused = (input, data, pattern) => assert.throws(() => run(input, data),
+    (e) => e.name === "EdgeRegistryError" && e.code === "INVALID_ARGUMENT" && pattern.test(e.message) && e.message.includes(`input \`${input}\``),
+    `${input} ${JSON.stringify(data, (k, v) => (typeof v === "bigint" ? String(v) : v))}`);
+  refused("f32", [1, "2"], /element 1 is "2" \(a string\), not a finite float32 number/);
+  refused("f32", [1, undefined], /element 1 is undefined/);
+  refused("f32", [[1, 2]], /element 0 is an array/);
+  refused("f32", [0, NaN], /element 1 is NaN/);
+  refused("f64", [Infinity], /element 0 is inf/);
+  refused("i32", [1.5], /element 0 is 1.5 \(a number\), not an int32/);
+  refused("i32", [2 ** 31], /not an int32/);
+  refused("u8", [256], /not a uint8/);
+  refused("i8", [-129], /not an int8/);
+  refused("i64", [2 ** 60], /not an int64/);
+  refused("b", [2], /not a boolean/);
+  refused("f16", [null], /element 0 is null/);
+  // What is a value of the type passes: bigints for int64, booleans or 0/1 for bool.
+  assert.throws(() => run("i64", [2n ** 62n, -5]), (e) => e.code !== "INVALID_ARGUMENT"); // the other inputs are missing
+  // A typed array must be the type's own.
+  assert.throws(() => model.runSync({ i64: { type: "int64", data: new Float32Array(3), dims: [3] } }),
+    (e) => e.code === "INVALID_ARGUMENT" && /input `i64` has type `int64` but its data is a Float32Array/.test(e.message));
+  assert.throws(() => model.runSync({ f32: { data: new Uint16Array(6), dims: [3, 2] } }),
+    (e) => e.code === "INVALID_ARGUMENT" && /float16 bits only/.test(e.message));
+  assert.throws(() => model.runSync({ f32: { type: "string", data: ["a"], dims: [1] } }),
+    (e) => e.code === "INVALID_ARGUMENT" && /type `string`, which the engine does not run; supported: float32, float64, float16/.test(e.message));
+  assert.throws(() => model.runSync({ f32: [1, 2] }), (e) => e.code === "INVALID_ARGUMENT" && /no `data`|must be a tensor/.test(e.message));
+  model.free();
+});
+
+test("the Tensor class checks what it is given, as onnxruntime-web's does", () => {
+  const { Tensor } = pkg;
+  const t = new Tensor("float32", [1, 2, 3, 4], [2, 2]);
+  assert.ok(t.data instanceof Float32Array);
+  assert.deepEqual([t.type, t.dims, t.size, t.location], ["float32", [2, 2], 4, "cpu"]);
+  assert.deepEqual(new Tensor(new Int32Array(3)).dims, [3]);
+  assert.equal(new Tensor(new Int8Array(2)).type, "int8");
+  assert.equal(new Tensor("bool", [true, false]).data.constructor, Uint8Array);
+  assert.equal(new Tensor("int64", [1, 2n]).data.constructor, BigInt64Array);
+  // float16 from numbers rounds to nearest (0.1 -> 0x2e66), as a Float16Array where the host has one.
+  const h = new Tensor("float16", [0.1, 1, -2, 65520, 1e-8]);
+  assert.equal(h.data.constructor, F16);
+  assert.deepEqual(halfBits(h.data), [0x2e66, 0x3c00, 0xc000, 0x7c00, 0]);
+  const bad = (f, pattern) => assert.throws(f, (e) => e.name === "EdgeRegistryError" && e.code === "INVALID_ARGUMENT" && pattern.test(e.message));
+  bad(() => new Tensor("float32", [1, 2], [3]), /dims \[3\] hold 3 elements, but data has 2/);
+  bad(() => new Tensor("float32", new Int32Array(2)), /must be a Float32Array/);
+  bad(() => new Tensor("string", ["a"]), /not supported/);
+  bad(() => new Tensor("int32", [1, "x"]), /element 1 is "x" \(a string\), not an int32/);
+  bad(() => new Tensor("float32", [1], [-1]), /non-negative integers/);
+  bad(() => new Tensor([1, 2]), /needs a typed array/);
+  assert.ok(Object.isFrozen(t.dims));
 });
 
 test("errors are Error objects with stable codes", () => {
@@ -59,11 +168,11 @@ test("errors are Error objects with stable codes", () => {
   assert.throws(() => pkg.Model.fromBytes(readFileSync(new URL("tests/fixtures/engine/unsupported.onnx", root))),
     (e) => e.code === "UNSUPPORTED_MODEL" && /Imputer/.test(e.message));
   const model = pkg.Model.fromBytes(bytes);
-  assert.throws(() => model.run({ input: { data: new Float64Array(64), shape: [1, 64] } }),
+  assert.throws(() => model.runSync({ input: { data: new Float64Array(64), shape: [1, 64] } }),
     (e) => e.code === "SCHEMA_MISMATCH" && /expected input: float32\[N, 64\]/.test(e.message));
-  assert.throws(() => model.run({ input: { data: new Float32Array(64), shape: [1, -64] } }), (e) => e.code === "INVALID_ARGUMENT");
-  assert.throws(() => model.run({ nope: { data: new Float32Array(64), shape: [1, 64] } }), (e) => e.code === "SCHEMA_MISMATCH");
-  assert.throws(() => model.run("not an object"), (e) => e.code === "INVALID_ARGUMENT");
+  assert.throws(() => model.runSync({ input: { data: new Float32Array(64), shape: [1, -64] } }), (e) => e.code === "INVALID_ARGUMENT");
+  assert.throws(() => model.runSync({ nope: { data: new Float32Array(64), shape: [1, 64] } }), (e) => e.code === "SCHEMA_MISMATCH");
+  assert.throws(() => model.runSync("not an object"), (e) => e.code === "INVALID_ARGUMENT");
   assert.throws(() => pkg.Model.fromBytes(bytes, { inputs: "nope" }), (e) => e.code === "INVALID_ARGUMENT");
 });
 
@@ -84,7 +193,7 @@ test("Model.create loads like fromBytes, names the model by the digest of the by
   assert.equal(model.sha256, want);
   assert.equal(sync.sha256, want);
   assert.deepEqual(model.inputs, card.inputs);
-  const a = model.run(feeds()), b = sync.run(feeds());
+  const a = await model.run(feeds()), b = sync.runSync(feeds());
   for (const name of Object.keys(expected.outputs)) assert.deepEqual(Array.from(a[name].data), Array.from(b[name].data), name);
   // An ArrayBuffer works too.
   const fromBuffer = await pkg.Model.create(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
@@ -115,9 +224,9 @@ test("a model with open input dims runs at two sizes from one load; model.plan s
   assert.equal(model.plan.kind, "per-shape");
   for (const c of cases) {
     const t = c.input.image;
-    const out = model.run({ image: { data: Float32Array.from(t.data), shape: t.shape } });
+    const out = model.runSync({ image: { data: Float32Array.from(t.data), shape: t.shape } });
     const want = c.expected.features;
-    assert.deepEqual(out.features.shape, want.shape);
+    assert.deepEqual(out.features.dims, want.shape);
     for (let i = 0; i < want.data.length; i++) {
       assert.ok(Math.abs(out.features.data[i] - want.data[i]) <= 1e-4, `features[${i}]`);
     }
@@ -148,6 +257,6 @@ test("Model.check reports operators, the plan and a run compared to expected out
   assert.equal(bad.error.code, "UNSUPPORTED_MODEL");
   assert.deepEqual(bad.operators.filter((o) => !o.supported).map((o) => o.op).sort(), ["ai.onnx.ml:Imputer"]);
   assert.equal(pkg.Model.check(new Uint8Array([1, 2, 3])).error.code, "BAD_MODEL");
-  assert.throws(() => pkg.Model.check(bytes, { inputs: { image: { data: [1], shape: [1], dtype: "float16" } } }),
+  assert.throws(() => pkg.Model.check(bytes, { inputs: { image: { data: [1], shape: [1], dtype: "bfloat16" } } }),
     (e) => e.code === "INVALID_ARGUMENT");
 });

@@ -81,7 +81,7 @@ test("Node: load() returns a Model checked against its card", async () => {
   await reg.refresh();
   const model = await reg.load("iris");
   assert.equal(model.inputs[0].name, "input");
-  const out = model.run({ input: { data: [5.1, 3.5, 1.4, 0.2], shape: [1, 4] } });
+  const out = await model.run({ input: { type: "float32", data: [5.1, 3.5, 1.4, 0.2], dims: [1, 4] } });
   assert.ok(Object.keys(out).length > 0);
   await assert.rejects(reg.load("pad@1"), (e) => e.code === "BAD_CARD");
 });

@@ -46,28 +46,28 @@ test("a panic rejects the call with INTERNAL_PANIC and its message; the next cal
 
 test("a model is reloaded transparently after a crash and gives the same outputs", () => {
   const model = lib.Model.fromBytes(irisBytes, irisCard);
-  const first = model.run(feeds());
+  const first = model.runSync(feeds());
   assert.throws(() => lib.__testTrap("panic", "boom"), expectCode("INTERNAL_PANIC", /boom/));
-  const again = model.run(feeds());
+  const again = model.runSync(feeds());
   assert.deepEqual(Array.from(again.probabilities.data), Array.from(first.probabilities.data));
   assert.deepEqual(Array.from(again.label.data), Array.from(first.label.data));
   assert.deepEqual(model.inputs, irisCard.inputs);
   // Errors keep their codes after a reset.
-  assert.throws(() => model.run({ input: { data: new Float32Array(3), shape: [1, 3] } }), expectCode("SCHEMA_MISMATCH"));
+  assert.throws(() => model.runSync({ input: { data: new Float32Array(3), shape: [1, 3] } }), expectCode("SCHEMA_MISMATCH"));
   model.free();
 });
 
 test("a model made by the async Model.create is reloaded synchronously after a crash", async () => {
   const model = await lib.Model.create(irisBytes, irisCard);
-  const first = model.run(feeds());
+  const first = model.runSync(feeds());
   assert.throws(() => lib.__testTrap("panic", "boom"), expectCode("INTERNAL_PANIC", /boom/));
-  const again = model.run(feeds());
+  const again = model.runSync(feeds());
   assert.deepEqual(Array.from(again.probabilities.data), Array.from(first.probabilities.data));
   assert.equal(model.sha256, lib.sha256Hex(irisBytes));
   // An ArrayBuffer argument is re-made the same way.
   const fromBuffer = await lib.Model.create(irisBytes.buffer.slice(irisBytes.byteOffset, irisBytes.byteOffset + irisBytes.length), irisCard);
   assert.throws(() => lib.__testTrap("panic", "again"), expectCode("INTERNAL_PANIC"));
-  assert.deepEqual(Array.from(fromBuffer.run(feeds()).probabilities.data), Array.from(first.probabilities.data));
+  assert.deepEqual(Array.from(fromBuffer.runSync(feeds()).probabilities.data), Array.from(first.probabilities.data));
   model.free();
   fromBuffer.free();
 });

@@ -59,7 +59,7 @@ test("pkg/ has a relaxed-SIMD build beside the SIMD one: each Node loads the one
     import { readFileSync } from "node:fs";
     const model = lib.Model.fromBytes(readFileSync(${JSON.stringify(new URL("tests/fixtures/models/digits-cnn/model.onnx", root).pathname)}));
     const data = Float32Array.from({ length: 8 * 64 }, (_, i) => ((i * 37) % 17) / 16);
-    const out = model.run({ [model.inputs[0].name]: { data, shape: [8, 1, 8, 8] } });
+    const out = model.runSync({ [model.inputs[0].name]: { data, shape: [8, 1, 8, 8] } });
     const scores = Object.values(out).find((t) => t.data instanceof Float32Array);
     console.log(JSON.stringify({ variant: lib.wasmVariant, file: lib.wasmFile, data: Array.from(scores.data) }));`;
   const run = (flag) => JSON.parse(execFileSync(process.execPath, [flag, "--input-type=module", "-e", script], { encoding: "utf8" }));

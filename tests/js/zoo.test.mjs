@@ -24,7 +24,7 @@ test("the smallest zoo models match onnxruntime at two sizes from one load", () 
   for (const name of models) {
     const model = pkg.Model.fromBytes(bytes(name));
     for (const c of ["", "_alt"]) {
-      const out = model.run(feeds(readJson(`tests/fixtures/zoo/${name}/input${c}.json`)));
+      const out = model.runSync(feeds(readJson(`tests/fixtures/zoo/${name}/input${c}.json`)));
       const expected = feeds(readJson(`tests/fixtures/zoo/${name}/expected${c}.json`));
       for (const [k, want] of Object.entries(expected)) {
         const rel = relativeError(out[k], want);

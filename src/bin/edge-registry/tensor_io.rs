@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use edge_registry::engine::f16;
 use edge_registry::engine::{DType, NamedTensor, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -79,6 +80,11 @@ fn convert(values: &[&Value], dtype: DType) -> Result<TensorData, String> {
     Ok(match dtype {
         DType::F32 => TensorData::F32(each(values, |v| float(v).map(|x| x as f32), "a number")?),
         DType::F64 => TensorData::F64(each(values, float, "a number")?),
+        DType::F16 => TensorData::F16(each(
+            values,
+            |v| float(v).map(|x| f16::from_f64(x).to_bits()),
+            "a number",
+        )?),
         DType::I32 => TensorData::I32(each(
             values,
             |v| v.as_i64().and_then(|x| i32::try_from(x).ok()),
@@ -89,6 +95,11 @@ fn convert(values: &[&Value], dtype: DType) -> Result<TensorData, String> {
             values,
             |v| v.as_u64().and_then(|x| u8::try_from(x).ok()),
             "a uint8",
+        )?),
+        DType::I8 => TensorData::I8(each(
+            values,
+            |v| v.as_i64().and_then(|x| i8::try_from(x).ok()),
+            "an int8",
         )?),
         DType::Bool => TensorData::Bool(each(
             values,
@@ -133,9 +144,14 @@ pub fn tensors_to_json(tensors: &[NamedTensor]) -> String {
                 })
                 .collect(),
             TensorData::F64(v) => v.iter().map(|&x| float(x)).collect(),
+            TensorData::F16(v) => v
+                .iter()
+                .map(|&x| float(f16::from_bits(x).to_f64()))
+                .collect(),
             TensorData::I32(v) => v.iter().map(|&x| Value::from(x)).collect(),
             TensorData::I64(v) => v.iter().map(|&x| Value::from(x)).collect(),
             TensorData::U8(v) => v.iter().map(|&x| Value::from(x)).collect(),
+            TensorData::I8(v) => v.iter().map(|&x| Value::from(x)).collect(),
             TensorData::Bool(v) => v.iter().map(|&x| Value::from(x)).collect(),
         };
         let out = OutTensor {
@@ -152,7 +168,7 @@ pub fn tensors_to_json(tensors: &[NamedTensor]) -> String {
 }
 
 /// Reads a `.npy` file (format versions 1 to 3, C order, little-endian or byte-sized types
-/// among float32, float64, int32, int64, uint8 and bool).
+/// among float32, float64, float16, int32, int64, uint8, int8 and bool).
 pub fn tensor_from_npy(bytes: &[u8]) -> Result<Tensor, String> {
     let err = |m: &str| format!(".npy: {m}");
     let (header, data_start) = npy_header(bytes)?;
@@ -181,9 +197,11 @@ pub fn tensor_from_npy(bytes: &[u8]) -> Result<Tensor, String> {
     let dtype = match descr {
         "<f4" => DType::F32,
         "<f8" => DType::F64,
+        "<f2" => DType::F16,
         "<i4" => DType::I32,
         "<i8" => DType::I64,
         "|u1" | "<u1" => DType::U8,
+        "|i1" | "<i1" => DType::I8,
         "|b1" | "<b1" => DType::Bool,
         other => return Err(err(&format!("unsupported dtype `{other}`"))),
     };
@@ -227,7 +245,13 @@ fn npy_data(dtype: DType, body: &[u8]) -> TensorData {
                 .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
                 .collect(),
         ),
+        DType::F16 => TensorData::F16(
+            body.chunks_exact(2)
+                .map(|c| u16::from_le_bytes(c.try_into().unwrap_or([0; 2])))
+                .collect(),
+        ),
         DType::U8 => TensorData::U8(body.to_vec()),
+        DType::I8 => TensorData::I8(body.iter().map(|&b| i8::from_le_bytes([b])).collect()),
         DType::Bool => TensorData::Bool(body.iter().map(|&b| b != 0).collect()),
     }
 }
@@ -310,6 +334,12 @@ mod tests {
         assert_eq!(t.data, TensorData::Bool(vec![true, false, true]));
         let t = tensor_from_npy(&npy("<i8", "()", &7i64.to_le_bytes())).unwrap();
         assert_eq!((t.shape.len(), t.data), (0, TensorData::I64(vec![7])));
+        // float16 as its bits (1.5, -0.25), int8 as signed bytes.
+        let t = tensor_from_npy(&npy("<f2", "(2,)", &[0x00, 0x3e, 0x00, 0xb4])).unwrap();
+        assert_eq!(t.data, TensorData::F16(vec![15872, 46080]));
+        let t = tensor_from_npy(&npy("|i1", "(2,)", &[0x9c, 0x7f])).unwrap();
+        assert_eq!(t.data, TensorData::I8(vec![-100, 127]));
+        assert!(tensor_from_npy(&npy("<f2", "(2,)", &[0; 3])).is_err());
     }
 
     #[test]
@@ -336,7 +366,7 @@ mod tests {
         let again = tensors_from_json(&back).unwrap();
         assert_eq!(again[0].tensor, t[0].tensor);
         assert!(
-            tensors_from_json(r#"{"x": {"dtype": "float16", "shape": [1], "data": [1]}}"#).is_err()
+            tensors_from_json(r#"{"x": {"dtype": "int16", "shape": [1], "data": [1]}}"#).is_err()
         );
         assert!(
             tensors_from_json(r#"{"x": {"dtype": "uint8", "shape": [1], "data": [256]}}"#).is_err()
