@@ -17,12 +17,10 @@ const ARRAYS = {
 };
 const float16Array = () => globalThis.Float16Array;
 
-/** An Error shaped as the module's own: name EdgeRegistryError, code INVALID_ARGUMENT. */
+import { EdgeRegistryError } from "./errors.js";
+
 function fail(message) {
-  const err = new Error(message);
-  err.name = "EdgeRegistryError";
-  err.code = "INVALID_ARGUMENT";
-  return err;
+  return new EdgeRegistryError("INVALID_ARGUMENT", message);
 }
 
 function checkDims(dims) {

@@ -78,7 +78,8 @@ export const wasmFile = wasmVariant === "relaxed-simd" ? RELAXED_FILE : "edge_re
 if (!/^export class Model \{/m.test(glue)) fail(`expected the class Model in ${gluePath}`);
 glue += `
 import { Tensor, adoptOutputs } from "./tensor.js";
-export { Tensor };
+import { EdgeRegistryError } from "./errors.js";
+export { Tensor, EdgeRegistryError };
 Object.defineProperties(Model.prototype, {
   run: {
     value: async function run(feeds) { return adoptOutputs(this.__runSync(feeds)); },
@@ -92,12 +93,37 @@ Object.defineProperties(Model.prototype, {
 `;
 writeFileSync(gluePath, glue);
 const dts = join(outDir, "edge_registry.d.ts");
-writeFileSync(dts, readFileSync(dts, "utf8") + `
+writeFileSync(dts, readFileSync(dts, "utf8") + errorTypes() + `
 /** The build of the WebAssembly module this host runs (relaxed SIMD where the host has it). */
 export const wasmVariant: "relaxed-simd" | "simd";
 /** The module file of that build, beside edge_registry.js (what \`init()\` loads by default). */
 export const wasmFile: string;
 `);
+
+/**
+ * The d.ts of js/errors.js: the ErrorCode union (every code of the Rust core, read from
+ * src/error.rs, and the codes only the JS wrappers raise) and the EdgeRegistryError class.
+ */
+function errorTypes() {
+  const source = readFileSync("src/error.rs", "utf8");
+  const rust = [...source.matchAll(/^\s+[A-Z][A-Za-z]+ => "([A-Z][A-Z_]+)",$/gm)].map((m) => m[1]);
+  if (!rust.includes("BAD_MODEL") || !rust.includes("INVALID_ARGUMENT")) fail("no error codes found in src/error.rs");
+  // Raised by js/resilient.js and js/model-worker.js, never by the module itself.
+  const js = ["INSTANCE_RESET", "WORKER_FAILED"];
+  const codes = [...new Set([...rust, ...js])].sort();
+  return `
+/** The \`code\` of every error the package throws or rejects with. */
+export type ErrorCode =
+${codes.map((c) => `  | ${JSON.stringify(c)}`).join("\n")};
+/** The package's one error class: \`instanceof EdgeRegistryError\` holds for every error it
+ * throws or rejects with, in every entry and after a worker hop; \`code\` says what went wrong. */
+export declare class EdgeRegistryError extends Error {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown });
+  readonly name: "EdgeRegistryError";
+  readonly code: ErrorCode;
+}
+`;
+}
 
 /**
  * Closure-shim export names of the relaxed glue mapped to the SIMD glue's: the glues must be

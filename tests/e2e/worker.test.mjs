@@ -37,17 +37,39 @@ test("ModelWorker loads and runs digits-cnn off the main thread with transferred
     const labels = Array.from(out.label.data, Number);
     let code = null;
     try { await model.run({ input: { data: new Float32Array(3), shape: [1, 3] } }); } catch (e) { code = e.code; }
+    // onnxruntime-web's shapes through the worker: Tensor in, Tensors out, errors of the one class.
+    const { Tensor, EdgeRegistryError } = await import("/pkg/edge_registry.js");
+    const viaTensor = await model.run({ input: new Tensor("float32", Float32Array.from(input.data), input.shape) });
+    let err = null;
+    try { await model.run({ input: { type: "float32", data: [1, "x"], dims: [1, 2] } }); } catch (e) { err = e; }
+    // float16 and int8 in Chromium, which has Float16Array.
+    const dtypes = await worker.loadModel(new Uint8Array(await (await fetch("/fixtures/engine/dtypes.onnx")).arrayBuffer()));
+    const { outputs: typed } = await dtypes.run({
+      f32: new Tensor("float32", [1, 2], [1, 2]), f64: new Tensor("float64", [1, 2], [1, 2]),
+      i32: new Tensor("int32", [1], [1]), i64: new Tensor("int64", [1], [1]), u8: new Tensor("uint8", [1, 2, 3], [1, 3]),
+      b: new Tensor("bool", [true], [1]), f16: new Tensor("float16", [1.5, 0.1], [1, 2]), i8: new Tensor("int8", [-100], [1]),
+    });
     const version = await worker.version();
     worker.terminate();
     return {
       maxErr, labels, shape: probs.shape, dtype: probs.dtype, isF32: probs.data instanceof Float32Array,
       inputDetached: data.byteLength === 0, bytesDetached: bytes.byteLength === 0, code, version,
       inputs: model.inputs,
+      tensorOut: viaTensor.outputs.probabilities instanceof Tensor && Array.from(viaTensor.outputs.probabilities.data).join() === Array.from(probs.data).join(),
+      error: { isClass: err instanceof EdgeRegistryError, code: err?.code, message: err?.message },
+      f16: { cls: typed.f16_out.data.constructor.name, values: Array.from(typed.f16_out.data), type: typed.f16_out.type },
+      i8: Array.from(typed.i8_out.data),
     };
   }, expected);
   assert.ok(result.maxErr <= 1e-5, `max abs error ${result.maxErr}`);
   assert.deepEqual(result.labels, expected.outputs.label.data);
   assert.deepEqual(result.shape, [64, 10]);
+  assert.ok(result.tensorOut, "a Tensor input gives Tensor outputs equal to the older input shape's");
+  assert.deepEqual(result.error, { isClass: true, code: "INVALID_ARGUMENT",
+    message: 'input `input` element 1 is "x" (a string), not a finite float32 number' });
+  // 0.1 is the float16 0.0999755859375, doubled exactly.
+  assert.deepEqual(result.f16, { cls: "Float16Array", values: [3, 0.199951171875], type: "float16" });
+  assert.deepEqual(result.i8, [100]);
   assert.equal(result.dtype, "float32");
   assert.ok(result.isF32);
   assert.ok(result.inputDetached, "the input buffer was transferred, not copied");

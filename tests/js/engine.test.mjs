@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { loadPkg, readJson, root } from "./helpers.mjs";
 
 const pkg = await loadPkg();
@@ -259,4 +260,56 @@ test("Model.check reports operators, the plan and a run compared to expected out
   assert.equal(pkg.Model.check(new Uint8Array([1, 2, 3])).error.code, "BAD_MODEL");
   assert.throws(() => pkg.Model.check(bytes, { inputs: { image: { data: [1], shape: [1], dtype: "bfloat16" } } }),
     (e) => e.code === "INVALID_ARGUMENT");
+});
+
+test("every error is an EdgeRegistryError with a code of the ErrorCode union, in every entry", async () => {
+  const { EdgeRegistryError, Tensor } = pkg;
+  const caught = (f) => { try { f(); } catch (e) { return e; } return null; };
+  const fromWasm = caught(() => pkg.Model.fromBytes(new Uint8Array([1, 2, 3])));
+  const fromTensor = caught(() => new Tensor("float32", ["x"]));
+  for (const [e, code] of [[fromWasm, "BAD_MODEL"], [fromTensor, "INVALID_ARGUMENT"]]) {
+    assert.ok(e instanceof EdgeRegistryError, String(e));
+    assert.ok(e instanceof Error);
+    assert.equal(e.name, "EdgeRegistryError");
+    assert.equal(e.code, code);
+  }
+  // The class made by JS code: name, code, cause.
+  const made = new EdgeRegistryError("ABORTED", "stopped", { cause: fromWasm });
+  assert.deepEqual([made.name, made.code, made.message, made.cause], ["EdgeRegistryError", "ABORTED", "stopped", fromWasm]);
+  // Errors rebuilt from a worker's message (plain Errors with the name and a code) count too;
+  // other errors do not.
+  const rebuilt = Object.assign(new Error("m"), { name: "EdgeRegistryError", code: "WORKER_FAILED" });
+  assert.ok(rebuilt instanceof EdgeRegistryError);
+  assert.ok(!(new Error("m") instanceof EdgeRegistryError));
+  assert.ok(!(new TypeError("m") instanceof EdgeRegistryError));
+  assert.ok(!(Object.assign(new Error("m"), { name: "EdgeRegistryError" }) instanceof EdgeRegistryError));
+  // The Node entry and the resilient wrapper export the same classes as the glue.
+  const dir = process.env.PKG_DIR ? new URL(`file://${process.env.PKG_DIR.replace(/\/?$/, "/")}`) : new URL("pkg/", root);
+  const node = await import(new URL("node.js", dir));
+  assert.equal(node.EdgeRegistryError, EdgeRegistryError);
+  assert.equal(node.Tensor, Tensor);
+  // resilient.js passes the plain JS classes through (it wraps only the module's classes); in a
+  // child process, as it takes over the glue's instance.
+  const script = `
+    import { readFileSync } from "node:fs";
+    import { resilientSync } from ${JSON.stringify(new URL("resilient.js", dir).href)};
+    import * as glue from ${JSON.stringify(new URL("edge_registry.js", dir).href)};
+    const lib = resilientSync({ module: readFileSync(new URL(glue.wasmFile, ${JSON.stringify(dir.href)})) });
+    let e = null;
+    try { lib.Model.fromBytes(new Uint8Array(3)); } catch (err) { e = err; }
+    const t = new lib.Tensor("int8", [1, -1]);
+    console.log(JSON.stringify([lib.Tensor === glue.Tensor, lib.EdgeRegistryError === glue.EdgeRegistryError,
+      e instanceof lib.EdgeRegistryError, e?.code, t instanceof glue.Tensor]));`;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.deepEqual(JSON.parse(out), [true, true, true, "BAD_MODEL", true]);
+  // The d.ts names every code: the core's (src/error.rs) and every code the JS wrappers raise.
+  const dts = readFileSync(new URL("edge_registry.d.ts", dir), "utf8");
+  const union = new Set([...dts.match(/export type ErrorCode =([^;]*);/)[1].matchAll(/"([A-Z_]+)"/g)].map((m) => m[1]));
+  const rust = [...readFileSync(new URL("src/error.rs", root), "utf8").matchAll(/^\s+[A-Z][A-Za-z]+ => "([A-Z][A-Z_]+)",$/gm)].map((m) => m[1]);
+  assert.ok(rust.length > 40);
+  const js = ["errors.js", "tensor.js", "resilient.js", "worker.js", "model-worker.js", "cache-api-store.js", "node.js", "deno.js", "workerd.js"]
+    .flatMap((f) => [...readFileSync(new URL(`js/${f}`, root), "utf8").matchAll(/(?:coded\(|code = |code: |, )"([A-Z][A-Z_]{3,})"/g)].map((m) => m[1]));
+  assert.ok(js.includes("INSTANCE_RESET") && js.includes("WORKER_FAILED"), js.join());
+  for (const code of [...rust, ...js]) assert.ok(union.has(code), `${code} is missing from ErrorCode`);
+  assert.match(dts, /export declare class EdgeRegistryError extends Error/);
 });
