@@ -18,12 +18,11 @@
 // and objects of the old one reject with INSTANCE_RESET (load them again).
 
 import { adoptOutputs } from "./tensor.js";
+import { EdgeRegistryError } from "./errors.js";
 
+/** The worker's error, rebuilt on this side (an error without a code is INTERNAL). */
 function errorFrom(e) {
-  const err = new Error(e.message);
-  err.name = e.name || "EdgeRegistryError";
-  err.code = e.code;
-  return err;
+  return new EdgeRegistryError(typeof e?.code === "string" ? e.code : "INTERNAL", e?.message ?? String(e));
 }
 
 function buffersOf(tensors) {
@@ -38,7 +37,7 @@ export class ModelWorker {
   /** Starts the worker (module worker next to this file unless `url` says otherwise).
    * `onReset({ resets, message })` is called when the worker re-created its WebAssembly
    * instance after a crash. */
-  constructor(url = new URL("./worker.js", import.meta.url), { onReset } = {}) {
+  constructor(url = undefined, { onReset } = {}) {
     this.url = url;
     this.onReset = onReset;
     this.pending = new Map();
@@ -50,7 +49,12 @@ export class ModelWorker {
   /** (Re)starts the worker thread. */
   start() {
     this.generation++;
-    this.worker = new Worker(this.url, { type: "module" });
+    // The default URL is written as bundlers (Vite, webpack 5, Rollup, esbuild, Parcel) look
+    // for it, `new Worker(new URL("./worker.js", import.meta.url), { type: "module" })`, so a
+    // bundle carries worker.js with it.
+    this.worker = this.url === undefined
+      ? new Worker(new URL("./worker.js", import.meta.url), { type: "module" })
+      : new Worker(this.url, { type: "module" });
     this.worker.onmessage = (ev) => {
       const { id, ok, result, error, progress, reset } = ev.data;
       if (reset) {
@@ -68,8 +72,7 @@ export class ModelWorker {
       else p.reject(errorFrom(error));
     };
     this.worker.onerror = (ev) => {
-      const err = new Error(`worker failed: ${ev.message || "unknown error"}`);
-      err.code = "WORKER_FAILED";
+      const err = new EdgeRegistryError("WORKER_FAILED", `worker failed: ${ev.message || "unknown error"}`);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
       // A worker that died cannot be trusted with more calls: start a fresh one.
@@ -82,10 +85,7 @@ export class ModelWorker {
    * worker that has since been replaced (their `generation`) reject with INSTANCE_RESET. */
   call(method, args = {}, transfer = [], onProgress = undefined, generation = this.generation) {
     if (generation !== this.generation) {
-      const err = new Error("this object lived in a worker that failed; load it again");
-      err.name = "EdgeRegistryError";
-      err.code = "INSTANCE_RESET";
-      return Promise.reject(err);
+      return Promise.reject(new EdgeRegistryError("INSTANCE_RESET", "this object lived in a worker that failed; load it again"));
     }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -129,8 +129,7 @@ export class ModelWorker {
   terminate() {
     this.terminated = true;
     this.worker.terminate();
-    const err = new Error("worker terminated");
-    err.code = "WORKER_FAILED";
+    const err = new EdgeRegistryError("WORKER_FAILED", "worker terminated");
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }

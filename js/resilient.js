@@ -24,17 +24,15 @@
 // metadata, verified models) is untouched, so a Registry re-opened by its recipe finds its cache;
 // state held only inside the instance (an in-memory store, models not yet re-loaded) is rebuilt.
 import init, * as wasmLib from "./edge_registry.js";
+import { EdgeRegistryError } from "./errors.js";
 
 const RESET_MESSAGE = /stale object from previous Wasm instance/;
 /** The key of the option that carries the first instantiation's module and imports. */
 const INSTANTIATION = Symbol("instantiation");
 
-/** An Error with the library's shape: name EdgeRegistryError and a stable `code`. */
+/** An EdgeRegistryError with a stable `code` (and the error that caused it). */
 function coded(code, message, cause) {
-  const err = new Error(message, cause === undefined ? undefined : { cause });
-  err.name = "EdgeRegistryError";
-  err.code = code;
-  return err;
+  return new EdgeRegistryError(code, message, cause === undefined ? undefined : { cause });
 }
 
 /** Whether `e` is the WebAssembly instance dying (a trap), rather than an ordinary error. */

@@ -9,6 +9,7 @@
 // INTERNAL_PANIC, the instance is re-created in place, and models are re-loaded from their bytes
 // on their next use; the worker itself, its handles and IndexedDB caches carry on.
 import { loadResilient } from "./resilient.js";
+import { EdgeRegistryError } from "./errors.js";
 
 let lib;
 const ready = loadResilient().then((l) => {
@@ -25,9 +26,7 @@ function keep(obj) {
 }
 
 function coded(message, code) {
-  const err = new Error(message);
-  err.code = code;
-  return err;
+  return new EdgeRegistryError(code, message);
 }
 
 function get(handle) {

@@ -244,10 +244,10 @@ mod tests {
         );
         assert_eq!(serde_json::to_string(&s).unwrap(), json);
         assert_eq!(s.to_string(), "input: float32[N, 64]");
-        assert!(
-            serde_json::from_str::<TensorSpec>(r#"{"name":"x","dtype":"bfloat16","shape":[]}"#)
-                .is_err()
-        );
+        assert!(serde_json::from_str::<TensorSpec>(
+            r#"{"name":"x","dtype":"bfloat16","shape":[]}"#
+        )
+        .is_err());
     }
 
     #[test]

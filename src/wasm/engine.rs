@@ -187,8 +187,9 @@ impl JsModel {
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(
         bytes: &[u8],
-        #[wasm_bindgen(unchecked_param_type = "ModelCardSchema | undefined")] card: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ModelCardSchema")] card: Option<JsValue>,
     ) -> JsResult<JsModel> {
+        let card = card.unwrap_or(JsValue::UNDEFINED);
         let card = card_from_js(&card)?;
         let inner = load_with_card(bytes, card.as_ref())?;
         Ok(local_model(inner, card, Sha256Digest::of(bytes)))
@@ -206,8 +207,9 @@ impl JsModel {
     #[wasm_bindgen(unchecked_return_type = "Promise<Model>")]
     pub fn create(
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ModelCardSchema | undefined")] card: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ModelCardSchema")] card: Option<JsValue>,
     ) -> Promise {
+        let card = card.unwrap_or(JsValue::UNDEFINED);
         // What reads the caller's objects runs now, before the promise is returned.
         let started = (|| {
             let array = match (
@@ -256,8 +258,9 @@ impl JsModel {
     #[wasm_bindgen(unchecked_return_type = "CheckReport")]
     pub fn check(
         bytes: &[u8],
-        #[wasm_bindgen(unchecked_param_type = "CheckOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CheckOptions")] options: Option<JsValue>,
     ) -> JsResult<JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let limits = crate::engine::EngineLimits::default();
         let none = ModelSchema::default();
         let field = |name: &str| -> JsResult<Option<Vec<NamedTensor>>> {
@@ -355,8 +358,9 @@ impl JsModel {
     pub fn evaluate(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "EvalOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EvalOptions")] options: Option<JsValue>,
     ) -> JsResult<JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let prepared = prepare(&options, self.card.as_ref())?;
         let bytes = data_bytes(&data)?;
         run_evaluation(prepared, &bytes, Subject::Model(self.contender()))
@@ -365,8 +369,9 @@ impl JsModel {
     /// A streaming evaluation of this model (see `Evaluation`).
     pub fn evaluation(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "EvalOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EvalOptions")] options: Option<JsValue>,
     ) -> JsResult<JsEvaluation> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let prepared = prepare(&options, self.card.as_ref())?;
         JsEvaluation::new(prepared, Subject::Model(self.contender()))
     }
@@ -383,8 +388,9 @@ impl JsModel {
         &self,
         challenger: &JsModel,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "EvalOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EvalOptions")] options: Option<JsValue>,
     ) -> JsResult<JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let prepared = prepare(&options, self.card.as_ref())?;
         let bytes = data_bytes(&data)?;
         let subject = Subject::Compare {

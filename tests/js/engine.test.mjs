@@ -308,7 +308,7 @@ test("every error is an EdgeRegistryError with a code of the ErrorCode union, in
   const rust = [...readFileSync(new URL("src/error.rs", root), "utf8").matchAll(/^\s+[A-Z][A-Za-z]+ => "([A-Z][A-Z_]+)",$/gm)].map((m) => m[1]);
   assert.ok(rust.length > 40);
   const js = ["errors.js", "tensor.js", "resilient.js", "worker.js", "model-worker.js", "cache-api-store.js", "node.js", "deno.js", "workerd.js"]
-    .flatMap((f) => [...readFileSync(new URL(`js/${f}`, root), "utf8").matchAll(/(?:coded\(|code = |code: |, )"([A-Z][A-Z_]{3,})"/g)].map((m) => m[1]));
+    .flatMap((f) => [...readFileSync(new URL(`js/${f}`, root), "utf8").matchAll(/(?:coded\(|EdgeRegistryError\(|code = |code: |, )"([A-Z][A-Z_]{3,})"/g)].map((m) => m[1]));
   assert.ok(js.includes("INSTANCE_RESET") && js.includes("WORKER_FAILED"), js.join());
   for (const code of [...rust, ...js]) assert.ok(union.has(code), `${code} is missing from ErrorCode`);
   assert.match(dts, /export declare class EdgeRegistryError extends Error/);

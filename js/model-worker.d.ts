@@ -1,0 +1,76 @@
+// Types of model-worker.js: edge-registry in a dedicated Web Worker.
+import type {
+  CacheEntry, CacheUsage, ClearOptions, EvalOptions, EvalProgress, EvalReport, FetchModelResult,
+  FetchProgress, ModelCard, ModelCardSchema, ModelInfo, RefreshResult, RegistryOptions, Resolution,
+  Tensor, TensorInput, TensorSpec,
+} from "./edge_registry.js";
+
+/** What a model in the worker is: its schema, card and digest; for a registry load also where
+ * its bytes came from and the load time. */
+export interface WorkerModelInfo {
+  handle: number;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  card?: ModelCard | ModelCardSchema;
+  sha256: string;
+  loadMs?: number;
+  /** Registry loads: the fields of `fetchModel`'s result, without the bytes. */
+  name?: string; version?: string; alias?: string | null; path?: string; length?: number;
+  source?: FetchModelResult["source"]; offline?: boolean; expired?: boolean;
+}
+
+/** The worker thread: its registries and models live there. */
+export declare class ModelWorker {
+  /** Starts the worker (worker.js beside this file unless `url` says otherwise). `onReset` is
+   * told when the worker re-created its WebAssembly instance after a crash. */
+  constructor(url?: string | URL, options?: { onReset?: (info: { resets: number; message: string }) => void });
+  /** Opens a registry in the worker (options as `Registry.open`; a custom store cannot cross). */
+  openRegistry(options: RegistryOptions): Promise<WorkerRegistry>;
+  /** Loads a model from bytes; their buffer is transferred unless `{ copy: true }`. */
+  loadModel(bytes: Uint8Array | ArrayBuffer, card?: ModelCardSchema | ModelCard, options?: { copy?: boolean }): Promise<WorkerModel>;
+  /** The library version inside the worker. */
+  version(): Promise<string>;
+  /** How many times the worker re-created its WebAssembly instance. */
+  resets(): Promise<number>;
+  /** Stops the worker; pending calls reject with WORKER_FAILED. */
+  terminate(): void;
+}
+
+/** A registry living in the worker. */
+export declare class WorkerRegistry {
+  readonly cacheKind: string;
+  refresh(): Promise<RefreshResult>;
+  models(): Promise<ModelInfo[]>;
+  resolve(reference: string): Promise<Resolution>;
+  /** Another verified file of a model version (for example `eval.csv`). */
+  fetchFile(reference: string, file: string): Promise<Uint8Array>;
+  /** Fetches (cache or network, verified) and loads a model. */
+  load(reference: string, options?: { onProgress?: (p: FetchProgress) => void }): Promise<WorkerModel>;
+  readonly cache: {
+    list(): Promise<CacheEntry[]>;
+    usage(): Promise<CacheUsage>;
+    pin(reference: string): Promise<unknown>;
+    unpin(reference: string): Promise<unknown>;
+    evict(reference: string): Promise<boolean>;
+    clear(options?: ClearOptions): Promise<void>;
+    persist(): Promise<boolean>;
+  };
+}
+
+/** A model living in the worker. */
+export declare class WorkerModel {
+  readonly inputs: TensorSpec[];
+  readonly outputs: TensorSpec[];
+  readonly card?: ModelCard | ModelCardSchema;
+  readonly sha256: string;
+  readonly info: WorkerModelInfo;
+  /** Runs the model; the outputs are `Tensor`s, `ms` the run's time in the worker. Input
+   * buffers are transferred unless `{ copy: true }`. */
+  run(feeds: Record<string, TensorInput>, options?: { copy?: boolean }): Promise<{ outputs: Record<string, Tensor>; ms: number }>;
+  /** Evaluates on labelled data: a File/Blob (streamed in the worker), bytes or text. */
+  evaluate(data: Blob | Uint8Array | ArrayBuffer | string, options?: EvalOptions & { onProgress?: (p: EvalProgress) => void }): Promise<EvalReport>;
+  /** Champion (this) against challenger on the same rows. */
+  compare(challenger: WorkerModel, data: Blob | Uint8Array | ArrayBuffer | string, options?: EvalOptions & { onProgress?: (p: EvalProgress) => void }): Promise<EvalReport>;
+  /** Frees the model in the worker. */
+  dispose(): Promise<void>;
+}
