@@ -77,16 +77,19 @@ test("pkg/ has a relaxed-SIMD build beside the SIMD one: each Node loads the one
 test("package.json routes each runtime's export condition to its entry", () => {
   const pj = JSON.parse(readFileSync(new URL("package.json", pkgDir), "utf8"));
   const dot = pj.exports["."];
-  assert.equal(dot.node, "./node.js");
-  assert.equal(dot.deno, "./deno.js");
-  assert.equal(dot.workerd, "./workerd.js");
-  assert.equal(dot.default, "./edge_registry.js");
-  // Conditions are matched in order: types first, the browser default last.
-  assert.deepEqual(Object.keys(dot), ["types", "workerd", "deno", "node", "default"]);
-  for (const f of ["node.js", "deno.js", "workerd.js", "cache-api-store.js", "edge_registry_relaxed_bg.wasm"]) {
-    assert.equal(pj.exports[`./${f}`], `./${f}`);
+  // Each condition with its entry and that entry's types.
+  assert.deepEqual(dot.node, { types: "./node.d.ts", default: "./node.js" });
+  assert.deepEqual(dot.deno, { types: "./deno.d.ts", default: "./deno.js" });
+  assert.deepEqual(dot.workerd, { types: "./workerd.d.ts", default: "./workerd.js" });
+  assert.deepEqual(dot.default, { types: "./edge_registry.d.ts", default: "./edge_registry.js" });
+  // Conditions are matched in order: the browser default last.
+  assert.deepEqual(Object.keys(dot), ["workerd", "deno", "node", "default"]);
+  for (const f of ["node.js", "deno.js", "workerd.js", "cache-api-store.js"]) {
+    assert.deepEqual(pj.exports[`./${f}`], { types: `./${f.replace(/\.js$/, ".d.ts")}`, default: `./${f}` });
     assert.ok(readFileSync(new URL(f, pkgDir)).length > 0, f);
   }
+  assert.equal(pj.exports["./edge_registry_relaxed_bg.wasm"], "./edge_registry_relaxed_bg.wasm");
+  assert.ok(readFileSync(new URL("edge_registry_relaxed_bg.wasm", pkgDir)).length > 0);
 });
 
 test("cacheApiStore: verified models outlive the Registry; eviction and corruption are repaired", async () => {
