@@ -26,8 +26,8 @@ export declare class ModelWorker {
   constructor(url?: string | URL, options?: { onReset?: (info: { resets: number; message: string }) => void });
   /** Opens a registry in the worker (options as `Registry.open`; a custom store cannot cross). */
   openRegistry(options: RegistryOptions): Promise<WorkerRegistry>;
-  /** Loads a model from bytes; their buffer is transferred unless `{ copy: true }`. */
-  loadModel(bytes: Uint8Array | ArrayBuffer, card?: ModelCardSchema | ModelCard, options?: { copy?: boolean }): Promise<WorkerModel>;
+  /** Loads a model from bytes, copied to the worker (`{ transfer: true }` moves the buffer). */
+  loadModel(bytes: Uint8Array | ArrayBuffer, card?: ModelCardSchema | ModelCard, options?: { transfer?: boolean }): Promise<WorkerModel>;
   /** The library version inside the worker. */
   version(): Promise<string>;
   /** How many times the worker re-created its WebAssembly instance. */
@@ -64,9 +64,11 @@ export declare class WorkerModel {
   readonly card?: ModelCard | ModelCardSchema;
   readonly sha256: string;
   readonly info: WorkerModelInfo;
-  /** Runs the model; the outputs are `Tensor`s, `ms` the run's time in the worker. Input
-   * buffers are transferred unless `{ copy: true }`. */
-  run(feeds: Record<string, TensorInput>, options?: { copy?: boolean }): Promise<{ outputs: Record<string, Tensor>; ms: number }>;
+  /** Runs the model; resolves to named output `Tensor`s, as `Model.run`. Inputs are copied to
+   * the worker unless `{ transfer: true }` (their buffers are then moved and detached here). */
+  run(feeds: Record<string, TensorInput>, options?: { transfer?: boolean }): Promise<Record<string, Tensor>>;
+  /** The last run's time inside the worker, in ms. */
+  readonly lastRunMs?: number;
   /** Evaluates on labelled data: a File/Blob (streamed in the worker), bytes or text. */
   evaluate(data: Blob | Uint8Array | ArrayBuffer | string, options?: EvalOptions & { onProgress?: (p: EvalProgress) => void }): Promise<EvalReport>;
   /** Champion (this) against challenger on the same rows. */

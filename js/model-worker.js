@@ -5,11 +5,12 @@
 //   const registry = await worker.openRegistry({ url, trustedRoot });
 //   await registry.refresh();
 //   const model = await registry.load("digits@production", { onProgress: (p) => ... });
-//   const { outputs, ms } = await model.run({ input: new Tensor("float32", f32, [1, 64]) });
+//   const outputs = await model.run({ input: new Tensor("float32", f32, [1, 64]) });  // as Model.run
 //   const report = await model.evaluate(file, { onProgress: (p) => ... });
 //
-// Inputs are moved with transfer lists (the caller's typed arrays are detached afterwards);
-// pass { copy: true } to keep them. Errors are Error objects with the library's `code`.
+// The calls take and return what the main-thread API does (Tensors in and out, EdgeRegistryError
+// with a `code`). Inputs and model bytes are copied to the worker unless `{ transfer: true }`
+// asks to move their buffers (the caller's are then detached); outputs are always moved back.
 //
 // Crashes: a crash of the WebAssembly instance inside the worker (a panic in tract on a hostile
 // model, memory exhaustion) rejects the call with code INTERNAL_PANIC; the worker re-creates its
@@ -109,12 +110,13 @@ export class ModelWorker {
     return this.call("version");
   }
 
-  /** Loads a model from bytes (an ArrayBuffer or typed array; its buffer is transferred). */
-  async loadModel(bytes, card, { copy = false } = {}) {
-    const buf = ArrayBuffer.isView(bytes)
-      ? (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer)
+  /** Loads a model from bytes (an ArrayBuffer or typed array), copied to the worker; with
+   * `{ transfer: true }` a whole buffer is moved instead (the caller's is detached). */
+  async loadModel(bytes, card, { transfer = false } = {}) {
+    const whole = ArrayBuffer.isView(bytes)
+      ? (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : null)
       : bytes;
-    const payload = copy ? buf.slice(0) : buf;
+    const payload = transfer && whole ? whole : ArrayBuffer.isView(bytes) ? bytes.slice().buffer : bytes.slice(0);
     const info = await this.call("loadModel", { bytes: payload, card }, [payload]);
     return new WorkerModel(this, info);
   }
@@ -188,12 +190,13 @@ export class WorkerModel {
     this.info = info;
   }
 
-  /** Runs the model; resolves to { outputs, ms }, the outputs `Tensor`s. Input buffers are
-   * transferred unless { copy: true }. */
-  async run(feeds, { copy = false } = {}) {
-    const result = await this.worker.call("run", { handle: this.handle, feeds }, copy ? [] : buffersOf(feeds), undefined, this.generation);
-    adoptOutputs(result.outputs);
-    return result;
+  /** Runs the model; resolves to named output `Tensor`s, as `Model.run` does. The inputs are
+   * copied to the worker; `{ transfer: true }` moves their buffers instead (the caller's are
+   * detached). `lastRunMs` is then the run's time inside the worker. */
+  async run(feeds, { transfer = false } = {}) {
+    const { outputs, ms } = await this.worker.call("run", { handle: this.handle, feeds }, transfer ? buffersOf(feeds) : [], undefined, this.generation);
+    this.lastRunMs = ms;
+    return adoptOutputs(outputs);
   }
 
   /** Evaluates on labelled data: a File/Blob (streamed in the worker), bytes or text. */

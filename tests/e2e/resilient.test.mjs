@@ -63,12 +63,12 @@ test("worker: a crash rejects the call, the worker re-creates its instance and k
     const card = await (await fetch("/fixtures/models/iris/card.json")).json();
     const model = await worker.loadModel(bytes, card);
     const feeds = () => ({ input: { data: new Float32Array([6.7, 3.0, 5.2, 2.3]), shape: [1, 4] } });
-    const first = Array.from((await model.run(feeds())).outputs.probabilities.data);
+    const first = Array.from((await model.run(feeds())).probabilities.data);
     const codes = [];
     for (const [kind, async] of [["panic", false], ["stack", false], ["panic", true]]) {
       try { await worker.testTrap(kind, `worker ${kind}`, { async }); codes.push("no error"); } catch (e) { codes.push(`${e.code}: ${e.message}`); }
     }
-    const again = Array.from((await model.run(feeds())).outputs.probabilities.data);
+    const again = Array.from((await model.run(feeds())).probabilities.data);
     const count = await worker.resets();
     worker.terminate();
     return { codes, first, again, count, resets };

@@ -25,10 +25,17 @@ test("ModelWorker loads and runs digits-cnn off the main thread with transferred
     const worker = new ModelWorker();
     const bytes = new Uint8Array(await (await fetch("/fixtures/models/digits-cnn/model.onnx")).arrayBuffer());
     const card = await (await fetch("/fixtures/models/digits-cnn/card.json")).json();
-    const model = await worker.loadModel(bytes, card);
+    // Copied unless asked: the caller's bytes and inputs stay usable; { transfer: true } moves them.
+    const copied = await worker.loadModel(bytes, card);
+    const bytesKept = bytes.byteLength > 0;
     const input = expected.inputs.input;
+    const kept = Float32Array.from(input.data);
+    const again = await copied.run({ input: { data: kept, shape: input.shape } });
+    const inputKept = kept.byteLength > 0 && again.probabilities instanceof Object;
+    const model = await worker.loadModel(bytes, card, { transfer: true });
     const data = Float32Array.from(input.data);
-    const { outputs: out, ms } = await model.run({ input: { data, shape: input.shape } });
+    const out = await model.run({ input: { data, shape: input.shape } }, { transfer: true });
+    const ms = model.lastRunMs;
     const probs = out.probabilities;
     let maxErr = 0;
     for (let i = 0; i < probs.data.length; i++) {
@@ -39,12 +46,12 @@ test("ModelWorker loads and runs digits-cnn off the main thread with transferred
     try { await model.run({ input: { data: new Float32Array(3), shape: [1, 3] } }); } catch (e) { code = e.code; }
     // onnxruntime-web's shapes through the worker: Tensor in, Tensors out, errors of the one class.
     const { Tensor, EdgeRegistryError } = await import("/pkg/edge_registry.js");
-    const viaTensor = await model.run({ input: new Tensor("float32", Float32Array.from(input.data), input.shape) });
+    const viaTensor = { outputs: await model.run({ input: new Tensor("float32", Float32Array.from(input.data), input.shape) }) };
     let err = null;
     try { await model.run({ input: { type: "float32", data: [1, "x"], dims: [1, 2] } }); } catch (e) { err = e; }
     // float16 and int8 in Chromium, which has Float16Array.
     const dtypes = await worker.loadModel(new Uint8Array(await (await fetch("/fixtures/engine/dtypes.onnx")).arrayBuffer()));
-    const { outputs: typed } = await dtypes.run({
+    const typed = await dtypes.run({
       f32: new Tensor("float32", [1, 2], [1, 2]), f64: new Tensor("float64", [1, 2], [1, 2]),
       i32: new Tensor("int32", [1], [1]), i64: new Tensor("int64", [1], [1]), u8: new Tensor("uint8", [1, 2, 3], [1, 3]),
       b: new Tensor("bool", [true], [1]), f16: new Tensor("float16", [1.5, 0.1], [1, 2]), i8: new Tensor("int8", [-100], [1]),
@@ -54,6 +61,7 @@ test("ModelWorker loads and runs digits-cnn off the main thread with transferred
     return {
       maxErr, labels, shape: probs.shape, dtype: probs.dtype, isF32: probs.data instanceof Float32Array,
       inputDetached: data.byteLength === 0, bytesDetached: bytes.byteLength === 0, code, version,
+      bytesKept, inputKept, ms, sameAsCopied: Array.from(again.probabilities.data).join() === Array.from(probs.data).join(),
       inputs: model.inputs,
       tensorOut: viaTensor.outputs.probabilities instanceof Tensor && Array.from(viaTensor.outputs.probabilities.data).join() === Array.from(probs.data).join(),
       error: { isClass: err instanceof EdgeRegistryError, code: err?.code, message: err?.message },
@@ -72,8 +80,11 @@ test("ModelWorker loads and runs digits-cnn off the main thread with transferred
   assert.deepEqual(result.i8, [100]);
   assert.equal(result.dtype, "float32");
   assert.ok(result.isF32);
-  assert.ok(result.inputDetached, "the input buffer was transferred, not copied");
-  assert.ok(result.bytesDetached, "the model bytes were transferred, not copied");
+  assert.ok(result.bytesKept && result.inputKept, "without { transfer: true } the caller's buffers are copied, not detached");
+  assert.ok(result.sameAsCopied);
+  assert.ok(result.inputDetached, "with { transfer: true } the input buffer was transferred, not copied");
+  assert.ok(result.bytesDetached, "with { transfer: true } the model bytes were transferred, not copied");
+  assert.ok(typeof result.ms === "number" && result.ms >= 0, `lastRunMs ${result.ms}`);
   assert.equal(result.code, "SCHEMA_MISMATCH");
   assert.match(result.version, /^\d+\.\d+\.\d+/);
   assert.deepEqual(result.inputs, [{ name: "input", dtype: "float32", shape: ["N", 1, 8, 8] }]);

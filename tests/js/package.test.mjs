@@ -71,7 +71,8 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
       const registry = await Registry.open({ url: "https://example.invalid/r", trustedRoot: "{}", cache: cacheApiStore(cache) });
       const worker = new ModelWorker();
       const remote: WorkerModel = await worker.loadModel(bytes);
-      const { outputs, ms } = await remote.run({ input: new T2("float32", [1, 2, 3, 4], [1, 4]) });
+      const outputs: Record<string, T2> = await remote.run({ input: new T2("float32", [1, 2, 3, 4], [1, 4]) }, { transfer: true });
+      const ms = remote.lastRunMs ?? 0;
       const lib = await loadResilient();
       const wrapped = resilient(nodeEntry);
       try { model.runSync({}); } catch (e) {
