@@ -3,6 +3,7 @@
 // `{ data, shape, dtype }`) and returns `Tensor`s. Imported by edge_registry.js (the glue), which
 // re-exports `Tensor`: one class for every entry (page, worker, Node, Deno, workerd), so
 // `instanceof Tensor` holds across them.
+import { EdgeRegistryError } from "./errors.js";
 
 /** Element type -> the typed array that holds it. float16 is a Float16Array where the host has
  * one, else a Uint16Array of its IEEE 754 bits; bool is a Uint8Array of 0 and 1. */
@@ -16,8 +17,6 @@ const ARRAYS = {
   bool: Uint8Array,
 };
 const float16Array = () => globalThis.Float16Array;
-
-import { EdgeRegistryError } from "./errors.js";
 
 function fail(message) {
   return new EdgeRegistryError("INVALID_ARGUMENT", message);
@@ -48,7 +47,7 @@ export class Tensor {
       [type, data, dims] = [typeOfArray(type), type, data];
       if (type === undefined) throw fail("new Tensor(data, dims) needs a typed array; give the type first for anything else");
     }
-    const Array_ = type === "float16" ? (float16Array() ?? Uint16Array) : ARRAYS[type];
+    const Array_ = type === "float16" ? (float16Array() ?? Uint16Array) : Object.hasOwn(ARRAYS, type) ? ARRAYS[type] : undefined;
     if (!Array_) {
       throw fail(`Tensor type ${JSON.stringify(type)} is not supported; supported: ${Object.keys(ARRAYS).join(", ")}, float16`);
     }
@@ -139,7 +138,7 @@ function fromPlain(type, values, Array_) {
       if (typeof v === "bigint" && v >= -(2n ** 63n) && v < 2n ** 63n) out[i] = v;
       else if (Number.isSafeInteger(v)) out[i] = BigInt(v);
       else throw bad(i, v, "an int64 (a bigint, or an integer number within 2^53)");
-    } else if (type in INT_RANGE) {
+    } else if (Object.hasOwn(INT_RANGE, type)) {
       const [lo, hi] = INT_RANGE[type];
       if (Number.isInteger(v) && v >= lo && v <= hi) out[i] = v;
       else throw bad(i, v, `an ${type} (an integer from ${lo} to ${hi})`);

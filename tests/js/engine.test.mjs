@@ -157,6 +157,7 @@ test("the Tensor class checks what it is given, as onnxruntime-web's does", () =
   bad(() => new Tensor("float32", [1, 2], [3]), /dims \[3\] hold 3 elements, but data has 2/);
   bad(() => new Tensor("float32", new Int32Array(2)), /must be a Float32Array/);
   bad(() => new Tensor("string", ["a"]), /not supported/);
+  bad(() => new Tensor("toString", [1]), /not supported/);
   bad(() => new Tensor("int32", [1, "x"]), /element 1 is "x" \(a string\), not an int32/);
   bad(() => new Tensor("float32", [1], [-1]), /non-negative integers/);
   bad(() => new Tensor([1, 2]), /needs a typed array/);
