@@ -187,6 +187,27 @@ function toHalfBits(out, values) {
 }
 
 /**
+ * The feeds `run` hands to the module, read here first: a plain object of plain
+ * `{ type, data, dims }` entries, plain arrays copied. Whatever the caller's objects do when
+ * read (getters that throw, proxies) happens in JS, before the call enters the module, where an
+ * exception thrown half-way would leave the model object borrowed. Typed arrays are passed on
+ * as they are (not copied).
+ */
+export function snapshotFeeds(feeds) {
+  if (feeds === null || typeof feeds !== "object") return feeds; // the module names the error
+  const out = {};
+  for (const [name, t] of Object.entries(feeds)) {
+    if (t === null || typeof t !== "object") {
+      out[name] = t;
+      continue;
+    }
+    const plain = (v) => (Array.isArray(v) ? Array.from(v) : v);
+    out[name] = { type: t.type ?? t.dtype, data: plain(t.data), dims: plain(t.dims ?? t.shape) };
+  }
+  return out;
+}
+
+/**
  * The engine's outputs (`{ name: { type, data, dims } }`, plain objects from the module or from
  * a worker's message) as `Tensor`s, without copying their data. float16 data arrives as
  * Uint16Array bits and becomes a Float16Array view where the host has one.

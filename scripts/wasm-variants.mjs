@@ -77,16 +77,16 @@ export const wasmFile = wasmVariant === "relaxed-simd" ? RELAXED_FILE : "edge_re
 // from the module's plain { type, data, dims } outputs without copying their data.
 if (!/^export class Model \{/m.test(glue)) fail(`expected the class Model in ${gluePath}`);
 glue += `
-import { Tensor, adoptOutputs } from "./tensor.js";
+import { Tensor, adoptOutputs, snapshotFeeds } from "./tensor.js";
 import { EdgeRegistryError } from "./errors.js";
 export { Tensor, EdgeRegistryError };
 Object.defineProperties(Model.prototype, {
   run: {
-    value: async function run(feeds) { return adoptOutputs(this.__runSync(feeds)); },
+    value: async function run(feeds) { return adoptOutputs(this.__runSync(snapshotFeeds(feeds))); },
     writable: true, configurable: true,
   },
   runSync: {
-    value: function runSync(feeds) { return adoptOutputs(this.__runSync(feeds)); },
+    value: function runSync(feeds) { return adoptOutputs(this.__runSync(snapshotFeeds(feeds))); },
     writable: true, configurable: true,
   },
 });

@@ -534,7 +534,11 @@ fn shape_from_js(shape: &JsValue, name: &str) -> JsResult<Vec<usize>> {
 /// The element type a typed array holds, by its class (`Float16Array` by name: js-sys has no
 /// binding for it yet).
 fn typed_array_type(data: &JsValue) -> Option<(DType, &'static str)> {
-    if data.is_instance_of::<Float32Array>() {
+    // `instanceof` follows the prototype chain, which any object can borrow: only a real view
+    // (checked by its internal slot) is read as one, so reading it cannot throw.
+    if !ArrayBuffer::is_view(data) {
+        None
+    } else if data.is_instance_of::<Float32Array>() {
         Some((DType::F32, "Float32Array"))
     } else if data.is_instance_of::<Float64Array>() {
         Some((DType::F64, "Float64Array"))
@@ -548,9 +552,7 @@ fn typed_array_type(data: &JsValue) -> Option<(DType, &'static str)> {
         Some((DType::I8, "Int8Array"))
     } else if data.is_instance_of::<Uint16Array>() {
         Some((DType::F16, "Uint16Array"))
-    } else if ArrayBuffer::is_view(data)
-        && constructor_name(data).as_deref() == Some("Float16Array")
-    {
+    } else if constructor_name(data).as_deref() == Some("Float16Array") {
         Some((DType::F16, "Float16Array"))
     } else {
         None
@@ -563,17 +565,32 @@ fn constructor_name(v: &JsValue) -> Option<String> {
 }
 
 /// The bits of a `Float16Array` or `Uint16Array` (a view of the same bytes; one copy, into
-/// the module's memory).
-fn half_bits(data: &JsValue) -> Vec<u16> {
+/// the module's memory). The Float16Array's buffer and extent are checked first, so that a
+/// view whose properties lie cannot make the `Uint16Array` constructor throw.
+fn half_bits(data: &JsValue, name: &str) -> JsResult<Vec<u16>> {
     if let Some(a) = data.dyn_ref::<Uint16Array>() {
-        return a.to_vec();
+        return Ok(a.to_vec());
     }
-    let view: &js_sys::Object = data.unchecked_ref();
-    let get = |k: &str| Reflect::get(view, &k.into()).unwrap_or(JsValue::UNDEFINED);
-    let buffer: ArrayBuffer = get("buffer").unchecked_into();
-    let offset = get("byteOffset").as_f64().unwrap_or(0.0) as u32;
-    let length = get("length").as_f64().unwrap_or(0.0) as u32;
-    Uint16Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec()
+    let get = |k: &str| Reflect::get(data, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    let bad = || {
+        bad_input(
+            name,
+            "has a Float16Array that is not a plain view of an ArrayBuffer",
+        )
+    };
+    let buffer = get("buffer").dyn_into::<ArrayBuffer>().map_err(|_| bad())?;
+    let whole = |v: JsValue| v.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0);
+    let (Some(offset), Some(bytes)) = (whole(get("byteOffset")), whole(get("byteLength"))) else {
+        return Err(bad());
+    };
+    if offset % 2.0 != 0.0 || bytes % 2.0 != 0.0 || offset + bytes > f64::from(buffer.byte_length())
+    {
+        return Err(bad());
+    }
+    Ok(
+        Uint16Array::new_with_byte_offset_and_length(&buffer, offset as u32, (bytes / 2.0) as u32)
+            .to_vec(),
+    )
 }
 
 fn data_from_js(
@@ -607,7 +624,7 @@ fn data_from_js(
             DType::I32 => TensorData::I32(data.unchecked_ref::<Int32Array>().to_vec()),
             DType::I64 => TensorData::I64(data.unchecked_ref::<BigInt64Array>().to_vec()),
             DType::I8 => TensorData::I8(data.unchecked_ref::<Int8Array>().to_vec()),
-            DType::F16 => TensorData::F16(half_bits(data)),
+            DType::F16 => TensorData::F16(half_bits(data, name)?),
             DType::U8 | DType::Bool => {
                 let v = data.unchecked_ref::<Uint8Array>().to_vec();
                 if declared == Some(DType::Bool) {
@@ -653,10 +670,12 @@ fn plain_array(arr: &Array, dtype: DType, name: &str) -> JsResult<TensorData> {
         Ok(out)
     }
     let finite = |v: &JsValue| v.as_f64().filter(|x| x.is_finite());
-    let int = |v: &JsValue, lo: f64, hi: f64| {
+    // An integer number (within 2^53, where numbers are exact) that fits `T`.
+    fn int<T: TryFrom<i64>>(v: &JsValue) -> Option<T> {
         v.as_f64()
-            .filter(|x| x.fract() == 0.0 && (lo..=hi).contains(x))
-    };
+            .filter(|x| x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_991.0)
+            .and_then(|x| T::try_from(x as i64).ok())
+    }
     let what = format!("a finite {} number", dtype.name());
     Ok(match dtype {
         DType::F32 => TensorData::F32(each(arr, name, &what, |v| finite(v).map(|x| x as f32))?),
@@ -668,19 +687,19 @@ fn plain_array(arr: &Array, dtype: DType, name: &str) -> JsResult<TensorData> {
             arr,
             name,
             "an int32 (an integer from -2147483648 to 2147483647)",
-            |v| int(v, -2_147_483_648.0, 2_147_483_647.0).map(|x| x as i32),
+            int::<i32>,
         )?),
         DType::U8 => TensorData::U8(each(
             arr,
             name,
             "a uint8 (an integer from 0 to 255)",
-            |v| int(v, 0.0, 255.0).map(|x| x as u8),
+            int::<u8>,
         )?),
         DType::I8 => TensorData::I8(each(
             arr,
             name,
             "an int8 (an integer from -128 to 127)",
-            |v| int(v, -128.0, 127.0).map(|x| x as i8),
+            int::<i8>,
         )?),
         DType::I64 => TensorData::I64(each(
             arr,
@@ -690,7 +709,7 @@ fn plain_array(arr: &Array, dtype: DType, name: &str) -> JsResult<TensorData> {
                 if v.is_bigint() {
                     i64::try_from(v.clone()).ok()
                 } else {
-                    int(v, -9_007_199_254_740_991.0, 9_007_199_254_740_991.0).map(|x| x as i64)
+                    int::<i64>(v)
                 }
             },
         )?),

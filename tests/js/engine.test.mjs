@@ -140,6 +140,33 @@ test("plain arrays are checked entry by entry: the error names the input and the
   model.free();
 });
 
+test("hostile feed objects are refused without leaving the model unusable", async () => {
+  const model = pkg.Model.fromBytes(readFileSync(new URL("tests/fixtures/models/iris/model.onnx", root)));
+  const good = () => ({ input: new pkg.Tensor("float32", [5.1, 3.5, 1.4, 0.2], [1, 4]) });
+  const want = Array.from(model.runSync(good()).probabilities.data);
+  const boom = () => { throw new Error("getter ran"); };
+  const dims = [1, 4];
+  Object.defineProperty(dims, 1, { get: boom });
+  const hostile = [
+    // Reading these throws in JS, before the call enters the module.
+    [{ input: { type: "float32", data: new Float32Array(4), get dims() { return boom(); } } }, /getter ran/],
+    [{ input: { type: "float32", data: new Float32Array(4), dims } }, /getter ran/],
+    [new Proxy({}, { ownKeys: boom }), /getter ran/],
+    // An object that borrows Float32Array's prototype is not a typed array.
+    [{ input: { data: Object.create(Float32Array.prototype), dims: [1, 4] } }, /must be a typed array/],
+    // A Float16Array look-alike whose extent lies.
+    [{ input: { type: "float16", data: Object.assign(new DataView(new ArrayBuffer(8), 1), { constructor: { name: "Float16Array" } }), dims: [1, 4] } },
+      /not a plain view of an ArrayBuffer/],
+  ];
+  for (const [feeds, pattern] of hostile) {
+    await assert.rejects(model.run(feeds), (e) => pattern.test(e.message), String(pattern));
+    assert.throws(() => model.runSync(feeds), (e) => pattern.test(e.message), String(pattern));
+  }
+  // The model still runs, with the same outputs.
+  assert.deepEqual(Array.from((await model.run(good())).probabilities.data), want);
+  model.free();
+});
+
 test("the Tensor class checks what it is given, as onnxruntime-web's does", () => {
   const { Tensor } = pkg;
   const t = new Tensor("float32", [1, 2, 3, 4], [2, 2]);
