@@ -18,9 +18,9 @@ use common::registry_fixtures as fx;
 use edge_registry::clock::{Clock, FixedClock, SystemClock};
 use edge_registry::error::ErrorCode;
 use edge_registry::fetch::web::WebFetch;
-use edge_registry::fetch::Fetch;
+use edge_registry::fetch::{Fetch, RetryPolicy};
 use edge_registry::registry::{
-    AbortFlag, FetchOptions, Progress, Registry, RegistryConfig, RegistryError, Source,
+    AbortFlag, FetchOptions, Progress, Registry, RegistryConfig, RegistryError, Source, Status,
 };
 use edge_registry::store::any::AnyStore;
 use edge_registry::store::indexeddb::IndexedDbStore;
@@ -91,7 +91,7 @@ async fn open_at(
     tweak(&mut c);
     Registry::open(
         c,
-        WebFetch::new(),
+        fetcher(),
         db.connect().await,
         Rc::clone(clock),
         &fx::trusted_root(),
@@ -353,8 +353,10 @@ async fn an_abort_mid_download_leaves_nothing() {
     let flag = AbortFlag::new();
     let seen = Cell::new(0u64);
     let stop = |p: &Progress| {
-        seen.set(p.loaded);
-        flag.abort();
+        if p.status == Status::Progress {
+            seen.set(p.loaded);
+            flag.abort();
+        }
     };
     let r = reg
         .fetch_model(
@@ -586,7 +588,7 @@ async fn a_foreign_registry_written_into_the_database_is_never_trusted() {
     same_registry(&mut att_cfg);
     let att = Registry::open(
         att_cfg.clone(),
-        WebFetch::new(),
+        fetcher(),
         db.connect().await,
         now_clock(),
         &fx::attacker_root(),
@@ -670,8 +672,20 @@ fn err_code(e: &JsValue) -> String {
     prop(e, "code").as_string().unwrap_or_default()
 }
 
+/// The web fetcher with short retry delays: the offline tests fail every request to a closed
+/// port, each retried.
+fn fetcher() -> WebFetch {
+    WebFetch::new().with_retry(RetryPolicy {
+        base_delay_ms: 5,
+        max_delay_ms: 20,
+        ..RetryPolicy::default()
+    })
+}
+
 fn js_options(url: &str, db: &str, cache: JsValue) -> JsValue {
+    let retry = obj(&[("baseDelayMs", 5.into()), ("maxDelayMs", 20.into())]);
     obj(&[
+        ("retry", retry),
         ("url", url.into()),
         (
             "trustedRoot",
@@ -702,7 +716,7 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
     };
     assert_eq!(reg.cache_kind(), expected_kind);
     assert_eq!(err_code(&reg.models().unwrap_err()), "INVALID_STATE");
-    let r = call(reg.refresh()).await.unwrap();
+    let r = call(reg.refresh(None)).await.unwrap();
     assert_eq!(prop(&r, "offline"), false);
     assert_eq!(
         prop(&prop(&prop(&r, "roles"), "targets"), "version").as_f64(),
@@ -727,7 +741,10 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
 
     let events = Rc::new(RefCell::new(Vec::<(f64, f64, String)>::new()));
     let ev = Rc::clone(&events);
+    let last_event = Rc::new(RefCell::new(JsValue::UNDEFINED));
+    let le = Rc::clone(&last_event);
     let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
+        *le.borrow_mut() = p.clone();
         ev.borrow_mut().push((
             prop(&p, "loaded").as_f64().unwrap(),
             prop(&p, "total").as_f64().unwrap(),
@@ -742,6 +759,7 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
     assert_eq!(bytes.to_vec(), fx::DIGITS_2);
     assert_eq!(prop(&f, "source"), "network");
     assert_eq!(prop(&prop(&f, "card"), "name"), "digits");
+    // The last event: the verified download's cache write done.
     let last = events.borrow().last().cloned().unwrap();
     assert_eq!(
         last,
@@ -750,6 +768,15 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
             fx::DIGITS_2.len() as f64,
             "network".into()
         )
+    );
+    let p = last_event.borrow().clone();
+    assert_eq!(
+        (prop(&p, "phase"), prop(&p, "status")),
+        ("cache".into(), "done".into())
+    );
+    assert_eq!(
+        prop(&p, "file"),
+        reg.resolve("digits@2").map(|r| prop(&r, "path")).unwrap()
     );
     let f = call(reg.fetch_model("digits@2".into(), Some(opts.unchecked_into())))
         .await
@@ -834,7 +861,7 @@ async fn js_api_abort_signal_cancels_cleanly() {
     ))
     .await
     .unwrap();
-    call(reg.refresh()).await.unwrap();
+    call(reg.refresh(None)).await.unwrap();
     let controller = web_sys_abort_controller();
     let c2 = controller.clone();
     let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |_p: JsValue| {
@@ -881,7 +908,7 @@ async fn js_api_with_a_caller_provided_store() {
     .await
     .unwrap();
     assert_eq!(reg.cache_kind(), "custom");
-    call(reg.refresh()).await.unwrap();
+    call(reg.refresh(None)).await.unwrap();
     call(reg.fetch_model("iris".into(), None)).await.unwrap();
     // A second client over the same object: a cache hit, no refresh needed.
     let again = JsRegistry::open(js_options(

@@ -13,7 +13,9 @@ use crate::engine::{Model, ModelPredictor, ModelSchema};
 use crate::eval::gates::GateReport;
 use crate::eval::{evaluate_model, DataFormat, EvalError, ModelIdentity, ReportContext};
 use crate::fetch::Fetch;
-use crate::registry::{CacheWrite, Committed, FetchOptions, Fetched, Registry};
+use crate::registry::{
+    CacheWrite, Committed, FetchOptions, Fetched, Phase, Progress, Registry, Status,
+};
 use crate::store::Store;
 
 /// Options of [`load`].
@@ -142,7 +144,21 @@ async fn load_verified<F: Fetch, S: Store, C: Clock>(
 ) -> Result<LoadedModel, AppError> {
     let label = format!("{}@{}", fetched.name, fetched.version);
     let schema = card_schema(fetched.card.as_ref(), &label)?;
+    let compile = |status, loaded| {
+        if let Some(p) = opts.fetch.progress {
+            let total = bytes.len() as u64;
+            p(&Progress::new(
+                Phase::Compile,
+                status,
+                loaded,
+                total,
+                fetched.source,
+            ));
+        }
+    };
+    compile(Status::Initiate, 0);
     let model = Model::load(bytes, Some(&schema))?;
+    compile(Status::Done, bytes.len() as u64);
     let card = match &fetched.card {
         None => None,
         Some(v) => Some(

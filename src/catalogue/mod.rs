@@ -30,7 +30,10 @@ mod reference;
 mod version;
 
 pub use card::{card_number, without_floats, DatasetInfo, ModelCard};
-pub use models::{AliasState, Catalogue, Expiry, ModelEntry, ModelVersion, Resolved, SignedFile};
+pub use models::{
+    AliasChange, AliasState, Catalogue, CatalogueChanges, Expiry, ModelEntry, ModelVersion,
+    Resolved, SignedFile, VersionChange,
+};
 pub use reference::{ModelRef, Selector, VersionId, DEFAULT_ALIAS};
 pub use version::compare_versions;
 

@@ -408,6 +408,53 @@ mod tests {
     }
 
     #[test]
+    fn changes_name_added_removed_resigned_versions_and_moved_aliases() {
+        let aliases = |pairs: &[(&str, &str)]| Aliases {
+            name: "iris".into(),
+            aliases: pairs
+                .iter()
+                .map(|(a, v)| (a.to_string(), v.to_string()))
+                .collect(),
+        };
+        let mut before = Catalogue::from_targets(vec![
+            target("models/iris/1/model.onnx", Some(card("iris", "1"))),
+            target("models/iris/2/model.onnx", Some(card("iris", "2"))),
+        ]);
+        before.set_aliases(aliases(&[("production", "1"), ("staging", "2")]));
+        let mut resigned = target("models/iris/2/model.onnx", Some(card("iris", "2")));
+        resigned.target.length = 2;
+        let mut after = Catalogue::from_targets(vec![
+            resigned,
+            target("models/iris/3/model.onnx", Some(card("iris", "3"))),
+            target("models/num/1/model.onnx", Some(card("num", "1"))),
+        ]);
+        after.set_aliases(aliases(&[("production", "3"), ("canary", "2")]));
+        let c = after.changes(&before);
+        let ids = |v: &[VersionChange]| -> Vec<String> {
+            v.iter()
+                .map(|c| format!("{}@{}", c.model, c.version))
+                .collect()
+        };
+        assert_eq!(ids(&c.added), ["iris@3", "num@1"]);
+        assert_eq!(ids(&c.removed), ["iris@1"]);
+        assert_eq!(ids(&c.changed), ["iris@2"]);
+        let moved: Vec<String> = c
+            .aliases
+            .iter()
+            .map(|a| format!("{} {:?}->{:?}", a.alias, a.from, a.to))
+            .collect();
+        assert_eq!(
+            moved,
+            [
+                "canary None->Some(\"2\")",
+                "production Some(\"1\")->Some(\"3\")",
+                "staging Some(\"2\")->None"
+            ]
+        );
+        assert!(after.changes(&after).is_empty());
+    }
+
+    #[test]
     fn building_keeps_good_versions_and_reports_the_rest() {
         let cat = Catalogue::from_targets(vec![
             target("models/iris/10/model.onnx", Some(card("iris", "10"))),
@@ -497,5 +544,115 @@ mod tests {
             "ALIASES_UNAVAILABLE"
         );
         assert_eq!(c.resolve(&r("digits@10")).unwrap().model.version, "10");
+    }
+}
+
+/// A version added, removed or re-signed with other bytes between two catalogues.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VersionChange {
+    /// The model.
+    pub model: String,
+    /// The version.
+    pub version: String,
+}
+
+/// An alias that points elsewhere between two catalogues (`None`: it did not exist, or no
+/// longer does).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AliasChange {
+    /// The model.
+    pub model: String,
+    /// The alias.
+    pub alias: String,
+    /// The version it pointed to before.
+    pub from: Option<String>,
+    /// The version it points to now.
+    pub to: Option<String>,
+}
+
+/// What changed from one catalogue to the next ([`Catalogue::changes`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CatalogueChanges {
+    /// Versions signed now that were not before.
+    pub added: Vec<VersionChange>,
+    /// Versions no longer signed.
+    pub removed: Vec<VersionChange>,
+    /// Versions signed before and now with other bytes (another digest or length).
+    pub changed: Vec<VersionChange>,
+    /// Aliases that moved, appeared or disappeared (aliases that could not be read on
+    /// either side are left out).
+    pub aliases: Vec<AliasChange>,
+}
+
+impl CatalogueChanges {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.aliases.is_empty()
+    }
+}
+
+impl Catalogue {
+    /// What changed from `before` to `self`, model by model in name order.
+    pub fn changes(&self, before: &Catalogue) -> CatalogueChanges {
+        let mut out = CatalogueChanges::default();
+        let id = |m: &str, v: &str| VersionChange {
+            model: m.to_string(),
+            version: v.to_string(),
+        };
+        let empty = BTreeMap::new();
+        fn known<'a>(
+            m: Option<&'a ModelEntry>,
+            empty: &'a BTreeMap<String, String>,
+        ) -> Option<&'a BTreeMap<String, String>> {
+            match m.map(|m| &m.aliases) {
+                Some(AliasState::Known(a)) => Some(a),
+                Some(AliasState::None) | None => Some(empty),
+                Some(AliasState::Unavailable(_)) => None,
+            }
+        }
+        let names: std::collections::BTreeSet<&String> =
+            self.models.keys().chain(before.models.keys()).collect();
+        for name in names {
+            let (old, new) = (before.models.get(name), self.models.get(name));
+            let versions = |m: Option<&ModelEntry>| -> BTreeMap<String, (Option<String>, u64)> {
+                m.map(|m| {
+                    m.versions
+                        .iter()
+                        .map(|v| (v.version.clone(), (v.sha256(), v.target.length)))
+                        .collect()
+                })
+                .unwrap_or_default()
+            };
+            let (was, now) = (versions(old), versions(new));
+            for (v, signed) in &now {
+                match was.get(v) {
+                    None => out.added.push(id(name, v)),
+                    Some(s) if s != signed => out.changed.push(id(name, v)),
+                    Some(_) => {}
+                }
+            }
+            for v in was.keys().filter(|v| !now.contains_key(*v)) {
+                out.removed.push(id(name, v));
+            }
+            if let (Some(a), Some(b)) = (known(old, &empty), known(new, &empty)) {
+                let aliases: std::collections::BTreeSet<&String> =
+                    a.keys().chain(b.keys()).collect();
+                for alias in aliases {
+                    let (from, to) = (a.get(alias), b.get(alias));
+                    if from != to {
+                        out.aliases.push(AliasChange {
+                            model: name.clone(),
+                            alias: alias.clone(),
+                            from: from.cloned(),
+                            to: to.cloned(),
+                        });
+                    }
+                }
+            }
+        }
+        out
     }
 }

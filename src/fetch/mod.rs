@@ -96,12 +96,104 @@ impl ErrorCode for FetchError {
 /// [`FetchError::Stopped`]; the sink keeps the reason itself.
 pub type Sink<'a> = dyn FnMut(&[u8]) -> Result<(), ()> + 'a;
 
+/// Something that happened to a transfer besides a body chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchEvent {
+    /// Attempt `attempt` failed (or stalled) with `reason`; the transfer is tried again after
+    /// `delay_ms`, resuming after the bytes the sink already has.
+    Retry {
+        /// The attempt that failed (1 for the first).
+        attempt: u32,
+        /// The wait before the next attempt.
+        delay_ms: u32,
+        /// Why the attempt failed.
+        reason: String,
+    },
+}
+
+/// A listener of [`FetchEvent`]s.
+pub type Events<'a> = dyn Fn(&FetchEvent) + 'a;
+
+/// How a fetcher retries a failed transfer: network errors, HTTP 408, 429 and 5xx, and a
+/// transfer that delivers nothing for `stall_ms`. The delay doubles from `base_delay_ms` up to
+/// `max_delay_ms`; a resumed transfer asks for the missing bytes only (an HTTP range) and
+/// skips what a server that ignores the range sends again, so the sink sees one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0: none).
+    pub retries: u32,
+    /// The delay before the first retry, in milliseconds.
+    pub base_delay_ms: u32,
+    /// The longest delay, in milliseconds.
+    pub max_delay_ms: u32,
+    /// A transfer that receives nothing for this long (no response, or no body chunk) is
+    /// abandoned as stalled, in milliseconds; 0 never.
+    pub stall_ms: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retries: 3,
+            base_delay_ms: 500,
+            max_delay_ms: 8000,
+            stall_ms: 30_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries and no stall timeout.
+    pub fn none() -> Self {
+        RetryPolicy {
+            retries: 0,
+            stall_ms: 0,
+            ..Self::default()
+        }
+    }
+
+    /// The largest delay before retry `attempt` (1 for the first retry): the base delay
+    /// doubled per earlier retry, at most `max_delay_ms`. Callers may wait a random part of it
+    /// (at least half) so clients that failed together do not retry together.
+    pub fn delay_ms(&self, attempt: u32) -> u32 {
+        let doublings = attempt.saturating_sub(1).min(31);
+        self.base_delay_ms
+            .saturating_mul(1u32 << doublings)
+            .min(self.max_delay_ms)
+    }
+
+    /// Whether a failed transfer may succeed when tried again.
+    pub fn retryable(error: &FetchError) -> bool {
+        match error {
+            FetchError::Network { .. } => true,
+            FetchError::Status { status, .. } => {
+                matches!(status, 408 | 425 | 429) || (500..600).contains(status)
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Fetches URLs (or paths: the meaning of the string is the implementation's).
 #[allow(async_fn_in_trait)]
 pub trait Fetch {
     /// Streams the body of `url` into `sink`. Fails with [`FetchError::TooLarge`] as soon as more
     /// than `limit` bytes arrive, before handing the excess to the sink.
     async fn fetch(&self, url: &str, limit: u64, sink: &mut Sink<'_>) -> Result<(), FetchError>;
+
+    /// [`Fetch::fetch`], telling `events` about retries. Fetchers that do not retry report
+    /// nothing (the default).
+    async fn fetch_observed(
+        &self,
+        url: &str,
+        limit: u64,
+        sink: &mut Sink<'_>,
+        events: &Events<'_>,
+    ) -> Result<(), FetchError> {
+        let _ = events;
+        self.fetch(url, limit, sink).await
+    }
 
     /// The whole body of `url`, at most `limit` bytes.
     async fn fetch_bytes(&self, url: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
@@ -119,6 +211,16 @@ pub trait Fetch {
 impl<T: Fetch + ?Sized> Fetch for Rc<T> {
     async fn fetch(&self, url: &str, limit: u64, sink: &mut Sink<'_>) -> Result<(), FetchError> {
         (**self).fetch(url, limit, sink).await
+    }
+
+    async fn fetch_observed(
+        &self,
+        url: &str,
+        limit: u64,
+        sink: &mut Sink<'_>,
+        events: &Events<'_>,
+    ) -> Result<(), FetchError> {
+        (**self).fetch_observed(url, limit, sink, events).await
     }
 }
 
@@ -221,5 +323,47 @@ impl Fetch for MemoryFetch {
                 url: url.to_string(),
             })?;
         deliver(url, &body, limit, self.chunk_size.max(1), sink)
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+
+    #[test]
+    fn delays_double_up_to_the_cap() {
+        let p = RetryPolicy {
+            retries: 9,
+            base_delay_ms: 500,
+            max_delay_ms: 8000,
+            stall_ms: 0,
+        };
+        let d: Vec<u32> = (1..=7).map(|a| p.delay_ms(a)).collect();
+        assert_eq!(d, [500, 1000, 2000, 4000, 8000, 8000, 8000]);
+        assert_eq!(p.delay_ms(u32::MAX), 8000);
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        let url = "u".to_string();
+        let status = |status| FetchError::Status {
+            url: url.clone(),
+            status,
+        };
+        assert!(RetryPolicy::retryable(&FetchError::Network {
+            url: url.clone(),
+            reason: "reset".into()
+        }));
+        assert!(RetryPolicy::retryable(&status(503)));
+        assert!(RetryPolicy::retryable(&status(429)));
+        assert!(!RetryPolicy::retryable(&status(403)));
+        assert!(!RetryPolicy::retryable(&FetchError::NotFound {
+            url: url.clone()
+        }));
+        assert!(!RetryPolicy::retryable(&FetchError::TooLarge {
+            url: url.clone(),
+            limit: 1
+        }));
+        assert!(!RetryPolicy::retryable(&FetchError::Stopped { url }));
     }
 }

@@ -9,7 +9,19 @@
 //! (`AbortController.abort()`, and the reader cancelled) the moment more than the byte limit
 //! has arrived (before the excess reaches the sink), when the sink stops, and when the fetch
 //! future is dropped unfinished (which is how the registry cancels a download).
+//!
+//! A transfer that fails transiently (a network error, HTTP 408/425/429/5xx) or stalls (no
+//! response, or no body chunk, for [`RetryPolicy::stall_ms`]) is tried again after a backoff
+//! ([`RetryPolicy`]; timers from `gloo-timers`), resuming with an HTTP range after the bytes
+//! already delivered (a server that ignores the range sends the whole body again and the
+//! delivered prefix is skipped), so the sink, and the hashes behind it, see one stream.
+//! Where the runtime says it is offline (`navigator.onLine === false`) there is no retry.
 
+use std::future::Future;
+use std::pin::pin;
+
+use futures_util::future::{select, Either};
+use gloo_timers::future::TimeoutFuture;
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -21,17 +33,21 @@ use web_sys::{
 /// The size of the reused read buffer.
 const READ_BUFFER: u32 = 256 * 1024;
 
-use super::{Fetch, FetchError, Sink};
+use super::{Events, Fetch, FetchError, FetchEvent, RetryPolicy, Sink};
 
 /// The global `fetch`. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct WebFetch {
     no_store: bool,
+    retry: RetryPolicy,
 }
 
 impl Default for WebFetch {
     fn default() -> Self {
-        WebFetch { no_store: true }
+        WebFetch {
+            no_store: true,
+            retry: RetryPolicy::default(),
+        }
     }
 }
 
@@ -47,6 +63,188 @@ impl WebFetch {
         self.no_store = no_store;
         self
     }
+
+    /// How failed and stalled transfers are retried (default [`RetryPolicy::default`]).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// `fut`, or `None` once the stall timeout passes first.
+    async fn within<T>(&self, fut: impl Future<Output = T>) -> Option<T> {
+        if self.retry.stall_ms == 0 {
+            return Some(fut.await);
+        }
+        let fut = pin!(fut);
+        let timer = TimeoutFuture::new(self.retry.stall_ms);
+        match select(fut, timer).await {
+            Either::Left((v, _)) => Some(v),
+            Either::Right(_) => None,
+        }
+    }
+
+    /// One attempt: streams the body from byte `*delivered` on (a range request when it is
+    /// not 0), counting what reaches the sink in `*delivered`.
+    async fn attempt(
+        &self,
+        fetch_fn: &Function,
+        url: &str,
+        limit: u64,
+        delivered: &mut u64,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), FetchError> {
+        let net = |reason: String| FetchError::Network {
+            url: url.to_string(),
+            reason,
+        };
+        let stalled = || {
+            net(format!(
+                "stalled: nothing arrived for {} ms",
+                self.retry.stall_ms
+            ))
+        };
+        let global = js_sys::global();
+        let controller = AbortController::new().map_err(|e| net(describe(&e)))?;
+        let mut guard = Cancel {
+            controller: controller.clone(),
+            reader: None,
+            armed: true,
+        };
+        let init = RequestInit::new();
+        init.set_method("GET");
+        init.set_signal(Some(&controller.signal()));
+        if self.no_store {
+            init.set_cache(RequestCache::NoStore);
+        }
+        let resume = *delivered;
+        if resume > 0 {
+            // A single open range is a CORS-safelisted request header: no preflight.
+            let headers = web_sys::Headers::new().map_err(|e| net(describe(&e)))?;
+            headers
+                .set("range", &format!("bytes={resume}-"))
+                .map_err(|e| net(describe(&e)))?;
+            init.set_headers(&headers);
+        }
+        let promise: Promise = fetch_fn
+            .call2(&global, &JsValue::from_str(url), &init)
+            .map_err(|e| net(describe(&e)))?
+            .dyn_into()
+            .map_err(|_| net("fetch did not return a promise".into()))?;
+        let resp: Response = self
+            .within(JsFuture::from(promise))
+            .await
+            .ok_or_else(stalled)?
+            .map_err(|e| net(describe(&e)))?
+            .dyn_into()
+            .map_err(|_| net("fetch did not resolve to a Response".into()))?;
+        let status = resp.status();
+        if status == 404 || status == 410 {
+            return Err(FetchError::NotFound {
+                url: url.to_string(),
+            });
+        }
+        if !resp.ok() {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status,
+            });
+        }
+        // What to drop from the front of this body: a server that ignored the range sends
+        // everything again.
+        let mut skip = if resume > 0 && status == 206 {
+            let start = resp
+                .headers()
+                .get("content-range")
+                .ok()
+                .flatten()
+                .and_then(|r| range_start(&r));
+            if start != Some(resume) {
+                return Err(net(format!(
+                    "asked for bytes from {resume}, the server sent a range from {start:?}"
+                )));
+            }
+            0
+        } else {
+            resume
+        };
+        let too_large = || FetchError::TooLarge {
+            url: url.to_string(),
+            limit,
+        };
+        // A declared length above the limit fails before any byte is read.
+        if let Ok(Some(declared)) = resp.headers().get("content-length") {
+            if let Ok(n) = declared.trim().parse::<u64>() {
+                if n.saturating_add(resume).saturating_sub(skip) > limit {
+                    return Err(too_large());
+                }
+            }
+        }
+        let Some(body) = resp.body() else {
+            guard.armed = false;
+            return Ok(());
+        };
+        let mut reader = Reader::new(&body);
+        guard.reader = Some(reader.handle());
+        let mut buf: Vec<u8> = Vec::new();
+        loop {
+            let chunk = self
+                .within(reader.read())
+                .await
+                .ok_or_else(stalled)?
+                .map_err(|e| net(describe(&e)))?;
+            let Some(chunk) = chunk else { break };
+            let n = chunk.length() as usize;
+            let dropped = skip.min(n as u64) as usize;
+            skip -= dropped as u64;
+            let fresh = n - dropped;
+            if fresh == 0 {
+                continue;
+            }
+            if delivered.saturating_add(fresh as u64) > limit {
+                return Err(too_large());
+            }
+            buf.resize(n, 0);
+            chunk.copy_to(&mut buf);
+            sink(buf.get(dropped..).unwrap_or_default()).map_err(|()| FetchError::Stopped {
+                url: url.to_string(),
+            })?;
+            *delivered += fresh as u64;
+        }
+        if skip > 0 {
+            return Err(net(format!(
+                "the body ended {skip} bytes before the {resume} already received"
+            )));
+        }
+        guard.armed = false;
+        Ok(())
+    }
+}
+
+/// The first byte of a `Content-Range: bytes START-END/TOTAL` header.
+fn range_start(header: &str) -> Option<u64> {
+    let rest = header.trim().strip_prefix("bytes")?.trim_start();
+    rest.split('-').next()?.trim().parse().ok()
+}
+
+/// Whether the runtime reports having no network (`navigator.onLine === false`).
+fn known_offline() -> bool {
+    let nav = Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
+        .unwrap_or(JsValue::UNDEFINED);
+    if !nav.is_object() {
+        return false;
+    }
+    Reflect::get(&nav, &JsValue::from_str("onLine")).ok() == Some(JsValue::FALSE)
+}
+
+/// A random wait in `[max / 2, max]` (so clients that failed together do not retry together).
+fn jittered(max: u32) -> u32 {
+    let half = max / 2;
+    half + (js_sys::Math::random() * f64::from(max - half)) as u32
 }
 
 /// A readable description of a thrown JS value (with the `cause` Node's fetch attaches).
@@ -61,6 +259,12 @@ pub fn describe(v: &JsValue) -> String {
     }
 }
 
+thread_local! {
+    /// A rejection handler that does nothing (one per thread, never freed).
+    static IGNORE: wasm_bindgen::closure::Closure<dyn FnMut(JsValue)> =
+        wasm_bindgen::closure::Closure::new(|_: JsValue| {});
+}
+
 /// Aborts the request when dropped while armed.
 struct Cancel {
     controller: AbortController,
@@ -72,10 +276,18 @@ impl Drop for Cancel {
     fn drop(&mut self) {
         if self.armed {
             if let Some(r) = &self.reader {
-                // The promise it returns settles on its own; nothing waits for it.
+                // Nothing waits for the promise it returns, which rejects when the body has
+                // already failed (an abort, a cut connection): it gets a no-op handler so the
+                // rejection is not reported as unhandled.
                 if let Ok(f) = Reflect::get(r, &JsValue::from_str("cancel")) {
                     if let Some(f) = f.dyn_ref::<Function>() {
-                        let _ = f.call0(r);
+                        if let Ok(p) = f.call0(r) {
+                            if let Some(p) = p.dyn_ref::<Promise>() {
+                                IGNORE.with(|noop| {
+                                    let _ = p.catch(noop);
+                                });
+                            }
+                        }
                     }
                 }
             }
@@ -136,80 +348,45 @@ impl Reader {
 
 impl Fetch for WebFetch {
     async fn fetch(&self, url: &str, limit: u64, sink: &mut Sink<'_>) -> Result<(), FetchError> {
-        let net = |reason: String| FetchError::Network {
-            url: url.to_string(),
-            reason,
-        };
+        self.fetch_observed(url, limit, sink, &|_| {}).await
+    }
+
+    async fn fetch_observed(
+        &self,
+        url: &str,
+        limit: u64,
+        sink: &mut Sink<'_>,
+        events: &Events<'_>,
+    ) -> Result<(), FetchError> {
         let global = js_sys::global();
         let fetch_fn: Function = Reflect::get(&global, &JsValue::from_str("fetch"))
             .ok()
             .and_then(|f| f.dyn_into().ok())
-            .ok_or_else(|| net("this runtime has no global fetch".into()))?;
-        let controller = AbortController::new().map_err(|e| net(describe(&e)))?;
-        let mut guard = Cancel {
-            controller: controller.clone(),
-            reader: None,
-            armed: true,
-        };
-        let init = RequestInit::new();
-        init.set_method("GET");
-        init.set_signal(Some(&controller.signal()));
-        if self.no_store {
-            init.set_cache(RequestCache::NoStore);
-        }
-        let promise: Promise = fetch_fn
-            .call2(&global, &JsValue::from_str(url), &init)
-            .map_err(|e| net(describe(&e)))?
-            .dyn_into()
-            .map_err(|_| net("fetch did not return a promise".into()))?;
-        let resp: Response = JsFuture::from(promise)
-            .await
-            .map_err(|e| net(describe(&e)))?
-            .dyn_into()
-            .map_err(|_| net("fetch did not resolve to a Response".into()))?;
-        let status = resp.status();
-        if status == 404 || status == 410 {
-            return Err(FetchError::NotFound {
+            .ok_or_else(|| FetchError::Network {
                 url: url.to_string(),
-            });
-        }
-        if !resp.ok() {
-            return Err(FetchError::Status {
-                url: url.to_string(),
-                status,
-            });
-        }
-        let too_large = || FetchError::TooLarge {
-            url: url.to_string(),
-            limit,
-        };
-        // A declared length above the limit fails before any byte is read.
-        if let Ok(Some(declared)) = resp.headers().get("content-length") {
-            if declared.trim().parse::<u64>().is_ok_and(|n| n > limit) {
-                return Err(too_large());
-            }
-        }
-        let Some(body) = resp.body() else {
-            guard.armed = false;
-            return Ok(());
-        };
-        let mut reader = Reader::new(&body);
-        guard.reader = Some(reader.handle());
-        let mut total: u64 = 0;
-        let mut buf: Vec<u8> = Vec::new();
-        while let Some(chunk) = reader.read().await.map_err(|e| net(describe(&e)))? {
-            let n = chunk.length() as usize;
-            total = total.saturating_add(n as u64);
-            if total > limit {
-                return Err(too_large());
-            }
-            buf.resize(n, 0);
-            chunk.copy_to(&mut buf);
-            sink(&buf).map_err(|()| FetchError::Stopped {
-                url: url.to_string(),
+                reason: "this runtime has no global fetch".into(),
             })?;
+        let mut delivered = 0u64;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let e = match self
+                .attempt(&fetch_fn, url, limit, &mut delivered, sink)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            if attempt > self.retry.retries || !RetryPolicy::retryable(&e) || known_offline() {
+                return Err(e);
+            }
+            let delay_ms = jittered(self.retry.delay_ms(attempt));
+            events(&FetchEvent::Retry {
+                attempt,
+                delay_ms,
+                reason: e.to_string(),
+            });
+            TimeoutFuture::new(delay_ms).await;
         }
-        guard.armed = false;
-        Ok(())
     }
 }

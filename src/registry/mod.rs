@@ -43,7 +43,7 @@ use crate::catalogue::{
 use crate::clock::Clock;
 use crate::digest::Sha256Digest;
 use crate::error::{Code, ErrorCode};
-use crate::fetch::{Fetch, FetchError};
+use crate::fetch::{Fetch, FetchError, FetchEvent};
 use crate::store::{Namespaced, Store};
 use crate::tuf::updater::TargetVerifier;
 use crate::tuf::{CatalogueTargets, RefreshReport, TargetInfo, TrustedMetadataSet, TufError};
@@ -117,15 +117,93 @@ impl Source {
     }
 }
 
-/// A progress event of [`Registry::fetch_model`].
+/// What a call is doing when it reports [`Progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Fetching and verifying TUF metadata (a refresh).
+    Metadata,
+    /// Downloading an artifact (every chunk through the signed length and hashes).
+    Download,
+    /// Finishing the signed digest of a downloaded artifact.
+    Verify,
+    /// Reading a cached artifact (re-hashed) or writing a verified one to the cache.
+    Cache,
+    /// Loading verified model bytes with the engine.
+    Compile,
+}
+
+impl Phase {
+    /// `"metadata"`, `"download"`, `"verify"`, `"cache"` or `"compile"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Metadata => "metadata",
+            Phase::Download => "download",
+            Phase::Verify => "verify",
+            Phase::Cache => "cache",
+            Phase::Compile => "compile",
+        }
+    }
+}
+
+/// Where a phase is: started, advanced, ended, or (downloads) retried after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The phase starts.
+    Initiate,
+    /// More bytes were processed.
+    Progress,
+    /// The phase ended.
+    Done,
+    /// The transfer failed or stalled and is tried again after a delay
+    /// ([`Progress::attempt`], [`Progress::delay_ms`]).
+    Retry,
+}
+
+impl Status {
+    /// `"initiate"`, `"progress"`, `"done"` or `"retry"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Initiate => "initiate",
+            Status::Progress => "progress",
+            Status::Done => "done",
+            Status::Retry => "retry",
+        }
+    }
+}
+
+/// A progress event of [`Registry::fetch_model`], [`Registry::refresh_with`] and
+/// [`crate::app::load()`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
+    /// What is being done.
+    pub phase: Phase,
+    /// Whether it starts, advances, ends or is retried.
+    pub status: Status,
     /// Bytes received (and hashed) so far.
     pub loaded: u64,
-    /// The signed length.
+    /// The signed length (0 where it is not known yet: metadata before it arrives).
     pub total: u64,
     /// Whether they come from the cache or the network.
     pub source: Source,
+    /// The attempt that failed (retries; 0 otherwise).
+    pub attempt: u32,
+    /// The wait before the next attempt, in milliseconds (retries; 0 otherwise).
+    pub delay_ms: u32,
+}
+
+impl Progress {
+    /// An event with no retry information.
+    pub fn new(phase: Phase, status: Status, loaded: u64, total: u64, source: Source) -> Self {
+        Progress {
+            phase,
+            status,
+            loaded,
+            total,
+            source,
+            attempt: 0,
+            delay_ms: 0,
+        }
+    }
 }
 
 /// Options of [`Registry::fetch_model`].
@@ -210,7 +288,86 @@ pub struct RefreshOutcome {
     pub problems: Vec<String>,
 }
 
-type Up<F, S, C> = Updater<Rc<F>, Rc<Namespaced<S>>, Rc<C>>;
+type Up<F, S, C> = Updater<Rc<Observed<F>>, Rc<Namespaced<S>>, Rc<C>>;
+
+/// A listener of a refresh's metadata progress: the event and the file (`timestamp.json`).
+pub type MetadataProgress = Rc<dyn Fn(&Progress, &str)>;
+
+/// Options of [`Registry::refresh_with`].
+#[derive(Default, Clone)]
+pub struct RefreshOptions<'a> {
+    /// Told when each metadata file starts, is retried and ends ([`Phase::Metadata`]).
+    pub progress: Option<MetadataProgress>,
+    /// Cancels the refresh: the running request is dropped at once; the trusted metadata stays
+    /// as the last verified step left it, and the catalogue as it was.
+    pub abort: Option<&'a AbortFlag>,
+}
+
+/// The updater's fetcher: the registry's, reporting each file to the listener of the refresh
+/// running (refreshes hold the updater's lock, so there is at most one).
+struct Observed<F> {
+    inner: Rc<F>,
+    hook: RefCell<Option<MetadataProgress>>,
+}
+
+impl<F: Fetch> Fetch for Observed<F> {
+    async fn fetch(
+        &self,
+        url: &str,
+        limit: u64,
+        sink: &mut crate::fetch::Sink<'_>,
+    ) -> Result<(), FetchError> {
+        let hook = self.hook.borrow().clone();
+        let Some(hook) = hook else {
+            return self.inner.fetch(url, limit, sink).await;
+        };
+        let file = url.rsplit('/').next().unwrap_or(url);
+        let event =
+            |status, loaded| Progress::new(Phase::Metadata, status, loaded, 0, Source::Network);
+        hook(&event(Status::Initiate, 0), file);
+        let mut loaded = 0u64;
+        let mut counting = |c: &[u8]| {
+            loaded += c.len() as u64;
+            sink(c)
+        };
+        let retried = |e: &FetchEvent| {
+            let FetchEvent::Retry {
+                attempt, delay_ms, ..
+            } = e;
+            hook(
+                &Progress {
+                    attempt: *attempt,
+                    delay_ms: *delay_ms,
+                    ..event(Status::Retry, 0)
+                },
+                file,
+            );
+        };
+        let result = self
+            .inner
+            .fetch_observed(url, limit, &mut counting, &retried)
+            .await;
+        if result.is_ok() {
+            hook(
+                &Progress {
+                    total: loaded,
+                    ..event(Status::Done, loaded)
+                },
+                file,
+            );
+        }
+        result
+    }
+}
+
+/// Clears the listener of [`Observed`] when a refresh ends, or is dropped unfinished.
+struct HookGuard<'a, F>(&'a Observed<F>);
+
+impl<F> Drop for HookGuard<'_, F> {
+    fn drop(&mut self) {
+        self.0.hook.borrow_mut().take();
+    }
+}
 
 /// The key prefix under which a registry keeps all its state in a store (trusted metadata,
 /// the root history, aliases documents, the artifact cache and its index):
@@ -244,6 +401,7 @@ fn namespace_of(set: &TrustedMetadataSet, config: &RegistryConfig) -> String {
 pub struct Registry<F: Fetch, S: Store, C: Clock> {
     config: RegistryConfig,
     fetch: Rc<F>,
+    metadata_fetch: Rc<Observed<F>>,
     clock: Rc<C>,
     updater: Mutex<Up<F, S, C>>,
     catalogue: RefCell<Option<Rc<Catalogue>>>,
@@ -303,10 +461,14 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         let pinned = TrustedMetadataSet::new(trusted_root, clock.now())?;
         let store = Namespaced::new(store, namespace_of(&pinned, &config));
         let (fetch, store, clock) = (Rc::new(fetch), Rc::new(store), Rc::new(clock));
+        let metadata_fetch = Rc::new(Observed {
+            inner: Rc::clone(&fetch),
+            hook: RefCell::new(None),
+        });
         let updater = Updater::new(
             UpdaterConfig::new(&config.metadata_url, &config.targets_url)
                 .with_store_prefix(TUF_PREFIX),
-            Rc::clone(&fetch),
+            Rc::clone(&metadata_fetch),
             Rc::clone(&store),
             Rc::clone(&clock),
         )
@@ -315,6 +477,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         let reg = Registry {
             config,
             fetch,
+            metadata_fetch,
             clock,
             updater: Mutex::new(updater),
             catalogue: RefCell::new(None),
@@ -367,7 +530,30 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     /// signature, a rollback, expired metadata from the server) is returned as is and the
     /// previous catalogue stays in use.
     pub async fn refresh(&self) -> Result<RefreshOutcome, RegistryError> {
+        self.refresh_with(RefreshOptions::default()).await
+    }
+
+    /// [`Self::refresh`] with progress and cancellation ([`RefreshOptions`]); `ABORTED` when
+    /// cancelled.
+    pub async fn refresh_with(
+        &self,
+        opts: RefreshOptions<'_>,
+    ) -> Result<RefreshOutcome, RegistryError> {
+        if opts.abort.is_some_and(AbortFlag::is_aborted) {
+            return Err(RegistryError::Aborted);
+        }
+        race(self.refresh_hooked(opts.progress), opts.abort)
+            .await
+            .ok_or(RegistryError::Aborted)?
+    }
+
+    async fn refresh_hooked(
+        &self,
+        hook: Option<MetadataProgress>,
+    ) -> Result<RefreshOutcome, RegistryError> {
         let mut up = self.updater.lock().await;
+        *self.metadata_fetch.hook.borrow_mut() = hook;
+        let _clear = HookGuard(&self.metadata_fetch);
         let result = self.refresh_locked(&mut *up).await;
         match &result {
             Ok(_) => *self.why_none.borrow_mut() = None,
@@ -568,7 +754,21 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     ) -> Result<Fetched, RegistryError> {
         let (fetched, write) = self.fetch_model_verified(reference, out, opts).await?;
         if let Some(write) = write {
+            let length = fetched.length;
+            let report = |status, loaded| {
+                if let Some(p) = opts.progress {
+                    p(&Progress::new(
+                        Phase::Cache,
+                        status,
+                        loaded,
+                        length,
+                        Source::Network,
+                    ));
+                }
+            };
+            report(Status::Initiate, 0);
             self.finish_cache_write(write, &*out, opts.abort).await?;
+            report(Status::Done, length);
         }
         Ok(fetched)
     }
@@ -603,13 +803,26 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         if aborted() {
             return Err(RegistryError::Aborted);
         }
+        // The cache's events start with its first chunk: a miss reports nothing.
+        let reading = std::cell::Cell::new(false);
         let report = |loaded: u64, source: Source| {
             if let Some(p) = opts.progress {
-                p(&Progress {
+                if !reading.replace(true) {
+                    p(&Progress::new(
+                        Phase::Cache,
+                        Status::Initiate,
+                        0,
+                        length,
+                        source,
+                    ));
+                }
+                p(&Progress::new(
+                    Phase::Cache,
+                    Status::Progress,
                     loaded,
-                    total: length,
+                    length,
                     source,
-                });
+                ));
             }
         };
         let mut fetched = Fetched {
@@ -628,7 +841,18 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
 
         // 1. The cache, re-verified as it is read.
         match self.read_cached(model, &sha, out, &report).await? {
-            BlobRead::Hit => return Ok((fetched, None)),
+            BlobRead::Hit => {
+                if let Some(p) = opts.progress {
+                    p(&Progress::new(
+                        Phase::Cache,
+                        Status::Done,
+                        length,
+                        length,
+                        Source::Cache,
+                    ));
+                }
+                return Ok((fetched, None));
+            }
             BlobRead::Corrupt(_) => {
                 fetched.cache_repaired = true;
                 out.start(length)?;
@@ -752,6 +976,30 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         // last byte; the signed length is still enforced chunk by chunk.
         let whole = out.digests_whole() && verifier.defer_sha256();
         let mut loaded = 0u64;
+        let report = |status, loaded| {
+            if let Some(p) = opts.progress {
+                p(&Progress::new(
+                    Phase::Download,
+                    status,
+                    loaded,
+                    length,
+                    source,
+                ));
+            }
+        };
+        report(Status::Initiate, 0);
+        let retried = |e: &FetchEvent| {
+            let FetchEvent::Retry {
+                attempt, delay_ms, ..
+            } = e;
+            if let Some(p) = opts.progress {
+                p(&Progress {
+                    attempt: *attempt,
+                    delay_ms: *delay_ms,
+                    ..Progress::new(Phase::Download, Status::Retry, 0, length, source)
+                });
+            }
+        };
         let result = {
             let mut sink = |chunk: &[u8]| -> Result<(), ()> {
                 if aborted() {
@@ -763,16 +1011,14 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
                 if let Some(staged) = staged.as_deref_mut() {
                     self.cache.write_behind(staged, &*out, loaded);
                 }
-                if let Some(p) = opts.progress {
-                    p(&Progress {
-                        loaded,
-                        total: length,
-                        source,
-                    });
-                }
+                report(Status::Progress, loaded);
                 Ok(())
             };
-            race(self.fetch.fetch(url, length, &mut sink), opts.abort).await
+            race(
+                self.fetch.fetch_observed(url, length, &mut sink, &retried),
+                opts.abort,
+            )
+            .await
         };
         match result {
             None => return Err(RegistryError::Aborted),
@@ -786,15 +1032,29 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             }
             Some(Ok(())) => {}
         }
+        report(Status::Done, loaded);
+        let verify = |status| {
+            if let Some(p) = opts.progress {
+                p(&Progress::new(
+                    Phase::Verify,
+                    status,
+                    loaded,
+                    length,
+                    source,
+                ));
+            }
+        };
+        verify(Status::Initiate);
         if !whole {
             verifier.finish()?;
-            return Ok(());
+        } else {
+            verifier.check_length()?;
+            let digest = race(out.sha256(), opts.abort)
+                .await
+                .ok_or(RegistryError::Aborted)?;
+            verifier.finish_with(Some(digest.0))?;
         }
-        verifier.check_length()?;
-        let digest = race(out.sha256(), opts.abort)
-            .await
-            .ok_or(RegistryError::Aborted)?;
-        verifier.finish_with(Some(digest.0))?;
+        verify(Status::Done);
         Ok(())
     }
 
