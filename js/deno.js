@@ -13,3 +13,4 @@ initSync({ module: bytes });
 
 export * from "./edge_registry.js";
 export { default } from "./edge_registry.js";
+export { fileStore } from "./file-store.js";

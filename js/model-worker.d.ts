@@ -1,8 +1,8 @@
 // Types of model-worker.js: edge-registry in a dedicated Web Worker.
 import type {
-  CacheEntry, CacheUsage, ClearOptions, EvalOptions, EvalProgress, EvalReport, FetchModelResult,
-  FetchProgress, ModelCard, ModelCardSchema, ModelInfo, RefreshResult, RegistryOptions, Resolution,
-  Tensor, TensorInput, TensorSpec,
+  CacheEntry, CacheUsage, CallOptions, ClearOptions, EvalOptions, EvalReport, FetchModelResult,
+  GateReport, LoadOptions, ModelCard, ModelCardSchema, ModelInfo, PrefetchResult, RefreshResult,
+  RegistryOptions, Resolution, Tensor, TensorInput, TensorSpec,
 } from "./edge_registry.js";
 
 /** What a model in the worker is: its schema, card and digest; for a registry load also where
@@ -16,7 +16,9 @@ export interface WorkerModelInfo {
   loadMs?: number;
   /** Registry loads: the fields of `fetchModel`'s result, without the bytes. */
   name?: string; version?: string; alias?: string | null; path?: string; length?: number;
-  source?: FetchModelResult["source"]; offline?: boolean; expired?: boolean;
+  source?: FetchModelResult["source"]; offline?: boolean; expired?: boolean; cacheRepaired?: boolean;
+  /** The gate check of `load(ref, { verifyGate: true })`. */
+  gates?: GateReport | null;
 }
 
 /** The worker thread: its registries and models live there. */
@@ -36,21 +38,28 @@ export declare class ModelWorker {
   terminate(): void;
 }
 
-/** A registry living in the worker. */
+/** A registry living in the worker: `Registry`'s calls, options and results (an aborted
+ * `signal` rejects at once with its reason and stops the work in the worker). */
 export declare class WorkerRegistry {
   readonly cacheKind: string;
-  refresh(): Promise<RefreshResult>;
+  refresh(options?: CallOptions): Promise<RefreshResult>;
   models(): Promise<ModelInfo[]>;
   resolve(reference: string): Promise<Resolution>;
+  /** The verified bytes (moved from the worker) and where they came from. */
+  fetchModel(reference: string, options?: CallOptions): Promise<FetchModelResult>;
   /** Another verified file of a model version (for example `eval.csv`). */
-  fetchFile(reference: string, file: string): Promise<Uint8Array>;
+  fetchFile(reference: string, file: string, options?: CallOptions): Promise<Uint8Array>;
   /** Fetches (cache or network, verified) and loads a model. */
-  load(reference: string, options?: { onProgress?: (p: FetchProgress) => void }): Promise<WorkerModel>;
+  load(reference: string, options?: LoadOptions): Promise<WorkerModel>;
+  /** Champion vs challenger on the same rows. */
+  compare(champion: string, challenger: string, data: Blob | Uint8Array | ArrayBuffer | string, options?: EvalOptions): Promise<EvalReport>;
   readonly cache: {
     list(): Promise<CacheEntry[]>;
     usage(): Promise<CacheUsage>;
-    pin(reference: string): Promise<unknown>;
-    unpin(reference: string): Promise<unknown>;
+    has(reference: string): Promise<boolean>;
+    prefetch(reference: string, options?: CallOptions): Promise<PrefetchResult>;
+    pin(reference: string): Promise<{ model: string; version: string }>;
+    unpin(reference: string): Promise<boolean>;
     evict(reference: string): Promise<boolean>;
     clear(options?: ClearOptions): Promise<void>;
     persist(): Promise<boolean>;
@@ -66,13 +75,15 @@ export declare class WorkerModel {
   readonly info: WorkerModelInfo;
   /** Runs the model; resolves to named output `Tensor`s, as `Model.run`. Inputs are copied to
    * the worker unless `{ transfer: true }` (their buffers are then moved and detached here). */
-  run(feeds: Record<string, TensorInput>, options?: { transfer?: boolean }): Promise<Record<string, Tensor>>;
+  run(feeds: Record<string, TensorInput>, options?: { transfer?: boolean; signal?: AbortSignal }): Promise<Record<string, Tensor>>;
   /** The last run's time inside the worker, in ms. */
   readonly lastRunMs?: number;
   /** Evaluates on labelled data: a File/Blob (streamed in the worker), bytes or text. */
-  evaluate(data: Blob | Uint8Array | ArrayBuffer | string, options?: EvalOptions & { onProgress?: (p: EvalProgress) => void }): Promise<EvalReport>;
+  evaluate(data: Blob | Uint8Array | ArrayBuffer | string, options?: EvalOptions): Promise<EvalReport>;
   /** Champion (this) against challenger on the same rows. */
-  compare(challenger: WorkerModel, data: Blob | Uint8Array | ArrayBuffer | string, options?: EvalOptions & { onProgress?: (p: EvalProgress) => void }): Promise<EvalReport>;
+  compare(challenger: WorkerModel, data: Blob | Uint8Array | ArrayBuffer | string, options?: EvalOptions): Promise<EvalReport>;
+  /** The gate check that admitted this model, else null. */
+  readonly gates: GateReport | null;
   /** Frees the model in the worker. */
   dispose(): Promise<void>;
 }

@@ -83,14 +83,32 @@ export class ModelWorker {
   }
 
   /** Calls a worker method; `transfer` lists buffers to move instead of copy. Objects of a
-   * worker that has since been replaced (their `generation`) reject with INSTANCE_RESET. */
-  call(method, args = {}, transfer = [], onProgress = undefined, generation = this.generation) {
+   * worker that has since been replaced (their `generation`) reject with INSTANCE_RESET. An
+   * aborted `signal` rejects the call with its reason at once and tells the worker to stop. */
+  call(method, args = {}, transfer = [], onProgress = undefined, generation = this.generation, signal = undefined) {
     if (generation !== this.generation) {
       return Promise.reject(new EdgeRegistryError("INSTANCE_RESET", "this object lived in a worker that failed; load it again"));
     }
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+      const done = () => signal?.removeEventListener("abort", onAbort);
+      const onAbort = () => {
+        if (!this.pending.delete(id)) return;
+        done();
+        try {
+          this.worker.postMessage({ cancel: id, reason: signal.reason });
+        } catch {
+          this.worker.postMessage({ cancel: id });
+        }
+        reject(signal.reason);
+      };
+      this.pending.set(id, {
+        resolve: (v) => { done(); resolve(v); },
+        reject: (e) => { done(); reject(e); },
+        onProgress,
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.worker.postMessage({ id, method, args }, transfer);
     });
   }
@@ -137,7 +155,15 @@ export class ModelWorker {
   }
 }
 
-/** A registry living in the worker: the `Registry` API, asynchronous. */
+/** The options of a call, split into what crosses to the worker and what stays here
+ * (`onProgress`, `signal`: functions and signals cannot be posted). */
+function split(options = {}) {
+  const { onProgress, signal, ...rest } = options ?? {};
+  return { onProgress, signal, rest };
+}
+
+/** A registry living in the worker: the `Registry` API (the same calls, options and shapes;
+ * `models` and `resolve` are asynchronous here). */
 export class WorkerRegistry {
   constructor(worker, { handle, cacheKind }) {
     this.worker = worker;
@@ -145,35 +171,59 @@ export class WorkerRegistry {
     this.cacheKind = cacheKind;
     const generation = worker.generation;
     this.generation = generation;
-    const op = (name) => (reference) => worker.call("cache", { handle, op: name, reference }, [], undefined, generation);
+    const op = (name) => (reference, options) => {
+      const { onProgress, signal, rest } = split(options);
+      return worker.call("cache", { handle, op: name, reference, options: rest }, [], onProgress, generation, signal);
+    };
     this.cache = {
-      list: op("list"), usage: op("usage"), pin: op("pin"), unpin: op("unpin"),
-      evict: op("evict"), clear: op("clear"), persist: op("persist"),
+      list: () => op("list")(), usage: () => op("usage")(), persist: () => op("persist")(),
+      has: op("has"), pin: op("pin"), unpin: op("unpin"), evict: op("evict"),
+      prefetch: op("prefetch"),
+      clear: (options) => op("clear")(undefined, options),
     };
   }
 
-  refresh() {
-    return this.worker.call("refresh", { handle: this.handle }, [], undefined, this.generation);
+  #call(method, args, options) {
+    const { onProgress, signal, rest } = split(options);
+    return this.worker.call(method, { handle: this.handle, ...args, ...rest }, [], onProgress, this.generation, signal);
+  }
+
+  /** As `Registry.refresh`: `{ onProgress, signal }`. */
+  refresh(options) {
+    return this.#call("refresh", {}, options);
   }
 
   models() {
-    return this.worker.call("models", { handle: this.handle }, [], undefined, this.generation);
+    return this.#call("models", {});
   }
 
   resolve(reference) {
-    return this.worker.call("resolve", { handle: this.handle, reference }, [], undefined, this.generation);
+    return this.#call("resolve", { reference });
+  }
+
+  /** As `Registry.fetchModel`: the verified bytes (moved from the worker) and where they came from. */
+  fetchModel(reference, options) {
+    return this.#call("fetchModel", { reference }, options);
   }
 
   /** Another verified file of a model version (for example `eval.csv` or `profile.json`). */
-  fetchFile(reference, file) {
-    return this.worker.call("fetchFile", { handle: this.handle, reference, file }, [], undefined, this.generation);
+  fetchFile(reference, file, options) {
+    return this.#call("fetchFile", { reference, file }, options);
   }
 
-  /** Fetches (cache or network, verified) and loads a model; resolves to a WorkerModel whose
-   * `info` says where the bytes came from (`source`), their `sha256`, `offline`, `expired`. */
-  async load(reference, { onProgress } = {}) {
-    const info = await this.worker.call("loadFromRegistry", { handle: this.handle, reference }, [], onProgress, this.generation);
+  /** As `Registry.load` (`{ onProgress, signal, verifyGate }`): resolves to a WorkerModel whose
+   * `info` says where the bytes came from (`source`, `sha256`, `offline`, `expired`), the
+   * engine's `loadMs`, and `gates` when checked. */
+  async load(reference, options) {
+    const info = await this.#call("loadFromRegistry", { reference }, options);
     return new WorkerModel(this.worker, info);
+  }
+
+  /** As `Registry.compare`: champion vs challenger on the same rows, evaluated in the worker. */
+  compare(champion, challenger, data, options) {
+    const { onProgress, signal, rest } = split(options);
+    return this.worker.call("compareInRegistry", { handle: this.handle, champion, challenger, data, options: rest },
+      [], onProgress, this.generation, signal);
   }
 }
 
@@ -193,22 +243,28 @@ export class WorkerModel {
   /** Runs the model; resolves to named output `Tensor`s, as `Model.run` does. The inputs are
    * copied to the worker; `{ transfer: true }` moves their buffers instead (the caller's are
    * detached). `lastRunMs` is then the run's time inside the worker. */
-  async run(feeds, { transfer = false } = {}) {
-    const { outputs, ms } = await this.worker.call("run", { handle: this.handle, feeds }, transfer ? buffersOf(feeds) : [], undefined, this.generation);
+  async run(feeds, { transfer = false, signal } = {}) {
+    const { outputs, ms } = await this.worker.call("run", { handle: this.handle, feeds }, transfer ? buffersOf(feeds) : [], undefined, this.generation, signal);
     this.lastRunMs = ms;
     return adoptOutputs(outputs);
   }
 
-  /** Evaluates on labelled data: a File/Blob (streamed in the worker), bytes or text. */
+  /** Evaluates on labelled data: a File/Blob (streamed in the worker), bytes or text.
+   * `{ onProgress, signal }` as `Model.evaluate`. */
   evaluate(data, options = {}) {
-    const { onProgress, ...rest } = options;
-    return this.worker.call("evaluate", { handle: this.handle, data, options: rest }, [], onProgress, this.generation);
+    const { onProgress, signal, rest } = split(options);
+    return this.worker.call("evaluate", { handle: this.handle, data, options: rest }, [], onProgress, this.generation, signal);
   }
 
   /** Champion (this) vs challenger on the same rows. */
   compare(challenger, data, options = {}) {
-    const { onProgress, ...rest } = options;
-    return this.worker.call("evaluate", { handle: this.handle, challenger: challenger.handle, data, options: rest }, [], onProgress, this.generation);
+    const { onProgress, signal, rest } = split(options);
+    return this.worker.call("evaluate", { handle: this.handle, challenger: challenger.handle, data, options: rest }, [], onProgress, this.generation, signal);
+  }
+
+  /** The gate check that admitted this model (`load(ref, { verifyGate: true })`), else null. */
+  get gates() {
+    return this.info.gates ?? null;
   }
 
   /** Frees the model in the worker. */

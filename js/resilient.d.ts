@@ -8,7 +8,9 @@ export interface ResilientOptions {
   reloadable?: string[];
   /** Called after each re-instantiation. */
   onReset?: (info: { resets: number; message: string }) => void;
-  /** Also recover from traps inside async calls (default true). */
+  /** Also recover from traps inside async calls (default true): in browsers and workers by a
+   * listener of `error` events that takes traps only; in Node by `recoverFrom` called from the
+   * application's own `uncaughtException` handler (nothing is installed on `process`). */
   asyncTraps?: boolean;
 }
 /** The package's exports, wrapped, and the recovery controls. */
@@ -19,6 +21,9 @@ export type ResilientApi = Omit<typeof lib, "default" | "initSync" | "start"> & 
   ready(): Promise<void>;
   /** Calls `listener` after each re-creation; returns an unsubscribe function. */
   onReset(listener: (info: { resets: number; message: string }) => void): () => void;
+  /** Recovers from `error` if it is a trap of an async call (in Node, what reaches
+   * `process.on("uncaughtException")`); returns whether it did. */
+  recoverFrom(error: unknown): boolean;
   /** Stops listening for panics. */
   dispose(): void;
 };

@@ -27,8 +27,6 @@ import init, * as wasmLib from "./edge_registry.js";
 import { EdgeRegistryError } from "./errors.js";
 
 const RESET_MESSAGE = /stale object from previous Wasm instance/;
-/** The key of the option that carries the first instantiation's module and imports. */
-const INSTANTIATION = Symbol("instantiation");
 
 /** An EdgeRegistryError with a stable `code` (and the error that caused it). */
 function coded(code, message, cause) {
@@ -64,17 +62,14 @@ function routeAsyncTrap(err) {
 function watchAsyncTraps() {
   if (watching) return;
   watching = true;
+  // Browsers and workers: a listener of the realm's `error` events that takes only traps (and
+  // only while a wrapper is listening). Node has no such event: there an uncaught trap reaches
+  // `process`, whose policy is the application's (see `recoverFrom`).
   if (typeof process !== "undefined" && typeof process.on === "function" && typeof window === "undefined"
       && typeof WorkerGlobalScope === "undefined") {
-    process.on("uncaughtException", (err) => {
-      if (isTrap(err) && asyncTargets.size) { routeAsyncTrap(err); return; }
-      // Not a trap: what Node does when nobody listens, unless someone else does.
-      if (process.listenerCount("uncaughtException") === 1) {
-        console.error(err);
-        process.exit(1);
-      }
-    });
-  } else if (typeof globalThis.addEventListener === "function") {
+    return;
+  }
+  if (typeof globalThis.addEventListener === "function") {
     globalThis.addEventListener("error", (ev) => {
       if (isTrap(ev.error) && asyncTargets.size) {
         ev.preventDefault();
@@ -105,8 +100,11 @@ function isClass(v) {
  *   the model bytes: pass a copy if you reuse the buffer).
  * - `onReset(info)`: called after each re-instantiation with `{ resets, message }`.
  * - `asyncTraps`: also recover from traps inside async calls, which surface as uncaught errors
- *   of the event loop (default true: an `error` listener in browsers and workers, an
- *   `uncaughtException` listener in Node that leaves every other error to Node's default).
+ *   of the event loop (default true: an `error` listener in browsers and workers that takes
+ *   traps only). In Node an uncaught error goes to `process`, whose policy is the
+ *   application's: nothing is installed there; an application that wants the recovery passes
+ *   such errors to `recoverFrom(error)` from its own handler, for example
+ *   `process.on("uncaughtException", (e) => { if (!lib.recoverFrom(e)) { console.error(e); process.exit(1); } })`.
  */
 export function resilient(lib, options = {}) {
   // Without wasm-bindgen's reset function (a build without --experimental-reset-state-function)
@@ -126,16 +124,17 @@ export function resilient(lib, options = {}) {
 
   // A spare instance for hosts that refuse to instantiate a large module synchronously:
   // Chromium's main thread throws RangeError for `new WebAssembly.Instance` of a module over
-  // 8 MB, and wasm-bindgen's reset function instantiates synchronously. The spare is made
-  // asynchronously ahead of time from the module and import object of the first instantiation
-  // (recorded by loadResilient) and handed to the reset function in place of the synchronous
-  // one. Only where it is needed: a window (not a worker, not Node).
-  const source = options[INSTANTIATION] ?? null;
+  // 8 MB, and wasm-bindgen's reset function instantiates synchronously. The glue
+  // (scripts/wasm-variants.mjs) makes the spare asynchronously ahead of time from its own module
+  // and imports (`__wbg_spare_instance`) and swaps it in (`__wbg_reset_state_with`); nothing of
+  // WebAssembly's globals is replaced. Only where it is needed: a window (not a worker, not Node).
+  const canSpare = canReset && typeof lib.__wbg_spare_instance === "function"
+    && typeof lib.__wbg_reset_state_with === "function";
   let spare = null;
   let spareMaking = null;
   function makeSpare() {
-    if (!source || spare || spareMaking) return;
-    spareMaking = WebAssembly.instantiate(source.module, source.imports).then((instance) => {
+    if (!canSpare || spare || spareMaking) return;
+    spareMaking = lib.__wbg_spare_instance().then((instance) => {
       spare = instance;
       spareMaking = null;
       if (dead !== null && reviveFromSpare()) dead = null;
@@ -145,19 +144,11 @@ export function resilient(lib, options = {}) {
     if (!spare) return false;
     const instance = spare;
     spare = null;
-    const Sync = WebAssembly.Instance;
-    // The reset function runs `new WebAssembly.Instance(module, imports)`: a constructor that
-    // returns an object yields that object.
-    WebAssembly.Instance = function SpareInstance() { return instance; };
-    try {
-      lib.__wbg_reset_state();
-    } finally {
-      WebAssembly.Instance = Sync;
-    }
+    lib.__wbg_reset_state_with(instance);
     makeSpare();
     return true;
   }
-  if (source && canReset && typeof window !== "undefined" && typeof document !== "undefined") makeSpare();
+  if (canSpare && typeof window !== "undefined" && typeof document !== "undefined") makeSpare();
 
   /** Re-instantiates: synchronously where the host allows it, else from the spare. */
   function reinstantiate(message) {
@@ -166,7 +157,7 @@ export function resilient(lib, options = {}) {
       lib.__wbg_reset_state();
       return;
     } catch (e) {
-      if (!source) { dead = `${message}; re-creating it failed: ${e?.message ?? e}`; return; }
+      if (!canSpare) { dead = `${message}; re-creating it failed: ${e?.message ?? e}`; return; }
     }
     try {
       if (reviveFromSpare()) return;
@@ -267,6 +258,16 @@ export function resilient(lib, options = {}) {
     onReset(listener) { resetListeners.add(listener); return () => resetListeners.delete(listener); },
     /** Stops listening for panics (the wrapper keeps working, without panic messages). */
     dispose() { panicListeners.delete(onPanic); detachAsync?.(); },
+    /**
+     * Recovers from `error` if it is a trap of an async call (an uncaught error of the event
+     * loop: in Node, what reaches `process.on("uncaughtException")`): the calls in flight
+     * reject with INTERNAL_PANIC and the instance is re-created. Returns whether it did.
+     */
+    recoverFrom(error) {
+      if (!isTrap(error)) return false;
+      routeAsyncTrap(error);
+      return true;
+    },
     /** The underlying module namespace. */
     raw: lib,
     isTrap,
@@ -370,14 +371,14 @@ export function resilient(lib, options = {}) {
   }
 
   for (const [name, value] of Object.entries(lib)) {
-    if (name === "default" || name === "initSync" || name === "__wbg_reset_state" || name === "start") continue;
+    if (name === "default" || name === "initSync" || name.startsWith("__wbg_") || name === "start") continue;
     // A class of the module (its objects live in wasm memory) is wrapped; a plain JS class
     // (Tensor) is the same class on every instance.
     if (isClass(value)) api[name] = typeof value.prototype?.free === "function" ? wrapClass(name, value) : value;
   }
   for (const [name, value] of Object.entries(lib)) {
     if (name in api || typeof value !== "function" || isClass(value)) continue;
-    if (name === "default" || name === "initSync" || name === "__wbg_reset_state" || name === "start") continue;
+    if (name === "default" || name === "initSync" || name.startsWith("__wbg_") || name === "start") continue;
     api[name] = (...args) => guarded(() => value(...args.map(unwrap)));
   }
 
@@ -398,39 +399,8 @@ export function resilient(lib, options = {}) {
  * returns the resilient API.
  */
 export async function loadResilient(initArg, options) {
-  const instantiation = await recordInstantiation(() => init(initArg));
-  return resilient(wasmLib, { ...options, [INSTANTIATION]: instantiation });
-}
-
-/**
- * Runs `initialise` (wasm-bindgen's init) while recording the module and the import object it
- * instantiates with, for spare instances (see `resilient`). The import object's functions work
- * on the glue's current instance, so a later instance made with it is wired like the first.
- */
-async function recordInstantiation(initialise) {
-  const W = WebAssembly;
-  const { instantiate, instantiateStreaming } = W;
-  let seen = null;
-  const note = (imports, result, moduleArg) => {
-    const module = result instanceof W.Instance ? moduleArg : result?.module;
-    if (module instanceof W.Module && imports) seen = { module, imports };
-    return result;
-  };
-  W.instantiate = function (m, imports, ...rest) {
-    return instantiate.call(W, m, imports, ...rest).then((r) => note(imports, r, m));
-  };
-  if (instantiateStreaming) {
-    W.instantiateStreaming = function (resp, imports, ...rest) {
-      return instantiateStreaming.call(W, resp, imports, ...rest).then((r) => note(imports, r));
-    };
-  }
-  try {
-    await initialise();
-  } finally {
-    W.instantiate = instantiate;
-    if (instantiateStreaming) W.instantiateStreaming = instantiateStreaming;
-  }
-  return seen;
+  await init(initArg);
+  return resilient(wasmLib, options);
 }
 
 /** The resilient API over a module already initialised with `initSync`. */

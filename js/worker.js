@@ -48,27 +48,39 @@ function modelInfo(model, extra = {}) {
   return { handle: keep(model), inputs: model.inputs, outputs: model.outputs, card: model.card, sha256: model.sha256, ...extra };
 }
 
-/** Feeds `data` (a File/Blob, bytes or text) into a streaming evaluation, reporting progress. */
-async function feed(evaluation, data, progress) {
-  if (typeof Blob !== "undefined" && data instanceof Blob) {
-    const total = data.size;
-    const reader = data.stream().getReader();
-    let bytes = 0;
+/** Lets the event loop run (a cancel message, timers) during long work. */
+const yieldNow = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** Streams a File/Blob into a streaming evaluation, reporting progress, yielding to the event
+ * loop between chunks so a cancel message is heard, and stopping when `signal` aborts. */
+async function feedBlob(evaluation, blob, progress, signal) {
+  const total = blob.size;
+  const reader = blob.stream().getReader();
+  let bytes = 0;
+  let since = performance.now();
+  try {
     for (;;) {
+      signal.throwIfAborted();
       const { done, value } = await reader.read();
       if (done) break;
       const p = evaluation.push(value);
       bytes += value.byteLength;
-      progress({ ...p, bytes, total });
+      progress({ ...p, phase: "evaluate", status: "progress", loaded: bytes, bytes, total });
+      if (performance.now() - since > 40) {
+        await yieldNow();
+        since = performance.now();
+      }
     }
-    return;
+  } finally {
+    reader.releaseLock();
   }
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : new Uint8Array(data);
-  const step = 1 << 20;
-  for (let at = 0; at < bytes.length; at += step) {
-    const p = evaluation.push(bytes.subarray(at, at + step));
-    progress({ ...p, bytes: Math.min(at + step, bytes.length), total: bytes.length });
-  }
+}
+
+const isBlob = (d) => typeof Blob !== "undefined" && d instanceof Blob;
+
+/** A model's info for the caller, with its new handle. */
+function loaded(model, extra) {
+  return modelInfo(model, { gates: model.gates ?? null, ...extra });
 }
 
 const handlers = {
@@ -82,25 +94,28 @@ const handlers = {
   },
 
   // Models from bytes.
-  loadModel: async ({ bytes, card }) => [modelInfo(await lib.Model.create(bytes, card))],
+  loadModel: async ({ bytes, card }) => [loaded(await lib.Model.create(bytes, card))],
   run: ({ handle, feeds }) => {
     const t0 = performance.now();
     const outputs = get(handle).runSync(feeds);
     const ms = performance.now() - t0;
     return [{ outputs, ms }, buffersOf(outputs)];
   },
-  evaluate: async ({ handle, challenger, data, options }, progress) => {
+  evaluate: async ({ handle, challenger, data, options }, progress, signal) => {
     const model = get(handle);
-    let report;
+    const opts = { ...options, onProgress: progress, signal };
     if (challenger) {
-      const bytes = data instanceof Blob ? new Uint8Array(await data.arrayBuffer()) : data;
-      report = model.compare(get(challenger), bytes, { ...options, onProgress: progress });
-    } else {
-      const evaluation = model.evaluation(options);
-      await feed(evaluation, data, progress);
-      report = evaluation.finish();
+      const bytes = isBlob(data) ? new Uint8Array(await data.arrayBuffer()) : data;
+      return [await model.compare(get(challenger), bytes, opts)];
     }
-    return [report];
+    if (!isBlob(data)) return [await model.evaluate(data, opts)];
+    const evaluation = model.evaluation(options);
+    try {
+      await feedBlob(evaluation, data, progress, signal);
+      return [evaluation.finish()];
+    } finally {
+      evaluation.free?.();
+    }
   },
   dispose: ({ handle }) => {
     const obj = objects.get(handle);
@@ -114,45 +129,70 @@ const handlers = {
     const registry = await lib.Registry.open(options);
     return [{ handle: keep(registry), cacheKind: registry.cacheKind }];
   },
-  refresh: async ({ handle }) => [await get(handle).refresh()],
+  refresh: async ({ handle }, progress, signal) => [await get(handle).refresh({ onProgress: progress, signal })],
   models: ({ handle }) => [get(handle).models()],
   resolve: ({ handle, reference }) => [get(handle).resolve(reference)],
-  loadFromRegistry: async ({ handle, reference }, progress) => {
-    const registry = get(handle);
-    const fetched = await registry.fetchModel(reference, { onProgress: progress });
-    const t0 = performance.now();
-    const model = await lib.Model.create(fetched.bytes, fetched.card ?? undefined);
-    const loadMs = performance.now() - t0;
-    const { bytes, ...meta } = fetched;
-    return [modelInfo(model, { ...meta, loadMs })];
+  fetchModel: async ({ handle, reference }, progress, signal) => {
+    const fetched = await get(handle).fetchModel(reference, { onProgress: progress, signal });
+    return [fetched, [fetched.bytes.buffer]];
   },
-  fetchFile: async ({ handle, reference, file }) => {
-    const bytes = await get(handle).fetchFile(reference, file);
+  loadFromRegistry: async ({ handle, reference, verifyGate }, progress, signal) => {
+    const registry = get(handle);
+    // The engine's load time, from the compile phase's events.
+    let compileStart, loadMs;
+    const onProgress = (p) => {
+      if (p.phase === "compile" && p.status === "initiate") compileStart = performance.now();
+      if (p.phase === "compile" && p.status === "done") loadMs = performance.now() - compileStart;
+      progress(p);
+    };
+    const model = await registry.load(reference, { onProgress, signal, verifyGate });
+    return [loaded(model, { ...model.fetched, loadMs })];
+  },
+  compareInRegistry: async ({ handle, champion, challenger, data, options }, progress, signal) => {
+    const bytes = isBlob(data) ? new Uint8Array(await data.arrayBuffer()) : data;
+    return [await get(handle).compare(champion, challenger, bytes, { ...options, onProgress: progress, signal })];
+  },
+  fetchFile: async ({ handle, reference, file }, progress, signal) => {
+    const bytes = await get(handle).fetchFile(reference, file, { onProgress: progress, signal });
     return [bytes, [bytes.buffer]];
   },
-  cache: async ({ handle, op, reference }) => {
+  cache: async ({ handle, op, reference, options }, progress, signal) => {
     const cache = get(handle).cache;
-    if (!["list", "usage", "pin", "unpin", "evict", "clear", "persist"].includes(op)) {
-      throw coded(`unknown cache operation ${op}`, "INVALID_ARGUMENT");
+    switch (op) {
+      case "list": case "usage": case "persist": return [await cache[op]()];
+      case "has": case "pin": case "unpin": case "evict": return [await cache[op](reference)];
+      case "clear": return [await cache.clear(options)];
+      case "prefetch": return [await cache.prefetch(reference, { onProgress: progress, signal })];
+      default: throw coded(`unknown cache operation ${op}`, "INVALID_ARGUMENT");
     }
-    return [await cache[op](reference)];
   },
 };
 
+// Calls in flight, by id: their AbortControllers (a `cancel` message aborts one).
+const running = new Map();
+
 self.onmessage = async (event) => {
-  const { id, method, args } = event.data || {};
+  const { id, method, args, cancel, reason } = event.data || {};
+  if (cancel !== undefined) {
+    running.get(cancel)?.abort(reason);
+    return;
+  }
   const progress = (p) => self.postMessage({ id, progress: p });
+  const controller = new AbortController();
+  running.set(id, controller);
   try {
     await ready;
     const handler = handlers[method];
     if (!handler) throw coded(`unknown method ${method}`, "INVALID_ARGUMENT");
-    const [result, transfer = []] = await handler(args || {}, progress);
+    const [result, transfer = []] = await handler(args || {}, progress, controller.signal);
     self.postMessage({ id, ok: true, result }, transfer);
   } catch (e) {
     self.postMessage({
       id,
       ok: false,
-      error: { message: String(e?.message ?? e), code: e?.code ?? "INTERNAL", name: e?.name ?? "Error" },
+      error: { message: String(e?.message ?? e), code: e?.code ?? (e?.name === "AbortError" ? "ABORTED" : "INTERNAL"), name: e?.name ?? "Error" },
     });
+  } finally {
+    running.delete(id);
   }
 };

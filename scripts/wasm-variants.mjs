@@ -12,8 +12,8 @@
 //
 // Then the glue picks its module: `wasmFile` (exported) is the relaxed-SIMD file where this
 // host validates a relaxed-SIMD instruction and the package has that build, else the SIMD one,
-// and `init()` without an argument loads it. Node, Deno and workers do the same through
-// `wasmFile` (js/node.js, js/deno.js, js/resilient.js).
+// and `init()` without an argument loads it (pages and workers, js/resilient.js). Node does the
+// same through `wasmVariant` (js/node.js), Deno through `wasmFile` (js/deno.js).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -45,10 +45,15 @@ if (relaxedDir) {
   writeFileSync(join(outDir, RELAXED_FILE), relaxed);
 }
 
-// The default module of `init()`: the file `wasmFile` names.
+// The default module of `init()`: the file `wasmFile` names, each file as a literal
+// `new URL("./file", import.meta.url)`: bundlers (Vite, webpack 5) follow only a literal, emit
+// the file and rewrite its URL (with a computed name a bundle had no module to load;
+// tests/bundlers). Without the relaxed build, wasm-bindgen's own literal stays.
 const defaultUrl = "new URL('edge_registry_bg.wasm', import.meta.url)";
 if (glue.split(defaultUrl).length !== 2) fail(`expected one ${defaultUrl} in ${gluePath}`);
-glue = glue.replace(defaultUrl, "new URL(wasmFile, import.meta.url)");
+if (relaxedDir) {
+  glue = glue.replace(defaultUrl, `(wasmVariant === "relaxed-simd" ? new URL("./${RELAXED_FILE}", import.meta.url) : new URL("./edge_registry_bg.wasm", import.meta.url))`);
+}
 glue += `
 // edge-registry (scripts/wasm-variants.mjs): which build of the module this host runs. The
 // relaxed-SIMD build (fused multiply-add in the matrix kernels) where the host validates a
@@ -72,6 +77,29 @@ export const wasmVariant = RELAXED_FILE !== null && relaxedSimd() ? "relaxed-sim
 /** The module file of that build, beside this file (what \`init()\` loads by default). */
 export const wasmFile = wasmVariant === "relaxed-simd" ? RELAXED_FILE : "edge_registry_bg.wasm";
 `;
+// Crash recovery (js/resilient.js) re-creates the instance with wasm-bindgen's
+// __wbg_reset_state, which instantiates synchronously: Chromium's main thread refuses that for
+// a module over 8 MB. Two more exports let resilient.js make the new instance asynchronously,
+// from the glue's own module and imports, and swap it in, without touching WebAssembly's
+// globals: __wbg_spare_instance() (a Promise of an instance) and __wbg_reset_state_with(instance)
+// (__wbg_reset_state with that instance in place of the synchronous one).
+const resetStart = "export function __wbg_reset_state () {";
+const syncInstance = "wasmInstance = new WebAssembly.Instance(wasmModule, __wbg_get_imports());";
+if (glue.includes(resetStart)) {
+  const at = glue.indexOf(resetStart);
+  const end = glue.indexOf("\n}\n", at);
+  const body = glue.slice(at + resetStart.length, end);
+  if (end < 0 || body.split(syncInstance).length !== 2) fail(`unexpected __wbg_reset_state in ${gluePath}`);
+  glue += `
+/** edge-registry (resilient.js): a new instance of this glue's module, made asynchronously. */
+export function __wbg_spare_instance() {
+  return WebAssembly.instantiate(wasmModule, __wbg_get_imports());
+}
+/** edge-registry (resilient.js): __wbg_reset_state with an instance made beforehand. */
+export function __wbg_reset_state_with(instance) {${body.replace(syncInstance, "wasmInstance = instance;")}
+}
+`;
+}
 // onnxruntime-web-shaped tensors (js/tensor.js): the glue re-exports the one Tensor class, and
 // Model's run (a Promise, as onnxruntime-web's session.run) and runSync return Tensors made
 // from the module's plain { type, data, dims } outputs without copying their data.

@@ -273,7 +273,7 @@ async function evaluate(request, s, ctx, ref) {
     for (const k of EVAL_OPTIONS) if (body?.options?.[k] !== undefined) options[k] = body.options[k];
   }
   const m = await modelFor(s, ctx, ref);
-  const report = m.model.evaluate(data, options);
+  const report = await m.model.evaluate(data, options);
   return json({ model: m.name, version: m.version, sha256: m.sha256, report });
 }
 

@@ -9,7 +9,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::error::{coded_error, js_error, json_from_js, to_js, JsResult};
-use super::eval::{data_bytes, prepare, run_evaluation, JsEvaluation};
+use super::eval::{data_bytes, prepare, run_evaluation, run_evaluation_async, JsEvaluation};
+use super::registry::{abort_error, watch_signal};
 use crate::app::{Contender, Subject};
 use crate::catalogue::ModelCard;
 use crate::digest::Sha256Digest;
@@ -17,6 +18,7 @@ use crate::engine::{DType, Model, ModelSchema, NamedTensor, Tensor, TensorData, 
 use crate::error::Code;
 use crate::eval::gates::GateReport;
 use crate::eval::ModelIdentity;
+use crate::registry::AbortFlag;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -108,6 +110,8 @@ pub struct JsModel {
     pub(crate) reference: ModelIdentity,
     /// The gate check `registry.load(ref, { verifyGate: true })` ran, if any.
     pub(crate) gates: Option<GateReport>,
+    /// Where `registry.load` got the verified bytes (`fetchModel`'s result without them).
+    pub(crate) fetched: Option<JsValue>,
 }
 
 impl JsModel {
@@ -118,6 +122,7 @@ impl JsModel {
             card,
             reference,
             gates: None,
+            fetched: None,
         }
     }
 
@@ -128,6 +133,32 @@ impl JsModel {
             identity: Some(self.reference.clone()),
         }
     }
+}
+
+/// `evaluate` / `compare`: reads the arguments now (the caller may change them after the
+/// call), then evaluates in a task that yields to the event loop and honours `options.signal`.
+fn evaluate_async(
+    data: JsValue,
+    options: Option<JsValue>,
+    card: Option<ModelCard>,
+    subject: Subject,
+) -> Promise {
+    let options = options.unwrap_or(JsValue::UNDEFINED);
+    let started = (|| {
+        let prepared = prepare(&options, card.as_ref())?;
+        let bytes = data_bytes(&data)?;
+        let flag = AbortFlag::new();
+        let (signal, listener) = watch_signal(&options, &flag)?;
+        Ok::<_, JsValue>((prepared, bytes, flag, signal, listener))
+    })();
+    wasm_bindgen_futures::future_to_promise(async move {
+        let (prepared, bytes, flag, signal, listener) = started?;
+        let result = run_evaluation_async(prepared, bytes, subject, &flag).await;
+        if let (Some(s), Some(l)) = (&signal, &listener) {
+            let _ = s.remove_event_listener_with_callback("abort", l.as_ref().unchecked_ref());
+        }
+        result.map_err(|e| abort_error(signal.as_ref(), e))
+    })
 }
 
 /// The engine's load, checked against the card's declared schema when there is one.
@@ -308,6 +339,17 @@ impl JsModel {
         to_js(&self.inner.plan_info())
     }
 
+    /// Where `registry.load` got this model: `fetchModel`'s result without the bytes (name,
+    /// version, alias, path, sha256, length, source, offline, expired, cacheRepaired);
+    /// undefined for a model made from bytes.
+    #[wasm_bindgen(
+        getter,
+        unchecked_return_type = "Omit<FetchModelResult, \"bytes\"> | undefined"
+    )]
+    pub fn fetched(&self) -> JsValue {
+        self.fetched.clone().unwrap_or(JsValue::UNDEFINED)
+    }
+
     /// The gate check that admitted this model (`registry.load(ref, { verifyGate: true })`):
     /// `{ passed, results: [{ metric, value, min, max, passed }] }`; else undefined.
     #[wasm_bindgen(getter, unchecked_return_type = "GateReport | undefined")]
@@ -349,13 +391,27 @@ impl JsModel {
 
     /// Evaluates the model on labelled data (CSV text or bytes, or JSON with `format: "json"`),
     /// on this device. Options default to the card's (label column, features, classes, task).
+    /// Resolves to the report; the work yields to the event loop as it goes, so the page stays
+    /// responsive and `{ signal }` cancels it (rejecting with the signal's reason).
     ///
     /// ```js
-    /// const report = model.evaluate(await file.text(), { slices: ["region"], onProgress: console.log });
+    /// const report = await model.evaluate(await file.text(), { slices: ["region"], signal, onProgress: console.log });
     /// report.results.classification.accuracy;
     /// ```
-    #[wasm_bindgen(unchecked_return_type = "EvalReport")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<EvalReport>")]
     pub fn evaluate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EvalOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let subject = Subject::Model(self.contender());
+        let card = self.card.clone();
+        evaluate_async(data, options, card, subject)
+    }
+
+    /// `evaluate`, synchronously (no `signal`): returns the report.
+    #[wasm_bindgen(js_name = evaluateSync, unchecked_return_type = "EvalReport")]
+    pub fn evaluate_sync(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EvalOptions")] options: Option<JsValue>,
@@ -378,13 +434,29 @@ impl JsModel {
 
     /// Champion vs challenger on the same rows: this model's report with a `comparison` section
     /// (metric deltas with paired bootstrap 95% intervals, McNemar's exact test, verdicts).
+    /// Resolves to the report; cancellable with `{ signal }` like `evaluate`.
     ///
     /// ```js
-    /// const report = production.compare(staging, csvText);
+    /// const report = await production.compare(staging, csvText);
     /// report.comparison.verdicts;
     /// ```
-    #[wasm_bindgen(unchecked_return_type = "EvalReport")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<EvalReport>")]
     pub fn compare(
+        &self,
+        challenger: &JsModel,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EvalOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let subject = Subject::Compare {
+            champion: self.contender(),
+            challenger: challenger.contender(),
+        };
+        evaluate_async(data, options, self.card.clone(), subject)
+    }
+
+    /// `compare`, synchronously (no `signal`): returns the report.
+    #[wasm_bindgen(js_name = compareSync, unchecked_return_type = "EvalReport")]
+    pub fn compare_sync(
         &self,
         challenger: &JsModel,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] data: JsValue,

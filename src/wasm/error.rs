@@ -71,3 +71,13 @@ pub(crate) fn to_js<T: serde::Serialize + ?Sized>(v: &T) -> JsResult<JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| coded_error(Code::Internal, &e.to_string()))
 }
+
+/// The `code` of a thrown value, if it has a string one.
+pub(crate) fn code_of(error: &JsValue) -> Option<String> {
+    if !error.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(error, &JsValue::from_str("code"))
+        .ok()?
+        .as_string()
+}

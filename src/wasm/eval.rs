@@ -13,6 +13,7 @@ use crate::catalogue::ModelCard;
 use crate::error::Code;
 use crate::eval::gates::GateSpec;
 use crate::eval::{BadRowPolicy, DataFormat, EvalConfig, PredictionColumns, Profile, TaskKind};
+use crate::registry::{AbortFlag, RegistryError};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -52,10 +53,15 @@ export interface EvalOptions {
   onBadRow?: "skip" | "fail";
   /** Slice flagging margin (default 0.05). */
   sliceMargin?: number;
-  /** Called after each chunk with { bytes, total, rowsRead, rowsUsed, rowsSkipped }. */
-  onProgress?: (p: EvalProgress) => void;
+  /** Called as the data is read: { phase: "evaluate", status, loaded, total, rowsRead, ... }
+   * (`registry.compare` also reports its models' loads here, as `ProgressInfo`s). */
+  onProgress?: (p: EvalProgress | ProgressInfo) => void;
+  /** Cancels `evaluate`/`compare` (not the synchronous forms): they reject with the signal's
+   * reason, stopping within one 64 KiB chunk of data. */
+  signal?: AbortSignal;
 }
-export interface EvalProgress { bytes: number; total: number; rowsRead: number; rowsUsed: number; rowsSkipped: number; }
+/** Progress of an evaluation (`loaded` and `bytes`: bytes of data read so far). */
+export interface EvalProgress { phase: "evaluate"; status: "initiate" | "progress" | "done"; loaded: number; bytes: number; total: number; rowsRead: number; rowsUsed: number; rowsSkipped: number; }
 /** An evaluation report (the same JSON as `edge-registry eval --out`). */
 export type EvalReport = Record<string, any>;
 /** The outcome of a model card's evaluation gates on its signed evaluation set. */
@@ -246,9 +252,15 @@ pub(crate) fn report_to_js(report: &crate::eval::Report) -> JsResult<JsValue> {
     js_sys::JSON::parse(&report.to_json())
 }
 
-fn progress_to_js(p: &crate::eval::EvalProgress, total: usize) -> JsValue {
+/// An evaluation progress event: `{ phase: "evaluate", status, loaded, total, bytes, rowsRead,
+/// rowsUsed, rowsSkipped }` (`loaded` and `bytes` are the same count; `total` is 0 when a
+/// stream's length is not known).
+fn progress_to_js(p: &crate::eval::EvalProgress, total: usize, status: &str) -> JsValue {
     let o = js_sys::Object::new();
+    let _ = Reflect::set(&o, &"phase".into(), &"evaluate".into());
+    let _ = Reflect::set(&o, &"status".into(), &status.into());
     for (k, v) in [
+        ("loaded", p.bytes as f64),
         ("bytes", p.bytes as f64),
         ("total", total as f64),
         ("rowsRead", p.rows_read as f64),
@@ -279,7 +291,68 @@ pub(crate) fn run_evaluation(
     for chunk in data.chunks(CHUNK) {
         run.push(chunk, &mut timer).map_err(|e| js_error(&e))?;
         if let Some(f) = &on_progress {
-            let _ = f.call1(&JsValue::NULL, &progress_to_js(&run.progress(), data.len()));
+            let _ = f.call1(
+                &JsValue::NULL,
+                &progress_to_js(&run.progress(), data.len(), "progress"),
+            );
+        }
+    }
+    let report = run
+        .finish(&mut timer, now_iso(), runtime_name())
+        .map_err(|e| js_error(&e))?;
+    report_progress_final(&on_progress, &report, data.len());
+    report_to_js(&report)
+}
+
+/// The chunk size of [`run_evaluation_async`]: small enough that one chunk's inference
+/// rarely takes long, so the event loop is reached often.
+const ASYNC_CHUNK: usize = 64 << 10;
+
+/// How long [`run_evaluation_async`] computes before it lets the event loop run (timers,
+/// messages, an `AbortSignal`'s listeners, painting).
+const YIELD_AFTER_MS: f64 = 40.0;
+
+/// [`run_evaluation`] that yields to the event loop every [`YIELD_AFTER_MS`] of work and stops
+/// with `ABORTED` once `abort` is set (checked between chunks, so CPU work stops within one
+/// chunk of the signal).
+pub(crate) async fn run_evaluation_async(
+    prepared: Prepared,
+    data: Vec<u8>,
+    subject: Subject,
+    abort: &AbortFlag,
+) -> JsResult<JsValue> {
+    let Prepared {
+        config,
+        profile,
+        on_progress,
+    } = prepared;
+    let aborted = || js_error(&RegistryError::Aborted);
+    if abort.is_aborted() {
+        return Err(aborted());
+    }
+    let mut run = Evaluation::new(config, profile.as_ref(), subject).map_err(|e| js_error(&e))?;
+    let mut timer = now_ms;
+    if let Some(f) = &on_progress {
+        let _ = f.call1(
+            &JsValue::NULL,
+            &progress_to_js(&run.progress(), data.len(), "initiate"),
+        );
+    }
+    let mut since = now_ms();
+    for chunk in data.chunks(ASYNC_CHUNK) {
+        run.push(chunk, &mut timer).map_err(|e| js_error(&e))?;
+        if let Some(f) = &on_progress {
+            let _ = f.call1(
+                &JsValue::NULL,
+                &progress_to_js(&run.progress(), data.len(), "progress"),
+            );
+        }
+        if now_ms() - since >= YIELD_AFTER_MS {
+            gloo_timers::future::TimeoutFuture::new(0).await;
+            since = now_ms();
+        }
+        if abort.is_aborted() {
+            return Err(aborted());
         }
     }
     let report = run
@@ -297,7 +370,7 @@ fn report_progress_final(f: &Option<Function>, report: &crate::eval::Report, tot
             rows_used: report.data.rows_used,
             rows_skipped: report.data.rows_skipped,
         };
-        let _ = f.call1(&JsValue::NULL, &progress_to_js(&p, total));
+        let _ = f.call1(&JsValue::NULL, &progress_to_js(&p, total, "done"));
     }
 }
 
@@ -370,7 +443,7 @@ impl JsEvaluation {
     pub fn push(&mut self, chunk: &[u8]) -> JsResult<JsValue> {
         let run = self.run.as_mut().ok_or_else(JsEvaluation::finished)?;
         run.push(chunk, &mut now_ms).map_err(|e| js_error(&e))?;
-        Ok(progress_to_js(&run.progress(), 0))
+        Ok(progress_to_js(&run.progress(), 0, "progress"))
     }
 
     /// Ends the data and returns the report. The evaluation cannot be used again.

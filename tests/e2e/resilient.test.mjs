@@ -26,6 +26,12 @@ after(async () => {
 
 test("main thread: panics, OOM and async panics reject with INTERNAL_PANIC; the model keeps working", async () => {
   const r = await page.evaluate(async () => {
+    // The wrapper must not replace WebAssembly's globals, even for a moment: count attempts.
+    const writes = [];
+    for (const key of ["Instance", "instantiate", "instantiateStreaming"]) {
+      const real = WebAssembly[key];
+      Object.defineProperty(WebAssembly, key, { configurable: true, get: () => real, set: () => writes.push(key) });
+    }
     const { loadResilient } = await import("/pkg-test/resilient.js");
     const lib = await loadResilient();
     const bytes = new Uint8Array(await (await fetch("/fixtures/models/iris/model.onnx")).arrayBuffer());
@@ -43,8 +49,9 @@ test("main thread: panics, OOM and async panics reject with INTERNAL_PANIC; the 
     try { await lib.__testTrapAsync("panic", "main async"); } catch (e) { asyncCode = `${e.code}: ${e.message}`; }
     await lib.ready();
     const after = Array.from(model.runSync(feeds()).probabilities.data);
-    return { codes, asyncCode, before, after, resets: lib.resets, version: lib.version() };
+    return { codes, asyncCode, before, after, resets: lib.resets, version: lib.version(), writes };
   });
+  assert.deepEqual(r.writes, [], "WebAssembly's globals were replaced");
   assert.match(r.codes[0], /^INTERNAL_PANIC: [^]*main panic/);
   assert.match(r.codes[1], /^INTERNAL_PANIC/);
   assert.match(r.asyncCode, /^INTERNAL_PANIC: [^]*main async/);

@@ -64,6 +64,18 @@ test("shared verification vectors: identical verdicts in Node, Deno and workerd"
   }
 });
 
+test("fileStore in Deno: a second client on the same directory serves the model offline", () => {
+  const dir = mkdtempSync(join(tmpdir(), "er-deno-files-"));
+  const out = JSON.parse(execFileSync(denoBin, ["run", "--allow-read", "--allow-write", "--allow-net", "--allow-env",
+    new URL("tests/edge/deno-files.mjs", root).pathname, fixtureServer.url, dir], {
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "inherit"],
+  }).toString().trim().split("\n").at(-1));
+  assert.match(out.runtime, /^deno 2\./);
+  assert.deepEqual({ ...out, runtime: undefined }, { runtime: undefined, first: "network", offline: true, second: "cache", same: true });
+  assert.ok(readdirSync(dir).length > 0);
+});
+
 // ---- 2. The Cache API store: only the pinned root's chain is trusted ----
 
 test("Cache API store in workerd: another registry's state in caches.default is never trusted", async () => {

@@ -21,7 +21,7 @@ function cli(args) {
   return JSON.parse(readFileSync(out, "utf8"));
 }
 
-test("digits v1 vs v2 on the committed test set: Node report equals the CLI report", () => {
+test("digits v1 vs v2 on the committed test set: Node report equals the CLI report", async () => {
   const want = cli(["--model", fixture("digits-v1/model.onnx"), "--card", fixture("digits-v1/card.json"),
     "--against", fixture("digits-v2/model.onnx"), "--against-card", fixture("digits-v2/card.json"),
     "--data", fixture("digits-v1/test.csv")]);
@@ -29,7 +29,7 @@ test("digits v1 vs v2 on the committed test set: Node report equals the CLI repo
   const v1 = load("digits-v1");
   const v2 = load("digits-v2");
   const progress = [];
-  const got = v1.compare(v2, readFileSync(fixture("digits-v1/test.csv")), { onProgress: (p) => progress.push(p) });
+  const got = await v1.compare(v2, readFileSync(fixture("digits-v1/test.csv")), { onProgress: (p) => progress.push(p) });
   assert.equal(got.runtime.runtime, "node");
   assert.equal(want.runtime.runtime, "native");
   delete got.runtime;
@@ -45,10 +45,10 @@ test("digits v1 vs v2 on the committed test set: Node report equals the CLI repo
   assert.ok(progress.length >= 1 && progress.at(-1).rowsUsed === 450);
 });
 
-test("streaming evaluation in uneven chunks equals the one-shot report", () => {
+test("streaming evaluation in uneven chunks equals the one-shot report", async () => {
   const bytes = readFileSync(fixture("breast-cancer/test.csv"));
   const model = pkg.Model.fromBytes(readFileSync(fixture("breast-cancer/model.onnx")), readJson("tests/fixtures/models/breast-cancer/card.json"));
-  const whole = model.evaluate(bytes, { slices: ["mean radius"] });
+  const whole = await model.evaluate(bytes, { slices: ["mean radius"] });
   const ev = model.evaluation({ slices: ["mean radius"] });
   for (let i = 0, step = 1; i < bytes.length; i += step, step = (step * 7) % 4093 + 1) ev.push(bytes.subarray(i, i + step));
   const streamed = ev.finish();

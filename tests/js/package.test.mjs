@@ -22,7 +22,8 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
   const want = ["README.md", "package.json", "edge_registry.js", "edge_registry.d.ts", "edge_registry_bg.wasm",
     "edge_registry_bg.wasm.d.ts", "edge_registry_relaxed_bg.wasm", "node.js", "node.d.ts", "deno.js", "deno.d.ts",
     "workerd.js", "workerd.d.ts", "model-worker.js", "model-worker.d.ts", "worker.js", "resilient.js", "resilient.d.ts",
-    "cache-api-store.js", "cache-api-store.d.ts", "tensor.js", "tensor.d.ts", "errors.js", "errors.d.ts"].sort();
+    "cache-api-store.js", "cache-api-store.d.ts", "tensor.js", "tensor.d.ts", "errors.js", "errors.d.ts",
+    "adapters.js", "adapters.d.ts", "file-store.js", "file-store.d.ts"].sort();
   assert.deepEqual(files, want);
   const manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
   for (const [entry, target] of Object.entries(manifest.exports)) {
@@ -62,19 +63,45 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
     import { loadResilient } from "edge-registry/resilient.js";
     import { Tensor as T2 } from "edge-registry/tensor.js";
     import { EdgeRegistryError as E2 } from "edge-registry/errors.js";
+    import { verifiedBytes, registryCache } from "edge-registry/adapters.js";
+    import { fileStore } from "edge-registry/file-store.js";
+    import type { ProgressInfo, EvalProgress, CatalogueChanges } from "edge-registry";
     export async function main(bytes: Uint8Array, cache: Cache): Promise<number> {
       await init();
       const model: Model = await Model.create(bytes);
       const out = await model.run({ input: new Tensor("float32", new Float32Array(4), [1, 4]) });
       const dims: readonly number[] = out.probabilities.dims;
       const sync = model.runSync({ input: { type: "float32", data: [1, 2, 3, 4], dims: [1, 4] } });
-      const registry = await Registry.open({ url: "https://example.invalid/r", trustedRoot: "{}", cache: cacheApiStore(cache) });
+      const registry = await Registry.open({ url: "https://example.invalid/r", trustedRoot: "{}", cache: cacheApiStore(cache),
+        retry: { retries: 2, stallTimeoutMs: 10000 }, signal: AbortSignal.timeout(60000) });
+      const ctl = new AbortController();
+      const onProgress = (p: ProgressInfo) => console.log(p.phase, p.status, p.file, p.loaded, p.total, p.attempt);
+      const { changes } = await registry.refresh({ onProgress, signal: ctl.signal });
+      const moved: CatalogueChanges["aliases"] = changes.aliases;
+      const ready: boolean = await registry.cache.has("digits@production");
+      const pre = await registry.cache.prefetch("digits@production", { onProgress, signal: ctl.signal });
+      const loaded = await registry.load("digits", { verifyGate: true, onProgress, signal: ctl.signal });
+      const report = await loaded.evaluate("a,b\\n1,2\\n", { signal: ctl.signal, onProgress: (p) => console.log(p.phase, (p as EvalProgress).rowsRead) });
+      const fromSync = loaded.evaluateSync("a,b\\n1,2\\n");
+      const ortBytes: Uint8Array = await verifiedBytes(registry, "digits");
+      const hub = registryCache(registry, { "https://hub.invalid/m.onnx": "digits" });
+      const hit: Response | undefined = await hub.match("https://hub.invalid/m.onnx");
+      const files = await Registry.open({ url: "https://example.invalid/r", trustedRoot: "{}", cache: nodeEntry.fileStore("/tmp/x") });
+      const fs2 = fileStore(new URL("file:///tmp/y"), { private: true });
+      console.log(moved, ready, pre.source, report, fromSync, ortBytes.length, hit?.status, files, fs2.dir, loaded.fetched?.source);
       const worker = new ModelWorker();
+      const wreg = await worker.openRegistry({ url: "https://example.invalid/r", trustedRoot: "{}" });
+      const wmodel = await wreg.load("digits", { verifyGate: true, onProgress, signal: ctl.signal });
+      const wbytes = (await wreg.fetchModel("digits", { signal: ctl.signal })).bytes;
+      const duel = await wreg.compare("digits@1", "digits@2", new Blob(["a"]), { signal: ctl.signal });
+      console.log(wmodel.gates, wbytes.length, duel, await wreg.cache.has("digits"), (await wreg.cache.prefetch("digits")).length);
       const remote: WorkerModel = await worker.loadModel(bytes);
       const outputs: Record<string, T2> = await remote.run({ input: new T2("float32", [1, 2, 3, 4], [1, 4]) }, { transfer: true });
       const ms = remote.lastRunMs ?? 0;
       const lib = await loadResilient();
       const wrapped = resilient(nodeEntry);
+      const recovered: boolean = lib.recoverFrom(new Error("x"));
+      console.log(recovered);
       try { model.runSync({}); } catch (e) {
         if (e instanceof EdgeRegistryError || e instanceof E2) { const code: ErrorCode = e.code; console.log(code); }
       }

@@ -61,7 +61,15 @@ test("Node: memory cache by default; refresh, models, resolve, fetchModel, cache
   assert.deepEqual(Buffer.from(first.bytes), digits1);
   assert.equal(first.sha256, createHash("sha256").update(digits1).digest("hex"));
   assert.equal(first.card.name, "digits");
-  assert.deepEqual(events.at(-1), { loaded: digits1.length, total: digits1.length, source: "network" });
+  // transformers.js-like events: download, verify, cache write, each initiate ... done.
+  const n = digits1.length;
+  const file = reg.resolve("digits").path;
+  assert.deepEqual(events.map((e) => `${e.phase}:${e.status}`).filter((s) => !s.endsWith(":progress")),
+    ["download:initiate", "download:done", "verify:initiate", "verify:done", "cache:initiate", "cache:done"]);
+  assert.ok(events.every((e) => e.file === file && e.total === n && e.source === "network"));
+  assert.deepEqual(events.at(-1), { phase: "cache", status: "done", file, loaded: n, total: n, progress: 100, source: "network" });
+  const chunks = events.filter((e) => e.status === "progress");
+  assert.ok(chunks.length >= 1 && chunks.at(-1).loaded === n && chunks.every((e, i) => i === 0 || e.loaded > chunks[i - 1].loaded));
   const second = await reg.fetchModel("digits@production");
   assert.equal(second.source, "cache");
   assert.deepEqual(second.bytes, first.bytes);
@@ -100,8 +108,8 @@ test("Node: coded errors for tampering, oversize, abort and quota", async () => 
   const ctl = new AbortController();
   let seen = 0;
   await assert.rejects(
-    reg.fetchModel("big@1", { signal: ctl.signal, onProgress: (p) => { seen = p.loaded; ctl.abort(); } }),
-    (e) => e.code === "ABORTED");
+    reg.fetchModel("big@1", { signal: ctl.signal, onProgress: (p) => { if (p.status === "progress") { seen = p.loaded; ctl.abort(); } } }),
+    (e) => e.name === "AbortError", "rejects with the signal's reason");
   assert.ok(seen > 0 && seen < 2 << 20);
   assert.deepEqual(await reg.cache.list(), []);
   const small = await pkg.Registry.open({

@@ -92,13 +92,17 @@ test("stateful objects of a crashed instance say INSTANCE_RESET; new ones work",
 });
 
 test("a panic inside an async call rejects it and every other pending async call", () => {
-  // A trap inside a future surfaces as an uncaught exception of the event loop, which the
-  // wrapper handles with its own listener; node:test would also count it as a failure of
-  // this file, so the scenario runs in a child Node process without a test runner.
+  // A trap inside a future surfaces as an uncaught exception of the event loop. The wrapper
+  // installs nothing on \`process\` (its policy is the application's): the application's own
+  // handler hands traps to recoverFrom. node:test would also count the uncaught exception as a
+  // failure of this file, so the scenario runs in a child Node process without a test runner.
   const script = `
     import { readFileSync } from "node:fs";
     const { resilientSync } = await import(${JSON.stringify(new URL("resilient.js", dir).href)});
+    if (process.listenerCount("uncaughtException") !== 0) throw new Error("a listener was installed at import");
     const lib = resilientSync({ module: readFileSync(new URL(${JSON.stringify(new URL("edge_registry_bg.wasm", dir).href)})) });
+    if (process.listenerCount("uncaughtException") !== 0) throw new Error("the wrapper installed a process listener");
+    process.on("uncaughtException", (e) => { if (!lib.recoverFrom(e)) { console.error(e); process.exit(1); } });
     const settled = await Promise.allSettled([lib.__testTrapAsync("panic", "async boom"), lib.__testTrapAsync("none", "")]);
     const resets = lib.resets;
     await lib.__testTrapAsync("none", ""); // a healthy async call resolves again

@@ -9,6 +9,7 @@ use js_sys::{Object, Promise, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::registry::{FetchOptions, Progress};
 use crate::store::indexeddb::{storage_estimate, storage_persist};
 use crate::wasm::error::{js_error, to_js};
 
@@ -19,7 +20,7 @@ use crate::wasm::error::{js_error, to_js};
 /// for (const e of await registry.cache.list()) console.log(e.model, e.version, e.bytes, e.pinned);
 /// const { bytes, browser } = await registry.cache.usage();
 /// ```
-use super::options::{bad_arg, opt_bool};
+use super::options::{bad_arg, opt_bool, CallOptions};
 use super::{promise, Shared};
 
 #[wasm_bindgen(js_name = RegistryCache)]
@@ -38,6 +39,15 @@ struct JsCacheEntry {
     pinned: bool,
     cached: bool,
     verified: bool,
+}
+
+#[derive(Serialize)]
+struct PrefetchResult {
+    model: String,
+    version: String,
+    sha256: String,
+    length: u64,
+    source: &'static str,
 }
 
 #[derive(Serialize)]
@@ -205,6 +215,67 @@ impl JsRegistryCache {
                 .await
                 .map_err(|e| js_error(&e))?;
             Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Whether the version `reference` resolves to now is cached with the signed digest and
+    /// length (its bytes are hashed again whenever they are read).
+    ///
+    /// ```js
+    /// if (!(await registry.cache.has("digits@production"))) showDownloadSize();
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+    pub fn has(&self, reference: String) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            inner.settle().await;
+            let r = inner.reg.resolve(&reference).map_err(|e| js_error(&e))?;
+            let list = inner.reg.cache_list().await.map_err(|e| js_error(&e))?;
+            let hit = list.iter().any(|e| {
+                e.name == r.model.name && e.version == r.model.version && e.cached && e.verified
+            });
+            Ok(JsValue::from_bool(hit))
+        })
+    }
+
+    /// Downloads and verifies the version `reference` resolves to into the cache without
+    /// loading it (nothing when it is cached already), for example to be ready offline.
+    /// `onProgress` and `signal` as `fetchModel`.
+    ///
+    /// ```js
+    /// await registry.cache.prefetch("digits@staging", { onProgress });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<PrefetchResult>")]
+    pub fn prefetch(
+        &self,
+        reference: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<Object>,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            inner.settle().await;
+            let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+            if let Ok(r) = inner.reg.resolve(&reference) {
+                call.set_file(&r.model.target.path);
+            }
+            let progress = |p: &Progress| call.progress(p);
+            let opts = FetchOptions {
+                progress: Some(&progress),
+                abort: Some(&call.flag),
+            };
+            let mut out = Vec::new();
+            let f = inner
+                .reg
+                .fetch_model_into(&reference, &mut out, opts)
+                .await
+                .map_err(|e| call.reject(js_error(&e)))?;
+            to_js(&PrefetchResult {
+                model: f.name,
+                version: f.version,
+                sha256: f.sha256,
+                length: f.length,
+                source: f.source.as_str(),
+            })
         })
     }
 

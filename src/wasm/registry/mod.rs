@@ -11,12 +11,14 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::engine::JsModel;
 use super::error::{js_error, to_js, JsResult};
-use super::eval::{data_bytes, prepare, run_evaluation};
+use super::eval::{data_bytes, prepare, run_evaluation_async};
 use crate::app::{self, LoadOptions, Subject};
 use crate::catalogue::AliasState;
 use crate::clock::{AnyClock, FixedClock, SystemClock};
 use crate::fetch::web::WebFetch;
-use crate::registry::{FetchOptions, Progress, Registry, RegistryError};
+use crate::fetch::RetryPolicy;
+use crate::registry::abort::race;
+use crate::registry::{FetchOptions, Progress, RefreshOptions, Registry, RegistryError};
 use crate::store::any::AnyStore;
 use crate::store::indexeddb::IndexedDbStore;
 
@@ -24,8 +26,12 @@ mod cache;
 mod options;
 mod results;
 
+pub(crate) use options::{abort_error, watch_signal};
+
 pub use cache::JsRegistryCache;
-use options::{bad_arg, config_from, fixed_now, get, open_store, root_bytes, CallOptions};
+use options::{
+    bad_arg, config_from, fixed_now, get, open_store, opt_number, root_bytes, CallOptions,
+};
 use results::{
     fetched_to_js, resolution, target_file, JsBytes, ModelInfo, NetworkError, RefreshResult,
     RoleInfo, Roles, VersionInfo,
@@ -125,11 +131,25 @@ impl JsRegistry {
             Some(t) => AnyClock::Fixed(FixedClock::new(t)),
             None => AnyClock::System(SystemClock),
         };
-        let store = open_store(&options, &url).await?;
-        let kind = store.kind();
-        let reg = Registry::open(config, WebFetch::new(), store, clock, &root)
-            .await
-            .map_err(|e| js_error(&e))?;
+        let fetch = WebFetch::new().with_retry(retry_policy(&options)?);
+        let call = CallOptions::parse(&options)?;
+        call.check()?;
+        let opened = race(
+            async {
+                let store = open_store(&options, &url).await?;
+                let kind = store.kind();
+                let reg = Registry::open(config, fetch, store, clock, &root)
+                    .await
+                    .map_err(|e| js_error(&e))?;
+                Ok::<_, JsValue>((reg, kind))
+            },
+            Some(&call.flag),
+        )
+        .await;
+        let (reg, kind) = match opened {
+            Some(r) => r?,
+            None => return Err(call.reject(js_error(&RegistryError::Aborted))),
+        };
         Ok(JsRegistry {
             inner: Rc::new(Shared {
                 reg,
@@ -146,7 +166,10 @@ impl JsRegistry {
     }
 
     /// Runs the TUF client workflow (root rotation, timestamp, snapshot, targets, delegated
-    /// roles) and rebuilds the model catalogue. Resolves to each role's version and expiry.
+    /// roles) and rebuilds the model catalogue. Resolves to each role's version and expiry,
+    /// and what changed in the catalogue (`changes`: versions added, removed, re-signed,
+    /// aliases moved). `onProgress` hears each metadata file (`phase: "metadata"`); `signal`
+    /// cancels (the trusted metadata stays as the last verified step left it).
     /// When the repository is unreachable it resolves with `offline: true` using the stored
     /// trusted metadata (verified again) while it is unexpired; otherwise it rejects with a
     /// coded error (`NETWORK`, `EXPIRED`, `ROLLBACK`, `SIGNATURE_THRESHOLD`, ...).
@@ -156,10 +179,28 @@ impl JsRegistry {
     /// console.log(roles.targets.version, roles.timestamp.expires);
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<RefreshResult>")]
-    pub fn refresh(&self) -> Promise {
+    pub fn refresh(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<Object>,
+    ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            let o = inner.reg.refresh().await.map_err(|e| js_error(&e))?;
+            let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+            let opts = RefreshOptions {
+                progress: call.metadata_hook(),
+                abort: Some(&call.flag),
+            };
+            let before = inner.reg.catalogue();
+            let o = inner
+                .reg
+                .refresh_with(opts)
+                .await
+                .map_err(|e| call.reject(js_error(&e)))?;
+            let empty = crate::catalogue::Catalogue::from_targets(Vec::new());
+            let changes = match inner.reg.catalogue() {
+                Some(now) => now.changes(before.as_deref().unwrap_or(&empty)),
+                None => Default::default(),
+            };
             let role = |s: &crate::tuf::RoleStatus| RoleInfo {
                 version: s.version,
                 expires: s.expires.clone(),
@@ -181,6 +222,7 @@ impl JsRegistry {
                 },
                 models: o.models,
                 problems: o.problems,
+                changes,
             })
         })
     }
@@ -277,6 +319,7 @@ impl JsRegistry {
         promise(async move {
             inner.settle().await;
             let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+            name_target(&inner, &call, &reference);
             let progress = |p: &Progress| call.progress(p);
             let opts = FetchOptions {
                 progress: Some(&progress),
@@ -287,7 +330,7 @@ impl JsRegistry {
                 .reg
                 .fetch_model_into(&reference, &mut out, opts)
                 .await
-                .map_err(|e| js_error(&e))?;
+                .map_err(|e| call.reject(js_error(&e)))?;
             fetched_to_js(&fetched, out.array)
         })
     }
@@ -312,6 +355,7 @@ impl JsRegistry {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+            call.set_file(&file);
             let progress = |p: &Progress| call.progress(p);
             let opts = FetchOptions {
                 progress: Some(&progress),
@@ -322,7 +366,7 @@ impl JsRegistry {
                 .reg
                 .fetch_file_into(&reference, &file, &mut out, opts)
                 .await
-                .map_err(|e| js_error(&e))?;
+                .map_err(|e| call.reject(js_error(&e)))?;
             Ok(out.array.map_or(JsValue::UNDEFINED, JsValue::from))
         })
     }
@@ -345,7 +389,10 @@ impl JsRegistry {
         promise(async move {
             inner.settle().await;
             let call = CallOptions::parse(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
-            Ok(load_model(&inner, &reference, &call).await?.into())
+            let model = load_model(&inner, &reference, &call)
+                .await
+                .map_err(|e| call.reject(e))?;
+            Ok(model.into())
         })
     }
 
@@ -370,15 +417,21 @@ impl JsRegistry {
         promise(async move {
             inner.settle().await;
             let bytes = data_bytes(&data)?;
-            let call = CallOptions::parse(&JsValue::UNDEFINED)?;
-            let a = load_model(&inner, &champion, &call).await?;
-            let b = load_model(&inner, &challenger, &call).await?;
+            let call = CallOptions::parse(&options)?;
+            let loaded = async {
+                let a = load_model(&inner, &champion, &call).await?;
+                let b = load_model(&inner, &challenger, &call).await?;
+                Ok::<_, JsValue>((a, b))
+            };
+            let (a, b) = loaded.await.map_err(|e| call.reject(e))?;
             let prepared = prepare(&options, a.card.as_ref())?;
             let subject = Subject::Compare {
                 champion: a.contender(),
                 challenger: b.contender(),
             };
-            run_evaluation(prepared, &bytes, subject)
+            run_evaluation_async(prepared, bytes, subject, &call.flag)
+                .await
+                .map_err(|e| call.reject(e))
         })
     }
 
@@ -423,6 +476,7 @@ impl JsRegistry {
 /// ([`app::load()`]); a download's cache write ends in the background
 /// ([`Shared::cache_in_background`]).
 async fn load_model(inner: &Rc<Shared>, reference: &str, call: &CallOptions) -> JsResult<JsModel> {
+    name_target(inner, call, reference);
     let progress = |p: &Progress| call.progress(p);
     let opts = LoadOptions {
         fetch: FetchOptions {
@@ -440,5 +494,56 @@ async fn load_model(inner: &Rc<Shared>, reference: &str, call: &CallOptions) -> 
     }
     let mut m = JsModel::new(l.model, l.card, l.reported);
     m.gates = l.gates;
+    m.fetched = Some(fetched_to_js(&l.fetched, None)?);
     Ok(m)
+}
+
+/// Names the target a reference resolves to in the call's progress events (a reference that
+/// does not resolve fails in the call itself).
+fn name_target(inner: &Shared, call: &CallOptions, reference: &str) {
+    if let Ok(r) = inner.reg.resolve(reference) {
+        call.set_file(&r.model.target.path);
+    }
+}
+
+/// `options.retry` of `Registry.open`: `false` for none, or `{ retries, baseDelayMs,
+/// maxDelayMs, stallTimeoutMs }` over the defaults.
+fn retry_policy(options: &JsValue) -> JsResult<RetryPolicy> {
+    let v = get(options, "retry");
+    if v.is_undefined() || v.is_null() {
+        return Ok(RetryPolicy::default());
+    }
+    if v.as_bool() == Some(false) {
+        return Ok(RetryPolicy::none());
+    }
+    if !v.is_object() {
+        return Err(bad_arg("options.retry must be false or an object"));
+    }
+    let mut policy = RetryPolicy::default();
+    let ms = |key: &str| -> JsResult<Option<u32>> {
+        opt_number(&v, key)?
+            .map(|n| {
+                if n.fract() != 0.0 || n > f64::from(u32::MAX) {
+                    Err(bad_arg(&format!(
+                        "retry.{key} must be a whole number up to 2^32 - 1"
+                    )))
+                } else {
+                    Ok(n as u32)
+                }
+            })
+            .transpose()
+    };
+    if let Some(n) = ms("retries")? {
+        policy.retries = n.min(20);
+    }
+    if let Some(n) = ms("baseDelayMs")? {
+        policy.base_delay_ms = n;
+    }
+    if let Some(n) = ms("maxDelayMs")? {
+        policy.max_delay_ms = n;
+    }
+    if let Some(n) = ms("stallTimeoutMs")? {
+        policy.stall_ms = n;
+    }
+    Ok(policy)
 }

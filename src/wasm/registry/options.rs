@@ -4,6 +4,9 @@
 //! `Registry`: the registry client for pages, workers and Node. Converts arguments, calls
 //! [`crate::registry::Registry`], converts the results; errors are `Error`s with a `code`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -11,7 +14,9 @@ use web_sys::AbortSignal;
 
 use crate::clock::UnixSeconds;
 use crate::error::Code;
-use crate::registry::{AbortFlag, Progress, RegistryConfig};
+use crate::registry::{
+    AbortFlag, MetadataProgress, Progress, RegistryConfig, RegistryError, Status,
+};
 use crate::store::any::{AnyStore, StoreChoice};
 use crate::store::js::JsObjectStore;
 use crate::wasm::error::{coded_error, js_error, JsResult};
@@ -161,14 +166,87 @@ pub(super) fn config_from(options: &JsValue, url: &str) -> JsResult<RegistryConf
     Ok(config)
 }
 
-/// `onProgress` and `signal` of `fetchModel` / `load`, wired to the core's callback and abort
-/// flag for the duration of one call.
+/// `onProgress` and `signal` of a long call (`open`, `refresh`, `fetchModel`, `load`,
+/// `prefetch`, `compare`), wired to the core's callback and abort flag for the duration of
+/// one call.
 pub(super) struct CallOptions {
     pub(super) on_progress: Option<Function>,
     pub(super) signal: Option<AbortSignal>,
     pub(super) flag: AbortFlag,
     pub(super) listener: Option<Closure<dyn FnMut()>>,
     pub(super) verify_gate: bool,
+    /// The file progress events name (the resolved target path).
+    pub(super) file: RefCell<String>,
+}
+
+/// A progress event as JS sees it: `{ phase, status, file, loaded, total, progress, source }`,
+/// with `attempt` and `delayMs` on retries (`progress`: percent, where the total is known).
+pub(crate) fn progress_event(p: &Progress, file: &str) -> JsValue {
+    let event = Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = Reflect::set(&event, &JsValue::from_str(k), &v);
+    };
+    set("phase", JsValue::from_str(p.phase.as_str()));
+    set("status", JsValue::from_str(p.status.as_str()));
+    set("file", JsValue::from_str(file));
+    // Byte counts below 2^53 convert exactly.
+    set("loaded", JsValue::from_f64(p.loaded as f64));
+    set("total", JsValue::from_f64(p.total as f64));
+    if p.total > 0 {
+        set(
+            "progress",
+            JsValue::from_f64(100.0 * p.loaded as f64 / p.total as f64),
+        );
+    }
+    set("source", JsValue::from_str(p.source.as_str()));
+    if p.status == Status::Retry {
+        set("attempt", JsValue::from_f64(f64::from(p.attempt)));
+        set("delayMs", JsValue::from_f64(f64::from(p.delay_ms)));
+    }
+    event.into()
+}
+
+/// An `AbortSignal` and the listener [`watch_signal`] added to it (to remove when done).
+pub(crate) type Watched = (Option<AbortSignal>, Option<Closure<dyn FnMut()>>);
+
+/// Listens to `signal`, setting `flag` when it aborts (at once when it has already).
+pub(crate) fn watch_signal(options: &JsValue, flag: &AbortFlag) -> JsResult<Watched> {
+    if !options.is_object() {
+        return Ok((None, None));
+    }
+    let s = get(options, "signal");
+    if s.is_undefined() || s.is_null() {
+        return Ok((None, None));
+    }
+    let signal: AbortSignal = s
+        .dyn_into()
+        .map_err(|_| bad_arg("signal must be an AbortSignal"))?;
+    if signal.aborted() {
+        flag.abort();
+    }
+    let f = flag.clone();
+    let listener = Closure::<dyn FnMut()>::new(move || f.abort());
+    signal
+        .add_event_listener_with_callback("abort", listener.as_ref().unchecked_ref())
+        .map_err(|_| bad_arg("could not listen to the AbortSignal"))?;
+    Ok((Some(signal), Some(listener)))
+}
+
+/// The error an aborted call rejects with: the signal's `reason` (as `fetch` does), else the
+/// coded `ABORTED` error.
+pub(crate) fn abort_error(signal: Option<&AbortSignal>, error: JsValue) -> JsValue {
+    let aborted = crate::wasm::error::code_of(&error).as_deref() == Some("ABORTED");
+    match signal {
+        Some(s) if aborted && s.aborted() => {
+            let reason = s.reason();
+            if reason.is_undefined() {
+                error
+            } else {
+                reason
+            }
+        }
+        _ => error,
+    }
 }
 
 impl CallOptions {
@@ -179,9 +257,13 @@ impl CallOptions {
             flag: AbortFlag::new(),
             listener: None,
             verify_gate: false,
+            file: RefCell::new(String::new()),
         };
         if options.is_undefined() || options.is_null() {
             return Ok(out);
+        }
+        if !options.is_object() {
+            return Err(bad_arg("options must be an object"));
         }
         let p = get(options, "onProgress");
         if !p.is_undefined() && !p.is_null() {
@@ -193,38 +275,44 @@ impl CallOptions {
         if let Some(g) = opt_bool(options, "verifyGate")? {
             out.verify_gate = g;
         }
-        let s = get(options, "signal");
-        if !s.is_undefined() && !s.is_null() {
-            let signal: AbortSignal = s
-                .dyn_into()
-                .map_err(|_| bad_arg("signal must be an AbortSignal"))?;
-            if signal.aborted() {
-                out.flag.abort();
-            }
-            let flag = out.flag.clone();
-            let listener = Closure::<dyn FnMut()>::new(move || flag.abort());
-            signal
-                .add_event_listener_with_callback("abort", listener.as_ref().unchecked_ref())
-                .map_err(|_| bad_arg("could not listen to the AbortSignal"))?;
-            out.listener = Some(listener);
-            out.signal = Some(signal);
-        }
+        let (signal, listener) = watch_signal(options, &out.flag)?;
+        out.signal = signal;
+        out.listener = listener;
         Ok(out)
+    }
+
+    /// Names the file later events are about.
+    pub(super) fn set_file(&self, file: &str) {
+        *self.file.borrow_mut() = file.to_string();
     }
 
     pub(super) fn progress(&self, p: &Progress) {
         if let Some(f) = &self.on_progress {
-            let event = Object::new();
-            let set = |k: &str, v: JsValue| {
-                let _ = Reflect::set(&event, &JsValue::from_str(k), &v);
-            };
-            // Byte counts below 2^53 convert exactly.
-            set("loaded", JsValue::from_f64(p.loaded as f64));
-            set("total", JsValue::from_f64(p.total as f64));
-            set("source", JsValue::from_str(p.source.as_str()));
+            let event = progress_event(p, &self.file.borrow());
             // A throwing callback must not break the download.
             let _ = f.call1(&JsValue::NULL, &event);
         }
+    }
+
+    /// The listener of a refresh's metadata events.
+    pub(super) fn metadata_hook(&self) -> Option<MetadataProgress> {
+        let f = self.on_progress.clone()?;
+        Some(Rc::new(move |p: &Progress, file: &str| {
+            let _ = f.call1(&JsValue::NULL, &progress_event(p, file));
+        }))
+    }
+
+    /// `error`, or the signal's reason when this call was aborted.
+    pub(super) fn reject(&self, error: JsValue) -> JsValue {
+        abort_error(self.signal.as_ref(), error)
+    }
+
+    /// Fails with `ABORTED` (as the signal's reason) if the signal has fired.
+    pub(super) fn check(&self) -> JsResult<()> {
+        if self.flag.is_aborted() {
+            return Err(self.reject(js_error(&RegistryError::Aborted)));
+        }
+        Ok(())
     }
 }
 

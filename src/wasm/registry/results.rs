@@ -64,6 +64,44 @@ export interface RegistryOptions {
   /** Opt-in: when offline, serve cached models from expired (but verified) metadata. Results
    * then say `expired: true`. Never used for downloads. */
   allowExpiredOffline?: boolean;
+  /** Retries of failed or stalled transfers (network errors, HTTP 408/425/429/5xx; none where
+   * `navigator.onLine` is false): `false` for none. A retried download resumes with an HTTP
+   * range after the bytes already verified. Defaults: 3 retries, 500 ms doubling up to
+   * 8000 ms (a random wait between half and all of it), stalled after 30000 ms with nothing
+   * received. */
+  retry?: false | { retries?: number; baseDelayMs?: number; maxDelayMs?: number; stallTimeoutMs?: number };
+  /** Cancels opening (the promise rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+/** Options of a long call: progress events and cancellation. */
+export interface CallOptions {
+  onProgress?: (event: ProgressInfo) => void;
+  /** Cancels the call: it rejects with `signal.reason`, the request stops at once, and the
+   * cache keeps only what was verified and committed before. */
+  signal?: AbortSignal;
+}
+/** A progress event (transformers.js-like): `phase` is what is being done, `status` where it
+ * is. `file` is the metadata file or the model's target path; `total` is 0 while unknown;
+ * `progress` is a percentage where the total is known. Retries carry `attempt` (the one that
+ * failed) and `delayMs`. */
+export interface ProgressInfo {
+  phase: "metadata" | "download" | "verify" | "cache" | "compile";
+  status: "initiate" | "progress" | "done" | "retry";
+  file: string;
+  loaded: number;
+  total: number;
+  progress?: number;
+  source: "cache" | "network";
+  attempt?: number;
+  delayMs?: number;
+}
+/** What a refresh changed in the catalogue (every version is `added` on the first one). */
+export interface CatalogueChanges {
+  added: { model: string; version: string }[];
+  removed: { model: string; version: string }[];
+  /** Re-signed with other bytes. */
+  changed: { model: string; version: string }[];
+  aliases: { model: string; alias: string; from: string | null; to: string | null }[];
 }
 export interface RoleInfo { version: number; expires: string; }
 export interface RefreshResult {
@@ -80,6 +118,8 @@ export interface RefreshResult {
   models: number;
   /** Roles or targets left out of the catalogue, with the reason. */
   problems: string[];
+  /** What changed since the catalogue this client had before. */
+  changes: CatalogueChanges;
 }
 /** A model card (the signed `custom` field of the model's target). */
 export interface ModelCard {
@@ -110,11 +150,9 @@ export interface Resolution {
   name: string; version: string; alias: string | null; path: string; length: number;
   sha256: string | null; card: ModelCard | null;
 }
-export interface FetchProgress { loaded: number; total: number; source: "cache" | "network"; }
-export interface FetchModelOptions {
-  onProgress?: (progress: FetchProgress) => void;
-  signal?: AbortSignal;
-}
+/** @deprecated the older name of `ProgressInfo`. */
+export type FetchProgress = ProgressInfo;
+export interface FetchModelOptions extends CallOptions {}
 export interface LoadOptions extends FetchModelOptions {
   /** Evaluate the model on its signed evaluation set against the gates its card declares,
    * and refuse it with `GATE_FAILED` (the numbers in the message) when one fails. */
@@ -147,6 +185,12 @@ export interface ClearOptions {
    *  cached models. Default false: everything this registry stored is removed, and the next
    *  start trusts the pinned root alone. */
   keepTrust?: boolean;
+}
+/** What `cache.prefetch` made sure is cached. */
+export interface PrefetchResult {
+  model: string; version: string; sha256: string; length: number;
+  /** "cache" when it was cached already. */
+  source: "cache" | "network";
 }
 export interface CacheUsage {
   /** Bytes of verified artifacts held by this registry's cache. */
@@ -249,6 +293,7 @@ pub(super) struct RefreshResult {
     pub(super) roles: Roles,
     pub(super) models: usize,
     pub(super) problems: Vec<String>,
+    pub(super) changes: crate::catalogue::CatalogueChanges,
 }
 
 #[derive(Serialize)]
