@@ -1,20 +1,103 @@
 // The edge-registry demo page. The library runs in the package's Web Worker; this file only
 // draws. Everything stays in the browser: the registry is fetched and verified here, models run
 // here, and evaluation data is read from the file you pick without being uploaded.
-import { ModelWorker } from "/pkg/model-worker.js";
+//
+// Every URL is relative to this module (the package at ./pkg/, the sample registry at
+// ./registry/ unless ?registry= says otherwise), so the page works under any base path.
+import { ModelWorker } from "./pkg/model-worker.js";
+import { EdgeRegistryError } from "./pkg/errors.js";
+import { wasmFile } from "./pkg/edge_registry.js";
 import { $, el, explain, fmtBytes, fmtNum, fmtTime, table } from "./ui.js";
 import { confusionHeatmap, reliabilityDiagram } from "./charts.js";
 import { DrawPad } from "./draw.js";
+import { readCsv } from "./csv.js";
+import { describeData } from "./data.js";
 
 const params = new URLSearchParams(location.search);
+const here = (path) => new URL(path, import.meta.url);
 const state = {
   worker: null,
   registry: null,
+  rootUrl: null,
   catalogue: [],
   model: null, // { ref, name, version, worker model }
-  evalData: null, // { kind: "file" | "bytes", data, name, header }
+  evalData: null, // { kind: "file" | "bytes" | "text", data, name, format, header }
   report: null,
 };
+
+// ---------------------------------------------------------------- cancelling
+//
+// Long calls (loading a model, fetching signed files, evaluating, comparing) run under an
+// AbortController, and its signal goes to each call as `{ signal }`: ModelWorker passes it into
+// its worker, where the download or the evaluation stops, and the call rejects at once with
+// the signal's reason. A result that arrives after a cancel anyway is dropped.
+
+const aborted = () => new EdgeRegistryError("ABORTED", "cancelled on this page");
+
+/** `call(signal)`; `late(result)` disposes of a result that arrives after a cancel. */
+async function cancellable(signal, call, { late } = {}) {
+  if (signal.aborted) throw aborted();
+  const value = await call(signal);
+  if (signal.aborted) {
+    late?.(value);
+    throw aborted();
+  }
+  return value;
+}
+
+/** An AbortController whose Cancel button shows until `done()`; starting another task on the
+ * same button cancels this one, which then leaves the page to its successor (`superseded`). */
+function task(button) {
+  button.task?.abort(aborted());
+  const ctl = new AbortController();
+  button.task = ctl;
+  button.hidden = false;
+  button.disabled = false;
+  button.onclick = () => {
+    button.disabled = true;
+    ctl.abort(aborted());
+  };
+  ctl.superseded = () => button.task !== ctl;
+  ctl.done = () => {
+    if (ctl.superseded()) return;
+    button.task = null;
+    button.hidden = true;
+    button.onclick = null;
+  };
+  return ctl;
+}
+
+// ---------------------------------------------------------------- the demo worker's hooks
+
+const hooked = new WeakSet();
+
+/** Posts a message to the demo worker's own hooks (demo-hooks.js), not to the package. */
+function demoWorker(message) {
+  const w = state.worker?.worker;
+  if (!w) return;
+  if (!hooked.has(w)) {
+    hooked.add(w);
+    w.addEventListener("message", (ev) => {
+      if (ev.data?.demo === "tampered") {
+        const { path, at, length } = ev.data;
+        // The served name of a target is `<sha256>.<name>` (consistent snapshots): show the target.
+        const target = path.replace(/^.*\/targets\//, "").replace(/(^|\/)[0-9a-f]{64}\./, "$1");
+        $("tamper-note").textContent = `Tampered in transit: byte ${at.toLocaleString("en")} of ${length ? length.toLocaleString("en") : "?"} of ${target} was flipped.`;
+      }
+    });
+  }
+  w.postMessage(message);
+}
+
+const tampering = () => $("tamper").checked;
+
+$("tamper").addEventListener("change", () => {
+  const on = tampering();
+  demoWorker({ demo: "tamper", on });
+  setState($("tamper-note"), on ? "warn" : "idle", on
+    ? "On: the next model you load is evicted from the cache and downloaded again with one byte flipped, and the verification refuses it."
+    : "Off: downloads arrive as the server sends them, and verify.");
+});
 
 const setState = (node, s, text) => {
   node.dataset.state = s;
@@ -23,19 +106,22 @@ const setState = (node, s, text) => {
 
 // ---------------------------------------------------------------- registry
 
-async function connect(url) {
+async function connect(input) {
   const trust = $("trust");
   setState(trust, "busy", "Fetching and verifying the signed metadata…");
   $("roles").hidden = true;
   $("model-list").replaceChildren(el("p", { class: "muted" }, "Verifying…"));
   try {
-    const rootUrl = `${url.replace(/\/$/, "")}/trusted-root.json`;
+    // Relative to the page: "registry" is ./registry/ wherever the page is served.
+    const url = new URL(input, location.href).href.replace(/\/+$/, "");
+    const rootUrl = `${url}/trusted-root.json`;
+    state.rootUrl = rootUrl;
     $("root-url").textContent = rootUrl;
     const rootResp = await fetch(rootUrl);
     if (!rootResp.ok) throw Object.assign(new Error(`the pinned root ${rootUrl} answered HTTP ${rootResp.status}`), { code: "NETWORK" });
     const trustedRoot = new Uint8Array(await rootResp.arrayBuffer());
     const rootDoc = JSON.parse(new TextDecoder().decode(trustedRoot));
-    state.registry = await state.worker.openRegistry({ url: new URL(url, location.href).href, trustedRoot });
+    state.registry = await state.worker.openRegistry({ url, trustedRoot });
     const r = await state.registry.refresh();
     showTrust(r, rootDoc);
     state.catalogue = await state.registry.models();
@@ -58,8 +144,13 @@ function showTrust(r, rootDoc) {
   body.replaceChildren(...["root", "timestamp", "snapshot", "targets"].map((role) =>
     el("tr", {}, el("td", {}, role), el("td", {}, r.roles[role].version), el("td", {}, r.roles[role].expires))));
   $("roles").hidden = false;
-  const rootKeys = rootDoc?.signed?.roles?.root?.keyids ?? [];
-  $("root-keys").textContent = `Root keys: ${rootKeys.map((k) => k.slice(0, 12) + "…").join(", ")} (threshold ${rootDoc?.signed?.roles?.root?.threshold ?? "?"}). ${r.rootRotations ? `Rotated ${r.rootRotations} time(s) during this refresh.` : ""}`;
+  const roles = rootDoc?.signed?.roles ?? {};
+  const rootKeys = roles.root?.keyids ?? [];
+  const thresholds = ["root", "timestamp", "snapshot", "targets"].map((role) =>
+    `${role} ${roles[role]?.threshold ?? "?"} of ${roles[role]?.keyids?.length ?? "?"}`).join(", ");
+  $("root-keys").textContent = `Root keys: ${rootKeys.map((k) => k.slice(0, 12) + "…").join(", ")} (threshold ${roles.root?.threshold ?? "?"}). ` +
+    `Signature thresholds the pinned root sets (signatures needed of keys named): ${thresholds}. ` +
+    `${r.rootRotations ? `Rotated ${r.rootRotations} time(s) during this refresh.` : ""}`;
 }
 
 function showModels() {
@@ -102,19 +193,53 @@ function cardDetails(card) {
 // ---------------------------------------------------------------- loading
 
 async function loadModel(ref) {
+  const ctl = task($("load-cancel"));
+  const { signal } = ctl;
   $("load-ref").textContent = `Loading ${ref}…`;
   const bar = $("load-progress");
   bar.value = 0;
+  $("load-text").textContent = "";
   $("load-info").replaceChildren();
   try {
-    const model = await state.registry.load(ref, {
-      onProgress: (p) => {
-        bar.max = p.total || 1;
-        bar.value = p.loaded;
-        const pct = p.total ? Math.round((100 * p.loaded) / p.total) : 100;
-        $("load-text").textContent = `${fmtBytes(p.loaded)} of ${fmtBytes(p.total)} (${pct}%) from ${p.source}`;
-      },
-    });
+    const tamper = tampering();
+    // Sent before every load, so a worker re-started after a crash gets it too.
+    demoWorker({ demo: "tamper", on: tamper });
+    if (tamper) {
+      // A verified copy in the cache would be served without a download: evict it first.
+      try {
+        if (await state.registry.cache.evict(ref)) await showCache();
+      } catch (err) {
+        if (err.code !== "PINNED") throw err;
+        throw new EdgeRegistryError("PINNED", `${ref} is pinned in the cache, so it would not be downloaded: unpin it to see the tampered download refused`);
+      }
+      $("tamper-note").textContent = `On: ${ref} was evicted from the cache and is being downloaded with one byte flipped…`;
+    }
+    const onProgress = (p) => {
+      if (signal.aborted) return;
+      // Bytes for the download and a cache read, words for the other phases and retries.
+      if (p.status === "retry") {
+        $("load-text").textContent = `attempt ${p.attempt} failed; trying again in ${(p.delayMs / 1000).toFixed(1)} s, from byte ${fmtBytes(bar.value || 0)}…`;
+        return;
+      }
+      const reading = p.phase === "cache" && p.source === "cache";
+      if (p.phase !== "download" && !(reading && p.status === "progress")) {
+        const words = { metadata: "checking the signed metadata", verify: "verifying length and SHA-256",
+          cache: reading ? "reading the cached copy, hashing it again" : "writing the verified copy to the cache",
+          compile: "loading into the engine" }[p.phase];
+        if (words && p.status === "initiate") $("load-text").textContent = `${words}…`;
+        return;
+      }
+      bar.max = p.total || 1;
+      bar.value = p.loaded;
+      const pct = p.total ? Math.round((100 * p.loaded) / p.total) : 100;
+      $("load-text").textContent = `${fmtBytes(p.loaded)} of ${fmtBytes(p.total)} (${pct}%) from ${p.source}`;
+    };
+    const model = await cancellable(signal, (s) => state.registry.load(ref, { onProgress, signal: s }),
+      { late: (m) => m.dispose() });
+    if (ctl.superseded()) {
+      model.dispose();
+      return;
+    }
     bar.max = 1;
     bar.value = 1;
     state.model?.dispose?.();
@@ -133,8 +258,18 @@ async function loadModel(ref) {
     setupEvaluate();
     await showCache();
   } catch (err) {
-    $("load-ref").textContent = `Could not load ${ref}.`;
-    $("load-text").replaceChildren(el("span", { class: "error", id: "load-error" }, explain(err)));
+    if (ctl.superseded()) return; // another load took over the panel
+    if (err?.code === "ABORTED" || signal.aborted) {
+      $("load-ref").textContent = `Loading ${ref} was cancelled.`;
+      $("load-text").replaceChildren(el("span", { id: "load-cancelled" }, "Cancelled. A download still running stopped, and nothing of it was cached."));
+    } else {
+      $("load-ref").textContent = `Could not load ${ref}.`;
+      $("load-text").replaceChildren(el("span", { class: "error", id: "load-error" }, explain(err),
+        err?.code ? el("code", { class: "code" }, err.code) : null));
+    }
+    await showCache();
+  } finally {
+    ctl.done();
   }
 }
 
@@ -146,13 +281,14 @@ async function showCache() {
     const [entries, usage] = await Promise.all([state.registry.cache.list(), state.registry.cache.usage()]);
     const rows = entries.filter((e) => e.cached).map((e) => ({
       cells: [`${e.model}@${e.version}`, fmtBytes(e.bytes), fmtTime(e.lastUsed),
+        e.verified ? "✓ verified" : el("span", { class: "error", title: "the current signed catalogue does not name this model, version, sha256 and length" }, "not in the signed catalogue"),
         el("span", { class: "actions" },
           el("button", { type: "button", onclick: () => cacheOp(e.pinned ? "unpin" : "pin", `${e.model}@${e.version}`) }, e.pinned ? "Unpin" : "Pin"),
           el("button", { type: "button", onclick: () => cacheOp("evict", `${e.model}@${e.version}`) }, "Evict"))],
       attrs: { "data-entry": `${e.model}@${e.version}`, class: e.pinned ? "pinned" : "" },
     }));
     $("cache-table").querySelector("tbody").replaceChildren(...(rows.length ? rows.map((r) =>
-      el("tr", r.attrs, r.cells.map((c) => el("td", {}, c)))) : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "Nothing cached yet."))]));
+      el("tr", r.attrs, r.cells.map((c) => el("td", {}, c)))) : [el("tr", {}, el("td", { colspan: 5, class: "muted" }, "Nothing cached yet."))]));
     const browser = usage.browser ? ` The browser reports ${fmtBytes(usage.browser.usage)} used of a ${fmtBytes(usage.browser.quota)} quota for this site.` : "";
     $("cache-usage").textContent = `${fmtBytes(usage.bytes)} in ${usage.versions} verified version(s), kept in ${state.registry.cacheKind}.${browser}`;
   } catch (err) {
@@ -245,10 +381,7 @@ async function sampleRow() {
   // The first row of the version's signed evaluation set, fetched and verified like the model.
   try {
     const bytes = await state.registry.fetchFile(state.model.ref, "eval.csv");
-    const text = new TextDecoder().decode(bytes);
-    const [header, first] = text.split(/\r?\n/);
-    const names = header.split(",");
-    const values = first.split(",");
+    const [names, values = []] = readCsv(new TextDecoder().decode(bytes), { maxRecords: 2 }).records;
     return Object.fromEntries(names.map((n, i) => [n, values[i]]));
   } catch {
     return {};
@@ -357,12 +490,21 @@ function setupEvaluate() {
   if (state.evalData) showColumns(state.evalData.header);
 }
 
+/** Data to evaluate: a File ("file"), bytes ("bytes") or pasted text ("text"). Its format
+ * (CSV or JSON) goes to `evaluate` as the `format` option; its column names come from its
+ * start (an RFC 4180 header, or the keys of the first JSON row or of the columns object). */
 async function chooseData(kind, data, name) {
-  const head = kind === "file" ? await data.slice(0, 65536).text() : new TextDecoder().decode(data.slice(0, 65536));
-  const header = head.split(/\r?\n/)[0].split(",").map((s) => s.trim().replace(/^"|"$/g, ""));
-  state.evalData = { kind, data, name, header };
-  $("eval-source").textContent = `${name}: ${header.length} columns. It stays on this device.`;
-  showColumns(header);
+  try {
+    const { format, columns } = await describeData(data, { name, type: kind === "file" ? data.type : "" });
+    state.evalData = { kind, data, name, format, header: columns };
+    $("eval-source").textContent = `${name}: ${format.toUpperCase()}, ${columns.length} columns. It stays on this device.`;
+    $("eval-source").dataset.format = format;
+    showColumns(columns);
+  } catch (err) {
+    state.evalData = null;
+    $("eval-options").hidden = true;
+    $("eval-source").replaceChildren(el("span", { class: "error" }, `${name}: ${explain(err)}`));
+  }
 }
 
 function showColumns(header) {
@@ -389,6 +531,10 @@ drop.addEventListener("drop", (ev) => {
   const f = ev.dataTransfer.files[0];
   if (f) chooseData("file", f, f.name);
 });
+$("eval-paste-use").addEventListener("click", () => {
+  const text = $("eval-paste").value;
+  if (text.trim()) chooseData("text", text, "Pasted data");
+});
 $("eval-sample").addEventListener("click", async () => {
   if (!state.model) {
     $("eval-source").textContent = "Load a model first.";
@@ -406,6 +552,8 @@ $("eval-run").addEventListener("click", async () => {
   const m = state.model;
   const d = state.evalData;
   if (!m || !d) return;
+  const ctl = task($("eval-cancel"));
+  const { signal } = ctl;
   const bar = $("eval-progress");
   bar.hidden = false;
   bar.value = 0;
@@ -414,33 +562,50 @@ $("eval-run").addEventListener("click", async () => {
   const options = {
     label: $("eval-label").value,
     slices: [...$("eval-slices").querySelectorAll("input:checked")].map((i) => i.value),
+    format: d.format,
     onProgress: (p) => {
+      if (signal.aborted) return;
       if (p.total) { bar.max = p.total; bar.value = p.bytes; }
       $("eval-status").textContent = `Evaluating on this device… ${p.rowsRead} rows`;
     },
   };
+  const withSignal = (s) => (s ? { ...options, signal: s } : options);
+  let challenger = null;
   try {
     // Drift needs the version's signed reference profile.
     try {
-      const profile = await state.registry.fetchFile(m.ref, "profile.json");
+      const profile = await cancellable(signal, (s) => state.registry.fetchFile(m.ref, "profile.json", { signal: s }));
       options.profile = new TextDecoder().decode(profile);
-    } catch { /* no profile: no drift section */ }
-    const data = d.kind === "file" ? d.data : d.data.slice();
+    } catch (err) {
+      if (err?.code === "ABORTED" || signal.aborted) throw err;
+      /* no profile: no drift section */
+    }
+    const data = d.kind === "bytes" ? d.data.slice() : d.data;
     const againstRef = $("eval-against").value;
     let report;
     if (againstRef) {
-      const challenger = await state.registry.load(againstRef);
-      report = await m.compare(challenger, data, options);
-      challenger.dispose();
+      challenger = await cancellable(signal, (s) => state.registry.load(againstRef, { signal: s }),
+        { late: (c) => c.dispose() });
+      report = await cancellable(signal, (s) => m.compare(challenger, data, withSignal(s)));
     } else {
-      report = await m.evaluate(data, options);
+      report = await cancellable(signal, (s) => m.evaluate(data, withSignal(s)));
     }
+    if (ctl.superseded()) return;
     bar.value = bar.max;
     state.report = report;
     showReport(report);
     $("eval-status").textContent = `Done: ${report.data.rows_used} rows evaluated, ${report.data.rows_skipped} skipped.`;
   } catch (err) {
-    $("eval-status").replaceChildren(el("span", { class: "error" }, explain(err)));
+    if (ctl.superseded()) return; // another evaluation took over the panel
+    if (err?.code === "ABORTED" || signal.aborted) {
+      bar.hidden = true;
+      $("eval-status").replaceChildren(el("span", { id: "eval-cancelled" }, "Cancelled: no report."));
+    } else {
+      $("eval-status").replaceChildren(el("span", { class: "error" }, explain(err)));
+    }
+  } finally {
+    challenger?.dispose();
+    ctl.done();
   }
 });
 
@@ -498,6 +663,176 @@ $("eval-download").addEventListener("click", () => {
   a.remove();
 });
 
+// ---------------------------------------------------------------- check an ONNX file
+
+let checker = null;
+let checkSeq = 0;
+const checks = new Map();
+
+/** Model.check in check-worker.js (made on first use). */
+function checkInWorker(bytes, options) {
+  if (!checker) {
+    checker = new Worker(here("./check-worker.js"), { type: "module" });
+    checker.onmessage = ({ data }) => {
+      const p = checks.get(data.id);
+      checks.delete(data.id);
+      if (data.ok) p?.resolve(data.report);
+      else p?.reject(new EdgeRegistryError(data.error.code, data.error.message));
+    };
+    checker.onerror = (ev) => {
+      for (const p of checks.values()) p.reject(new EdgeRegistryError("WORKER_FAILED", ev.message || "the check worker failed"));
+      checks.clear();
+      checker.terminate();
+      checker = null;
+    };
+  }
+  const id = ++checkSeq;
+  return new Promise((resolve, reject) => {
+    checks.set(id, { resolve, reject });
+    checker.postMessage({ id, bytes, options });
+  });
+}
+
+const ZEROS = {
+  float32: Float32Array, float64: Float64Array, float16: Uint16Array, int32: Int32Array,
+  int64: BigInt64Array, uint8: Uint8Array, int8: Int8Array, bool: Uint8Array,
+};
+
+/** Zero-filled inputs of the declared shapes (an open or symbolic dim as 1), or null when a
+ * type is unknown or the inputs would be large. */
+function zeroInputs(specs) {
+  const feeds = {};
+  let total = 0;
+  for (const s of specs) {
+    const Array_ = ZEROS[s.dtype];
+    if (!Array_) return null;
+    const dims = s.shape.map((d) => (typeof d === "number" && d > 0 ? d : 1));
+    const n = dims.reduce((a, b) => a * b, 1);
+    total += n;
+    if (total > 1 << 24) return null;
+    feeds[s.name] = { type: s.dtype, data: new Array_(n), dims };
+  }
+  return feeds;
+}
+
+async function sha256Hex(bytes) {
+  if (!globalThis.crypto?.subtle) return null;
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function checkOnnx(file) {
+  const verdict = $("check-verdict");
+  $("check-report").hidden = true;
+  $("check-source").textContent = `${file.name}: ${fmtBytes(file.size)}. It stays on this device.`;
+  setState(verdict, "busy", "Checking…");
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const digest = await sha256Hex(bytes);
+    let report = await checkInWorker(bytes);
+    // A model that loads is run once on zero-filled inputs (timed, three more runs for the
+    // steady state); the inputs are only known from the first report.
+    const feeds = report.loaded && report.inputs.length ? zeroInputs(report.inputs) : null;
+    if (feeds) report = await checkInWorker(bytes, { inputs: feeds, repeat: 3 });
+    showCheck(file, digest, report, Boolean(feeds));
+  } catch (err) {
+    setState(verdict, "error", `The check failed: ${explain(err)}`);
+  }
+}
+
+function showCheck(file, digest, r, ran) {
+  const io = (specs) => specs.length ? specs.map((s) => `${s.name}: ${s.dtype}[${s.shape.join(", ")}]`).join("; ") : "–";
+  const unsupported = r.operators.filter((o) => !o.supported);
+  const words = r.ok
+    ? `The engine loads and runs this model (${r.plan?.kind ?? "?"} plan).`
+    : r.loaded
+      ? `The engine loads this model, but its test run failed: ${r.run?.error ? `${r.run.error.code}: ${r.run.error.message}` : "see below"}.`
+      : `The engine cannot run this model: ${r.error ? `${r.error.code}: ${r.error.message}` : "it does not load"}.`;
+  setState($("check-verdict"), r.ok ? "ok" : "error", words);
+  const run = r.run;
+  $("check-info").replaceChildren(...[
+    el("dt", {}, "File"), el("dd", {}, `${file.name}, ${fmtBytes(r.bytes)}`),
+    digest ? [el("dt", {}, "sha256"), el("dd", {}, el("code", {}, digest))] : null,
+    el("dt", {}, "IR version"), el("dd", {}, r.irVersion),
+    el("dt", {}, "Producer"), el("dd", {}, r.producer || "–"),
+    el("dt", {}, "Opsets"), el("dd", {}, Object.entries(r.opsets).map(([d, v]) => `${d} ${v}`).join(", ") || "–"),
+    el("dt", {}, "Inputs"), el("dd", {}, io(r.inputs)),
+    el("dt", {}, "Outputs"), el("dd", {}, io(r.outputs)),
+    el("dt", {}, "Loads"), el("dd", { id: "check-loads" }, r.loaded ? `yes, in ${r.loadMs.toFixed(1)} ms` : `no${r.error ? ` (${r.error.code})` : ""}`),
+    r.plan ? [el("dt", {}, "Plan"), el("dd", {}, `${r.plan.kind}${r.plan.reason ? `: ${r.plan.reason}` : ""}`)] : null,
+    el("dt", {}, "Test run"), el("dd", { id: "check-run" }, run
+      ? run.error ? `failed: ${run.error.code}: ${run.error.message}`
+        : `${run.ms.toFixed(2)} ms on zero-filled inputs${run.steadyMs !== undefined ? `, then ${run.steadyMs.toFixed(3)} ms (median of 3)` : ""}; outputs ${run.outputs.map((o) => `${o.name} [${o.shape.join(", ")}]`).join(", ")}`
+      : ran ? "–" : "not run (the model does not load, or its inputs cannot be made up)"),
+  ].flat().filter(Boolean));
+  $("check-ops").replaceChildren(
+    ...(unsupported.length ? [el("p", { class: "error" }, `Unsupported: ${unsupported.map((o) => o.op).join(", ")}`)] : []),
+    table(["operator", "count", "supported"], r.operators.map((o) => ({
+      cells: [o.op, o.count, o.supported ? "yes" : `no${o.nodes?.length ? ` (nodes: ${o.nodes.map((n) => n || "unnamed").join(", ")})` : ""}`],
+      attrs: { class: o.supported ? "" : "flagged", "data-op": o.op },
+    }))));
+  $("check-report").hidden = false;
+}
+
+$("check-file").addEventListener("change", (ev) => {
+  const f = ev.target.files?.[0];
+  if (f) checkOnnx(f);
+});
+$("check-drop").addEventListener("dragover", (ev) => ev.preventDefault());
+$("check-drop").addEventListener("drop", (ev) => {
+  ev.preventDefault();
+  const f = ev.dataTransfer?.files?.[0];
+  if (f) checkOnnx(f);
+});
+
+// ---------------------------------------------------------------- offline
+
+/** Asks the service worker to keep `urls`; resolves to its answer { cached, failed }. */
+function askServiceWorker(sw, message) {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (ev) => resolve(ev.data);
+    sw.postMessage(message, [channel.port2]);
+  });
+}
+
+/** Registers sw.js (beside this module), which keeps the page itself for offline visits. */
+async function offlineShell() {
+  const out = $("offline");
+  if (!("serviceWorker" in navigator)) {
+    setState(out, "warn", "unavailable: this browser (or an insecure origin) has no service workers");
+    return;
+  }
+  const controlled = Boolean(navigator.serviceWorker.controller);
+  let installing = null;
+  try {
+    const reg = await navigator.serviceWorker.register(here("./sw.js"));
+    installing = reg.installing;
+  } catch (err) {
+    // Offline, the update check of an installed service worker fails: it still serves.
+    if (!controlled) {
+      setState(out, "warn", `unavailable: ${err.message}`);
+      return;
+    }
+  }
+  try {
+    const reg = await new Promise((resolve, reject) => {
+      navigator.serviceWorker.ready.then(resolve);
+      // An install that fails (a file of the page missing) would leave `ready` pending.
+      installing?.addEventListener("statechange", () => {
+        if (installing.state === "redundant") reject(new Error("the service worker could not keep the page (a file missing?)"));
+      });
+    });
+    // The shell list cannot know which WebAssembly build this browser runs, or the root.
+    const urls = [here(`./pkg/${wasmFile}`).href, ...(state.rootUrl ? [state.rootUrl] : [])];
+    const { failed } = await askServiceWorker(reg.active, { type: "cache", urls });
+    if (failed.length) setState(out, "warn", `partly ready: ${failed.join("; ")}`);
+    else setState(out, "ok", "ready: a service worker keeps this page, so it opens without a network; cached models run offline");
+  } catch (err) {
+    setState(out, "warn", `unavailable: ${err.message}`);
+  }
+}
+
 // ---------------------------------------------------------------- start
 
 $("cache-refresh").addEventListener("click", showCache);
@@ -512,16 +847,18 @@ $("registry-form").addEventListener("submit", (ev) => {
 async function main() {
   const status = $("status");
   try {
-    state.worker = new ModelWorker();
+    // The package's worker with the demo's hook (tampering).
+    state.worker = new ModelWorker(here("./demo-worker.js"));
     $("version").textContent = await state.worker.version();
     setState(status, "ok", "WebAssembly module loaded (in a Web Worker)");
   } catch (err) {
     setState(status, "error", `could not load the WebAssembly module: ${explain(err)}`);
     return;
   }
-  const url = params.get("registry") ?? "/registry";
+  const url = params.get("registry") ?? new URL("registry", location.href).href;
   $("registry-url").value = url;
   await connect(url);
+  await offlineShell();
 }
 
 main();
