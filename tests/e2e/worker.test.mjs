@@ -89,3 +89,49 @@ test("ModelWorker loads and runs digits-cnn off the main thread with transferred
   assert.match(result.version, /^\d+\.\d+\.\d+/);
   assert.deepEqual(result.inputs, [{ name: "input", dtype: "float32", shape: ["N", 1, 8, 8] }]);
 });
+
+test("ModelWorker: an aborted evaluation rejects at once and stops its work in the worker", async () => {
+  const r = await page.evaluate(async () => {
+    const { ModelWorker } = await import("/pkg/model-worker.js");
+    const worker = new ModelWorker();
+    const bytes = new Uint8Array(await (await fetch("/fixtures/models/digits-v1/model.onnx")).arrayBuffer());
+    const card = await (await fetch("/fixtures/models/digits-v1/card.json")).json();
+    const model = await worker.loadModel(bytes, card);
+    const csv = await (await fetch("/fixtures/models/digits-v1/test.csv")).text();
+    const [head, ...rows] = csv.trimEnd().split("\n");
+    const big = [head, ...Array.from({ length: 200 }, () => rows).flat()].join("\n"); // 90,000 rows
+    // The whole evaluation, for scale.
+    let t0 = performance.now();
+    const full = await model.evaluate(big);
+    const fullMs = performance.now() - t0;
+    const results = [];
+    for (const data of [big, new Blob([big])]) {
+      const ctl = new AbortController();
+      let progress = 0;
+      t0 = performance.now();
+      const call = model.evaluate(data, { signal: ctl.signal, onProgress: () => { if (++progress === 1) ctl.abort(); } });
+      let reason = null;
+      try { await call; } catch (e) { reason = e.name; }
+      const rejectedMs = performance.now() - t0;
+      // The worker's evaluation yields to its event loop, so a cancelled one that went on would
+      // share the worker with the next call: a second whole evaluation would then take about
+      // twice as long.
+      t0 = performance.now();
+      await model.evaluate(big);
+      results.push({ reason, rejectedMs, nextMs: performance.now() - t0, progress });
+    }
+    // A registry call aborted before it starts rejects at once with the reason.
+    let pre = null;
+    try { await model.evaluate(big, { signal: AbortSignal.abort(new Error("early")) }); } catch (e) { pre = e.message; }
+    worker.terminate();
+    return { fullMs, rows: full.data.rows_used, results, pre };
+  });
+  assert.equal(r.rows, 90000);
+  assert.equal(r.pre, "early");
+  for (const x of r.results) {
+    assert.equal(x.reason, "AbortError");
+    assert.ok(x.rejectedMs < r.fullMs / 2, `rejected ${x.rejectedMs} ms after the call (whole evaluation ${r.fullMs} ms)`);
+    assert.ok(x.nextMs < 1.5 * r.fullMs, `the next evaluation took ${x.nextMs} ms (alone ${r.fullMs} ms)`);
+  }
+  console.log(`# worker cancel: whole evaluation ${r.fullMs.toFixed(0)} ms; aborted ones rejected after ${r.results.map((x) => x.rejectedMs.toFixed(0)).join(" / ")} ms, the next whole evaluation took ${r.results.map((x) => x.nextMs.toFixed(0)).join(" / ")} ms (string / Blob)`);
+});
