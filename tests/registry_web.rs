@@ -331,10 +331,11 @@ async fn an_oversized_response_is_cut_at_the_signed_length() {
             max.get()
         );
         assert!(cache_keys(&*db.connect().await).await.is_empty(), "{dir}");
-        // The server could not send the whole 16 MiB: the client closed the connection.
+        // The server could not send the whole 16 MiB: the client closed the connection (polled
+        // for up to 10 s: one Chromium run in four on 2026-12-07 had not seen it after 4 s).
         let path = model_path(dir, "pad", "1", &fx::pad(1));
         let mut cut = 0;
-        for _ in 0..40 {
+        for _ in 0..100 {
             cut = delta(&s0, &stats().await, &path, "incomplete");
             if cut > 0 {
                 break;

@@ -30,7 +30,9 @@ export interface TensorSpec { name: string; dtype: DType; shape: (number | strin
  * (where the host has it, else a Uint16Array of the bits), int32 Int32Array, int64
  * BigInt64Array, uint8 and bool Uint8Array, int8 Int8Array. */
 export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array
-  | Int8Array | Uint16Array;
+  | Int8Array | Uint16Array | Float16ArrayIfDeclared;
+/** `Float16Array` where the TypeScript lib declares it (lib esnext in TypeScript 5.7+), else never. */
+export type Float16ArrayIfDeclared = typeof globalThis extends { Float16Array: { prototype: infer F } } ? F : never;
 /** A tensor as onnxruntime-web shapes it: element type, flat row-major data, dims. */
 export declare class Tensor {
   /** `new Tensor("float32", data, [1, 64])`; `data` a typed array of the type or a plain array

@@ -65,12 +65,14 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
     import { EdgeRegistryError as E2 } from "edge-registry/errors.js";
     import { verifiedBytes, registryCache } from "edge-registry/adapters.js";
     import { fileStore } from "edge-registry/file-store.js";
-    import type { ProgressInfo, EvalProgress, CatalogueChanges } from "edge-registry";
+    import type { ProgressInfo, EvalProgress, CatalogueChanges, TensorData } from "edge-registry";
     export async function main(bytes: Uint8Array, cache: Cache): Promise<number> {
       await init();
       const model: Model = await Model.create(bytes);
       const out = await model.run({ input: new Tensor("float32", new Float32Array(4), [1, 4]) });
       const dims: readonly number[] = out.probabilities.dims;
+      const half: TensorData = new Float16Array([1.5, 0.1]);
+      const halfOut = await model.run({ h: new Tensor("float16", half, [1, 2]) });
       const sync = model.runSync({ input: { type: "float32", data: [1, 2, 3, 4], dims: [1, 4] } });
       const registry = await Registry.open({ url: "https://example.invalid/r", trustedRoot: "{}", cache: cacheApiStore(cache),
         retry: { retries: 2, stallTimeoutMs: 10000 }, signal: AbortSignal.timeout(60000) });
@@ -105,7 +107,7 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
       try { model.runSync({}); } catch (e) {
         if (e instanceof EdgeRegistryError || e instanceof E2) { const code: ErrorCode = e.code; console.log(code); }
       }
-      console.log(registry, sync, outputs, lib.resets, wrapped.resets, denoEntry.version());
+      console.log(registry, sync, outputs, lib.resets, wrapped.resets, denoEntry.version(), halfOut);
       return dims.length + ms;
     }
   `);
