@@ -108,6 +108,7 @@ glue += `
 import { Tensor, adoptOutputs, snapshotFeeds } from "./tensor.js";
 import { EdgeRegistryError } from "./errors.js";
 export { Tensor, EdgeRegistryError };
+export { reportDocument } from "./report.js";
 Object.defineProperties(Model.prototype, {
   run: {
     value: async function run(feeds) { return adoptOutputs(this.__runSync(snapshotFeeds(feeds))); },
@@ -124,6 +125,7 @@ const dts = join(outDir, "edge_registry.d.ts");
 writeFileSync(dts, readFileSync(dts, "utf8") + errorTypes() + `
 /** The build of the WebAssembly module this host runs (relaxed SIMD where the host has it). */
 export const wasmVariant: "relaxed-simd" | "simd";
+export { reportDocument } from "./report.js";
 /** The module file of that build, beside edge_registry.js (what \`init()\` loads by default). */
 export const wasmFile: string;
 `);

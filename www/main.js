@@ -6,6 +6,7 @@
 // ./registry/ unless ?registry= says otherwise), so the page works under any base path.
 import { ModelWorker } from "./pkg/model-worker.js";
 import { EdgeRegistryError } from "./pkg/errors.js";
+import { reportDocument } from "./pkg/report.js";
 import { wasmFile } from "./pkg/edge_registry.js";
 import { $, el, explain, fmtBytes, fmtNum, fmtTime, table } from "./ui.js";
 import { confusionHeatmap, reliabilityDiagram } from "./charts.js";
@@ -594,7 +595,7 @@ $("eval-run").addEventListener("click", async () => {
     bar.value = bar.max;
     state.report = report;
     showReport(report);
-    $("eval-status").textContent = `Done: ${report.data.rows_used} rows evaluated, ${report.data.rows_skipped} skipped.`;
+    $("eval-status").textContent = `Done: ${report.data.rowsUsed} rows evaluated, ${report.data.rowsSkipped} skipped.`;
   } catch (err) {
     if (ctl.superseded()) return; // another evaluation took over the panel
     if (err?.code === "ABORTED" || signal.aborted) {
@@ -614,29 +615,29 @@ function showReport(r) {
   const g = r.results.regression;
   const rows = [];
   if (c) {
-    rows.push(["accuracy", fmtNum(c.accuracy)], ["balanced accuracy", fmtNum(c.balanced_accuracy)],
+    rows.push(["accuracy", fmtNum(c.accuracy)], ["balanced accuracy", fmtNum(c.balancedAccuracy)],
       ["F1 (macro)", fmtNum(c.macro.f1)], ["precision (macro)", fmtNum(c.macro.precision)], ["recall (macro)", fmtNum(c.macro.recall)]);
-    if (c.log_loss !== null && c.log_loss !== undefined) rows.push(["log loss", fmtNum(c.log_loss)], ["Brier", fmtNum(c.brier)]);
-    if (c.roc_auc) rows.push(["ROC AUC", fmtNum(c.roc_auc.binary ?? c.roc_auc.ovr_macro)]);
-    for (const t of c.top_k ?? []) rows.push([`top-${t.k} accuracy`, fmtNum(t.accuracy)]);
+    if (c.logLoss !== null && c.logLoss !== undefined) rows.push(["log loss", fmtNum(c.logLoss)], ["Brier", fmtNum(c.brier)]);
+    if (c.rocAuc) rows.push(["ROC AUC", fmtNum(c.rocAuc.binary ?? c.rocAuc.ovrMacro)]);
+    for (const t of c.topK ?? []) rows.push([`top-${t.k} accuracy`, fmtNum(t.accuracy)]);
   }
-  if (g) rows.push(["MAE", fmtNum(g.mae)], ["RMSE", fmtNum(g.rmse)], ["R²", fmtNum(g.r2)], ["median AE", fmtNum(g.median_ae)], ["MAPE", fmtNum(g.mape)]);
+  if (g) rows.push(["MAE", fmtNum(g.mae)], ["RMSE", fmtNum(g.rmse)], ["R²", fmtNum(g.r2)], ["median AE", fmtNum(g.medianAe)], ["MAPE", fmtNum(g.mape)]);
   const lat = r.runtime?.latency;
-  if (lat) rows.push(["latency p50 / p99 (ms per batch)", `${fmtNum(lat.p50_ms, 2)} / ${fmtNum(lat.p99_ms, 2)}`], ["rows per second", fmtNum(lat.rows_per_second, 0)]);
+  if (lat) rows.push(["latency p50 / p99 (ms per batch)", `${fmtNum(lat.p50Ms, 2)} / ${fmtNum(lat.p99Ms, 2)}`], ["rows per second", fmtNum(lat.rowsPerSecond, 0)]);
   $("metrics").replaceChildren(...rows.map(([k, v]) => el("tr", { "data-metric": k }, el("th", {}, k), el("td", {}, v))));
-  $("confusion").replaceChildren(c ? confusionHeatmap(c.confusion_matrix, r.classes ?? []) : el("p", { class: "muted" }, "Regression: no confusion matrix."));
-  const cal = r.results.calibration?.top_label;
+  $("confusion").replaceChildren(c ? confusionHeatmap(c.confusionMatrix, r.classes ?? []) : el("p", { class: "muted" }, "Regression: no confusion matrix."));
+  const cal = r.results.calibration?.topLabel;
   $("reliability").replaceChildren(cal ? reliabilityDiagram(cal.bins) : el("p", { class: "muted" }, "No probabilities: no calibration."));
-  $("calibration-note").textContent = cal ? `ECE ${fmtNum(cal.ece)}, MCE ${fmtNum(cal.mce)} over ${cal.n_bins} bins.` : "";
+  $("calibration-note").textContent = cal ? `ECE ${fmtNum(cal.ece)}, MCE ${fmtNum(cal.mce)} over ${cal.nBins} bins.` : "";
   $("slices").replaceChildren(...(r.slices?.length ? r.slices.map((s) => el("div", {},
     el("p", {}, `${s.column}: ${s.metric} overall ${fmtNum(s.overall)}; flagged when worse by more than ${s.margin}`),
     table(["slice", "rows", s.metric, "delta", ""], s.slices.map((x) => ({
-      cells: [x.value, x.count, fmtNum(x.metric_value), fmtNum(x.delta), x.flagged ? "flagged" : ""],
+      cells: [x.value, x.count, fmtNum(x.metricValue), fmtNum(x.delta), x.flagged ? "flagged" : ""],
       attrs: { class: x.flagged ? "flagged" : "" },
     }))))) : [el("p", { class: "muted" }, "Choose slice columns to see every metric per slice.")]));
   const dr = r.drift;
   $("drift").replaceChildren(...(dr ? [
-    el("p", { class: dr.dataset_drift ? "error" : "" }, `${dr.drifted_columns} of ${dr.columns.length} columns drifted (${(dr.share_drifted * 100).toFixed(0)}%; dataset drift at ${(dr.drift_share * 100).toFixed(0)}%): ${dr.dataset_drift ? "dataset drift" : "no dataset drift"}.`),
+    el("p", { class: dr.datasetDrift ? "error" : "" }, `${dr.driftedColumns} of ${dr.columns.length} columns drifted (${(dr.shareDrifted * 100).toFixed(0)}%; dataset drift at ${(dr.driftShare * 100).toFixed(0)}%): ${dr.datasetDrift ? "dataset drift" : "no dataset drift"}.`),
     table(["column", "method", "score", "threshold", ""], [...dr.columns, ...(dr.prediction ? [dr.prediction] : [])].map((x) => ({
       cells: [x.column, x.method, fmtNum(x.score), fmtNum(x.threshold), x.drifted ? "drifted" : ""],
       attrs: { class: x.drifted ? "flagged" : "" },
@@ -645,10 +646,10 @@ function showReport(r) {
   $("comparison-box").hidden = !cmp;
   if (cmp) {
     $("comparison").replaceChildren(
-      el("p", {}, `${cmp.champion?.target_path ?? "champion"} vs ${cmp.challenger?.target_path ?? "challenger"} on the same ${cmp.n} rows; ${Math.round(cmp.confidence * 100)}% paired bootstrap intervals (${cmp.resamples} resamples, seed ${cmp.seed}).`),
+      el("p", {}, `${cmp.champion?.targetPath ?? "champion"} vs ${cmp.challenger?.targetPath ?? "challenger"} on the same ${cmp.n} rows; ${Math.round(cmp.confidence * 100)}% paired bootstrap intervals (${cmp.resamples} resamples, seed ${cmp.seed}).`),
       table(["metric", "champion", "challenger", "delta", "interval", "verdict"], cmp.metrics.map((x) => [
-        x.metric, fmtNum(x.champion), fmtNum(x.challenger), fmtNum(x.delta), `[${fmtNum(x.ci_low)}, ${fmtNum(x.ci_high)}]`, x.verdict.replaceAll("_", " ")])),
-      cmp.mcnemar ? el("p", {}, `McNemar's exact test: ${cmp.mcnemar.champion_only} rows only the champion got right, ${cmp.mcnemar.challenger_only} only the challenger; p = ${fmtNum(cmp.mcnemar.p_value)}.`) : null);
+        x.metric, fmtNum(x.champion), fmtNum(x.challenger), fmtNum(x.delta), `[${fmtNum(x.ciLow)}, ${fmtNum(x.ciHigh)}]`, x.verdict.replaceAll("_", " ")])),
+      cmp.mcnemar ? el("p", {}, `McNemar's exact test: ${cmp.mcnemar.championOnly} rows only the champion got right, ${cmp.mcnemar.challengerOnly} only the challenger; p = ${fmtNum(cmp.mcnemar.pValue)}.`) : null);
   }
   $("eval-digest").textContent = `data sha256 ${r.data.sha256.slice(0, 16)}…, model ${r.model?.sha256?.slice(0, 16) ?? "–"}…`;
   $("eval-results").hidden = false;
@@ -656,7 +657,8 @@ function showReport(r) {
 
 $("eval-download").addEventListener("click", () => {
   if (!state.report) return;
-  const blob = new Blob([JSON.stringify(state.report, null, 2)], { type: "application/json" });
+  // The CLI's document (snake_case keys), the same file `edge-registry eval --out` writes.
+  const blob = new Blob([JSON.stringify(reportDocument(state.report), null, 2)], { type: "application/json" });
   const a = el("a", { href: URL.createObjectURL(blob), download: "evaluation-report.json" });
   document.body.append(a);
   a.click();

@@ -62,7 +62,9 @@ export interface EvalOptions {
 }
 /** Progress of an evaluation (`loaded` and `bytes`: bytes of data read so far). */
 export interface EvalProgress { phase: "evaluate"; status: "initiate" | "progress" | "done"; loaded: number; bytes: number; total: number; rowsRead: number; rowsUsed: number; rowsSkipped: number; }
-/** An evaluation report (the same JSON as `edge-registry eval --out`). */
+/** An evaluation report: the document `edge-registry eval --out` writes, with camelCase keys
+ * (`data.rowsUsed`, `results.classification.balancedAccuracy`); `reportDocument(report)`
+ * (report.js, re-exported by every entry) gives the document itself. */
 export type EvalReport = Record<string, any>;
 /** The outcome of a model card's evaluation gates on its signed evaluation set. */
 export interface GateReport {
@@ -248,8 +250,9 @@ fn runtime_name() -> String {
     }
 }
 
+/// A report as JS sees it: the CLI's document with camelCase keys.
 pub(crate) fn report_to_js(report: &crate::eval::Report) -> JsResult<JsValue> {
-    js_sys::JSON::parse(&report.to_json())
+    js_sys::JSON::parse(&report.to_json_camel())
 }
 
 /// An evaluation progress event: `{ phase: "evaluate", status, loaded, total, bytes, rowsRead,

@@ -124,7 +124,7 @@ test("ModelWorker: an aborted evaluation rejects at once and stops its work in t
     let pre = null;
     try { await model.evaluate(big, { signal: AbortSignal.abort(new Error("early")) }); } catch (e) { pre = e.message; }
     worker.terminate();
-    return { fullMs, rows: full.data.rows_used, results, pre };
+    return { fullMs, rows: full.data.rowsUsed, results, pre };
   });
   assert.equal(r.rows, 90000);
   assert.equal(r.pre, "early");

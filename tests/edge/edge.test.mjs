@@ -220,10 +220,10 @@ test("edge worker in workerd: predict equals the CLI, tampering is contained, al
     writeFileSync(csvFile, batch.csv);
     const cliReport = JSON.parse(er("eval", "--model", "digits@production", "--registry", registryUrl, "--root", rootFile,
       "--cache-dir", join(work, "cli-cache"), "--data", csvFile, "--json"));
-    assert.equal(ev.body.report.data.rows_used, 200);
+    assert.equal(ev.body.report.data.rowsUsed, 200);
     assert.equal(ev.body.report.data.sha256, cliReport.data.sha256, "the same bytes were evaluated");
-    assert.equal(ev.body.report.data.rows_used, cliReport.data.rows_used);
-    assert.deepEqual(ev.body.report.results.classification.confusion_matrix, cliReport.results.classification.confusion_matrix);
+    assert.equal(ev.body.report.data.rowsUsed, cliReport.data.rows_used);
+    assert.deepEqual(ev.body.report.results.classification.confusionMatrix, cliReport.results.classification.confusion_matrix);
     assert.equal(ev.body.report.results.classification.accuracy, cliReport.results.classification.accuracy);
 
     // Errors are JSON with a code and a fitting status; the worker keeps serving.

@@ -18,6 +18,7 @@ const verify :Workerd.Worker = (
     (name = "edge_registry.js", esModule = embed "../../pkg/edge_registry.js"),
     (name = "tensor.js", esModule = embed "../../pkg/tensor.js"),
     (name = "errors.js", esModule = embed "../../pkg/errors.js"),
+    (name = "report.js", esModule = embed "../../pkg/report.js"),
     (name = "resilient.js", esModule = embed "../../pkg/resilient.js"),
     (name = "cache-api-store.js", esModule = embed "../../pkg/cache-api-store.js"),
     (name = "edge_registry_bg.wasm", wasm = embed "../../pkg/edge_registry_bg.wasm"),

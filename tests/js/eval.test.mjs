@@ -29,7 +29,12 @@ test("digits v1 vs v2 on the committed test set: Node report equals the CLI repo
   const v1 = load("digits-v1");
   const v2 = load("digits-v2");
   const progress = [];
-  const got = await v1.compare(v2, readFileSync(fixture("digits-v1/test.csv")), { onProgress: (p) => progress.push(p) });
+  const report = await v1.compare(v2, readFileSync(fixture("digits-v1/test.csv")), { onProgress: (p) => progress.push(p) });
+  // The JS report is the CLI's document with camelCase keys; reportDocument gives the document.
+  assert.equal(report.reportFormat, "edge-registry-eval-report");
+  assert.deepEqual(report.results.classification.confusionMatrix, want.results.classification.confusion_matrix);
+  assert.ok(Object.keys(report.data).every((k) => !k.includes("_")), Object.keys(report.data).join());
+  const got = pkg.reportDocument(report);
   assert.equal(got.runtime.runtime, "node");
   assert.equal(want.runtime.runtime, "native");
   delete got.runtime;
@@ -71,7 +76,7 @@ test("evaluatePredictions equals `edge-registry eval --predictions`", () => {
   const file = join(dir, "preds.csv");
   writeFileSync(file, csv);
   const want = cli(["--predictions", file, "--label", "y", "--proba", "p_0,p_1", "--slice", "region"]);
-  const got = pkg.evaluatePredictions(csv, { label: "y", proba: ["p_0", "p_1"], slices: ["region"] });
+  const got = pkg.reportDocument(pkg.evaluatePredictions(csv, { label: "y", proba: ["p_0", "p_1"], slices: ["region"] }));
   delete got.runtime;
   delete want.runtime;
   assert.deepEqual(got, want);

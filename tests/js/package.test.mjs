@@ -23,7 +23,7 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
     "edge_registry_bg.wasm.d.ts", "edge_registry_relaxed_bg.wasm", "node.js", "node.d.ts", "deno.js", "deno.d.ts",
     "workerd.js", "workerd.d.ts", "model-worker.js", "model-worker.d.ts", "worker.js", "resilient.js", "resilient.d.ts",
     "cache-api-store.js", "cache-api-store.d.ts", "tensor.js", "tensor.d.ts", "errors.js", "errors.d.ts",
-    "adapters.js", "adapters.d.ts", "file-store.js", "file-store.d.ts"].sort();
+    "adapters.js", "adapters.d.ts", "file-store.js", "file-store.d.ts", "report.js", "report.d.ts"].sort();
   assert.deepEqual(files, want);
   const manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
   for (const [entry, target] of Object.entries(manifest.exports)) {
@@ -66,6 +66,8 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
     import { verifiedBytes, registryCache } from "edge-registry/adapters.js";
     import { fileStore } from "edge-registry/file-store.js";
     import type { ProgressInfo, EvalProgress, CatalogueChanges, TensorData } from "edge-registry";
+    import { reportDocument } from "edge-registry";
+    import { reportDocument as doc2 } from "edge-registry/report.js";
     export async function main(bytes: Uint8Array, cache: Cache): Promise<number> {
       await init();
       const model: Model = await Model.create(bytes);
@@ -85,12 +87,13 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
       const loaded = await registry.load("digits", { verifyGate: true, onProgress, signal: ctl.signal });
       const report = await loaded.evaluate("a,b\\n1,2\\n", { signal: ctl.signal, onProgress: (p) => console.log(p.phase, (p as EvalProgress).rowsRead) });
       const fromSync = loaded.evaluateSync("a,b\\n1,2\\n");
+      const doc: Record<string, any> = reportDocument(fromSync);
       const ortBytes: Uint8Array = await verifiedBytes(registry, "digits");
       const hub = registryCache(registry, { "https://hub.invalid/m.onnx": "digits" });
       const hit: Response | undefined = await hub.match("https://hub.invalid/m.onnx");
       const files = await Registry.open({ url: "https://example.invalid/r", trustedRoot: "{}", cache: nodeEntry.fileStore("/tmp/x") });
       const fs2 = fileStore(new URL("file:///tmp/y"), { private: true });
-      console.log(moved, ready, pre.source, report, fromSync, ortBytes.length, hit?.status, files, fs2.dir, loaded.fetched?.source);
+      console.log(moved, ready, pre.source, report, fromSync, doc, doc2, ortBytes.length, hit?.status, files, fs2.dir, loaded.fetched?.source);
       const worker = new ModelWorker();
       const wreg = await worker.openRegistry({ url: "https://example.invalid/r", trustedRoot: "{}" });
       const wmodel = await wreg.load("digits", { verifyGate: true, onProgress, signal: ctl.signal });

@@ -224,12 +224,12 @@ test("Node: signed files, gate checks and champion vs challenger through the reg
 
   const report = await reg.compare("digits@production", "digits@staging", csv);
   assert.equal(report.model.reference, "digits@production");
-  assert.equal(report.model.target_path, "models/digits/1/model.onnx");
-  assert.equal(report.comparison.challenger.target_path, "models/digits/2/model.onnx");
+  assert.equal(report.model.targetPath, "models/digits/1/model.onnx");
+  assert.equal(report.comparison.challenger.targetPath, "models/digits/2/model.onnx");
   assert.equal(report.comparison.challenger.reference, "digits@staging");
   assert.ok(Math.abs(report.results.classification.accuracy - 0.9622222222222222) < 1e-12);
   const acc = report.comparison.metrics.find((m) => m.metric === "accuracy");
-  assert.ok(acc.delta > 0 && acc.ci_low <= acc.delta && acc.delta <= acc.ci_high, JSON.stringify(acc));
+  assert.ok(acc.delta > 0 && acc.ciLow <= acc.delta && acc.delta <= acc.ciHigh, JSON.stringify(acc));
 });
 
 test("registry.compare in Node equals `edge-registry eval --registry` (same registry, same rows)", async () => {
@@ -248,7 +248,7 @@ test("registry.compare in Node equals `edge-registry eval --registry` (same regi
 
   const reg = await pkg.Registry.open({ url: `${base}/good`, trustedRoot });
   await reg.refresh();
-  const got = await reg.compare("digits@production", "digits@staging", readFileSync(data));
+  const got = pkg.reportDocument(await reg.compare("digits@production", "digits@staging", readFileSync(data)));
   assert.equal(got.runtime.runtime, "node");
   assert.equal(want.runtime.runtime, "native");
   delete got.runtime;
