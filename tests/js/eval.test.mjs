@@ -85,3 +85,67 @@ test("evaluatePredictions equals `edge-registry eval --predictions`", () => {
   assert.throws(() => pkg.evaluatePredictions(csv, { label: "nope", proba: ["p_0", "p_1"] }), (e) => e instanceof Error && typeof e.code === "string");
 });
 
+
+test("a rich report (slices, drift against a profile, gates, comparison) has field names only as keys: camelCase in JS, the CLI's document through reportDocument", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "er-rich-"));
+  const profile = join(dir, "profile.json");
+  execFileSync(bin, ["profile", fixture("digits-v1/train.csv"), "--out", profile], { stdio: ["ignore", "ignore", "inherit"] });
+  const want = cli(["--model", fixture("digits-v1/model.onnx"), "--card", fixture("digits-v1/card.json"),
+    "--against", fixture("digits-v2/model.onnx"), "--against-card", fixture("digits-v2/card.json"),
+    "--data", fixture("digits-v1/test.csv"), "--slice", "pixel_0_2", "--profile", profile, "--gate", "accuracy>=0.5"]);
+  const load = (d) => pkg.Model.fromBytes(readFileSync(fixture(`${d}/model.onnx`)), readJson(`tests/fixtures/models/${d}/card.json`));
+  const report = await load("digits-v1").compare(load("digits-v2"), readFileSync(fixture("digits-v1/test.csv")), {
+    slices: ["pixel_0_2"], profile: readFileSync(profile, "utf8"), gates: [{ metric: "accuracy", min: 0.5 }],
+  });
+  const keys = new Set();
+  const walk = (v) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) { keys.add(k); walk(x); }
+  };
+  walk(report);
+  // Column names (pixel_0_2), labels and slice values appear only as values.
+  assert.ok(report.slices.length === 1 && report.drift.columns.length > 0 && report.gates && report.comparison);
+  assert.deepEqual([...keys].filter((k) => !/^[a-z][a-zA-Z0-9]*(_[0-9][a-zA-Z0-9]*)*$/.test(k)), []);
+  assert.ok(keys.has("rowsUsed") && keys.has("datasetDrift") && !keys.has("rows_used"));
+  const got = pkg.reportDocument(report);
+  delete got.runtime;
+  delete want.runtime;
+  assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort());
+  assert.deepEqual(got.drift, want.drift);
+  assert.deepEqual(got.slices.map((s) => [s.column, s.slices.length]), want.slices.map((s) => [s.column, s.slices.length]));
+  assertClose(got, want, 1e-6);
+});
+
+test("names from the data (columns, classes, slice values) stay values: no report key is made from them", () => {
+  const dir = mkdtempSync(join(tmpdir(), "er-names-"));
+  const rows = ["true_label,p_cat_a,p_cat_b,home_region,size_cm"];
+  for (let i = 0; i < 300; i++) {
+    const p = ((i * 7919) % 1000) / 1000;
+    rows.push(`${(i * 31) % 3 === 0 ? "cat_b" : "cat_a"},${(1 - p).toFixed(3)},${p.toFixed(3)},${["north_side", "south_side"][i % 2]},${i % 17}`);
+  }
+  const csv = rows.join("\n") + "\n";
+  const file = join(dir, "preds.csv");
+  writeFileSync(file, csv);
+  const profile = join(dir, "profile.json");
+  execFileSync(bin, ["profile", file, "--out", profile], { stdio: ["ignore", "ignore", "inherit"] });
+  const options = { label: "true_label", proba: ["p_cat_a", "p_cat_b"], classes: ["cat_a", "cat_b"], slices: ["home_region"], profile: readFileSync(profile, "utf8") };
+  const report = pkg.evaluatePredictions(csv, options);
+  const keys = new Set();
+  const values = new Set();
+  const walk = (v) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) { keys.add(k); walk(x); }
+    else if (typeof v === "string") values.add(v);
+  };
+  walk(report);
+  for (const name of ["true_label", "cat_a", "home_region", "north_side", "p_cat_a"]) {
+    assert.ok(values.has(name), `${name} is in the report as a value`);
+    assert.ok(!keys.has(name) && !keys.has(name.replace(/_([a-z])/g, (_, c) => c.toUpperCase())), `${name} became a key`);
+  }
+  const want = cli(["--predictions", file, "--label", "true_label", "--proba", "p_cat_a,p_cat_b", "--classes", "cat_a,cat_b",
+    "--slice", "home_region", "--profile", profile]);
+  const got = pkg.reportDocument(report);
+  delete got.runtime;
+  delete want.runtime;
+  assert.deepEqual(got, want);
+});
