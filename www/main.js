@@ -257,6 +257,7 @@ async function loadModel(ref) {
       ...(i.offline ? [el("dt", {}, "Offline"), el("dd", {}, "served from the cache while the registry is unreachable")] : []));
     setupTry();
     setupEvaluate();
+    ctl.done();
     await showCache();
   } catch (err) {
     if (ctl.superseded()) return; // another load took over the panel
@@ -268,6 +269,8 @@ async function loadModel(ref) {
       $("load-text").replaceChildren(el("span", { class: "error", id: "load-error" }, explain(err),
         err?.code ? el("code", { class: "code" }, err.code) : null));
     }
+    // The outcome is shown: the Cancel button goes with it, before the cache table is read.
+    ctl.done();
     await showCache();
   } finally {
     ctl.done();
