@@ -192,6 +192,18 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// The `Retry` event of `phase` for a fetcher's [`FetchEvent::Retry`].
+    pub fn retried(phase: Phase, event: &FetchEvent, total: u64, source: Source) -> Self {
+        let FetchEvent::Retry {
+            attempt, delay_ms, ..
+        } = event;
+        Progress {
+            attempt: *attempt,
+            delay_ms: *delay_ms,
+            ..Progress::new(phase, Status::Retry, 0, total, source)
+        }
+    }
+
     /// An event with no retry information.
     pub fn new(phase: Phase, status: Status, loaded: u64, total: u64, source: Source) -> Self {
         Progress {
@@ -331,17 +343,10 @@ impl<F: Fetch> Fetch for Observed<F> {
             sink(c)
         };
         let retried = |e: &FetchEvent| {
-            let FetchEvent::Retry {
-                attempt, delay_ms, ..
-            } = e;
             hook(
-                &Progress {
-                    attempt: *attempt,
-                    delay_ms: *delay_ms,
-                    ..event(Status::Retry, 0)
-                },
+                &Progress::retried(Phase::Metadata, e, 0, Source::Network),
                 file,
-            );
+            )
         };
         let result = self
             .inner
@@ -989,15 +994,8 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         };
         report(Status::Initiate, 0);
         let retried = |e: &FetchEvent| {
-            let FetchEvent::Retry {
-                attempt, delay_ms, ..
-            } = e;
             if let Some(p) = opts.progress {
-                p(&Progress {
-                    attempt: *attempt,
-                    delay_ms: *delay_ms,
-                    ..Progress::new(Phase::Download, Status::Retry, 0, length, source)
-                });
+                p(&Progress::retried(Phase::Download, e, length, source));
             }
         };
         let result = {

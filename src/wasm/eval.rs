@@ -300,11 +300,7 @@ pub(crate) fn run_evaluation(
             );
         }
     }
-    let report = run
-        .finish(&mut timer, now_iso(), runtime_name())
-        .map_err(|e| js_error(&e))?;
-    report_progress_final(&on_progress, &report, data.len());
-    report_to_js(&report)
+    finish_evaluation(run, &on_progress, data.len())
 }
 
 /// The chunk size of [`run_evaluation_async`]: small enough that one chunk's inference
@@ -358,10 +354,19 @@ pub(crate) async fn run_evaluation_async(
             return Err(aborted());
         }
     }
+    finish_evaluation(run, &on_progress, data.len())
+}
+
+/// Ends an evaluation: the report, the last progress event, the report as JS.
+fn finish_evaluation(
+    run: Evaluation,
+    on_progress: &Option<Function>,
+    total: usize,
+) -> JsResult<JsValue> {
     let report = run
-        .finish(&mut timer, now_iso(), runtime_name())
+        .finish(&mut now_ms, now_iso(), runtime_name())
         .map_err(|e| js_error(&e))?;
-    report_progress_final(&on_progress, &report, data.len());
+    report_progress_final(on_progress, &report, total);
     report_to_js(&report)
 }
 
