@@ -2,8 +2,10 @@
 import type {
   CacheEntry, CacheUsage, CallOptions, ClearOptions, EvalOptions, EvalReport, FetchModelResult,
   GateReport, LoadOptions, ModelCard, ModelCardSchema, ModelInfo, PrefetchResult, RefreshResult,
-  RegistryOptions, Resolution, Tensor, TensorInput, TensorSpec,
+  RegistryOptions, Resolution, ResolveOptions, Tensor, TensorInput, TensorSpec,
 } from "./edge_registry.js";
+import type { AttestationStatementOptions, DsseEnvelope, VerifiedAttestation } from "./edge_registry.js";
+import type { AttestationVerifyKeys } from "./attest.js";
 
 /** What a model in the worker is: its schema, card and digest; for a registry load also where
  * its bytes came from and the load time. */
@@ -17,6 +19,9 @@ export interface WorkerModelInfo {
   /** Registry loads: the fields of `fetchModel`'s result, without the bytes. */
   name?: string; version?: string; alias?: string | null; path?: string; length?: number;
   source?: FetchModelResult["source"]; offline?: boolean; expired?: boolean; cacheRepaired?: boolean;
+  /** The alias's staged rollout and this client's place in it (with `rollback` when a gated
+   * candidate failed on this device). */
+  rollout?: FetchModelResult["rollout"];
   /** The gate check of `load(ref, { verifyGate: true })`. */
   gates?: GateReport | null;
 }
@@ -34,6 +39,12 @@ export declare class ModelWorker {
   version(): Promise<string>;
   /** How many times the worker re-created its WebAssembly instance. */
   resets(): Promise<number>;
+  /** Signs an evaluation report as an attestation (attest.js `createAttestation`) in the worker. */
+  createAttestation(report: EvalReport | object, keyPair: CryptoKeyPair, options?: AttestationStatementOptions): Promise<DsseEnvelope>;
+  /** Verifies an attestation (attest.js `verifyAttestation`) in the worker; `registry` checks
+   * the model subjects against that registry's signed versions. */
+  verifyAttestation(envelope: DsseEnvelope | string | Uint8Array, keys: AttestationVerifyKeys,
+    options?: { threshold?: number; registry?: WorkerRegistry }): Promise<VerifiedAttestation>;
   /** Stops the worker; pending calls reject with WORKER_FAILED. */
   terminate(): void;
 }
@@ -42,9 +53,11 @@ export declare class ModelWorker {
  * `signal` rejects at once with its reason and stops the work in the worker). */
 export declare class WorkerRegistry {
   readonly cacheKind: string;
+  /** The id staged rollouts bucket this client by. */
+  readonly clientId: string | null;
   refresh(options?: CallOptions): Promise<RefreshResult>;
   models(): Promise<ModelInfo[]>;
-  resolve(reference: string): Promise<Resolution>;
+  resolve(reference: string, options?: ResolveOptions): Promise<Resolution>;
   /** The verified bytes (moved from the worker) and where they came from. */
   fetchModel(reference: string, options?: CallOptions): Promise<FetchModelResult>;
   /** Another verified file of a model version (for example `eval.csv`). */

@@ -145,6 +145,20 @@ export class ModelWorker {
     return new WorkerRegistry(this, info);
   }
 
+  /** Signs an evaluation report as an attestation in the worker (`createAttestation` of
+   * attest.js) with a WebCrypto ECDSA P-256 CryptoKeyPair (`generateAttestationKey()`; it is
+   * structured-cloned, and a non-extractable key stays non-extractable). */
+  createAttestation(report, keyPair, options) {
+    return this.call("createAttestation", { report, keyPair, options });
+  }
+
+  /** `verifyAttestation` of attest.js in the worker; `{ registry }` (a WorkerRegistry of this
+   * worker) also checks that the model subjects are versions the registry signs. */
+  verifyAttestation(envelope, keys, options = {}) {
+    const { registry, ...rest } = options ?? {};
+    return this.call("verifyAttestation", { handle: registry?.handle, envelope, keys, options: rest });
+  }
+
   /** Stops the worker; pending calls reject. */
   terminate() {
     this.terminated = true;
@@ -165,10 +179,12 @@ function split(options = {}) {
 /** A registry living in the worker: the `Registry` API (the same calls, options and shapes;
  * `models` and `resolve` are asynchronous here). */
 export class WorkerRegistry {
-  constructor(worker, { handle, cacheKind }) {
+  constructor(worker, { handle, cacheKind, clientId }) {
     this.worker = worker;
     this.handle = handle;
     this.cacheKind = cacheKind;
+    /** The id staged rollouts bucket this client by (as `Registry.clientId`). */
+    this.clientId = clientId;
     const generation = worker.generation;
     this.generation = generation;
     const op = (name) => (reference, options) => {
@@ -197,8 +213,9 @@ export class WorkerRegistry {
     return this.#call("models", {});
   }
 
-  resolve(reference) {
-    return this.#call("resolve", { reference });
+  /** As `Registry.resolve` (`{ clientId }`). */
+  resolve(reference, options) {
+    return this.#call("resolve", { reference }, options);
   }
 
   /** As `Registry.fetchModel`: the verified bytes (moved from the worker) and where they came from. */
@@ -211,9 +228,10 @@ export class WorkerRegistry {
     return this.#call("fetchFile", { reference, file }, options);
   }
 
-  /** As `Registry.load` (`{ onProgress, signal, verifyGate }`): resolves to a WorkerModel whose
-   * `info` says where the bytes came from (`source`, `sha256`, `offline`, `expired`), the
-   * engine's `loadMs`, and `gates` when checked. */
+  /** As `Registry.load` (`{ onProgress, signal, verifyGate, clientId }`): resolves to a
+   * WorkerModel whose `info` says where the bytes came from (`source`, `sha256`, `offline`,
+   * `expired`), the engine's `loadMs`, `gates` when checked, and `rollout` (with `rollback`
+   * when a gated rollout's candidate failed here; `onRollback` does not cross to the worker). */
   async load(reference, options) {
     const info = await this.#call("loadFromRegistry", { reference }, options);
     return new WorkerModel(this.worker, info);

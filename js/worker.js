@@ -10,6 +10,7 @@
 // on their next use; the worker itself, its handles and IndexedDB caches carry on.
 import { loadResilient } from "./resilient.js";
 import { EdgeRegistryError } from "./errors.js";
+import * as attest from "./attest.js";
 
 let lib;
 const ready = loadResilient().then((l) => {
@@ -124,19 +125,25 @@ const handlers = {
     return [true];
   },
 
+  // Attestations (attest.js): the key pair is structured-cloned in (a non-extractable key
+  // stays non-extractable), and a registry handle checks the model subjects.
+  createAttestation: async ({ report, keyPair, options }) => [await attest.createAttestation(report, keyPair, options)],
+  verifyAttestation: async ({ handle, envelope, keys, options }) =>
+    [await attest.verifyAttestation(envelope, keys, { ...options, registry: handle === undefined ? undefined : get(handle) })],
+
   // Registries.
   openRegistry: async ({ options }) => {
     const registry = await lib.Registry.open(options);
-    return [{ handle: keep(registry), cacheKind: registry.cacheKind }];
+    return [{ handle: keep(registry), cacheKind: registry.cacheKind, clientId: registry.clientId }];
   },
   refresh: async ({ handle }, progress, signal) => [await get(handle).refresh({ onProgress: progress, signal })],
   models: ({ handle }) => [get(handle).models()],
-  resolve: ({ handle, reference }) => [get(handle).resolve(reference)],
+  resolve: ({ handle, reference, clientId }) => [get(handle).resolve(reference, clientId === undefined ? undefined : { clientId })],
   fetchModel: async ({ handle, reference }, progress, signal) => {
     const fetched = await get(handle).fetchModel(reference, { onProgress: progress, signal });
     return [fetched, [fetched.bytes.buffer]];
   },
-  loadFromRegistry: async ({ handle, reference, verifyGate }, progress, signal) => {
+  loadFromRegistry: async ({ handle, reference, verifyGate, clientId }, progress, signal) => {
     const registry = get(handle);
     // The engine's load time, from the compile phase's events.
     let compileStart, loadMs;
@@ -145,7 +152,7 @@ const handlers = {
       if (p.phase === "compile" && p.status === "done") loadMs = performance.now() - compileStart;
       progress(p);
     };
-    const model = await registry.load(reference, { onProgress, signal, verifyGate });
+    const model = await registry.load(reference, { onProgress, signal, verifyGate, clientId });
     return [loaded(model, { ...model.fetched, loadMs })];
   },
   compareInRegistry: async ({ handle, champion, challenger, data, options }, progress, signal) => {

@@ -24,6 +24,7 @@
 )]
 
 pub mod app;
+pub mod attest;
 pub mod catalogue;
 pub mod clock;
 pub mod digest;

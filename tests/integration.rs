@@ -8,6 +8,13 @@
 #[path = "common/mod.rs"]
 mod common;
 
+#[path = "attest.rs"]
+mod attest;
+
+#[cfg(feature = "cli")]
+#[path = "attest_cli.rs"]
+mod attest_cli;
+
 #[cfg(feature = "cli")]
 #[path = "cli_run.rs"]
 mod cli_run;
@@ -17,6 +24,9 @@ mod digest;
 
 #[path = "engine.rs"]
 mod engine;
+
+#[path = "eval_fleet.rs"]
+mod eval_fleet;
 
 #[path = "eval_models.rs"]
 mod eval_models;

@@ -910,6 +910,137 @@ everywhere_async! {
         assert_eq!((bytes.as_slice(), f.source), (fx::DIGITS_2, Source::Network));
     }
 
+    async fn a_rollout_buckets_clients_stickily_and_advances_by_date() {
+        let fetch = server("rollout", &fx::rollout());
+        let store = Rc::new(MemoryStore::new());
+        let clock = clock();
+        let mut cfg = config("rollout");
+        cfg.new_client_id = Some("device-a".into());
+        let reg = open(cfg.clone(), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        reg.refresh().await.unwrap();
+        assert_eq!(reg.client_id(), Some("device-a"));
+        // The id is kept: a later session with another fresh id keeps the first.
+        cfg.new_client_id = Some("device-b".into());
+        let again = open(cfg.clone(), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        assert_eq!(again.client_id(), Some("device-a"));
+        let mine = reg.resolve("digits@canary").unwrap();
+        assert_eq!(again.resolve("digits@canary").unwrap().model.version, mine.model.version);
+        // The app's id wins over the stored one.
+        cfg.client_id = Some("user-42".into());
+        let app_id = open(cfg, Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        assert_eq!(app_id.client_id(), Some("user-42"));
+        // A malformed id another writer left in the store is replaced by a fresh one.
+        let foreign = Rc::new(MemoryStore::new());
+        view(Rc::clone(&foreign), "rollout").put("client-id", b"bad\x00id").await.unwrap();
+        let mut cfg = config("rollout");
+        cfg.new_client_id = Some("device-c".into());
+        let fixed = open(cfg, Rc::clone(&fetch), Rc::clone(&foreign), &clock).await;
+        assert_eq!(fixed.client_id(), Some("device-c"));
+        assert_eq!(view(foreign, "rollout").get("client-id").await.unwrap().as_deref(), Some(&b"device-c"[..]));
+
+        // Stage 1 (50 %): 400 ids split near half and half (5 standard deviations: 0.125).
+        let share = |reg: &Reg<Rc<MemoryFetch>, Rc<MemoryStore>>| {
+            (0..400)
+                .filter(|i| {
+                    let r = reg.resolve_as("digits@canary", Some(&format!("id-{i}"))).unwrap();
+                    let c = r.rollout.unwrap();
+                    assert_eq!(c.chosen, r.model.version);
+                    r.model.version == "2"
+                })
+                .count() as f64
+                / 400.0
+        };
+        let half = share(&reg);
+        assert!((half - 0.5).abs() < 0.125, "{half}");
+        // Sticky: the same ids, the same versions.
+        assert_eq!(share(&reg), half);
+        // Exact versions never go through a rollout; nor does a client without an id.
+        assert_eq!(reg.resolve_as("digits@1", Some("id-1")).unwrap().rollout, None);
+        // Stage 2 by date: everyone on 2. Before stage 1: everyone on 1.
+        clock.set(fx::ROLLOUT_STAGE_2);
+        assert_eq!(share(&reg), 1.0);
+        clock.set(fx::ROLLOUT_STAGE_1 - 1);
+        assert_eq!(share(&reg), 0.0);
+        let r = reg.resolve_as("digits@canary", Some("x")).unwrap();
+        assert_eq!(r.rollout.unwrap().stage, None);
+        clock.set(fx::NOW);
+        // What the registry without a rollout gives is the alias's version, unchanged.
+        let plain = server("good", &good());
+        let old = open(config("good"), plain, MemoryStore::new(), &clock).await;
+        old.refresh().await.unwrap();
+        assert_eq!(old.resolve("digits@production").unwrap().rollout, None);
+    }
+
+    async fn a_gated_candidate_that_fails_on_the_device_rolls_back_to_the_baseline() {
+        let fetch = server("rollout", &fx::rollout());
+        let store = Rc::new(MemoryStore::new());
+        let clock = clock();
+        let reg = open(config("rollout"), Rc::clone(&fetch), Rc::clone(&store), &clock).await;
+        reg.refresh().await.unwrap();
+        // A client the rollout sends to the candidate.
+        let id = (0..100)
+            .map(|i| format!("id-{i}"))
+            .find(|id| reg.resolve_as("digits@production", Some(id)).unwrap().model.version == "2")
+            .unwrap();
+        let heard = RefCell::new(Vec::new());
+        let on_rollback = |c: &edge_registry::catalogue::RolloutChoice| heard.borrow_mut().push(c.clone());
+        let opts = LoadOptions { client_id: Some(&id), on_rollback: Some(&on_rollback), ..LoadOptions::default() };
+        let l = app::load(&reg, "digits@production", opts).await.unwrap();
+        assert_eq!(l.fetched.version, "1", "back on the baseline");
+        assert_eq!(l.fetched.sha256, sha(fx::DIGITS_1));
+        let choice = l.fetched.rollout.clone().unwrap();
+        let rb = choice.rollback.clone().unwrap();
+        assert_eq!((choice.chosen.as_str(), rb.from.as_str(), rb.code.as_str()), ("1", "2", "GATE_FAILED"));
+        assert!(rb.reason.contains("accuracy") && !rb.remembered, "{rb:?}");
+        assert_eq!(heard.borrow().len(), 1);
+        // Remembered: the candidate is not downloaded or checked again.
+        fetch.clear_requests();
+        let l = app::load(&reg, "digits@production", opts).await.unwrap();
+        assert_eq!(l.fetched.version, "1");
+        assert!(l.fetched.rollout.unwrap().rollback.unwrap().remembered);
+        assert!(!target_requests(&fetch).iter().any(|u| u.contains("/2/")), "{:?}", fetch.requests());
+        // Without a gate the same client runs the candidate.
+        let l = app::load(&reg, "digits@canary", opts).await.unwrap();
+        assert_eq!(l.fetched.version, "2");
+        assert_eq!(l.fetched.rollout.unwrap().rollback, None);
+        assert_eq!(heard.borrow().len(), 2);
+        // A record another writer put in the store can only keep a client on the baseline; a
+        // malformed one is ignored (the candidate is checked, fails and is recorded anew).
+        let other = (0..200)
+            .map(|i| format!("other-{i}"))
+            .find(|id| reg.resolve_as("digits@production", Some(id)).unwrap().model.version == "2")
+            .unwrap();
+        let ns = view(Rc::clone(&store), "rollout");
+        ns.put(&format!("rollback/{}", sha(fx::DIGITS_2)), b"{not json").await.unwrap();
+        let opts = LoadOptions { client_id: Some(&other), ..LoadOptions::default() };
+        let l = app::load(&reg, "digits@production", opts).await.unwrap();
+        let rb = l.fetched.rollout.unwrap().rollback.unwrap();
+        assert_eq!((l.fetched.version.as_str(), rb.remembered), ("1", false));
+        // A client on the baseline by its bucket loads it with no gate check and no rollback.
+        let base = (0..100)
+            .map(|i| format!("id-{i}"))
+            .find(|id| reg.resolve_as("digits@production", Some(id)).unwrap().model.version == "1")
+            .unwrap();
+        let opts = LoadOptions { client_id: Some(&base), ..LoadOptions::default() };
+        let l = app::load(&reg, "digits@production", opts).await.unwrap();
+        assert_eq!((l.fetched.version.as_str(), l.gates.is_none()), ("1", true));
+        assert_eq!(l.fetched.rollout.unwrap().rollback, None);
+    }
+
+    async fn a_tampered_rollout_document_is_refused_like_any_target() {
+        let mut p = fx::rollout();
+        let forged = fx::ROLLOUT_ALIASES.replace(r#""1": 50, "2": 50"#, r#""2": 100"#);
+        fx::replace_served(&mut p, "models/digits/aliases.json", fx::ROLLOUT_ALIASES.as_bytes(), forged.into_bytes());
+        let fetch = server("rollout", &p);
+        let reg = open(config("rollout"), fetch, MemoryStore::new(), &clock()).await;
+        reg.refresh().await.unwrap();
+        assert_eq!(code(reg.resolve_as("digits@canary", Some("x"))), "ALIASES_UNAVAILABLE");
+        assert_eq!(code(reg.resolve("digits")), "ALIASES_UNAVAILABLE");
+        assert_eq!(reg.resolve("digits@2").unwrap().model.version, "2");
+        let cat = reg.catalogue().unwrap();
+        assert!(cat.problems.iter().any(|p| p.contains("aliases.json")), "{:?}", cat.problems);
+    }
+
     async fn load_checks_the_model_against_its_card() {
         let mut b = fx::good_builder();
         let mut wrong = fx::card(include_str!("fixtures/models/digits-v1/card.json"));

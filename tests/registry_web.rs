@@ -733,12 +733,15 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
     let digits = models.iter().find(|m| prop(m, "name") == "digits").unwrap();
     assert_eq!(prop(&prop(&digits, "aliases"), "production"), "1");
     assert_eq!(prop(&digits, "latest"), "2");
-    let res = reg.resolve("digits").unwrap();
+    let res = reg.resolve("digits", JsValue::UNDEFINED).unwrap();
     assert_eq!(
         (prop(&res, "version"), prop(&res, "alias")),
         ("1".into(), "production".into())
     );
-    assert_eq!(err_code(&reg.resolve("no such").unwrap_err()), "BAD_REF");
+    assert_eq!(
+        err_code(&reg.resolve("no such", JsValue::UNDEFINED).unwrap_err()),
+        "BAD_REF"
+    );
 
     let events = Rc::new(RefCell::new(Vec::<(f64, f64, String)>::new()));
     let ev = Rc::clone(&events);
@@ -777,7 +780,9 @@ async fn js_api_open_refresh_models_resolve_fetch_and_cache() {
     );
     assert_eq!(
         prop(&p, "file"),
-        reg.resolve("digits@2").map(|r| prop(&r, "path")).unwrap()
+        reg.resolve("digits@2", JsValue::UNDEFINED)
+            .map(|r| prop(&r, "path"))
+            .unwrap()
     );
     let f = call(reg.fetch_model("digits@2".into(), Some(opts.unchecked_into())))
         .await

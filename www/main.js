@@ -7,6 +7,7 @@
 import { ModelWorker } from "./pkg/model-worker.js";
 import { EdgeRegistryError } from "./pkg/errors.js";
 import { reportDocument } from "./pkg/report.js";
+import { generateAttestationKey } from "./pkg/attest.js";
 import { wasmFile } from "./pkg/edge_registry.js";
 import { $, el, explain, fmtBytes, fmtNum, fmtTime, table } from "./ui.js";
 import { confusionHeatmap, reliabilityDiagram } from "./charts.js";
@@ -127,6 +128,7 @@ async function connect(input) {
     showTrust(r, rootDoc);
     state.catalogue = await state.registry.models();
     showModels();
+    await showRollouts();
     await showCache();
   } catch (err) {
     setState(trust, "error", `Not verified: ${explain(err)}`);
@@ -175,6 +177,39 @@ function showModels() {
         " ", el("span", { class: "muted" }, `${fmtBytes(v.length)}, signed by ${v.role}`)))),
       cardDetails(card));
   }));
+}
+
+const REASONS = {
+  bucket: "by its bucket", not_started: "the rollout has not started", no_client_id: "no client id",
+  client_too_old: "this app is older than the rollout's minimum", unknown_rules: "the rollout has rules this client does not know",
+  not_signed: "the bucket's version is not signed",
+};
+
+/** Each alias under a staged rollout: its stages, and this device's bucket and version. */
+async function showRollouts() {
+  const list = $("rollout-list");
+  $("client-id").textContent = `This browser's client id: ${state.registry.clientId ?? "none"} (random, kept in its cache store).`;
+  const cards = [];
+  for (const m of state.catalogue) {
+    for (const [alias, r] of Object.entries(m.rollouts ?? {})) {
+      const ref = `${m.name}@${alias}`;
+      const c = (await state.registry.resolve(ref)).rollout;
+      const share = (w) => {
+        const total = Object.values(w).reduce((a, b) => a + b, 0);
+        return `${fmtNum((100 * (w[r.to] ?? 0)) / total)} %`;
+      };
+      cards.push(el("article", { class: "card", "data-rollout": ref },
+        el("h3", {}, ref),
+        el("p", {}, `${c.baseline} → ${c.to}: ${c.stage === null ? "not started" : `stage ${c.stage + 1} of ${c.stages}`}` +
+          `${c.paused ? ", paused" : ""}${c.gate ? ", gated on the device" : ""}`),
+        el("p", { class: "rollout-choice" }, "This device: bucket ", el("code", {}, c.bucket ?? "–"),
+          ` → version ${c.chosen} (${REASONS[c.reason] ?? c.reason})`),
+        el("ol", { class: "stages" }, r.stages.map((s, i) => el("li", i === c.stage ? { class: "active" } : {},
+          `${share(s.weights)} on ${r.to} from ${s.start ?? "when the publisher advances it"}`))),
+        el("button", { type: "button", class: "load", "data-ref": ref, onclick: () => loadModel(ref) }, `Load ${ref}`)));
+    }
+  }
+  list.replaceChildren(...(cards.length ? cards : [el("p", { class: "muted" }, "No alias of this registry is under a staged rollout.")]));
 }
 
 function cardDetails(card) {
@@ -254,6 +289,9 @@ async function loadModel(ref) {
       el("dt", {}, "Verified sha256"), el("dd", { id: "load-sha" }, el("code", {}, i.sha256)),
       el("dt", {}, "Target"), el("dd", {}, el("code", {}, i.path)),
       el("dt", {}, "Engine load"), el("dd", {}, `${i.loadMs.toFixed(1)} ms (parse + optimise)`),
+      ...(i.rollout ? [el("dt", {}, "Rollout"), el("dd", { id: "load-rollout" }, i.rollout.rollback
+        ? `${i.rollout.alias}: version ${i.rollout.rollback.from} failed on this device (${i.rollout.rollback.code}); fell back to ${i.rollout.baseline}`
+        : `${i.rollout.alias}: version ${i.rollout.chosen} for this device (bucket ${i.rollout.bucket ?? "–"})`)] : []),
       ...(i.offline ? [el("dt", {}, "Offline"), el("dd", {}, "served from the cache while the registry is unreachable")] : []));
     setupTry();
     setupEvaluate();
@@ -666,6 +704,41 @@ $("eval-download").addEventListener("click", () => {
   document.body.append(a);
   a.click();
   a.remove();
+});
+
+// ---------------------------------------------------------------- attestations
+
+/** This page's attestation key: made once per visit, non-extractable (only its public half
+ * can be exported, for whoever verifies). */
+let attestationKey = null;
+
+$("eval-attest").addEventListener("click", async () => {
+  if (!state.report) return;
+  const out = $("attestation");
+  out.replaceChildren(el("dt", {}, "Status"), el("dd", {}, "signing…"));
+  try {
+    attestationKey ??= await generateAttestationKey();
+    const envelope = await state.worker.createAttestation(state.report, attestationKey);
+    const verified = await state.worker.verifyAttestation(envelope, attestationKey.publicKey, { registry: state.registry });
+    const jwk = await crypto.subtle.exportKey("jwk", attestationKey.publicKey);
+    const subject = (s) => `${s.role ?? "subject"} ${s.name}: sha256 ${String(s.sha256 ?? "").slice(0, 16)}…`;
+    out.replaceChildren(
+      el("dt", {}, "Status"), el("dd", { id: "attest-status" }, `verified: the signature of key ${verified.keyids[0].slice(0, 16)}…, and ` +
+        `${verified.models?.length ? `${verified.models.map((m) => `${m.name}@${m.version}`).join(", ")} is signed by the registry` : "no model subject"}`),
+      el("dt", {}, "Subjects"), el("dd", {}, verified.subjects.map((s) => el("div", {}, subject(s)))),
+      el("dt", {}, "Predicate"), el("dd", {}, el("code", {}, verified.predicateType)),
+      el("dt", {}, "Envelope"), el("dd", {}, `${envelope.payloadType}, ${envelope.signatures.length} signature, ${fmtBytes(envelope.payload.length)} of base64`));
+    const link = (id, body) => {
+      const a = $(id);
+      if (a.href) URL.revokeObjectURL(a.href);
+      a.href = URL.createObjectURL(new Blob([JSON.stringify(body, null, 2)], { type: "application/json" }));
+      a.hidden = false;
+    };
+    link("attest-download", envelope);
+    link("attest-key-download", jwk);
+  } catch (err) {
+    out.replaceChildren(el("dt", {}, "Status"), el("dd", { class: "error", id: "attest-status" }, explain(err)));
+  }
 });
 
 // ---------------------------------------------------------------- check an ONNX file

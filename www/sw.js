@@ -17,7 +17,7 @@ const SHELL = [
   "./", "index.html", "style.css", "main.js", "ui.js", "charts.js", "draw.js", "csv.js", "data.js",
   "demo-worker.js", "demo-hooks.js", "check-worker.js",
   "pkg/edge_registry.js", "pkg/model-worker.js", "pkg/worker.js", "pkg/resilient.js", "pkg/tensor.js",
-  "pkg/errors.js", "pkg/report.js",
+  "pkg/errors.js", "pkg/report.js", "pkg/attest.js",
 ];
 const shellPaths = new Set(SHELL.map((p) => new URL(p, scope).pathname));
 const index = new URL("./", scope).href;

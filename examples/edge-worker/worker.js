@@ -4,7 +4,7 @@
 //
 //   GET  /models                         the catalogue: versions, aliases, cards
 //   POST /predict/<name>[@alias|version] {"inputs": {"input": {"data": [...], "shape": [1, 64]}}}
-//                                        -> {"model", "version", "sha256", "outputs": {...}}
+//                                        -> {"model", "version", "sha256", "rollout", "outputs"}
 //   POST /evaluate/<ref>                 a labelled batch: CSV (text/csv), a JSON array of rows,
 //                                        or {"rows": [...], "options": {"slices": [...], ...}}
 //                                        -> the evaluation report
@@ -15,6 +15,12 @@
 // trusted (bad signature, rollback, hash mismatch, expired metadata), 503 while it is
 // unreachable with nothing verified to serve, 500 for a crash (the WebAssembly instance is
 // re-created and the next request works).
+//
+// Staged rollouts: an alias under a signed rollout sends each caller to the version of its
+// bucket, by the same rule as every client of the library: the caller's id is the
+// `x-client-id` header, else the `er_client` cookie, else a new random id set as that cookie,
+// so a browser keeps its version from request to request. `rollout` in the answer says which
+// stage and bucket.
 //
 // Bindings (see config.capnp): REGISTRY_URL, TRUSTED_ROOT (the pinned root.json, text),
 // REFRESH_SECONDS (default 60), CACHE ("memory", default, or "cache-api": verified artifacts in
@@ -174,10 +180,29 @@ async function ensureFresh(s, ctx) {
   });
 }
 
-/** The verified model for `ref`, from memory or loaded (fetched, verified, built) once. */
-async function modelFor(s, ctx, ref) {
+const CLIENT_COOKIE = "er_client";
+
+/** Who asks, for staged rollouts: the `x-client-id` header, the cookie, or a new id. */
+function clientOf(request) {
+  const header = request.headers.get("x-client-id");
+  if (header !== null) return { id: header, fresh: false }; // checked by resolve (INVALID_ARGUMENT)
+  const cookie = request.headers.get("cookie") ?? "";
+  const m = cookie.match(/(?:^|;\s*)er_client=([A-Za-z0-9_-]{1,128})(?:;|$)/);
+  if (m) return { id: m[1], fresh: false };
+  return { id: crypto.randomUUID(), fresh: true };
+}
+
+function clientCookie(client) {
+  return client.fresh
+    ? { "set-cookie": `${CLIENT_COOKIE}=${client.id}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=Lax` }
+    : {};
+}
+
+/** The verified model `ref` resolves to for `clientId`, from memory or loaded (fetched,
+ * verified, built) once. */
+async function modelFor(s, ctx, ref, clientId) {
   const reg = await ensureFresh(s, ctx);
-  const r = reg.resolve(ref); // throws MODEL_NOT_FOUND / BAD_REF
+  const r = reg.resolve(ref, { clientId }); // throws MODEL_NOT_FOUND / BAD_REF
   const key = `${r.name}@${r.version}`;
   const held = () => {
     const m = s.models.get(key);
@@ -187,7 +212,7 @@ async function modelFor(s, ctx, ref) {
     }
     return null;
   };
-  return held() ?? exclusive(s, ctx, async () => {
+  const entry = held() ?? await exclusive(s, ctx, async () => {
     const again = held(); // loaded while this request waited
     if (again) return again;
     const file = await reg.fetchModel(key);
@@ -203,6 +228,7 @@ async function modelFor(s, ctx, ref) {
     }
     return entry;
   });
+  return { ...entry, rollout: r.rollout };
 }
 
 async function readBody(request, s) {
@@ -242,13 +268,15 @@ async function predict(request, s, ctx, ref) {
   if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) {
     throw new HttpError(400, "BAD_REQUEST", 'the body must be {"inputs": {"<input name>": {"data": [...], "shape": [...]}}}');
   }
-  const m = await modelFor(s, ctx, ref);
+  const client = clientOf(request);
+  const m = await modelFor(s, ctx, ref, client.id);
   const t0 = performance.now();
   const outputs = m.model.runSync(inputs);
   const out = {};
   for (const [name, t] of Object.entries(outputs)) out[name] = tensorJson(t);
-  return json({ model: m.name, version: m.version, sha256: m.sha256, outputs: out }, 200, {
+  return json({ model: m.name, version: m.version, sha256: m.sha256, rollout: m.rollout, outputs: out }, 200, {
     "server-timing": `run;dur=${(performance.now() - t0).toFixed(3)}`,
+    ...clientCookie(client),
   });
 }
 
@@ -272,9 +300,10 @@ async function evaluate(request, s, ctx, ref) {
     options.format = "json";
     for (const k of EVAL_OPTIONS) if (body?.options?.[k] !== undefined) options[k] = body.options[k];
   }
-  const m = await modelFor(s, ctx, ref);
+  const client = clientOf(request);
+  const m = await modelFor(s, ctx, ref, client.id);
   const report = await m.model.evaluate(data, options);
-  return json({ model: m.name, version: m.version, sha256: m.sha256, report });
+  return json({ model: m.name, version: m.version, sha256: m.sha256, rollout: m.rollout, report }, 200, clientCookie(client));
 }
 
 async function models(s, ctx) {

@@ -7,9 +7,10 @@
 use serde_json::Value;
 
 use super::AppError;
-use crate::catalogue::{ModelCard, EVAL_SET_FILE};
+use crate::catalogue::{ModelCard, RolledBack, RolloutChoice, EVAL_SET_FILE};
 use crate::clock::Clock;
 use crate::engine::{Model, ModelPredictor, ModelSchema};
+use crate::error::{Code, ErrorCode};
 use crate::eval::gates::GateReport;
 use crate::eval::{evaluate_model, DataFormat, EvalError, ModelIdentity, ReportContext};
 use crate::fetch::Fetch;
@@ -30,6 +31,11 @@ pub struct LoadOptions<'a> {
     /// cache write in [`LoadedModel::cache_write`] for the caller to finish (in the
     /// background, in a browser). Otherwise `load` finishes it before returning.
     pub defer_cache_write: bool,
+    /// The id staged rollouts bucket by (`None`: the registry's client id).
+    pub client_id: Option<&'a str>,
+    /// Called when a gated rollout's candidate failed on this device and the alias's own
+    /// version was loaded instead (the choice, with [`RolloutChoice::rollback`] set).
+    pub on_rollback: Option<&'a dyn Fn(&RolloutChoice)>,
 }
 
 /// The cache write a [`load`] with [`LoadOptions::defer_cache_write`] left to finish, with the
@@ -99,14 +105,121 @@ pub fn card_schema(card: Option<&Value>, model: &str) -> Result<ModelSchema, App
 /// Fetches the verified model `reference` names and loads it with the engine, checked against
 /// the inputs and outputs its card declares (`BAD_CARD` if it declares none, `SCHEMA_MISMATCH`
 /// if the graph differs); then, when asked, checks its gates ([`verify_gates`]).
+///
+/// When the reference goes through an alias whose staged rollout gives this client the
+/// candidate and names a gate, the candidate must load and pass its signed gates on this
+/// device; if it does not, the alias's own version (verified like every model) is loaded
+/// instead, [`LoadOptions::on_rollback`] hears of it and `fetched.rollout.rollback` says why.
+/// A failure that will not change on this device (a failed gate, a model or card the engine
+/// refuses) is remembered in the store, so the candidate is not tried again; a record there is
+/// untrusted, and all it can do is keep this client on the signed baseline.
 pub async fn load<F: Fetch, S: Store, C: Clock>(
+    reg: &Registry<F, S, C>,
+    reference: &str,
+    opts: LoadOptions<'_>,
+) -> Result<LoadedModel, AppError> {
+    let resolved = reg.resolve_as(reference, opts.client_id)?;
+    let Some(choice) = resolved
+        .rollout
+        .clone()
+        .filter(|c| c.gate && c.chosen != c.baseline)
+    else {
+        return load_resolved(reg, reference, opts).await;
+    };
+    let sha = resolved.model.sha256().unwrap_or_default();
+    let failure = match remembered_rollback(reg, &sha, &choice.chosen).await {
+        Some(r) => r,
+        None => {
+            let gated = LoadOptions {
+                verify_gate: true,
+                ..opts
+            };
+            let e = match load_resolved(reg, reference, gated).await {
+                Ok(loaded) => return Ok(loaded),
+                Err(e) if e.error_code() == Code::Aborted => return Err(e),
+                Err(e) => e,
+            };
+            let r = RolledBack {
+                from: choice.chosen.clone(),
+                sha256: sha.clone(),
+                code: e.code().to_string(),
+                reason: e.to_string(),
+                at: reg.now(),
+                remembered: false,
+            };
+            if STICKY.contains(&e.error_code()) {
+                remember_rollback(reg, &r).await;
+            }
+            r
+        }
+    };
+    let baseline = format!("{}@{}", resolved.model.name, choice.baseline);
+    let mut loaded = load_resolved(reg, &baseline, opts).await?;
+    let mut choice = choice;
+    choice.chosen = choice.baseline.clone();
+    choice.rollback = Some(failure);
+    if let Some(f) = opts.on_rollback {
+        f(&choice);
+    }
+    loaded.fetched.alias = resolved.alias;
+    loaded.fetched.rollout = Some(choice);
+    loaded.reported.reference = Some(reference.to_string());
+    Ok(loaded)
+}
+
+/// Failures of a rollout's candidate that will not change on this device.
+const STICKY: &[Code] = &[
+    Code::GateFailed,
+    Code::SchemaMismatch,
+    Code::UnsupportedModel,
+    Code::BadModel,
+    Code::BadCard,
+    Code::InferenceFailed,
+    Code::BadData,
+];
+
+fn rollback_key(sha: &str) -> String {
+    format!("rollback/{sha}")
+}
+
+/// The stored record of a candidate that failed here, if one is stored and well formed.
+async fn remembered_rollback<F: Fetch, S: Store, C: Clock>(
+    reg: &Registry<F, S, C>,
+    sha: &str,
+    version: &str,
+) -> Option<RolledBack> {
+    let bytes = reg.cache().store().get(&rollback_key(sha)).await.ok()??;
+    if bytes.len() > 64 << 10 {
+        return None;
+    }
+    let mut r: RolledBack = serde_json::from_slice(&bytes).ok()?;
+    if r.sha256 != sha || r.from != version {
+        return None;
+    }
+    r.remembered = true;
+    Some(r)
+}
+
+async fn remember_rollback<F: Fetch, S: Store, C: Clock>(reg: &Registry<F, S, C>, r: &RolledBack) {
+    if let Ok(bytes) = serde_json::to_vec(r) {
+        // Not remembering only means the candidate is tried again next time.
+        let _ = reg
+            .cache()
+            .store()
+            .put(&rollback_key(&r.sha256), &bytes)
+            .await;
+    }
+}
+
+/// [`load`] of the version `reference` resolves to, with no rollout fallback.
+async fn load_resolved<F: Fetch, S: Store, C: Clock>(
     reg: &Registry<F, S, C>,
     reference: &str,
     opts: LoadOptions<'_>,
 ) -> Result<LoadedModel, AppError> {
     let mut bytes = Vec::new();
     let (fetched, write) = reg
-        .fetch_model_verified(reference, &mut bytes, opts.fetch)
+        .fetch_model_verified_as(reference, opts.client_id, &mut bytes, opts.fetch)
         .await?;
     // The engine loads the verified bytes (and the gates run) before the cache write ends,
     // so a caller that defers the write has its model without waiting for the store.

@@ -27,14 +27,19 @@ use crate::error::{Code, ErrorCode};
 mod card;
 mod models;
 mod reference;
+mod rollout;
 mod version;
 
 pub use card::{card_number, without_floats, DatasetInfo, ModelCard};
 pub use models::{
     AliasChange, AliasState, Catalogue, CatalogueChanges, Expiry, ModelEntry, ModelVersion,
-    Resolved, SignedFile, VersionChange,
+    Resolved, RolloutChange, SignedFile, VersionChange,
 };
 pub use reference::{ModelRef, Selector, VersionId, DEFAULT_ALIAS};
+pub use rollout::{
+    bucket_hash, ChoiceReason, RolledBack, Rollout, RolloutChoice, RolloutClient, Stage,
+    MAX_STAGES, MAX_WEIGHT,
+};
 pub use version::compare_versions;
 
 /// Where model targets live.
@@ -306,13 +311,18 @@ pub fn parse_path(path: &str) -> Option<CataloguePath> {
     }
 }
 
-/// A model's signed aliases document: `{"name": ..., "aliases": {"production": "1", ...}}`.
+/// A model's signed aliases document: `{"name": ..., "aliases": {"production": "1", ...}}`,
+/// and the staged rollouts of some of its aliases (`"rollouts": {"production": {...}}`, left
+/// out when there are none, so documents without rollouts are byte-for-byte what they were).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Aliases {
     /// The model.
     pub name: String,
-    /// Alias to version.
+    /// Alias to version (during a rollout: the baseline every client falls back to).
     pub aliases: BTreeMap<String, String>,
+    /// Alias to its staged rollout ([`Rollout`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollouts: BTreeMap<String, Rollout>,
 }
 
 impl Aliases {
@@ -321,6 +331,7 @@ impl Aliases {
         Aliases {
             name: name.to_string(),
             aliases: BTreeMap::new(),
+            rollouts: BTreeMap::new(),
         }
     }
 
@@ -352,6 +363,16 @@ impl Aliases {
         for (alias, version) in &doc.aliases {
             check_alias(alias).map_err(|e| bad(e.to_string()))?;
             check_version(version).map_err(|e| bad(e.to_string()))?;
+        }
+        for (alias, rollout) in &doc.rollouts {
+            let baseline = doc.aliases.get(alias).ok_or_else(|| {
+                bad(format!(
+                    "rollout of alias {alias:?}, which the document does not define"
+                ))
+            })?;
+            rollout
+                .check(baseline)
+                .map_err(|e| bad(format!("rollout of {alias}: {e}")))?;
         }
         Ok(doc)
     }

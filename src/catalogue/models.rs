@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{
     aliases_path, compare_versions, parse_path, Aliases, CatalogueError, CataloguePath, ModelCard,
-    ModelRef, Selector, DEFAULT_ALIAS,
+    ModelRef, Rollout, RolloutChoice, RolloutClient, Selector, DEFAULT_ALIAS,
 };
 pub use crate::tuf::Expiry;
 use crate::tuf::TargetInfo;
@@ -89,6 +89,8 @@ pub struct ModelEntry {
     pub versions: Vec<ModelVersion>,
     /// Its aliases.
     pub aliases: AliasState,
+    /// The staged rollouts of its aliases (alias to rollout), from the verified document.
+    pub rollouts: BTreeMap<String, Rollout>,
     /// The signed target of its aliases document, if there is one.
     pub aliases_target: Option<SignedFile>,
 }
@@ -99,6 +101,7 @@ impl ModelEntry {
             name: name.to_string(),
             versions: Vec::new(),
             aliases: AliasState::None,
+            rollouts: BTreeMap::new(),
             aliases_target: None,
         }
     }
@@ -126,6 +129,34 @@ impl ModelEntry {
     /// `production` alias, else the highest version. Codes `MODEL_NOT_FOUND`,
     /// `ALIASES_UNAVAILABLE`.
     pub fn resolve(&self, selector: &Selector) -> Result<Resolved, CatalogueError> {
+        self.resolve_for(selector, None)
+    }
+
+    /// [`Self::resolve`] for a client of the alias's rollouts: when the reference goes through
+    /// an alias with a rollout ([`Rollout::choose`]), `client` gets the version of its bucket
+    /// and [`Resolved::rollout`] says why. Without a client (and for exact versions) a rollout
+    /// changes nothing: the alias's own version.
+    pub fn resolve_for(
+        &self,
+        selector: &Selector,
+        client: Option<&RolloutClient<'_>>,
+    ) -> Result<Resolved, CatalogueError> {
+        let mut resolved = self.resolve_plain(selector)?;
+        if let (Some(alias), Some(client)) = (resolved.alias.clone(), client) {
+            if let Some(rollout) = self.rollouts.get(&alias) {
+                let choice = rollout.choose(&alias, &resolved.model.version, client, |v| {
+                    self.version(v).is_some()
+                });
+                if let Some(m) = self.version(&choice.chosen) {
+                    resolved.model = m.clone();
+                }
+                resolved.rollout = Some(choice);
+            }
+        }
+        Ok(resolved)
+    }
+
+    fn resolve_plain(&self, selector: &Selector) -> Result<Resolved, CatalogueError> {
         let r = ModelRef {
             name: self.name.clone(),
             selector: selector.clone(),
@@ -187,6 +218,8 @@ pub struct Resolved {
     pub model: ModelVersion,
     /// The alias it was reached through, if any.
     pub alias: Option<String>,
+    /// The alias's rollout and this client's place in it, when the alias has one.
+    pub rollout: Option<RolloutChoice>,
 }
 
 impl Resolved {
@@ -194,6 +227,7 @@ impl Resolved {
         Resolved {
             model: model.clone(),
             alias: alias.map(str::to_string),
+            rollout: None,
         }
     }
 }
@@ -336,7 +370,21 @@ impl Catalogue {
                 ));
             }
         }
+        for (alias, rollout) in &doc.rollouts {
+            for stage in &rollout.stages {
+                for version in stage.weights.keys() {
+                    if m.version(version).is_none() {
+                        self.problems.push(format!(
+                            "{}: the rollout of {alias} names version {version}, which is not \
+                             published (its clients stay on the alias's version)",
+                            aliases_path(&doc.name)
+                        ));
+                    }
+                }
+            }
+        }
         m.aliases = AliasState::Known(doc.aliases);
+        m.rollouts = doc.rollouts;
     }
 
     /// The publisher's rule, for registries it wrote: every version has a model card. Versions
@@ -370,13 +418,22 @@ impl Catalogue {
     /// Resolves a reference ([`ModelEntry::resolve`]). Codes `MODEL_NOT_FOUND`,
     /// `ALIASES_UNAVAILABLE`.
     pub fn resolve(&self, r: &ModelRef) -> Result<Resolved, CatalogueError> {
+        self.resolve_for(r, None)
+    }
+
+    /// Resolves a reference for a client of the rollouts ([`ModelEntry::resolve_for`]).
+    pub fn resolve_for(
+        &self,
+        r: &ModelRef,
+        client: Option<&RolloutClient<'_>>,
+    ) -> Result<Resolved, CatalogueError> {
         self.models
             .get(&r.name)
             .ok_or_else(|| CatalogueError::ModelNotFound {
                 reference: r.to_string(),
                 reason: "no such model in the registry".into(),
             })?
-            .resolve(&r.selector)
+            .resolve_for(&r.selector, client)
     }
 }
 
@@ -415,6 +472,7 @@ mod tests {
                 .iter()
                 .map(|(a, v)| (a.to_string(), v.to_string()))
                 .collect(),
+            rollouts: BTreeMap::new(),
         };
         let mut before = Catalogue::from_targets(vec![
             target("models/iris/1/model.onnx", Some(card("iris", "1"))),
@@ -518,6 +576,7 @@ mod tests {
                 ("production".into(), "9".into()),
                 ("old".into(), "3".into()),
             ]),
+            rollouts: BTreeMap::new(),
         };
         c.set_aliases(doc);
         assert!(c.problems.iter().any(|p| p.contains("alias old")));
@@ -545,6 +604,64 @@ mod tests {
         );
         assert_eq!(c.resolve(&r("digits@10")).unwrap().model.version, "10");
     }
+
+    #[test]
+    fn an_alias_with_a_rollout_resolves_per_client_and_exact_versions_never_roll_out() {
+        let mut c = Catalogue::from_targets(vec![
+            target("models/iris/1/model.onnx", Some(card("iris", "1"))),
+            target("models/iris/2/model.onnx", Some(card("iris", "2"))),
+            target("models/iris/aliases.json", None),
+        ]);
+        let text = r#"{"name": "iris", "aliases": {"production": "1"},
+            "rollouts": {"production": {"to": "2", "salt": "abc", "gate": true,
+              "stages": [{"start": "2026-12-01T00:00:00Z", "weights": {"1": 50, "2": 50}}]}}}"#;
+        let doc = Aliases::from_bytes("models/iris/aliases.json", text.as_bytes()).unwrap();
+        // The document survives its own serialisation (what the publisher signs).
+        assert_eq!(
+            Aliases::from_bytes("models/iris/aliases.json", &doc.to_bytes()).unwrap(),
+            doc
+        );
+        c.set_aliases(doc);
+        let at = |id: &str, r: &str| {
+            let client = RolloutClient {
+                id: Some(id),
+                version: None,
+                now: 1_796_083_300,
+            };
+            c.resolve_for(&ModelRef::parse(r).unwrap(), Some(&client))
+                .unwrap()
+        };
+        let chosen: std::collections::BTreeSet<String> = (0..64)
+            .map(|i| at(&format!("d{i}"), "iris@production").model.version)
+            .collect();
+        assert_eq!(chosen.len(), 2, "both versions are served");
+        let one = at("d1", "iris");
+        let choice = one.rollout.clone().unwrap();
+        assert_eq!(choice.chosen, one.model.version);
+        assert_eq!((choice.baseline.as_str(), choice.gate), ("1", true));
+        assert_eq!(at("d1", "iris@1").rollout, None);
+        assert_eq!(at("d1", "iris@1").model.version, "1");
+        // Without a client, the alias's own version.
+        assert_eq!(
+            c.resolve(&ModelRef::parse("iris").unwrap())
+                .unwrap()
+                .model
+                .version,
+            "1"
+        );
+        // A rollout of an alias the document does not define, or a broken one, is refused.
+        for bad in [
+            r#"{"name": "iris", "aliases": {}, "rollouts": {"production":
+               {"to": "2", "salt": "a", "stages": [{"weights": {"2": 1}}]}}}"#,
+            r#"{"name": "iris", "aliases": {"production": "1"}, "rollouts": {"production":
+               {"to": "2", "salt": "a", "stages": []}}}"#,
+            r#"{"name": "iris", "aliases": {"production": "1"}, "rollouts": {"production":
+               {"to": "2", "salt": "a", "stages": [{"weights": {"2": -1}}]}}}"#,
+        ] {
+            let e = Aliases::from_bytes("models/iris/aliases.json", bad.as_bytes()).unwrap_err();
+            assert_eq!(e.code(), "BAD_ALIASES", "{bad}");
+        }
+    }
 }
 
 /// A version added, removed or re-signed with other bytes between two catalogues.
@@ -570,6 +687,19 @@ pub struct AliasChange {
     pub to: Option<String>,
 }
 
+/// A rollout started, changed (advanced, paused, resumed) or ended between two catalogues.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RolloutChange {
+    /// The model.
+    pub model: String,
+    /// The alias.
+    pub alias: String,
+    /// The rollout before (`None`: there was none).
+    pub from: Option<Rollout>,
+    /// The rollout now (`None`: it ended: completed or aborted).
+    pub to: Option<Rollout>,
+}
+
 /// What changed from one catalogue to the next ([`Catalogue::changes`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CatalogueChanges {
@@ -582,6 +712,9 @@ pub struct CatalogueChanges {
     /// Aliases that moved, appeared or disappeared (aliases that could not be read on
     /// either side are left out).
     pub aliases: Vec<AliasChange>,
+    /// Rollouts that started, changed or ended (same rule as `aliases`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rollouts: Vec<RolloutChange>,
 }
 
 impl CatalogueChanges {
@@ -591,6 +724,7 @@ impl CatalogueChanges {
             && self.removed.is_empty()
             && self.changed.is_empty()
             && self.aliases.is_empty()
+            && self.rollouts.is_empty()
     }
 }
 
@@ -644,6 +778,22 @@ impl Catalogue {
                     let (from, to) = (a.get(alias), b.get(alias));
                     if from != to {
                         out.aliases.push(AliasChange {
+                            model: name.clone(),
+                            alias: alias.clone(),
+                            from: from.cloned(),
+                            to: to.cloned(),
+                        });
+                    }
+                }
+                let none = BTreeMap::new();
+                let ra = old.map_or(&none, |m| &m.rollouts);
+                let rb = new.map_or(&none, |m| &m.rollouts);
+                let aliases: std::collections::BTreeSet<&String> =
+                    ra.keys().chain(rb.keys()).collect();
+                for alias in aliases {
+                    let (from, to) = (ra.get(alias), rb.get(alias));
+                    if from != to {
+                        out.rollouts.push(RolloutChange {
                             model: name.clone(),
                             alias: alias.clone(),
                             from: from.cloned(),

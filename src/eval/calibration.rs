@@ -74,35 +74,53 @@ pub fn torch_linspace_f32(n_bins: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Bins `(confidence, correct)` pairs and computes ECE/MCE as torchmetrics' `_ce_compute`.
-pub fn calibration(pairs: impl Iterator<Item = (f64, f64)>, n_bins: usize) -> CalibrationResult {
+/// One bin's sufficient statistics: the row count and the sums of confidence and correctness
+/// (what [`calibration`] accumulates, and what a fleet summary carries and adds up).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct BinSums {
+    /// Rows in the bin.
+    pub count: u64,
+    /// Sum of their confidences.
+    pub confidence_sum: f64,
+    /// Sum of their correctness (0 or 1 each).
+    pub accuracy_sum: f64,
+}
+
+/// Bins `(confidence, correct)` pairs as torchmetrics does: `n_bins + 1` bins (the last holds
+/// confidence 1 exactly).
+pub fn bin_pairs(pairs: impl Iterator<Item = (f64, f64)>, n_bins: usize) -> Vec<BinSums> {
     let bounds = torch_linspace_f32(n_bins.max(1));
     let nb = bounds.len(); // n_bins + 1 bins
-    #[derive(Clone)]
-    struct Bin {
-        count: u64,
-        conf: NeumaierSum,
-        acc: NeumaierSum,
-    }
-    let mut acc_bins = vec![
-        Bin {
-            count: 0,
-            conf: NeumaierSum::new(),
-            acc: NeumaierSum::new(),
-        };
-        nb
-    ];
-    let mut total = 0u64;
+    let mut acc_bins = vec![(0u64, NeumaierSum::new(), NeumaierSum::new()); nb];
     for (c, a) in pairs {
         // bucketize(right=True) − 1: the number of boundaries ≤ c, minus one.
         let idx = bounds.partition_point(|&b| b <= c).saturating_sub(1);
         if let Some(bin) = acc_bins.get_mut(idx.min(nb.saturating_sub(1))) {
-            bin.count += 1;
-            bin.conf.add(c);
-            bin.acc.add(a);
-            total += 1;
+            bin.0 += 1;
+            bin.1.add(c);
+            bin.2.add(a);
         }
     }
+    acc_bins
+        .iter()
+        .map(|(count, conf, acc)| BinSums {
+            count: *count,
+            confidence_sum: conf.total(),
+            accuracy_sum: acc.total(),
+        })
+        .collect()
+}
+
+/// Bins `(confidence, correct)` pairs and computes ECE/MCE as torchmetrics' `_ce_compute`.
+pub fn calibration(pairs: impl Iterator<Item = (f64, f64)>, n_bins: usize) -> CalibrationResult {
+    from_bins(&bin_pairs(pairs, n_bins), n_bins)
+}
+
+/// ECE, MCE and the reliability table from binned sums ([`bin_pairs`], or merged ones).
+pub fn from_bins(acc_bins: &[BinSums], n_bins: usize) -> CalibrationResult {
+    let bounds = torch_linspace_f32(n_bins.max(1));
+    let nb = bounds.len();
+    let total: u64 = acc_bins.iter().map(|b| b.count).sum();
     let mut ece = NeumaierSum::new();
     let mut mce = 0.0f64;
     let mut bins = Vec::with_capacity(nb);
@@ -111,8 +129,8 @@ pub fn calibration(pairs: impl Iterator<Item = (f64, f64)>, n_bins: usize) -> Ca
             (0.0, 0.0)
         } else {
             (
-                bin.conf.total() / bin.count as f64,
-                bin.acc.total() / bin.count as f64,
+                bin.confidence_sum / bin.count as f64,
+                bin.accuracy_sum / bin.count as f64,
             )
         };
         let gap = (am - cm).abs();
@@ -136,6 +154,21 @@ pub fn calibration(pairs: impl Iterator<Item = (f64, f64)>, n_bins: usize) -> Ca
     }
 }
 
+/// The top-label `(confidence, correct)` pair of stored row `i`.
+pub(crate) fn top_label_pair(data: &ClassificationData, i: usize) -> (f64, f64) {
+    let p = data.row_proba(i);
+    let k = argmax(p);
+    let c = p.get(k).copied().unwrap_or(0.0);
+    let label = data.labels().get(i).copied();
+    (c, f64::from(u8::from(Some(k as u32) == label)))
+}
+
+/// The binary `(p₁, y)` pair of stored row `i` (C = 2).
+pub(crate) fn binary_pair(data: &ClassificationData, i: usize) -> (f64, f64) {
+    let p1 = data.row_proba(i).get(1).copied().unwrap_or(0.0);
+    (p1, f64::from(data.labels().get(i).copied().unwrap_or(0)))
+}
+
 /// Calibration of stored classification rows (all rows or a subset); `None` without
 /// probabilities or rows.
 pub fn of_data(
@@ -150,26 +183,9 @@ pub fn of_data(
     if rows.len() == 0 {
         return None;
     }
-    let labels = data.labels();
-    let top_label = calibration(
-        rows.clone().map(|i| {
-            let p = data.row_proba(i);
-            let k = argmax(p);
-            let c = p.get(k).copied().unwrap_or(0.0);
-            let label = labels.get(i).copied();
-            (c, f64::from(u8::from(Some(k as u32) == label)))
-        }),
-        n_bins,
-    );
-    let binary = (data.n_classes() == 2).then(|| {
-        calibration(
-            rows.map(|i| {
-                let p1 = data.row_proba(i).get(1).copied().unwrap_or(0.0);
-                (p1, f64::from(labels.get(i).copied().unwrap_or(0)))
-            }),
-            n_bins,
-        )
-    });
+    let top_label = calibration(rows.clone().map(|i| top_label_pair(data, i)), n_bins);
+    let binary =
+        (data.n_classes() == 2).then(|| calibration(rows.map(|i| binary_pair(data, i)), n_bins));
     Some(Calibration { top_label, binary })
 }
 

@@ -226,13 +226,30 @@ impl ClassificationData {
         top_k: &[usize],
         roc_auc: bool,
     ) -> ClassificationMetrics {
-        let c = self.n_classes;
         let rows = RowIter::new(self.labels.len(), subset);
         let n = rows.len();
+        let mut m = from_confusion(classes, self.n_classes, &self.confusion(rows.clone()));
+        if self.proba.is_some() && n > 0 {
+            let support: Vec<u64> = m.per_class.iter().map(|k| k.support).collect();
+            m.log_loss = Some(self.log_loss(rows.clone()));
+            m.brier = Some(self.brier(rows.clone()));
+            m.roc_auc = roc_auc.then(|| self.roc_auc(rows.clone(), &support));
+            m.top_k = top_k
+                .iter()
+                .map(|&k| TopK {
+                    k,
+                    accuracy: self.top_k(rows.clone(), k),
+                })
+                .collect();
+        }
+        m
+    }
 
-        // Confusion matrix (true × predicted), flat.
+    /// The confusion matrix of the rows, flat (`C × C`, true × predicted).
+    pub(crate) fn confusion(&self, rows: RowIter<'_>) -> Vec<u64> {
+        let c = self.n_classes;
         let mut cm = vec![0u64; c * c];
-        for i in rows.clone() {
+        for i in rows {
             // Stored labels and predictions are < c (`push` refuses others).
             let (Some(&y), Some(&p)) = (self.labels.get(i), self.preds.get(i)) else {
                 continue;
@@ -241,105 +258,7 @@ impl ClassificationData {
                 *cell += 1;
             }
         }
-        let width = c.max(1);
-        let support: Vec<u64> = cm.chunks(width).map(|row| row.iter().sum()).collect();
-        let predicted: Vec<u64> = (0..c)
-            .map(|k| cm.iter().skip(k).step_by(width).sum())
-            .collect();
-        let tp: Vec<u64> = (0..c)
-            .map(|k| cm.get(k * c + k).copied().unwrap_or(0))
-            .collect();
-        let correct: u64 = tp.iter().sum();
-
-        let div = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
-        let per_class: Vec<ClassMetrics> = tp
-            .iter()
-            .zip(&predicted)
-            .zip(&support)
-            .enumerate()
-            .map(|(k, ((&tp, &predicted), &support))| ClassMetrics {
-                class: classes.get(k).cloned().unwrap_or_else(|| k.to_string()),
-                precision: div(tp as f64, predicted as f64),
-                recall: div(tp as f64, support as f64),
-                f1: div(2.0 * tp as f64, (support + predicted) as f64),
-                support,
-                predicted,
-            })
-            .collect();
-
-        let total = n as f64;
-        let micro_p = div(correct as f64, total);
-        let micro = Averages {
-            precision: micro_p,
-            recall: micro_p,
-            f1: div(2.0 * correct as f64, 2.0 * total),
-        };
-        let present: Vec<&ClassMetrics> = per_class
-            .iter()
-            .filter(|m| m.support > 0 || m.predicted > 0)
-            .collect();
-        let mean_over = |f: &dyn Fn(&ClassMetrics) -> f64| {
-            if present.is_empty() {
-                0.0
-            } else {
-                num::sum(present.iter().map(|m| f(m))) / present.len() as f64
-            }
-        };
-        let macro_ = Averages {
-            precision: mean_over(&|m| m.precision),
-            recall: mean_over(&|m| m.recall),
-            f1: mean_over(&|m| m.f1),
-        };
-        let weighted_over = |f: &dyn Fn(&ClassMetrics) -> f64| {
-            div(
-                num::sum(per_class.iter().map(|m| f(m) * m.support as f64)),
-                total,
-            )
-        };
-        let weighted = Averages {
-            precision: weighted_over(&|m| m.precision),
-            recall: weighted_over(&|m| m.recall),
-            f1: weighted_over(&|m| m.f1),
-        };
-        let in_true: Vec<&ClassMetrics> = per_class.iter().filter(|m| m.support > 0).collect();
-        let balanced_accuracy = if in_true.is_empty() {
-            0.0
-        } else {
-            num::sum(in_true.iter().map(|m| m.recall)) / in_true.len() as f64
-        };
-
-        let confusion_matrix = cm.chunks(width).map(<[u64]>::to_vec).collect();
-
-        let (log_loss, brier, roc_auc, top_k) = match &self.proba {
-            Some(_) if n > 0 => (
-                Some(self.log_loss(rows.clone())),
-                Some(self.brier(rows.clone())),
-                roc_auc.then(|| self.roc_auc(rows.clone(), &support)),
-                top_k
-                    .iter()
-                    .map(|&k| TopK {
-                        k,
-                        accuracy: self.top_k(rows.clone(), k),
-                    })
-                    .collect(),
-            ),
-            _ => (None, None, None, Vec::new()),
-        };
-
-        ClassificationMetrics {
-            n: n as u64,
-            accuracy: div(correct as f64, total),
-            balanced_accuracy,
-            per_class,
-            micro,
-            macro_,
-            weighted,
-            confusion_matrix,
-            log_loss,
-            roc_auc,
-            brier,
-            top_k,
-        }
+        cm
     }
 
     /// The label of stored row `i` (`usize::MAX`, which is no class, past the end).
@@ -347,15 +266,62 @@ impl ClassificationData {
         self.labels.get(i).map_or(usize::MAX, |&y| y as usize)
     }
 
-    fn log_loss(&self, rows: RowIter<'_>) -> f64 {
+    /// Row `i`'s log-loss term: `−ln p_y`, `p_y` clipped to `[eps, 1 − eps]`.
+    pub(crate) fn row_log_loss(&self, i: usize) -> f64 {
         let eps = f64::EPSILON;
+        let py = self
+            .row_proba(i)
+            .get(self.label(i))
+            .copied()
+            .unwrap_or(0.0)
+            .clamp(eps, 1.0 - eps);
+        -num::ln(py)
+    }
+
+    /// Row `i`'s Brier term `Σ_c (p_c − 1[y = c])²` (not halved).
+    pub(crate) fn row_brier(&self, i: usize) -> f64 {
+        let y = self.label(i);
+        let mut row = 0.0;
+        for (k, &p) in self.row_proba(i).iter().enumerate() {
+            let d = if k == y { 1.0 - p } else { p };
+            row += d * d;
+        }
+        row
+    }
+
+    /// Whether row `i`'s true class is among its `k` best scores (scikit-learn's ties; see
+    /// [`ClassificationMetrics::top_k`]).
+    pub(crate) fn row_top_k_hit(&self, i: usize, k: usize) -> bool {
+        let c = self.n_classes;
+        if c == 2 {
+            if k >= 2 {
+                return true;
+            }
+            let p1 = self.row_proba(i).get(1).copied().unwrap_or(0.0);
+            return u32::from(p1 > 0.5) as usize == self.label(i);
+        }
+        let p = self.row_proba(i);
+        let y = self.label(i);
+        let Some(&py) = p.get(y) else { return false };
+        // Classes ranked above y: larger score, or equal score and larger index.
+        let above = p
+            .iter()
+            .enumerate()
+            .filter(|&(j, &pj)| pj > py || (pj == py && j > y))
+            .count();
+        above < k
+    }
+
+    /// The true class of row `i` as an index (`usize::MAX` past the end).
+    pub(crate) fn row_label(&self, i: usize) -> usize {
+        self.label(i)
+    }
+
+    fn log_loss(&self, rows: RowIter<'_>) -> f64 {
         let n = rows.len();
         let mut s = NeumaierSum::new();
         for i in rows {
-            let p = self.row_proba(i);
-            let y = self.label(i);
-            let py = p.get(y).copied().unwrap_or(0.0).clamp(eps, 1.0 - eps);
-            s.add(-num::ln(py));
+            s.add(self.row_log_loss(i));
         }
         s.total() / n as f64
     }
@@ -364,49 +330,19 @@ impl ClassificationData {
         let n = rows.len();
         let mut s = NeumaierSum::new();
         for i in rows {
-            let y = self.label(i);
-            let mut row = 0.0;
-            for (k, &p) in self.row_proba(i).iter().enumerate() {
-                let d = if k == y { 1.0 - p } else { p };
-                row += d * d;
-            }
-            s.add(row);
+            s.add(self.row_brier(i));
         }
-        let b = s.total() / n as f64;
-        if self.n_classes <= 2 {
-            b * 0.5
-        } else {
-            b
-        }
+        brier_from_sum(s.total(), n as u64, self.n_classes)
     }
 
     fn top_k(&self, rows: RowIter<'_>, k: usize) -> f64 {
         let n = rows.len();
-        let c = self.n_classes;
+        if self.n_classes == 2 && k >= 2 {
+            return 1.0;
+        }
         let mut hits = 0u64;
-        if c == 2 {
-            if k >= 2 {
-                return 1.0;
-            }
-            for i in rows {
-                let p1 = self.row_proba(i).get(1).copied().unwrap_or(0.0);
-                let pred = u32::from(p1 > 0.5);
-                hits += u64::from(pred as usize == self.label(i));
-            }
-        } else {
-            for i in rows {
-                let p = self.row_proba(i);
-                let y = self.label(i);
-                let Some(&py) = p.get(y) else { continue };
-                // Classes ranked above y: larger score, or equal score and larger index.
-                let mut above = 0usize;
-                for (j, &pj) in p.iter().enumerate() {
-                    if pj > py || (pj == py && j > y) {
-                        above += 1;
-                    }
-                }
-                hits += u64::from(above < k);
-            }
+        for i in rows {
+            hits += u64::from(self.row_top_k_hit(i, k));
         }
         hits as f64 / n as f64
     }
@@ -431,39 +367,178 @@ impl ClassificationData {
                 auc_from_keys(&mut pos, &mut neg)
             })
             .collect();
-        let (binary, ovr_macro, ovr_weighted) = if c == 2 {
-            (per_class.get(1).copied().flatten(), None, None)
+        roc_from_per_class(c, per_class, support, n)
+    }
+}
+
+/// The mean Brier score from the sum of the rows' terms: halved when C ≤ 2
+/// (`scale_by_half="auto"`).
+pub(crate) fn brier_from_sum(sum: f64, n: u64, c: usize) -> f64 {
+    let b = sum / n as f64;
+    if c <= 2 {
+        b * 0.5
+    } else {
+        b
+    }
+}
+
+/// Top-k accuracy from the count of hits (C = 2 with `k ≥ 2` always hits).
+pub(crate) fn top_k_from_hits(hits: u64, n: u64, c: usize, k: usize) -> f64 {
+    if c == 2 && k >= 2 {
+        1.0
+    } else {
+        hits as f64 / n as f64
+    }
+}
+
+/// [`RocAuc`] from the one-vs-rest AUC of each class: the binary value (C = 2) or the macro
+/// and support-weighted averages (C ≥ 3).
+pub(crate) fn roc_from_per_class(
+    c: usize,
+    per_class: Vec<Option<f64>>,
+    support: &[u64],
+    n: u64,
+) -> RocAuc {
+    let (binary, ovr_macro, ovr_weighted) = if c == 2 {
+        (per_class.get(1).copied().flatten(), None, None)
+    } else {
+        let macro_ = per_class
+            .iter()
+            .copied()
+            .collect::<Option<Vec<f64>>>()
+            .map(|v| num::sum(v.iter().copied()) / c as f64);
+        let weighted = if n == 0 {
+            Some(0.0)
         } else {
-            let macro_ = per_class
-                .iter()
-                .copied()
-                .collect::<Option<Vec<f64>>>()
-                .map(|v| num::sum(v.iter().copied()) / c as f64);
-            let weighted = if n == 0 {
-                Some(0.0)
-            } else {
-                let mut s = NeumaierSum::new();
-                let mut ok = true;
-                for (k, a) in per_class.iter().enumerate() {
-                    let w = support.get(k).copied().unwrap_or(0);
-                    if w == 0 {
-                        continue;
-                    }
-                    match a {
-                        Some(a) => s.add(a * w as f64),
-                        None => ok = false,
-                    }
+            let mut s = NeumaierSum::new();
+            let mut ok = true;
+            for (k, a) in per_class.iter().enumerate() {
+                let w = support.get(k).copied().unwrap_or(0);
+                if w == 0 {
+                    continue;
                 }
-                ok.then(|| s.total() / n as f64)
-            };
-            (None, macro_, weighted)
+                match a {
+                    Some(a) => s.add(a * w as f64),
+                    None => ok = false,
+                }
+            }
+            ok.then(|| s.total() / n as f64)
         };
-        RocAuc {
-            binary,
-            ovr_macro,
-            ovr_weighted,
-            per_class,
+        (None, macro_, weighted)
+    };
+    RocAuc {
+        binary,
+        ovr_macro,
+        ovr_weighted,
+        per_class,
+    }
+}
+
+/// The AUC of [`auc_from_keys`] from `(positives, negatives)` counts per distinct score, in
+/// ascending score order (each entry one score, or a bucket of scores counted as tied): the
+/// same integer Mann-Whitney statistic. `None` when either side is empty.
+pub(crate) fn auc_from_counts(counts: impl Iterator<Item = (u64, u64)>) -> Option<f64> {
+    let mut u2: u128 = 0;
+    let (mut p_total, mut n_total) = (0u128, 0u128);
+    for (p, n) in counts {
+        let (p, n) = (u128::from(p), u128::from(n));
+        u2 += p * (2 * n_total + n);
+        p_total += p;
+        n_total += n;
+    }
+    if p_total == 0 || n_total == 0 {
+        return None;
+    }
+    Some(u2 as f64 / (2.0 * p_total as f64 * n_total as f64))
+}
+
+/// Every metric that counts alone determine (everything but log loss, ROC AUC, Brier and top-k,
+/// which are left empty), from a flat `C × C` confusion matrix (true × predicted): the one
+/// computation behind [`ClassificationData::metrics`] and merged fleet summaries.
+pub(crate) fn from_confusion(classes: &[String], c: usize, cm: &[u64]) -> ClassificationMetrics {
+    let n: u64 = cm.iter().sum();
+    let width = c.max(1);
+    let support: Vec<u64> = cm.chunks(width).map(|row| row.iter().sum()).collect();
+    let predicted: Vec<u64> = (0..c)
+        .map(|k| cm.iter().skip(k).step_by(width).sum())
+        .collect();
+    let tp: Vec<u64> = (0..c)
+        .map(|k| cm.get(k * c + k).copied().unwrap_or(0))
+        .collect();
+    let correct: u64 = tp.iter().sum();
+
+    let div = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
+    let per_class: Vec<ClassMetrics> = tp
+        .iter()
+        .zip(&predicted)
+        .zip(&support)
+        .enumerate()
+        .map(|(k, ((&tp, &predicted), &support))| ClassMetrics {
+            class: classes.get(k).cloned().unwrap_or_else(|| k.to_string()),
+            precision: div(tp as f64, predicted as f64),
+            recall: div(tp as f64, support as f64),
+            f1: div(2.0 * tp as f64, (support + predicted) as f64),
+            support,
+            predicted,
+        })
+        .collect();
+
+    let total = n as f64;
+    let micro_p = div(correct as f64, total);
+    let micro = Averages {
+        precision: micro_p,
+        recall: micro_p,
+        f1: div(2.0 * correct as f64, 2.0 * total),
+    };
+    let present: Vec<&ClassMetrics> = per_class
+        .iter()
+        .filter(|m| m.support > 0 || m.predicted > 0)
+        .collect();
+    let mean_over = |f: &dyn Fn(&ClassMetrics) -> f64| {
+        if present.is_empty() {
+            0.0
+        } else {
+            num::sum(present.iter().map(|m| f(m))) / present.len() as f64
         }
+    };
+    let macro_ = Averages {
+        precision: mean_over(&|m| m.precision),
+        recall: mean_over(&|m| m.recall),
+        f1: mean_over(&|m| m.f1),
+    };
+    let weighted_over = |f: &dyn Fn(&ClassMetrics) -> f64| {
+        div(
+            num::sum(per_class.iter().map(|m| f(m) * m.support as f64)),
+            total,
+        )
+    };
+    let weighted = Averages {
+        precision: weighted_over(&|m| m.precision),
+        recall: weighted_over(&|m| m.recall),
+        f1: weighted_over(&|m| m.f1),
+    };
+    let in_true: Vec<&ClassMetrics> = per_class.iter().filter(|m| m.support > 0).collect();
+    let balanced_accuracy = if in_true.is_empty() {
+        0.0
+    } else {
+        num::sum(in_true.iter().map(|m| m.recall)) / in_true.len() as f64
+    };
+
+    let confusion_matrix = cm.chunks(width).map(<[u64]>::to_vec).collect();
+
+    ClassificationMetrics {
+        n,
+        accuracy: div(correct as f64, total),
+        balanced_accuracy,
+        per_class,
+        micro,
+        macro_,
+        weighted,
+        confusion_matrix,
+        log_loss: None,
+        roc_auc: None,
+        brier: None,
+        top_k: Vec::new(),
     }
 }
 

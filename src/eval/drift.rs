@@ -519,3 +519,156 @@ fn default_method(
         DriftMethod::JensenShannon
     }
 }
+
+/// A drift column's current-data state as a fleet summary carries it: the reference column
+/// (from the profile, so a summary is self-contained and merges only with summaries against the
+/// same reference), histogram counts over the profile's bins (with below and above), the
+/// distinct-value counts (the first 20), category counts, and the current numeric values with
+/// their counts (the sample KS and Wasserstein use). Merging two adds every count, so the
+/// statistics recompute exactly as on the pooled rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftColumnSummary {
+    /// The reference column.
+    pub profile: ColumnProfile,
+    /// Non-missing current values.
+    pub count: u64,
+    /// Counts per histogram bin: below the first edge, the profile's bins, above the last.
+    pub histogram: Vec<u64>,
+    /// `(value, count)` of the first distinct numeric values, ascending.
+    pub distinct: Vec<(f64, u64)>,
+    /// Whether there were more distinct values than listed.
+    pub distinct_overflow: bool,
+    /// `(category, count)`, sorted by category.
+    pub categories: Vec<(String, u64)>,
+    /// Values of categories past the cap.
+    pub category_overflow: u64,
+    /// `(value, count)` of the current numeric values kept for KS and Wasserstein, ascending;
+    /// `None` when dropped (privacy noise).
+    pub values: Option<Vec<(f64, u64)>>,
+    /// Whether `values` is a reservoir sample rather than every value.
+    pub sampled: bool,
+}
+
+impl DriftAccumulator {
+    /// The state of every tracked column as mergeable summaries (see [`DriftColumnSummary`]).
+    pub fn summaries(&self) -> Vec<DriftColumnSummary> {
+        self.cols.iter().map(CurrentColumn::summary).collect()
+    }
+
+    /// The drift configuration.
+    pub fn config(&self) -> &DriftConfig {
+        &self.config
+    }
+}
+
+/// `(value, count)` pairs of numbers, ascending by total order.
+fn number_counts(values: impl Iterator<Item = (f64, u64)>) -> Vec<(f64, u64)> {
+    let mut m: BTreeMap<u64, u64> = BTreeMap::new();
+    for (x, c) in values {
+        *m.entry(num::order_key(x)).or_default() += c;
+    }
+    m.into_iter()
+        .map(|(k, c)| (num::from_order_key(k), c))
+        .collect()
+}
+
+impl CurrentColumn {
+    fn summary(&self) -> DriftColumnSummary {
+        let mut categories: Vec<(String, u64)> = self
+            .categories
+            .iter()
+            .map(|(k, &c)| (k.clone(), c))
+            .collect();
+        categories.sort();
+        DriftColumnSummary {
+            profile: self.profile.clone(),
+            count: self.count,
+            histogram: self.hist.clone(),
+            distinct: number_counts(
+                self.distinct
+                    .iter()
+                    .map(|(&bits, &c)| (f64::from_bits(bits), c)),
+            ),
+            distinct_overflow: self.distinct_overflow,
+            categories,
+            category_overflow: self.category_overflow,
+            values: Some(number_counts(self.sample.iter().map(|&x| (x, 1)))),
+            sampled: self.seen_numbers as usize > self.sample.len(),
+        }
+    }
+}
+
+impl DriftColumnSummary {
+    /// Adds another device's counts for the same reference column. `Err` names what differs.
+    pub fn merge(&mut self, other: &DriftColumnSummary) -> Result<(), String> {
+        if self.profile != other.profile {
+            return Err(format!(
+                "drift column {:?}: the reference profiles differ",
+                self.profile.name
+            ));
+        }
+        if self.histogram.len() != other.histogram.len() {
+            return Err(format!(
+                "drift column {:?}: histogram bins differ",
+                self.profile.name
+            ));
+        }
+        self.count += other.count;
+        for (a, b) in self.histogram.iter_mut().zip(&other.histogram) {
+            *a += b;
+        }
+        let union = number_counts(self.distinct.iter().chain(&other.distinct).copied());
+        self.distinct_overflow |= other.distinct_overflow || union.len() > DISTINCT_CAP;
+        self.distinct = union.into_iter().take(DISTINCT_CAP).collect();
+        let mut cats: BTreeMap<String, u64> = BTreeMap::new();
+        for (k, c) in self.categories.iter().chain(&other.categories) {
+            *cats.entry(k.clone()).or_default() += c;
+        }
+        self.category_overflow += other.category_overflow;
+        while cats.len() > CATEGORY_CAP {
+            if let Some((_, c)) = cats.pop_last() {
+                self.category_overflow += c;
+            }
+        }
+        self.categories = cats.into_iter().collect();
+        self.values = match (self.values.take(), &other.values) {
+            (Some(a), Some(b)) => Some(number_counts(a.into_iter().chain(b.iter().copied()))),
+            _ => None,
+        };
+        self.sampled |= other.sampled;
+        Ok(())
+    }
+
+    /// The column's drift from these counts: the computation of a single evaluation (the
+    /// current sample is every value listed, in order).
+    pub fn result(&self, cfg: &DriftConfig) -> ColumnDrift {
+        let sample: Vec<f64> = self
+            .values
+            .iter()
+            .flatten()
+            .flat_map(|&(x, c)| std::iter::repeat_n(x, c as usize))
+            .collect();
+        let seen = if self.sampled || self.values.is_none() {
+            (sample.len() as u64).max(self.count) + u64::from(self.values.is_none())
+        } else {
+            sample.len() as u64
+        };
+        let col = CurrentColumn {
+            profile: self.profile.clone(),
+            count: self.count,
+            sample,
+            seen_numbers: seen,
+            rng: Xoshiro256::new(cfg.seed),
+            hist: self.histogram.clone(),
+            distinct: self
+                .distinct
+                .iter()
+                .map(|&(x, c)| ((if x == 0.0 { 0.0 } else { x }).to_bits(), c))
+                .collect(),
+            distinct_overflow: self.distinct_overflow,
+            categories: self.categories.iter().cloned().collect(),
+            category_overflow: self.category_overflow,
+        };
+        col.result(cfg)
+    }
+}

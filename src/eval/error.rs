@@ -86,6 +86,20 @@ pub enum EvalError {
         /// What is wrong.
         reason: String,
     },
+    /// A fleet summary is malformed or inconsistent (counts that do not add up, a report
+    /// without a summary, an unknown format). Code `BAD_SUMMARY`.
+    #[error("bad evaluation summary: {reason}")]
+    BadSummary {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Fleet summaries that cannot be merged: a different model, task, class list, bins or
+    /// evaluation options, or different privacy settings. Code `SUMMARY_MISMATCH`.
+    #[error("evaluation summaries do not match: {reason}")]
+    SummaryMismatch {
+        /// What differs.
+        reason: String,
+    },
     /// At least one evaluation gate failed. Code `GATE_FAILED`.
     #[error("evaluation gate failed: {}", summary(failures))]
     GateFailed {
@@ -153,6 +167,8 @@ impl ErrorCode for EvalError {
             EvalError::NoRows { .. } => Code::NoRows,
             EvalError::BadProfile { .. } => Code::BadProfile,
             EvalError::GateFailed { .. } => Code::GateFailed,
+            EvalError::BadSummary { .. } => Code::BadSummary,
+            EvalError::SummaryMismatch { .. } => Code::SummaryMismatch,
         }
     }
 

@@ -71,18 +71,28 @@ impl LatencyRecorder {
         let mut s = self.batch_ms.clone();
         num::sort_f64(&mut s);
         let total = num::sum(s.iter().copied());
-        let q = |p: f64| num::quantile_sorted(&s, p).unwrap_or(0.0);
-        Some(LatencyReport {
-            batches: s.len() as u64,
-            rows: self.rows,
-            total_ms: total,
-            mean_ms: total / s.len() as f64,
-            p50_ms: q(0.5),
-            p90_ms: q(0.9),
-            p99_ms: q(0.99),
-            max_ms: s.last().copied().unwrap_or(0.0),
-            rows_per_second: (total > 0.0).then(|| self.rows as f64 / (total / 1000.0)),
-        })
+        Some(from_sorted(&s, self.rows, total))
+    }
+
+    /// The batch times recorded, in order.
+    pub fn batch_ms(&self) -> &[f64] {
+        &self.batch_ms
+    }
+}
+
+/// The distribution of sorted batch times (`total` is their sum, `rows` the rows predicted).
+pub(crate) fn from_sorted(s: &[f64], rows: u64, total: f64) -> LatencyReport {
+    let q = |p: f64| num::quantile_sorted(s, p).unwrap_or(0.0);
+    LatencyReport {
+        batches: s.len() as u64,
+        rows,
+        total_ms: total,
+        mean_ms: total / s.len().max(1) as f64,
+        p50_ms: q(0.5),
+        p90_ms: q(0.9),
+        p99_ms: q(0.99),
+        max_ms: s.last().copied().unwrap_or(0.0),
+        rows_per_second: (total > 0.0).then(|| rows as f64 / (total / 1000.0)),
     }
 }
 

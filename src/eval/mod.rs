@@ -24,9 +24,11 @@
 //! 5. `task` (results and the metric modules); `gates` (error, results).
 //! 6. `compare` (classification, error, num, results, stats, task); `slices` (data, num,
 //!    results, task).
-//! 7. `report`: the document; imports the result types of everything above, nothing imports it
+//! 7. `fleet`: mergeable summaries and fleet reports (imports the metric modules, `drift`,
+//!    `slices`, `task`; `report` holds its `Summary`).
+//! 8. `report`: the document; imports the result types of everything above, nothing imports it
 //!    except `evaluator`.
-//! 8. `evaluator`: the driver; imports everything, nothing in `eval` imports it.
+//! 9. `evaluator`: the driver; imports everything, nothing in `eval` imports it.
 //!
 //! Being a core module, nothing here imports `wasm_bindgen`, `js_sys`, `web_sys`, `std::fs` or
 //! CLI code.
@@ -38,6 +40,7 @@ pub mod data;
 pub mod drift;
 mod error;
 pub mod evaluator;
+pub mod fleet;
 pub mod gates;
 pub mod latency;
 pub mod num;

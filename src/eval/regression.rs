@@ -74,20 +74,15 @@ impl RegressionData {
 
     /// Every metric over all rows or the listed row indices.
     pub fn metrics(&self, subset: Option<&[u32]>) -> RegressionMetrics {
+        let s = self.sums(subset);
+        from_sums(&s, num::median_sorted(&s.abs_err))
+    }
+
+    /// The sufficient statistics of the rows: compensated sums, the mean of `y` and the sum of
+    /// squared deviations from it (two passes), and the sorted absolute errors.
+    pub(crate) fn sums(&self, subset: Option<&[u32]>) -> RegressionSums {
         let rows = RowIter::new(self.len(), subset);
         let n = rows.len();
-        if n == 0 {
-            return RegressionMetrics {
-                n: 0,
-                mae: None,
-                mse: None,
-                rmse: None,
-                r2: None,
-                median_ae: None,
-                mape: None,
-            };
-        }
-        let nf = n as f64;
         let (mut ae, mut se, mut ape, mut yt) = (
             NeumaierSum::new(),
             NeumaierSum::new(),
@@ -106,7 +101,7 @@ impl RegressionData {
             yt.add(y);
             abs_err.push(e);
         }
-        let mean_y = yt.total() / nf;
+        let mean_y = if n == 0 { 0.0 } else { yt.total() / n as f64 };
         let mut tot = NeumaierSum::new();
         for i in rows {
             let Some(&y) = self.y_true.get(i) else {
@@ -115,27 +110,72 @@ impl RegressionData {
             let d = y - mean_y;
             tot.add(d * d);
         }
-        let (ss_res, ss_tot) = (se.total(), tot.total());
-        let r2 = if n < 2 {
-            None
-        } else if ss_tot != 0.0 {
-            Some(1.0 - ss_res / ss_tot)
-        } else if ss_res == 0.0 {
-            Some(1.0)
-        } else {
-            Some(0.0)
-        };
         num::sort_f64(&mut abs_err);
-        let mse = se.total() / nf;
-        RegressionMetrics {
+        RegressionSums {
             n: n as u64,
-            mae: Some(ae.total() / nf),
-            mse: Some(mse),
-            rmse: Some(num::sqrt(mse)),
-            r2,
-            median_ae: num::median_sorted(&abs_err),
-            mape: Some(ape.total() / nf),
+            abs_err_sum: ae.total(),
+            sq_err_sum: se.total(),
+            pct_err_sum: ape.total(),
+            mean_y,
+            m2_y: tot.total(),
+            abs_err,
         }
+    }
+}
+
+/// Sufficient statistics of regression rows ([`RegressionData::sums`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct RegressionSums {
+    /// Rows.
+    pub(crate) n: u64,
+    /// `Σ |y − ŷ|`.
+    pub(crate) abs_err_sum: f64,
+    /// `Σ (y − ŷ)²`.
+    pub(crate) sq_err_sum: f64,
+    /// `Σ |y − ŷ| / max(|y|, eps)`.
+    pub(crate) pct_err_sum: f64,
+    /// Mean of `y`.
+    pub(crate) mean_y: f64,
+    /// `Σ (y − mean)²`.
+    pub(crate) m2_y: f64,
+    /// Absolute errors, sorted (may be left empty when the median comes from elsewhere).
+    pub(crate) abs_err: Vec<f64>,
+}
+
+/// Every metric from the sufficient statistics and the median absolute error.
+pub(crate) fn from_sums(s: &RegressionSums, median_ae: Option<f64>) -> RegressionMetrics {
+    let n = s.n;
+    if n == 0 {
+        return RegressionMetrics {
+            n: 0,
+            mae: None,
+            mse: None,
+            rmse: None,
+            r2: None,
+            median_ae: None,
+            mape: None,
+        };
+    }
+    let nf = n as f64;
+    let (ss_res, ss_tot) = (s.sq_err_sum, s.m2_y);
+    let r2 = if n < 2 {
+        None
+    } else if ss_tot != 0.0 {
+        Some(1.0 - ss_res / ss_tot)
+    } else if ss_res == 0.0 {
+        Some(1.0)
+    } else {
+        Some(0.0)
+    };
+    let mse = ss_res / nf;
+    RegressionMetrics {
+        n,
+        mae: Some(s.abs_err_sum / nf),
+        mse: Some(mse),
+        rmse: Some(num::sqrt(mse)),
+        r2,
+        median_ae,
+        mape: Some(s.pct_err_sum / nf),
     }
 }
 

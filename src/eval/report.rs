@@ -111,6 +111,9 @@ pub struct Report {
     pub gates: Option<GateReport>,
     /// Time, runtime and latency.
     pub runtime: RuntimeInfo,
+    /// Mergeable sufficient statistics, when asked for ([`super::fleet`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<super::fleet::Summary>,
 }
 
 impl Report {

@@ -164,10 +164,7 @@ impl SliceColumn {
         cfg: &SliceConfig,
         opts: &MetricOptions,
     ) -> SliceGroup {
-        let metric = cfg.metric.clone().unwrap_or_else(|| match task {
-            TaskData::Classification { .. } => "accuracy".into(),
-            TaskData::Regression(_) => "mae".into(),
-        });
+        let metric = flag_metric(cfg, matches!(task, TaskData::Regression(_)));
         let higher_better = metric_direction(&metric).unwrap_or(true);
         let overall_value = overall.metric(&metric);
         let overflow = self.codes.contains(&OTHER);
@@ -186,11 +183,7 @@ impl SliceColumn {
                 .filter(|x| !x.is_nan())
                 .collect();
             num::sort_f64(&mut vals);
-            let q = cfg.quantile_bins;
-            let mut edges: Vec<f64> = (0..=q)
-                .filter_map(|i| num::quantile_sorted(&vals, i as f64 / q as f64))
-                .collect();
-            edges.dedup();
+            let edges = quantile_edges(&vals, cfg.quantile_bins);
             let nb = edges.len().saturating_sub(1).max(1);
             let mut rows: Vec<Vec<u32>> = vec![Vec::new(); nb];
             for (i, &x) in self.numbers.iter().enumerate() {
@@ -198,21 +191,12 @@ impl SliceColumn {
                     missing_rows.push(i as u32);
                     continue;
                 }
-                let j = edges.partition_point(|&e| e < x);
-                let b = j.max(1) - 1;
-                if let Some(r) = rows.get_mut(b.min(nb - 1)) {
+                if let Some(r) = rows.get_mut(bin_of(&edges, x)) {
                     r.push(i as u32);
                 }
             }
             for (b, r) in rows.into_iter().enumerate() {
-                let lo = edges.get(b).copied();
-                let hi = edges.get(b + 1).copied().or(lo);
-                let label = format!(
-                    "{}{}, {}]",
-                    if b == 0 { "[" } else { "(" },
-                    lo.unwrap_or(f64::NAN),
-                    hi.unwrap_or(f64::NAN)
-                );
+                let (label, lo, hi) = bin_label(&edges, b);
                 groups.push((label, lo, hi, r));
             }
         } else {
@@ -231,12 +215,7 @@ impl SliceColumn {
                 }
             }
             let mut named: Vec<(&String, Vec<u32>)> = self.names.iter().zip(rows).collect();
-            if self.all_numeric {
-                let key = |s: &str| s.trim().parse::<f64>().unwrap_or(f64::NAN);
-                named.sort_by(|a, b| key(a.0).total_cmp(&key(b.0)));
-            } else {
-                named.sort_by(|a, b| a.0.cmp(b.0));
-            }
+            sort_values(&mut named, self.all_numeric, |n| n.0);
             for (name, rows) in named {
                 groups.push((name.clone(), None, None, rows));
             }
@@ -252,28 +231,13 @@ impl SliceColumn {
             .filter(|g| !g.3.is_empty())
             .map(|(value, lower, upper, rows)| {
                 let results = task.results(Some(&rows), opts);
-                let mv = results.metric(&metric);
-                let delta = match (mv, overall_value) {
-                    (Some(a), Some(b)) => Some(a - b),
-                    _ => None,
+                let flag = Flagging {
+                    metric: &metric,
+                    higher_better,
+                    overall: overall_value,
+                    cfg,
                 };
-                let worse = delta.is_some_and(|d| {
-                    if higher_better {
-                        -d > cfg.margin
-                    } else {
-                        d > cfg.margin
-                    }
-                });
-                Slice {
-                    value,
-                    lower,
-                    upper,
-                    count: rows.len() as u64,
-                    metric_value: mv,
-                    delta,
-                    flagged: worse && rows.len() as u64 >= cfg.min_count,
-                    results,
-                }
+                flag.slice(value, lower, upper, rows.len() as u64, results)
             })
             .collect();
         SliceGroup {
@@ -283,6 +247,171 @@ impl SliceColumn {
             overall: overall_value,
             margin: cfg.margin,
             slices,
+        }
+    }
+}
+
+impl SliceColumn {
+    /// The column's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The stored rows grouped by value, for fleet summaries: named values (the first
+    /// `max_values`, with their numbers when the column is numeric), then, for a numeric column,
+    /// the rows beyond them grouped by number (named by the number); rows of other values of a
+    /// non-numeric column, and rows with a missing value.
+    pub(crate) fn value_rows(&self) -> ValueRows {
+        let mut named: Vec<Vec<u32>> = vec![Vec::new(); self.names.len()];
+        let mut by_number: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
+        let mut other = Vec::new();
+        let mut missing = Vec::new();
+        for (i, &c) in self.codes.iter().enumerate() {
+            let row = i as u32;
+            match c {
+                MISSING => missing.push(row),
+                OTHER => match self.numbers.get(i) {
+                    Some(&x) if self.all_numeric && !x.is_nan() => {
+                        by_number.entry(num::order_key(x)).or_default().push(row)
+                    }
+                    _ => other.push(row),
+                },
+                c => {
+                    if let Some(r) = named.get_mut(c as usize) {
+                        r.push(row);
+                    }
+                }
+            }
+        }
+        let number = |name: &str| {
+            self.all_numeric
+                .then(|| name.trim().parse::<f64>().ok())
+                .flatten()
+        };
+        let mut values: Vec<(String, Option<f64>, Vec<u32>)> = self
+            .names
+            .iter()
+            .zip(named)
+            .map(|(name, rows)| (name.clone(), number(name), rows))
+            .collect();
+        values.extend(by_number.into_iter().map(|(k, rows)| {
+            let x = num::from_order_key(k);
+            (format!("{x}"), Some(x), rows)
+        }));
+        ValueRows {
+            all_numeric: self.all_numeric,
+            values,
+            other,
+            missing,
+        }
+    }
+}
+
+/// One slice column's rows by value ([`SliceColumn::value_rows`]).
+pub(crate) struct ValueRows {
+    /// Whether every non-missing value is a finite number.
+    pub(crate) all_numeric: bool,
+    /// `(value, number, rows)` per distinct value.
+    pub(crate) values: Vec<(String, Option<f64>, Vec<u32>)>,
+    /// Rows of values past `max_values` (non-numeric columns).
+    pub(crate) other: Vec<u32>,
+    /// Rows with a missing value.
+    pub(crate) missing: Vec<u32>,
+}
+
+/// The flagging metric: the configured one, else accuracy (classification) or MAE.
+pub(crate) fn flag_metric(cfg: &SliceConfig, regression: bool) -> String {
+    cfg.metric.clone().unwrap_or_else(|| {
+        if regression {
+            "mae".into()
+        } else {
+            "accuracy".into()
+        }
+    })
+}
+
+/// `np.quantile(values, [0, 1/q, …, 1])` of sorted values, duplicate edges merged.
+pub(crate) fn quantile_edges(sorted: &[f64], q: usize) -> Vec<f64> {
+    let mut edges: Vec<f64> = (0..=q)
+        .filter_map(|i| num::quantile_sorted(sorted, i as f64 / q as f64))
+        .collect();
+    edges.dedup();
+    edges
+}
+
+/// The quantile bin of `x`: `[e₀, e₁], (e₁, e₂], …`.
+pub(crate) fn bin_of(edges: &[f64], x: f64) -> usize {
+    let nb = edges.len().saturating_sub(1).max(1);
+    let j = edges.partition_point(|&e| e < x);
+    (j.max(1) - 1).min(nb - 1)
+}
+
+/// Bin `b`'s label and edges.
+pub(crate) fn bin_label(edges: &[f64], b: usize) -> (String, Option<f64>, Option<f64>) {
+    let lo = edges.get(b).copied();
+    let hi = edges.get(b + 1).copied().or(lo);
+    let label = format!(
+        "{}{}, {}]",
+        if b == 0 { "[" } else { "(" },
+        lo.unwrap_or(f64::NAN),
+        hi.unwrap_or(f64::NAN)
+    );
+    (label, lo, hi)
+}
+
+/// Sorts categorical slice values: by number when the column is numeric, else by text.
+pub(crate) fn sort_values<T>(items: &mut [T], numeric: bool, name: impl Fn(&T) -> &String) {
+    if numeric {
+        let key = |s: &str| s.trim().parse::<f64>().unwrap_or(f64::NAN);
+        items.sort_by(|a, b| key(name(a)).total_cmp(&key(name(b))));
+    } else {
+        items.sort_by(|a, b| name(a).cmp(name(b)));
+    }
+}
+
+/// How slices are flagged against the whole.
+pub(crate) struct Flagging<'a> {
+    /// The flagging metric.
+    pub(crate) metric: &'a str,
+    /// Its direction.
+    pub(crate) higher_better: bool,
+    /// Its value on all rows.
+    pub(crate) overall: Option<f64>,
+    /// Margin and minimum count.
+    pub(crate) cfg: &'a SliceConfig,
+}
+
+impl Flagging<'_> {
+    /// A slice with its results, delta and flag.
+    pub(crate) fn slice(
+        &self,
+        value: String,
+        lower: Option<f64>,
+        upper: Option<f64>,
+        count: u64,
+        results: Results,
+    ) -> Slice {
+        let mv = results.metric(self.metric);
+        let delta = match (mv, self.overall) {
+            (Some(a), Some(b)) => Some(a - b),
+            _ => None,
+        };
+        let worse = delta.is_some_and(|d| {
+            if self.higher_better {
+                -d > self.cfg.margin
+            } else {
+                d > self.cfg.margin
+            }
+        });
+        Slice {
+            value,
+            lower,
+            upper,
+            count,
+            metric_value: mv,
+            delta,
+            flagged: worse && count >= self.cfg.min_count,
+            results,
         }
     }
 }

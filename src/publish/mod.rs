@@ -20,6 +20,7 @@
 mod keyfile;
 mod release;
 mod repository;
+mod rollout;
 
 use crate::catalogue::CatalogueError;
 use crate::clock::UnixSeconds;
@@ -31,6 +32,7 @@ use crate::tuf::TufError;
 pub use keyfile::{KeyFile, Keyring};
 pub use release::{profile_from_table, PublishOutcome, Release, TableProfile};
 pub use repository::{Changes, FileBytes, ListedTarget, RepoFiles, Repository, RoleVersion};
+pub use rollout::{Advanced, RolloutPlan, FULL as FULL_SHARE};
 
 /// Errors of the publisher.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -428,6 +428,7 @@ impl Repository {
         if doc.aliases.get(alias).map(String::as_str) == Some(version) {
             return Ok(false);
         }
+        refuse_during_rollout(&doc, alias)?;
         doc.aliases.insert(alias.to_string(), version.to_string());
         self.write_aliases(&role, doc)
     }
@@ -444,16 +445,29 @@ impl Repository {
             Some(d) => d.clone(),
             None => return Ok(false),
         };
-        if doc.aliases.remove(alias).is_none() {
+        if !doc.aliases.contains_key(alias) {
             return Ok(false);
         }
+        refuse_during_rollout(&doc, alias)?;
+        doc.aliases.remove(alias);
         self.write_aliases(&role, doc)
     }
 
-    fn write_aliases(&mut self, role: &str, doc: Aliases) -> Result<bool, PublishError> {
+    pub(super) fn write_aliases(&mut self, role: &str, doc: Aliases) -> Result<bool, PublishError> {
         let path = catalogue::aliases_path(&doc.name);
         let changed = self.add_target(role, &path, &doc.to_bytes(), None)?;
         self.set_aliases_doc(doc);
         Ok(changed)
     }
+}
+
+/// An alias under a staged rollout moves only through the rollout (advance or abort).
+fn refuse_during_rollout(doc: &Aliases, alias: &str) -> Result<(), PublishError> {
+    if doc.rollouts.contains_key(alias) {
+        return Err(PublishError::Conflict(format!(
+            "{}@{alias} has a staged rollout: advance it to the end or abort it first",
+            doc.name
+        )));
+    }
+    Ok(())
 }

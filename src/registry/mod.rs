@@ -38,7 +38,8 @@ pub use output::ArtifactOut;
 use self::abort::race;
 use self::cache::{BlobRead, Cache, TUF_PREFIX};
 use crate::catalogue::{
-    Aliases, Catalogue, CatalogueError, ModelRef, ModelVersion, Resolved, SignedFile, VersionId,
+    Aliases, Catalogue, CatalogueError, ModelRef, ModelVersion, Resolved, RolloutChoice,
+    RolloutClient, SignedFile, VersionId,
 };
 use crate::clock::Clock;
 use crate::digest::Sha256Digest;
@@ -77,6 +78,25 @@ pub struct RegistryConfig {
     /// the pinned root always takes part as well, so no id makes another root's state
     /// visible.
     pub registry_id: Option<String>,
+    /// The stable id this client is bucketed by in staged rollouts
+    /// ([`crate::catalogue::Rollout`]), supplied by the app (a user or device id). `None`: the
+    /// id kept in the store, created from [`Self::new_client_id`] on first use.
+    pub client_id: Option<String>,
+    /// A fresh random id from the host (the core draws no randomness), kept in the store as
+    /// this client's id when it has none yet. With neither id, the client takes no part in
+    /// rollouts: every alias gives its own version.
+    pub new_client_id: Option<String>,
+    /// The app's version, for a rollout's `min_client` (`None`: below every minimum).
+    pub client_version: Option<String>,
+}
+
+/// Longest client id accepted (from the app, the host or the store).
+pub const MAX_CLIENT_ID: usize = 256;
+/// Where the client id is kept, in the registry's namespace of the store.
+const CLIENT_ID_KEY: &str = "client-id";
+
+fn client_id_ok(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_CLIENT_ID && id.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
 impl RegistryConfig {
@@ -94,6 +114,9 @@ impl RegistryConfig {
             max_targets: 100_000,
             allow_expired_offline: false,
             registry_id: None,
+            client_id: None,
+            new_client_id: None,
+            client_version: None,
         }
     }
 }
@@ -272,6 +295,9 @@ pub struct Fetched {
     pub expired: bool,
     /// A cached copy failed verification and was discarded before downloading again.
     pub cache_repaired: bool,
+    /// The alias's staged rollout and this client's place in it, when the reference went
+    /// through an alias with one.
+    pub rollout: Option<RolloutChoice>,
 }
 
 /// Why a refresh fell back to stored metadata.
@@ -414,6 +440,8 @@ pub struct Registry<F: Fetch, S: Store, C: Clock> {
     /// refused refresh): what calls needing a catalogue report.
     why_none: RefCell<Option<RegistryError>>,
     cache: Cache<Namespaced<S>, C>,
+    /// The id rollouts bucket this client by ([`RegistryConfig::client_id`]).
+    client_id: Option<String>,
 }
 
 fn unreachable(e: &TufError) -> bool {
@@ -479,7 +507,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         )
         .with_trusted_root(trusted_root);
         let cache = Cache::new(store, Rc::clone(&clock), config.cache.clone());
-        let reg = Registry {
+        let mut reg = Registry {
             config,
             fetch,
             metadata_fetch,
@@ -488,9 +516,11 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             catalogue: RefCell::new(None),
             why_none: RefCell::new(None),
             cache,
+            client_id: None,
         };
         reg.cache.init().await?;
         reg.cache.gc().await?;
+        reg.client_id = reg.establish_client_id().await;
         let mut up = reg.updater.lock().await;
         // Stored metadata that no longer verifies or has expired leaves the client without a
         // catalogue; calls that need one report why (for example `EXPIRED`).
@@ -506,6 +536,49 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
     /// The configuration.
     pub fn config(&self) -> &RegistryConfig {
         &self.config
+    }
+
+    /// The app's id, else the one kept in the store (an untrusted place: a foreign writer can
+    /// only move this client between versions the registry signs), else the host's fresh one,
+    /// kept for next time. A store that fails leaves the fresh id for this session.
+    async fn establish_client_id(&self) -> Option<String> {
+        if let Some(id) = self.config.client_id.as_deref().filter(|i| client_id_ok(i)) {
+            return Some(id.to_string());
+        }
+        let store = self.cache.store();
+        if let Ok(Some(bytes)) = store.get(CLIENT_ID_KEY).await {
+            if let Some(id) = std::str::from_utf8(&bytes).ok().filter(|i| client_id_ok(i)) {
+                return Some(id.to_string());
+            }
+        }
+        let fresh = self
+            .config
+            .new_client_id
+            .as_deref()
+            .filter(|i| client_id_ok(i))?;
+        let _ = store.put(CLIENT_ID_KEY, fresh.as_bytes()).await;
+        Some(fresh.to_string())
+    }
+
+    /// The registry's clock, read now.
+    pub fn now(&self) -> crate::clock::UnixSeconds {
+        self.clock.now()
+    }
+
+    /// The id rollouts bucket this client by (`None`: it takes no part; see
+    /// [`RegistryConfig::client_id`]).
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// This client (or, for per-request bucketing at the edge, the client `id`) as rollouts see
+    /// it now.
+    fn rollout_client<'a>(&'a self, id: Option<&'a str>) -> RolloutClient<'a> {
+        RolloutClient {
+            id: id.or(self.client_id.as_deref()),
+            version: self.config.client_version.as_deref(),
+            now: self.clock.now(),
+        }
     }
 
     /// The cache (over this registry's namespace of the store).
@@ -729,10 +802,22 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         Ok((sha, buf))
     }
 
-    /// Resolves a reference against the current catalogue.
+    /// Resolves a reference against the current catalogue, for this client: an alias with a
+    /// staged rollout gives the version of this client's bucket ([`Resolved::rollout`]).
     pub fn resolve(&self, reference: &str) -> Result<Resolved, RegistryError> {
+        self.resolve_as(reference, None)
+    }
+
+    /// [`Self::resolve`] for client `client_id` (`None`: this client): per-request bucketing,
+    /// as an edge worker does with a header or cookie value.
+    pub fn resolve_as(
+        &self,
+        reference: &str,
+        client_id: Option<&str>,
+    ) -> Result<Resolved, RegistryError> {
         let r = ModelRef::parse(reference)?;
-        Ok(self.require_catalogue()?.resolve(&r)?)
+        let client = self.rollout_client(client_id);
+        Ok(self.require_catalogue()?.resolve_for(&r, Some(&client))?)
     }
 
     fn usable(&self, cat: &Catalogue) -> Result<bool, RegistryError> {
@@ -790,9 +875,23 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
         out: &mut dyn ArtifactOut,
         opts: FetchOptions<'_>,
     ) -> Result<(Fetched, Option<CacheWrite>), RegistryError> {
+        self.fetch_model_verified_as(reference, None, out, opts)
+            .await
+    }
+
+    /// [`Self::fetch_model_verified`] for client `client_id` of the rollouts (`None`: this
+    /// client; see [`Self::resolve_as`]).
+    pub async fn fetch_model_verified_as(
+        &self,
+        reference: &str,
+        client_id: Option<&str>,
+        out: &mut dyn ArtifactOut,
+        opts: FetchOptions<'_>,
+    ) -> Result<(Fetched, Option<CacheWrite>), RegistryError> {
         let cat = self.require_catalogue()?;
         let expired = self.usable(&cat)?;
-        let resolved = cat.resolve(&ModelRef::parse(reference)?)?;
+        let client = self.rollout_client(client_id);
+        let resolved = cat.resolve_for(&ModelRef::parse(reference)?, Some(&client))?;
         let model = &resolved.model;
         let target = &model.target;
         let sha = signed_sha256(target)?;
@@ -842,6 +941,7 @@ impl<F: Fetch, S: Store, C: Clock> Registry<F, S, C> {
             offline: cat.offline,
             expired,
             cache_repaired: false,
+            rollout: resolved.rollout.clone(),
         };
 
         // 1. The cache, re-verified as it is read.

@@ -53,6 +53,11 @@ export interface EvalOptions {
   onBadRow?: "skip" | "fail";
   /** Slice flagging margin (default 0.05). */
   sliceMargin?: number;
+  /** Add a mergeable summary to the report (`report.summary`), for `mergeReports`. */
+  summary?: boolean;
+  /** Add local differential privacy noise with this epsilon to the summary (implies
+   * `summary`; classification only). The epsilon is recorded in `summary.privacy`. */
+  epsilon?: number;
   /** Called as the data is read: { phase: "evaluate", status, loaded, total, rowsRead, ... }
    * (`registry.compare` also reports its models' loads here, as `ProgressInfo`s). */
   onProgress?: (p: EvalProgress | ProgressInfo) => void;
@@ -93,6 +98,8 @@ struct EvalOptions {
     batch_size: Option<usize>,
     on_bad_row: Option<String>,
     slice_margin: Option<f64>,
+    summary: Option<bool>,
+    epsilon: Option<f64>,
 }
 
 /// Parsed options: the evaluation configuration, a profile, and the progress callback.
@@ -100,6 +107,8 @@ pub(crate) struct Prepared {
     pub config: EvalConfig,
     pub profile: Option<Profile>,
     pub on_progress: Option<Function>,
+    /// Privacy noise for the summary.
+    pub epsilon: Option<f64>,
 }
 
 fn invalid(msg: impl AsRef<str>) -> JsValue {
@@ -178,6 +187,7 @@ pub(crate) fn prepare(options: &JsValue, card: Option<&ModelCard>) -> JsResult<P
     if let Some(m) = opts.slice_margin {
         cfg.slices.margin = m;
     }
+    cfg.summary = opts.summary.unwrap_or(false) || opts.epsilon.is_some();
     let profile = match opts.profile {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(text)) => {
@@ -189,6 +199,7 @@ pub(crate) fn prepare(options: &JsValue, card: Option<&ModelCard>) -> JsResult<P
         config: cfg,
         profile,
         on_progress,
+        epsilon: opts.epsilon,
     })
 }
 
@@ -288,6 +299,7 @@ pub(crate) fn run_evaluation(
         config,
         profile,
         on_progress,
+        epsilon,
     } = prepared;
     let mut run = Evaluation::new(config, profile.as_ref(), subject).map_err(|e| js_error(&e))?;
     let mut timer = now_ms;
@@ -300,7 +312,7 @@ pub(crate) fn run_evaluation(
             );
         }
     }
-    finish_evaluation(run, &on_progress, data.len())
+    finish_evaluation(run, &on_progress, data.len(), epsilon)
 }
 
 /// The chunk size of [`run_evaluation_async`]: small enough that one chunk's inference
@@ -324,6 +336,7 @@ pub(crate) async fn run_evaluation_async(
         config,
         profile,
         on_progress,
+        epsilon,
     } = prepared;
     let aborted = || js_error(&RegistryError::Aborted);
     if abort.is_aborted() {
@@ -354,7 +367,7 @@ pub(crate) async fn run_evaluation_async(
             return Err(aborted());
         }
     }
-    finish_evaluation(run, &on_progress, data.len())
+    finish_evaluation(run, &on_progress, data.len(), epsilon)
 }
 
 /// Ends an evaluation: the report, the last progress event, the report as JS.
@@ -362,10 +375,12 @@ fn finish_evaluation(
     run: Evaluation,
     on_progress: &Option<Function>,
     total: usize,
+    epsilon: Option<f64>,
 ) -> JsResult<JsValue> {
-    let report = run
+    let mut report = run
         .finish(&mut now_ms, now_iso(), runtime_name())
         .map_err(|e| js_error(&e))?;
+    super::fleet::noise_report(&mut report, epsilon)?;
     report_progress_final(on_progress, &report, total);
     report_to_js(&report)
 }
@@ -416,13 +431,17 @@ pub fn evaluate_predictions(
 #[wasm_bindgen(js_name = Evaluation)]
 pub struct JsEvaluation {
     run: Option<Evaluation>,
+    epsilon: Option<f64>,
 }
 
 impl JsEvaluation {
     pub(crate) fn new(prepared: Prepared, subject: Subject) -> JsResult<Self> {
         let run = Evaluation::new(prepared.config, prepared.profile.as_ref(), subject)
             .map_err(|e| js_error(&e))?;
-        Ok(JsEvaluation { run: Some(run) })
+        Ok(JsEvaluation {
+            run: Some(run),
+            epsilon: prepared.epsilon,
+        })
     }
 
     fn finished() -> JsValue {
@@ -458,9 +477,10 @@ impl JsEvaluation {
     #[wasm_bindgen(unchecked_return_type = "EvalReport")]
     pub fn finish(&mut self) -> JsResult<JsValue> {
         let run = self.run.take().ok_or_else(JsEvaluation::finished)?;
-        let report = run
+        let mut report = run
             .finish(&mut now_ms, now_iso(), runtime_name())
             .map_err(|e| js_error(&e))?;
+        super::fleet::noise_report(&mut report, self.epsilon)?;
         report_to_js(&report)
     }
 }

@@ -5,9 +5,11 @@
 //! A leaf: it may import every module of the crate, and nothing imports it. The use cases it
 //! exposes are written once in [`crate::app`] and shared with the CLI.
 
+mod attest;
 mod engine;
 mod error;
 mod eval;
+mod fleet;
 mod panic;
 mod registry;
 #[cfg(feature = "test-hooks")]
@@ -18,9 +20,13 @@ use wasm_bindgen::prelude::*;
 use js_sys::Uint8Array;
 
 use crate::digest::{check_digest, LengthCheck, Sha256Digest, Sha256Hasher, StreamingVerifier};
+pub use attest::{
+    assemble_envelope, attestation_key, attestation_statement, pae, verify_attestation,
+};
 pub use engine::JsModel;
 pub use error::{js_error, JsResult};
 pub use eval::evaluate_predictions;
+pub use fleet::merge_reports;
 pub use registry::{JsRegistry, JsRegistryCache};
 
 /// Installs the panic hook: a Rust panic is reported on the console with its message and

@@ -213,6 +213,33 @@ pub fn rollback() -> Published {
     builder().publish().expect("publish rollback")
 }
 
+/// The aliases document of the `rollout` variant: `production` (gated) and `canary` (not
+/// gated) both roll out from `digits` 1 to 2, half the clients from [`ROLLOUT_STAGE_1`], every
+/// client from [`ROLLOUT_STAGE_2`]. Digits 2 fails its gate (accuracy 0.984 < 0.99).
+pub const ROLLOUT_ALIASES: &str = r#"{"name": "digits", "aliases": {"canary": "1", "production": "1", "staging": "2"},
+ "rollouts": {
+  "production": {"to": "2", "salt": "fixture", "gate": true, "stages": [
+    {"start": "2026-01-01T00:00:00Z", "weights": {"1": 50, "2": 50}},
+    {"start": "2027-02-01T00:00:00Z", "weights": {"2": 100}}]},
+  "canary": {"to": "2", "salt": "fixture", "stages": [
+    {"start": "2026-01-01T00:00:00Z", "weights": {"1": 50, "2": 50}},
+    {"start": "2027-02-01T00:00:00Z", "weights": {"2": 100}}]}}}"#;
+/// 2026-01-01T00:00:00Z: the rollouts' first stage.
+pub const ROLLOUT_STAGE_1: i64 = 1_767_225_600;
+/// 2027-02-01T00:00:00Z: the rollouts' second stage (after [`NOW`]).
+pub const ROLLOUT_STAGE_2: i64 = 1_801_440_000;
+
+/// `rollout`: `good` whose digits aliases carry two staged rollouts ([`ROLLOUT_ALIASES`]).
+pub fn rollout() -> Published {
+    let mut b = good_builder();
+    b.add_target(
+        "models/digits/aliases.json",
+        ROLLOUT_ALIASES.as_bytes(),
+        None,
+    );
+    b.publish().expect("publish rollout")
+}
+
 /// `tampered`: one byte of `digits` 2 changed on the server.
 pub fn tampered() -> Published {
     let mut p = good();
@@ -298,6 +325,7 @@ pub fn all() -> BTreeMap<&'static str, Published> {
         ("expired", expired()),
         ("rotated", rotated()),
         ("attacker", attacker()),
+        ("rollout", rollout()),
     ])
 }
 

@@ -139,6 +139,7 @@ test("every panel says what is verified and how", async () => {
   // The thresholds of this registry's pinned root, per role.
   assert.match(await page.locator("#root-keys").textContent(), /root 1 of 1, timestamp 1 of 1, snapshot 1 of 1, targets 1 of 1/);
   assert.match(await how("models"), /length and SHA-256/);
+  for (const w of [/signed aliases document/, /bucket/, /gated/]) assert.match(await how("rollouts"), w);
   const loading = await how("loading");
   for (const w of [/streamed through SHA-256/, /signed length/, /LENGTH_EXCEEDED/, /HASH_MISMATCH/, /re-verified on read/, /SCHEMA_MISMATCH/]) assert.match(loading, w);
   const cache = await how("cache");
@@ -195,6 +196,31 @@ test("evaluating the bundled digits test set shows the CLI's accuracy, and no re
     assert.ok(!/pixel_|target=/.test(r.url), r.url);
   }
   await shot("04-evaluate");
+});
+
+test("the report is signed as an attestation in the browser (non-extractable key) and the CLI verifies it against the registry", async () => {
+  await page.locator("#eval-attest").click();
+  await page.locator("#attest-status", { hasText: /verified|[A-Z_]{6,}/ }).waitFor({ timeout: 30000 });
+  const status = await page.locator("#attest-status").textContent();
+  assert.match(status, /^verified: the signature of key [0-9a-f]{16}…, and digits@1 is signed by the registry$/, status);
+  const [envelope, jwk] = await page.evaluate(async () => Promise.all(["#attest-download", "#attest-key-download"]
+    .map(async (id) => (await fetch(document.querySelector(id).href)).text())));
+  assert.equal(JSON.parse(jwk).d, undefined, "only the public key leaves the page");
+  const env = join(scratch, "page.dsse.json");
+  const key = join(scratch, "page-key.jwk");
+  writeFileSync(env, envelope);
+  writeFileSync(key, jwk);
+  const verify = (file) => execFileSync(bin, ["attest", "verify", file, "--pubkey", key, "--registry", `${server.url}/registry`,
+    "--root", join(sample, "trusted-root.json")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  assert.match(verify(env), /digits/);
+  // One changed byte of the statement: refused.
+  const doc = JSON.parse(envelope);
+  const text = Buffer.from(doc.payload, "base64").toString("utf8");
+  const payload = text.replace("in-toto.io", "in-totO.io");
+  assert.notEqual(payload, text);
+  writeFileSync(env, JSON.stringify({ ...doc, payload: Buffer.from(payload).toString("base64") }));
+  assert.throws(() => verify(env), (e) => /ATTESTATION_/.test(String(e.stderr)));
+  await shot("04b-attestation");
 });
 
 test("champion vs challenger shows intervals", async () => {
@@ -303,6 +329,27 @@ test("after a reload the model comes from the cache", async () => {
   assert.match(await page.locator("#load-source").textContent(), /cache/);
   assert.ok(await page.locator('#cache-table tr[data-entry="digits@1"]').count() === 1);
   await shot("06-cache");
+});
+
+test("the rollout panel shows this device's bucket and version, the same after a reload, and loads that version", async () => {
+  const card = page.locator('article[data-rollout="digits@canary"]');
+  await card.waitFor({ timeout: 30000 });
+  assert.match(await card.textContent(), /1 → 2: stage 1 of 2/);
+  const choice = (await card.locator(".rollout-choice").textContent()).trim();
+  assert.match(choice, /^This device: bucket 0\.\d{6} → version [12] \(by its bucket\)$/);
+  const id = await page.locator("#client-id").textContent();
+  assert.match(id, /[0-9a-f]{32}/);
+  await page.reload({ waitUntil: "domcontentloaded", timeout: 60000 });
+  await page.locator('#trust[data-state="ok"]').waitFor({ timeout: 30000 });
+  await card.waitFor({ timeout: 30000 });
+  assert.equal((await card.locator(".rollout-choice").textContent()).trim(), choice, "sticky across reloads");
+  assert.equal(await page.locator("#client-id").textContent(), id);
+  const version = choice.match(/version (\d)/)[1];
+  await card.locator("button.load").click();
+  await page.locator("#load-ref", { hasText: "is loaded and verified" }).waitFor({ timeout: 30000 });
+  assert.match(await page.locator("#load-ref").textContent(), new RegExp(`digits version ${version} \\(canary\\)`));
+  assert.match(await page.locator("#load-rollout").textContent(), new RegExp(`version ${version} for this device`));
+  await shot("06b-rollout");
 });
 
 test("the tamper toggle flips one byte of the download: verification refuses it (HASH_MISMATCH); off, the model verifies again", async () => {

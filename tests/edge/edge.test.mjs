@@ -257,7 +257,46 @@ test("edge worker in workerd: predict equals the CLI, tampering is contained, al
     // The registry moves production to version 2; after the refresh interval the worker follows.
     er("publish", repo, join(models, "digits-v2/model.onnx"), "--keys", keys, "--name", "digits", "--version", "2",
       "--card", join(models, "digits-v2/card.json"));
-    er("alias", repo, "digits", "production", "2", "--keys", keys);
+    // A staged rollout of production to version 2 for half the callers: each caller (the
+    // x-client-id header, else the er_client cookie, else a new id set as that cookie) keeps
+    // its version, and the worker's choice for each id is the CLI's.
+    er("rollout", "start", repo, "digits@production", "--to", "2", "--stages", "50", "--salt", "edge", "--keys", keys);
+    const as = async (headers) => {
+      const r = await fetch(`${wd.url}/predict/digits@production`, { method: "POST", body: JSON.stringify({ inputs: input }),
+        headers: { "content-type": "application/json", ...headers } });
+      return { status: r.status, cookie: r.headers.get("set-cookie"), body: await r.json() };
+    };
+    const started = Date.now();
+    let probe;
+    do {
+      await new Promise((r) => setTimeout(r, 250));
+      probe = await as({ "x-client-id": "probe" });
+      assert.equal(probe.status, 200, JSON.stringify(probe.body));
+    } while (!probe.body.rollout && Date.now() - started < 20000);
+    assert.equal(probe.body.rollout?.stage, 0, "the worker never picked up the rollout");
+    const ids = Array.from({ length: 40 }, (_, i) => `caller-${i}`);
+    const status = er("rollout", "status", repo, "digits@production", ...ids.flatMap((id) => ["--client", id]));
+    const split = {};
+    for (const id of ids) {
+      const a = await as({ "x-client-id": id });
+      const b = await as({ "x-client-id": id });
+      assert.equal(a.body.version, b.body.version, `${id} is sticky`);
+      assert.equal(a.body.rollout.chosen, a.body.version);
+      assert.equal(a.cookie, null, "an id in the header sets no cookie");
+      assert.match(status, new RegExp(`client ${id}: version ${a.body.version} \\(bucket ${a.body.rollout.bucket}`));
+      split[a.body.version] = (split[a.body.version] ?? 0) + 1;
+    }
+    assert.ok(split["1"] >= 8 && split["2"] >= 8, JSON.stringify(split));
+    const fresh = await as({});
+    const cookie = fresh.cookie?.match(/^er_client=([0-9a-f-]{36});/)?.[1];
+    assert.ok(cookie, fresh.cookie);
+    for (let i = 0; i < 3; i++) {
+      const again = await as({ cookie: `er_client=${cookie}` });
+      assert.equal(again.body.version, fresh.body.version, "the cookie keeps the caller's version");
+      assert.equal(again.cookie, null);
+    }
+    // The last stage has started: advancing completes the rollout (production -> 2).
+    assert.match(er("rollout", "advance", repo, "digits@production", "--keys", keys), /rollout complete/);
     const moved = Date.now();
     let p2;
     do {

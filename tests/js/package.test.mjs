@@ -23,7 +23,8 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
     "edge_registry_bg.wasm.d.ts", "edge_registry_relaxed_bg.wasm", "node.js", "node.d.ts", "deno.js", "deno.d.ts",
     "workerd.js", "workerd.d.ts", "model-worker.js", "model-worker.d.ts", "worker.js", "resilient.js", "resilient.d.ts",
     "cache-api-store.js", "cache-api-store.d.ts", "tensor.js", "tensor.d.ts", "errors.js", "errors.d.ts",
-    "adapters.js", "adapters.d.ts", "file-store.js", "file-store.d.ts", "report.js", "report.d.ts"].sort();
+    "adapters.js", "adapters.d.ts", "file-store.js", "file-store.d.ts", "report.js", "report.d.ts",
+    "attest.js", "attest.d.ts"].sort();
   assert.deepEqual(files, want);
   const manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
   for (const [entry, target] of Object.entries(manifest.exports)) {
@@ -68,6 +69,7 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
     import type { ProgressInfo, EvalProgress, CatalogueChanges, TensorData } from "edge-registry";
     import { reportDocument } from "edge-registry";
     import { reportDocument as doc2 } from "edge-registry/report.js";
+    import { generateAttestationKey, createAttestation, verifyAttestation as verifyAtt } from "edge-registry/attest.js";
     export async function main(bytes: Uint8Array, cache: Cache): Promise<number> {
       await init();
       const model: Model = await Model.create(bytes);
@@ -94,6 +96,10 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
       const files = await Registry.open({ url: "https://example.invalid/r", trustedRoot: "{}", cache: nodeEntry.fileStore("/tmp/x") });
       const fs2 = fileStore(new URL("file:///tmp/y"), { private: true });
       console.log(moved, ready, pre.source, report, fromSync, doc, doc2, ortBytes.length, hit?.status, files, fs2.dir, loaded.fetched?.source);
+      const attKeys: CryptoKeyPair = await generateAttestationKey();
+      const envelope = await createAttestation(fromSync, attKeys, { dataName: "a.csv" });
+      const attested = await verifyAtt(envelope, attKeys, { registry, threshold: 1 });
+      console.log(envelope.signatures[0].keyid, attested.keyids, attested.models?.[0]?.signedBy, attested.statement.subject[0].digest.sha256);
       const worker = new ModelWorker();
       const wreg = await worker.openRegistry({ url: "https://example.invalid/r", trustedRoot: "{}" });
       const wmodel = await wreg.load("digits", { verifyGate: true, onProgress, signal: ctl.signal });

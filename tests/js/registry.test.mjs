@@ -232,6 +232,70 @@ test("Node: signed files, gate checks and champion vs challenger through the reg
   assert.ok(acc.delta > 0 && acc.ciLow <= acc.delta && acc.delta <= acc.ciHigh, JSON.stringify(acc));
 });
 
+test("Node: staged rollouts: sticky per-client buckets, weights, stages by date, gated rollback", async () => {
+  const url = `${base}/rollout`;
+  const store = mapStore();
+  const reg = await pkg.Registry.open({ url, trustedRoot, cache: store });
+  await reg.refresh();
+  // A random id, kept in the store: the next session (a reload) has the same one.
+  assert.match(reg.clientId, /^[0-9a-f]{32}$/);
+  const again = await pkg.Registry.open({ url, trustedRoot, cache: store });
+  assert.equal(again.clientId, reg.clientId);
+  await again.refresh();
+  assert.equal(again.resolve("digits@canary").version, reg.resolve("digits@canary").version);
+  const app = await pkg.Registry.open({ url, trustedRoot, clientId: "user-42" });
+  assert.equal(app.clientId, "user-42");
+
+  // Stage 1 (now, 2026 or later): half the clients; 400 ids within 5 standard deviations.
+  const share = (r) => {
+    let on = 0;
+    for (let i = 0; i < 400; i++) {
+      const res = r.resolve("digits@canary", { clientId: `id-${i}` });
+      assert.equal(res.rollout.chosen, res.version);
+      if (res.version === "2") on++;
+    }
+    return on / 400;
+  };
+  const half = share(reg);
+  assert.ok(Math.abs(half - 0.5) < 0.125, half);
+  assert.equal(share(reg), half, "sticky");
+  const one = reg.resolve("digits@canary", { clientId: "id-1" });
+  assert.equal(one.rollout.stage, 0);
+  assert.match(one.rollout.bucket, /^0\.\d{6}$/);
+  assert.deepEqual(one.rollout.weights, { 1: 50, 2: 50 });
+  // The same rule natively (tests/registry.rs) and here: the CLI and every runtime agree.
+  assert.equal(reg.resolve("digits@1", { clientId: "id-1" }).rollout, null);
+  // Stage 2 by date: everyone on the candidate; before stage 1: everyone on the baseline.
+  const later = await pkg.Registry.open({ url, trustedRoot, now: Date.UTC(2027, 1, 1) });
+  await later.refresh();
+  assert.equal(share(later), 1);
+  const earlier = await pkg.Registry.open({ url, trustedRoot, now: Date.UTC(2025, 11, 31) });
+  await earlier.refresh();
+  assert.equal(share(earlier), 0);
+  assert.equal(earlier.resolve("digits@canary", { clientId: "x" }).rollout.reason, "not_started");
+  const info = reg.models().find((m) => m.name === "digits");
+  assert.equal(info.rollouts.production.gate, true);
+  assert.equal(info.rollouts.canary.stages.length, 2);
+  assert.throws(() => reg.resolve("digits@canary", { clientId: "" }), (e) => e.code === "INVALID_ARGUMENT");
+
+  // Gated: a client the rollout sends to digits 2 (which fails its gate) gets digits 1.
+  let id = 0;
+  while (reg.resolve("digits@production", { clientId: `id-${id}` }).version !== "2") id++;
+  const heard = [];
+  const m = await reg.load("digits@production", { clientId: `id-${id}`, onRollback: (c) => heard.push(c) });
+  assert.equal(m.fetched.version, "1");
+  assert.equal(m.fetched.rollout.rollback.code, "GATE_FAILED");
+  assert.equal(m.fetched.rollout.rollback.from, "2");
+  assert.equal(heard.length, 1);
+  assert.equal(heard[0].chosen, "1");
+  const s0 = await stats();
+  const m2 = await reg.load("digits@production", { clientId: `id-${id}` });
+  assert.equal(m2.fetched.rollout.rollback.remembered, true);
+  assert.equal(targetRequests(s0, await stats(), "/rollout/targets/models/digits/2/"), 0);
+  // Without a gate the same client runs the candidate.
+  assert.equal((await reg.load("digits@canary", { clientId: `id-${id}` })).fetched.version, "2");
+});
+
 test("registry.compare in Node equals `edge-registry eval --registry` (same registry, same rows)", async () => {
   const bin = process.env.EDGE_REGISTRY_BIN || new URL("target/debug/edge-registry", root).pathname;
   const dir = mkdtempSync(join(tmpdir(), "er-cli-"));

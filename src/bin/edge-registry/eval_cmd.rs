@@ -138,6 +138,13 @@ pub struct EvalArgs {
     /// Print the JSON report on standard output instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Add a mergeable summary of the evaluation to the report (`edge-registry fleet merge`).
+    #[arg(long)]
+    pub summary: bool,
+    /// Add local differential privacy noise with this epsilon to the summary (implies
+    /// --summary; classification only).
+    #[arg(long, value_name = "E")]
+    pub epsilon: Option<f64>,
 }
 
 /// Arguments of `profile`.
@@ -385,6 +392,7 @@ fn eval_config(
         cfg.classes = Some(a.classes.clone());
     }
     cfg.metrics.top_k = a.top_k.clone();
+    cfg.summary = a.summary || a.epsilon.is_some();
     cfg.drift_columns = (!a.drift_columns.is_empty()).then(|| a.drift_columns.clone());
     cfg.bad_rows = match a.on_bad_row {
         BadRowArg::Skip => BadRowPolicy::Skip,
@@ -474,9 +482,12 @@ pub fn run_eval(a: EvalArgs) -> Result<Outcome, String> {
         Ok(())
     })?;
     progress.done();
-    let report = run
+    let mut report = run
         .finish(&mut timer, now_rfc3339(), "native".into())
         .map_err(coded)?;
+    if let (Some(eps), Some(summary)) = (a.epsilon, report.summary.as_mut()) {
+        crate::fleet_cmd::add_os_noise(summary, eps)?;
+    }
     if let Some(out) = &a.out {
         std::fs::write(out, report.to_json() + "\n")
             .map_err(|e| format!("{}: {e}", out.display()))?;
@@ -813,6 +824,8 @@ mod tests {
             format: FormatArg::Auto,
             out: Some(out.clone()),
             json: false,
+            summary: false,
+            epsilon: None,
         };
         assert!(matches!(run_eval(args), Ok(Outcome::GateFailed)));
         let written: Report = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();

@@ -18,8 +18,10 @@
     )
 )]
 
+mod attest_cmd;
 mod check_cmd;
 mod eval_cmd;
+mod fleet_cmd;
 mod publish_cmd;
 mod registry_cmd;
 mod remote;
@@ -51,6 +53,8 @@ enum Command {
     /// Evaluate predictions on local data: metrics, calibration, slices, quality, drift, gates.
     /// Prints a summary and writes a JSON report (exit status 3 when a gate fails).
     Eval(Box<eval_cmd::EvalArgs>),
+    /// Merge evaluation summaries from many devices into one fleet report.
+    Fleet(fleet_cmd::FleetArgs),
     /// Compute a reference data profile (for drift and quality checks) from training data.
     Profile(eval_cmd::ProfileArgs),
     /// Serve directories over HTTP (static files; GET and HEAD; no directory traversal).
@@ -90,6 +94,9 @@ enum Command {
     Publish(Box<publish_cmd::PublishArgs>),
     /// Point a model's alias (production, staging, ...) at a version: a signed act.
     Alias(publish_cmd::AliasArgs),
+    /// Staged rollouts of an alias (start, advance, pause, resume, abort, status): signed acts
+    /// that move a share of the clients to a candidate version, stage by stage.
+    Rollout(publish_cmd::RolloutArgs),
     /// Delegate models/TEAM-* to a team role with its own key.
     Delegate(publish_cmd::DelegateArgs),
     /// Rotate the root keys (the new root is signed by the old and the new keys).
@@ -102,6 +109,8 @@ enum Command {
     Verify(registry_cmd::VerifyArgs),
     /// List a registry's models, versions, aliases and expiries.
     Models(registry_cmd::ModelsArgs),
+    /// Signed evaluation attestations: keygen, sign a report, verify an envelope.
+    Attest(attest_cmd::AttestArgs),
 }
 
 fn main() -> ExitCode {
@@ -137,6 +146,7 @@ fn main() -> ExitCode {
             Ok(eval_cmd::Outcome::GateFailed) => return ExitCode::from(3),
             Err(e) => Err(e),
         },
+        Command::Fleet(args) => fleet_cmd::run(args),
         Command::Profile(args) => eval_cmd::run_profile(args),
         Command::Serve {
             root,
@@ -164,12 +174,14 @@ fn main() -> ExitCode {
         Command::Init(args) => publish_cmd::init(args),
         Command::Publish(args) => publish_cmd::publish(*args),
         Command::Alias(args) => publish_cmd::alias(args),
+        Command::Rollout(args) => publish_cmd::rollout(args),
         Command::Delegate(args) => publish_cmd::delegate(args),
         Command::RotateRoot(args) => publish_cmd::rotate_root(args),
         Command::RefreshTimestamp(args) => publish_cmd::refresh_timestamp(args),
         Command::Prune(args) => publish_cmd::prune(args),
         Command::Verify(args) => registry_cmd::verify(args),
         Command::Models(args) => registry_cmd::models(args),
+        Command::Attest(args) => attest_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -809,3 +809,313 @@ pub fn prune(a: PruneArgs) -> Result<(), String> {
     );
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// rollout
+
+/// Options of `rollout`.
+#[derive(Args, Debug)]
+pub struct RolloutArgs {
+    #[command(subcommand)]
+    action: RolloutAction,
+}
+
+/// What `rollout` does to `NAME@ALIAS`.
+#[derive(clap::Subcommand, Debug)]
+enum RolloutAction {
+    /// Start a staged rollout of NAME@ALIAS to a version: the alias keeps its version for
+    /// everyone outside the candidate's share, and for every fallback.
+    Start(RolloutStartArgs),
+    /// Start the next stage now; after the last stage, complete the rollout (the alias moves
+    /// to the candidate).
+    Advance(RolloutTarget),
+    /// Pause: clients stay in the current stage, scheduled stages wait.
+    Pause(RolloutTarget),
+    /// Resume a paused rollout (stages not started yet move later by the pause's length).
+    Resume(RolloutTarget),
+    /// End the rollout without moving the alias: every client goes back to its version.
+    Abort(RolloutTarget),
+    /// Show the rollout: stages, shares, dates, where it stands now, and with --client the
+    /// version each client id gets now (the rule every client applies).
+    Status(RolloutStatusArgs),
+}
+
+/// Options of `rollout status`.
+#[derive(Args, Debug)]
+struct RolloutStatusArgs {
+    #[command(flatten)]
+    at: RolloutTarget,
+    /// Also show the version, bucket and reason for this client id (repeatable).
+    #[arg(long = "client", value_name = "ID")]
+    clients: Vec<String>,
+    /// The app version those clients report (for a --min-client rule).
+    #[arg(long, value_name = "VERSION")]
+    client_version: Option<String>,
+}
+
+/// A repository and `NAME@ALIAS`.
+#[derive(Args, Debug)]
+struct RolloutTarget {
+    #[command(flatten)]
+    repo: RepoArgs,
+    /// The model and alias, e.g. digits@production.
+    #[arg(value_name = "NAME@ALIAS")]
+    target: String,
+}
+
+/// Options of `rollout start`.
+#[derive(Args, Debug)]
+struct RolloutStartArgs {
+    #[command(flatten)]
+    at: RolloutTarget,
+    /// The candidate version.
+    #[arg(long, value_name = "VERSION")]
+    to: String,
+    /// The candidate's share at each stage, in percent (up to 2 decimals), e.g. 1,10,50,100.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,50,100")]
+    stages: Vec<String>,
+    /// Time between stages (e.g. 1d, 12h, 30m): every stage gets a signed start date. Without
+    /// it only the first stage is scheduled, and `rollout advance` starts the others.
+    #[arg(long, value_name = "DURATION")]
+    every: Option<String>,
+    /// When the first stage starts (YYYY-MM-DDTHH:MM:SSZ; default now).
+    #[arg(long, value_name = "TIME")]
+    start: Option<String>,
+    /// The salt of the clients' hashes (default: random).
+    #[arg(long)]
+    salt: Option<String>,
+    /// Clients check the candidate's signed evaluation gates on the device and fall back to the
+    /// alias's version when it fails them.
+    #[arg(long)]
+    gate: bool,
+    /// Lowest app version that takes part (clients that do not say theirs stay out).
+    #[arg(long, value_name = "VERSION")]
+    min_client: Option<String>,
+}
+
+fn split_target(t: &str) -> Result<(String, String), String> {
+    let bad = || format!("INVALID_ARGUMENT: {t:?} is not NAME@ALIAS");
+    let (name, alias) = t.split_once('@').ok_or_else(bad)?;
+    edge_registry::catalogue::check_model_name(name).map_err(|e| fail(&e))?;
+    edge_registry::catalogue::check_alias(alias).map_err(|e| fail(&e))?;
+    Ok((name.to_string(), alias.to_string()))
+}
+
+/// `1`, `0.5`, `12.25` percent to basis points.
+fn basis_points(text: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "INVALID_ARGUMENT: stage share {text:?} is not a percentage with at most 2 decimals"
+        )
+    };
+    let (whole, frac) = text
+        .trim()
+        .trim_end_matches('%')
+        .split_once('.')
+        .unwrap_or((text.trim().trim_end_matches('%'), ""));
+    if whole.is_empty()
+        || frac.len() > 2
+        || !whole
+            .bytes()
+            .chain(frac.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let w: u64 = whole.parse().map_err(|_| bad())?;
+    let f: u64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    w.checked_mul(100)
+        .and_then(|x| x.checked_add(f))
+        .ok_or_else(bad)
+}
+
+/// `30m`, `12h`, `1d`, `2w`, or seconds.
+fn duration_secs(text: &str) -> Result<i64, String> {
+    let bad = || format!("INVALID_ARGUMENT: duration {text:?} is not like 30m, 12h, 1d or 2w");
+    let (n, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mult).filter(|s| *s > 0).ok_or_else(bad)
+}
+
+fn random_salt() -> Result<String, String> {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).map_err(|e| format!("INTERNAL: no randomness for the salt: {e}"))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// Prints a rollout and where it stands at `now`.
+pub fn print_rollout(
+    indent: &str,
+    alias: &str,
+    baseline: &str,
+    r: &edge_registry::catalogue::Rollout,
+    now: UnixSeconds,
+) {
+    let active = r.active_stage(now);
+    let state = if r.paused_at.is_some() {
+        format!("paused at {}", r.paused_at.as_deref().unwrap_or(""))
+    } else {
+        match active {
+            None => "not started".to_string(),
+            Some(i) => format!("stage {} of {}", i + 1, r.stages.len()),
+        }
+    };
+    let mut rules = Vec::new();
+    if r.gate {
+        rules.push("gated".to_string());
+    }
+    if let Some(m) = &r.min_client {
+        rules.push(format!("min client {m}"));
+    }
+    let rules = if rules.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", rules.join(", "))
+    };
+    println!(
+        "{indent}rollout {alias}: {baseline} -> {} ({state}{rules}; salt {})",
+        r.to, r.salt
+    );
+    for (i, s) in r.stages.iter().enumerate() {
+        let total: u64 = s.weights.values().sum();
+        let share = s.weights.get(&r.to).copied().unwrap_or(0) as f64 * 100.0 / total.max(1) as f64;
+        let mark = if active == Some(i) { "*" } else { " " };
+        println!(
+            "{indent}  {mark} stage {}: {share:.2}% on {} from {}",
+            i + 1,
+            r.to,
+            s.start.as_deref().unwrap_or("(when advanced)")
+        );
+    }
+}
+
+/// `edge-registry rollout`.
+pub fn rollout(a: RolloutArgs) -> Result<(), String> {
+    let target = match &a.action {
+        RolloutAction::Start(s) => &s.at,
+        RolloutAction::Advance(t)
+        | RolloutAction::Pause(t)
+        | RolloutAction::Resume(t)
+        | RolloutAction::Abort(t) => t,
+        RolloutAction::Status(s) => &s.at,
+    };
+    let (name, alias) = split_target(&target.target)?;
+    let open = OpenRepo::open(&target.repo, false)?;
+    let mut repo = open.load()?;
+    let t = now();
+    let message = match &a.action {
+        RolloutAction::Status(st) => {
+            let doc = repo.aliases(&name).cloned();
+            let baseline = doc.as_ref().and_then(|d| d.aliases.get(&alias)).cloned();
+            match (repo.rollout(&name, &alias), baseline) {
+                (Some(r), Some(b)) => {
+                    print_rollout("", &alias, &b, r, t);
+                    let versions = repo.versions(&name);
+                    for id in &st.clients {
+                        let client = edge_registry::catalogue::RolloutClient {
+                            id: Some(id),
+                            version: st.client_version.as_deref(),
+                            now: t,
+                        };
+                        let c = r.choose(&alias, &b, &client, |v| versions.iter().any(|x| x == v));
+                        println!(
+                            "client {id}: version {} (bucket {}, {})",
+                            c.chosen,
+                            c.bucket.as_deref().unwrap_or("-"),
+                            serde_json::to_value(&c.reason)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+                (None, Some(b)) => println!("{name}@{alias} -> {b} (no rollout)"),
+                _ => return Err(format!("NOT_FOUND: no alias {name}@{alias}")),
+            }
+            return Ok(());
+        }
+        RolloutAction::Start(s) => {
+            let stages = s
+                .stages
+                .iter()
+                .map(|x| basis_points(x))
+                .collect::<Result<Vec<_>, _>>()?;
+            let start = match &s.start {
+                None => t,
+                Some(x) => edge_registry::tuf::time::parse_expires(x).ok_or_else(|| {
+                    format!("INVALID_ARGUMENT: --start {x:?} is not YYYY-MM-DDTHH:MM:SSZ")
+                })?,
+            };
+            let plan = edge_registry::publish::RolloutPlan {
+                to: s.to.clone(),
+                stages,
+                start,
+                every: s.every.as_deref().map(duration_secs).transpose()?,
+                salt: match &s.salt {
+                    Some(x) => x.clone(),
+                    None => random_salt()?,
+                },
+                gate: s.gate,
+                min_client: s.min_client.clone(),
+            };
+            repo.start_rollout(&name, &alias, &plan)
+                .map_err(|e| fail(&e))?;
+            format!("{name}@{alias}: rollout to {} started", s.to)
+        }
+        RolloutAction::Advance(_) => match repo
+            .advance_rollout(&name, &alias, t)
+            .map_err(|e| fail(&e))?
+        {
+            edge_registry::publish::Advanced::Stage(i) => {
+                format!("{name}@{alias}: stage {} starts now", i + 1)
+            }
+            edge_registry::publish::Advanced::Completed(v) => {
+                format!("{name}@{alias}: rollout complete, {name}@{alias} -> {v}")
+            }
+        },
+        RolloutAction::Pause(_) => {
+            let changed = repo.pause_rollout(&name, &alias, t).map_err(|e| fail(&e))?;
+            format!(
+                "{name}@{alias}: {}",
+                if changed { "paused" } else { "already paused" }
+            )
+        }
+        RolloutAction::Resume(_) => {
+            let changed = repo
+                .resume_rollout(&name, &alias, t)
+                .map_err(|e| fail(&e))?;
+            format!(
+                "{name}@{alias}: {}",
+                if changed { "resumed" } else { "not paused" }
+            )
+        }
+        RolloutAction::Abort(_) => {
+            repo.abort_rollout(&name, &alias).map_err(|e| fail(&e))?;
+            format!("{name}@{alias}: rollout aborted, every client back on the alias's version")
+        }
+    };
+    let changes = repo
+        .commit(&open.keyring()?, t, &open.expiries()?)
+        .map_err(|e| fail(&e))?;
+    open.write(&changes)?;
+    println!("{message}");
+    if let (Some(r), Some(b)) = (
+        repo.rollout(&name, &alias),
+        repo.aliases(&name).and_then(|d| d.aliases.get(&alias)),
+    ) {
+        print_rollout("  ", &alias, b, r, t);
+    }
+    print_signed(&changes);
+    Ok(())
+}

@@ -277,6 +277,7 @@ fn print_versions(cat: &Catalogue) {
                 format!("; {}", aliases.join(", "))
             }
         );
+        print_rollouts("    ", m);
     }
     if !cat.other_targets.is_empty() {
         println!(
@@ -339,6 +340,7 @@ fn models_json(cat: &Catalogue, roles: &Value) -> Vec<Value> {
                 "name": m.name,
                 "aliases": m.known_aliases(),
                 "aliases_target": m.aliases_target.as_ref().map(|t| target_json(&t.target)),
+                "rollouts": m.rollouts,
                 "versions": versions,
             })
         })
@@ -381,6 +383,17 @@ fn print_models(cat: &Catalogue) {
                 }
             );
         }
+        print_rollouts("  ", m);
+    }
+}
+
+/// Each staged rollout of a model, and where it stands now.
+fn print_rollouts(indent: &str, m: &edge_registry::catalogue::ModelEntry) {
+    let aliases = m.known_aliases();
+    let now = edge_registry::clock::Clock::now(&edge_registry::clock::SystemClock);
+    for (alias, r) in &m.rollouts {
+        let baseline = aliases.get(alias).map_or("?", String::as_str);
+        super::publish_cmd::print_rollout(indent, alias, baseline, r, now);
     }
 }
 

@@ -30,6 +30,17 @@ pub struct RegistryArgs {
     /// writable by others; one namespace per pinned root and registry URL inside).
     #[arg(long, value_name = "DIR", requires = "registry")]
     pub cache_dir: Option<PathBuf>,
+    /// The id staged rollouts bucket this run by (default: a random id kept in the cache
+    /// directory, so this machine keeps its version from run to run).
+    #[arg(long, value_name = "ID", requires = "registry")]
+    pub client_id: Option<String>,
+}
+
+/// 128 random bits as hex (the CLI's fresh client id).
+fn random_client_id() -> Option<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).ok()?;
+    Some(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 type Client = Registry<NativeFetch, FsStore, SystemClock>;
@@ -83,14 +94,11 @@ impl Remote {
             }
         };
         let store = FsStore::private(cache_root(a)?).map_err(|e| coded(&e))?;
-        let reg = pollster::block_on(Registry::open(
-            RegistryConfig::new(source),
-            fetch,
-            store,
-            SystemClock,
-            &root,
-        ))
-        .map_err(|e| coded(&e))?;
+        let mut config = RegistryConfig::new(source);
+        config.client_id = a.client_id.clone();
+        config.new_client_id = random_client_id();
+        let reg = pollster::block_on(Registry::open(config, fetch, store, SystemClock, &root))
+            .map_err(|e| coded(&e))?;
         let outcome = pollster::block_on(reg.refresh()).map_err(|e| coded(&e))?;
         if let Some(n) = &outcome.network_error {
             eprintln!(
@@ -115,6 +123,21 @@ impl Remote {
             f.source.as_str(),
             f.sha256
         );
+        if let Some(c) = &f.rollout {
+            match &c.rollback {
+                Some(rb) => eprintln!(
+                    "{reference}: rollout of {}: version {} failed here ({}: {}); using {}",
+                    c.alias, rb.from, rb.code, rb.reason, c.baseline
+                ),
+                None => eprintln!(
+                    "{reference}: rollout of {}: version {} for client {} (bucket {})",
+                    c.alias,
+                    c.chosen,
+                    self.reg.client_id().unwrap_or("-"),
+                    c.bucket.as_deref().unwrap_or("-")
+                ),
+            }
+        }
         Ok(loaded)
     }
 

@@ -12,6 +12,7 @@ use crate::eval::compare;
 use crate::eval::data::{BadRow, BadRowPolicy, DataDigest, RowResult, Value};
 use crate::eval::drift::{self, DriftAccumulator};
 use crate::eval::error::EvalError;
+use crate::eval::fleet;
 use crate::eval::gates;
 use crate::eval::latency::LatencyReport;
 use crate::eval::profile::Profile;
@@ -213,6 +214,8 @@ pub(super) struct Latencies {
     pub(super) champion: Option<LatencyReport>,
     /// The challenger's.
     pub(super) challenger: Option<LatencyReport>,
+    /// The model's batch times (for a fleet summary).
+    pub(super) champion_batch_ms: Vec<f64>,
 }
 
 /// Everything both modes accumulate. See the module documentation.
@@ -534,6 +537,10 @@ impl Accumulator {
         };
         let quality = std::mem::replace(&mut self.quality, QualityAccumulator::new(&[], &[], None))
             .finish(label_counts);
+        let summary = self
+            .cfg
+            .summary
+            .then(|| self.summary(&main, &digest, rows_read, &ctx, &latency));
         let drift = self.finish_drift();
         let comparison = match &challenger {
             Some(ch) => {
@@ -576,6 +583,57 @@ impl Accumulator {
                 latency: latency.champion,
                 challenger_latency: latency.challenger,
             },
+            summary,
+        })
+    }
+
+    /// The evaluation's mergeable summary ([`fleet::build`]).
+    fn summary(
+        &self,
+        main: &TaskData,
+        digest: &DataDigest,
+        rows_read: u64,
+        ctx: &ReportContext,
+        latency: &Latencies,
+    ) -> fleet::Summary {
+        let drift = self.drift.as_ref().map(|d| {
+            (
+                d.config(),
+                d.summaries(),
+                self.pred_drift
+                    .as_ref()
+                    .and_then(|p| p.summaries().into_iter().next()),
+            )
+        });
+        let drift = drift.or_else(|| {
+            self.pred_drift
+                .as_ref()
+                .map(|p| (p.config(), Vec::new(), p.summaries().into_iter().next()))
+        });
+        fleet::build(fleet::SummaryInput {
+            task: main,
+            classes_fixed: self.labels.fixed,
+            columns: fleet::SummaryColumns {
+                features: self.cfg.columns.features.clone(),
+                label: self.cfg.columns.label.clone(),
+                slices: self.cfg.columns.slices.clone(),
+            },
+            metrics: &self.cfg.metrics,
+            slice_options: &self.cfg.slices,
+            slices: &self.slices,
+            drift,
+            latency: latency
+                .champion
+                .as_ref()
+                .map(|l| (latency.champion_batch_ms.as_slice(), l.rows)),
+            model: ctx.model.clone(),
+            source: fleet::SourceInfo {
+                data_sha256: Some(digest.sha256.to_hex()),
+                rows_used: self.rows_used,
+                time: ctx.time.clone(),
+                runtime: ctx.runtime.clone(),
+            },
+            rows: (rows_read, self.rows_used, self.skipped),
         })
     }
 }

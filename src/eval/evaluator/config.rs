@@ -76,6 +76,9 @@ pub struct EvalConfig {
     pub gates: Vec<GateSpec>,
     /// Columns checked for drift against the profile. Default (`None`): the features.
     pub drift_columns: Option<Vec<String>>,
+    /// Add a mergeable [`crate::eval::fleet::Summary`] to the report. Default false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub summary: bool,
 }
 
 impl Default for EvalConfig {
@@ -97,6 +100,7 @@ impl Default for EvalConfig {
             compare: CompareConfig::default(),
             gates: Vec::new(),
             drift_columns: None,
+            summary: false,
         }
     }
 }

@@ -72,6 +72,7 @@ impl ModelRun {
         Latencies {
             champion: self.latency.report(),
             challenger: self.challenger_latency.report(),
+            champion_batch_ms: self.latency.batch_ms().to_vec(),
         }
     }
 

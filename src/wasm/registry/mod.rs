@@ -22,6 +22,7 @@ use crate::registry::{FetchOptions, Progress, RefreshOptions, Registry, Registry
 use crate::store::any::AnyStore;
 use crate::store::indexeddb::IndexedDbStore;
 
+mod attest;
 mod cache;
 mod options;
 mod results;
@@ -271,6 +272,7 @@ impl JsRegistry {
                     _ => None,
                 },
                 latest: m.latest().map(|v| v.version.as_str()),
+                rollouts: &m.rollouts,
             })
             .collect();
         to_js(&list)
@@ -283,14 +285,37 @@ impl JsRegistry {
     /// ```js
     /// registry.resolve("digits@production"); // { name: "digits", version: "1", alias: "production", ... }
     /// ```
+    ///
+    /// An alias with a staged rollout gives this client's version (`rollout` says which
+    /// stage, its bucket and why); `{ clientId }` asks for another client, as an edge worker
+    /// does per request with a header or cookie value.
     #[wasm_bindgen(unchecked_return_type = "Resolution")]
-    pub fn resolve(&self, reference: &str) -> JsResult<JsValue> {
+    pub fn resolve(
+        &self,
+        reference: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "ResolveOptions")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        if !options.is_undefined() && !options.is_null() && !options.is_object() {
+            return Err(bad_arg("options must be an object"));
+        }
+        let id = if options.is_object() {
+            options::client_id_option(&options, "clientId")?
+        } else {
+            None
+        };
         let r = self
             .inner
             .reg
-            .resolve(reference)
+            .resolve_as(reference, id.as_deref())
             .map_err(|e| js_error(&e))?;
         to_js(&resolution(&r))
+    }
+
+    /// The id staged rollouts bucket this client by: `clientId` from `Registry.open`, else a
+    /// random id kept in the cache store (`null` if there is none).
+    #[wasm_bindgen(getter, js_name = clientId)]
+    pub fn client_id(&self) -> Option<String> {
+        self.inner.reg.client_id().map(str::to_string)
     }
 
     /// Resolves `reference` and returns the verified bytes and the model card: from the cache
@@ -478,6 +503,12 @@ impl JsRegistry {
 async fn load_model(inner: &Rc<Shared>, reference: &str, call: &CallOptions) -> JsResult<JsModel> {
     name_target(inner, call, reference);
     let progress = |p: &Progress| call.progress(p);
+    let on_rollback = |c: &crate::catalogue::RolloutChoice| {
+        if let (Some(f), Ok(v)) = (&call.on_rollback, to_js(c)) {
+            // A throwing callback must not break the load.
+            let _ = f.call1(&JsValue::NULL, &v);
+        }
+    };
     let opts = LoadOptions {
         fetch: FetchOptions {
             progress: Some(&progress),
@@ -485,6 +516,8 @@ async fn load_model(inner: &Rc<Shared>, reference: &str, call: &CallOptions) -> 
         },
         verify_gate: call.verify_gate,
         defer_cache_write: true,
+        client_id: call.client_id.as_deref(),
+        on_rollback: Some(&on_rollback),
     };
     let mut l = app::load(&inner.reg, reference, opts)
         .await
@@ -501,7 +534,7 @@ async fn load_model(inner: &Rc<Shared>, reference: &str, call: &CallOptions) -> 
 /// Names the target a reference resolves to in the call's progress events (a reference that
 /// does not resolve fails in the call itself).
 fn name_target(inner: &Shared, call: &CallOptions, reference: &str) {
-    if let Ok(r) = inner.reg.resolve(reference) {
+    if let Ok(r) = inner.reg.resolve_as(reference, call.client_id.as_deref()) {
         call.set_file(&r.model.target.path);
     }
 }

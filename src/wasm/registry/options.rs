@@ -94,6 +94,26 @@ pub(super) fn fixed_now(v: &JsValue) -> JsResult<Option<UnixSeconds>> {
     Ok(Some((ms / 1000.0).floor() as i64))
 }
 
+/// `options[key]`: a client id for staged rollouts (printable ASCII, 1 to 256 characters).
+pub(super) fn client_id_option(options: &JsValue, key: &str) -> JsResult<Option<String>> {
+    let v = get(options, key);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.as_string()
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= crate::registry::MAX_CLIENT_ID
+                && s.bytes().all(|b| (0x20..0x7f).contains(&b))
+        })
+        .map(Some)
+        .ok_or_else(|| {
+            bad_arg(&format!(
+                "options.{key} must be 1 to 256 printable ASCII characters"
+            ))
+        })
+}
+
 pub(super) fn random_id() -> String {
     let a = (js_sys::Math::random() * 4_294_967_296.0) as u64;
     let b = (js_sys::Math::random() * 4_294_967_296.0) as u64;
@@ -142,6 +162,17 @@ pub(super) fn config_from(options: &JsValue, url: &str) -> JsResult<RegistryConf
         );
     }
     config.cache.instance_id = random_id();
+    config.client_id = client_id_option(options, "clientId")?;
+    config.new_client_id = Some(format!("{}{}", random_id(), random_id()));
+    let v = get(options, "clientVersion");
+    if !v.is_undefined() && !v.is_null() {
+        let text = v
+            .as_string()
+            .ok_or_else(|| bad_arg("options.clientVersion must be a string"))?;
+        crate::catalogue::check_version(&text)
+            .map_err(|e| bad_arg(&format!("options.clientVersion: {e}")))?;
+        config.client_version = Some(text);
+    }
     let limits = get(options, "limits");
     if !limits.is_undefined() && !limits.is_null() {
         config.cache.max_bytes = opt_length(&limits, "maxCacheBytes")?;
@@ -175,6 +206,10 @@ pub(super) struct CallOptions {
     pub(super) flag: AbortFlag,
     pub(super) listener: Option<Closure<dyn FnMut()>>,
     pub(super) verify_gate: bool,
+    /// `clientId`: whom staged rollouts bucket this call for (default: the registry's).
+    pub(super) client_id: Option<String>,
+    /// `onRollback`: hears a gated rollout's candidate fail on this device.
+    pub(super) on_rollback: Option<Function>,
     /// The file progress events name (the resolved target path).
     pub(super) file: RefCell<String>,
 }
@@ -257,6 +292,8 @@ impl CallOptions {
             flag: AbortFlag::new(),
             listener: None,
             verify_gate: false,
+            client_id: None,
+            on_rollback: None,
             file: RefCell::new(String::new()),
         };
         if options.is_undefined() || options.is_null() {
@@ -274,6 +311,14 @@ impl CallOptions {
         }
         if let Some(g) = opt_bool(options, "verifyGate")? {
             out.verify_gate = g;
+        }
+        out.client_id = client_id_option(options, "clientId")?;
+        let f = get(options, "onRollback");
+        if !f.is_undefined() && !f.is_null() {
+            out.on_rollback = Some(
+                f.dyn_into()
+                    .map_err(|_| bad_arg("onRollback must be a function"))?,
+            );
         }
         let (signal, listener) = watch_signal(options, &out.flag)?;
         out.signal = signal;

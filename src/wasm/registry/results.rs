@@ -53,6 +53,13 @@ export interface RegistryOptions {
    * registry's state under a namespace derived from the pinned root and this id; give the
    * mirrors of one registry the same id to share cached state between them. */
   registryId?: string;
+  /** The stable id staged rollouts bucket this client by (a user or device id, 1 to 256
+   * printable ASCII characters). Default: a random id kept in the cache store, so a device
+   * keeps its version across reloads and restarts. */
+  clientId?: string;
+  /** The app's version, for a rollout's `min_client` rule (without it, rollouts with a
+   * minimum keep this client on the alias's version). */
+  clientVersion?: string;
   /** Where verified models and trusted metadata are kept. Default: "indexeddb" where
    * `indexedDB` exists and opens, else "memory". */
   cache?: "indexeddb" | "memory" | RegistryStore;
@@ -102,6 +109,52 @@ export interface CatalogueChanges {
   /** Re-signed with other bytes. */
   changed: { model: string; version: string }[];
   aliases: { model: string; alias: string; from: string | null; to: string | null }[];
+  /** Staged rollouts started, changed (advanced, paused) or ended; absent when none. */
+  rollouts?: { model: string; alias: string; from: Rollout | null; to: Rollout | null }[];
+}
+/** A signed staged rollout of an alias (the `rollouts` of its aliases document). */
+export interface Rollout {
+  /** The candidate version. */
+  to: string;
+  salt: string;
+  /** Stages by start time (ISO 8601, UTC); a stage without `start` waits for the publisher. */
+  stages: { start?: string; weights: Record<string, number> }[];
+  paused_at?: string;
+  /** Clients check the candidate's signed gates and fall back when it fails them. */
+  gate?: boolean;
+  min_client?: string;
+}
+/** This client's place in a rollout. */
+export interface RolloutChoice {
+  alias: string;
+  /** The alias's version: where every fallback goes. */
+  baseline: string;
+  /** The candidate. */
+  to: string;
+  /** The version this client uses. */
+  chosen: string;
+  reason: "bucket" | "not_started" | "no_client_id" | "client_too_old" | "unknown_rules" | "not_signed";
+  /** The active stage (0-based), null before the first. */
+  stage: number | null;
+  stages: number;
+  /** The active stage's weights. */
+  weights: Record<string, number>;
+  /** This client's point in [0, 1) (6 decimals), null without a client id. */
+  bucket: string | null;
+  gate: boolean;
+  paused: boolean;
+  /** Set when the candidate failed on this device and the baseline was loaded instead. */
+  rollback?: {
+    from: string; sha256: string; code: string; reason: string;
+    /** Unix seconds. */
+    at: number;
+    /** From an earlier check on this device (the candidate was not tried again). */
+    remembered: boolean;
+  };
+}
+export interface ResolveOptions {
+  /** Bucket for this client id instead of the registry's (per-request, at the edge). */
+  clientId?: string;
 }
 export interface RoleInfo { version: number; expires: string; }
 export interface RefreshResult {
@@ -145,10 +198,14 @@ export interface ModelInfo {
   /** Why the aliases are unavailable, if they are. */
   aliasesError: string | null;
   latest: string | null;
+  /** Alias to its staged rollout. */
+  rollouts: Record<string, Rollout>;
 }
 export interface Resolution {
   name: string; version: string; alias: string | null; path: string; length: number;
   sha256: string | null; card: ModelCard | null;
+  /** The alias's staged rollout and this client's place in it, when it has one. */
+  rollout: RolloutChoice | null;
 }
 /** @deprecated the older name of `ProgressInfo`. */
 export type FetchProgress = ProgressInfo;
@@ -157,6 +214,11 @@ export interface LoadOptions extends FetchModelOptions {
   /** Evaluate the model on its signed evaluation set against the gates its card declares,
    * and refuse it with `GATE_FAILED` (the numbers in the message) when one fails. */
   verifyGate?: boolean;
+  /** Bucket staged rollouts for this client id instead of the registry's. */
+  clientId?: string;
+  /** Hears a gated rollout's candidate fail on this device; the alias's own version is
+   * loaded instead (and `model.fetched.rollout.rollback` says why). */
+  onRollback?: (choice: RolloutChoice) => void;
 }
 export interface FetchModelResult {
   bytes: Uint8Array;
@@ -169,6 +231,8 @@ export interface FetchModelResult {
   expired: boolean;
   /** A cached copy failed verification and was replaced. */
   cacheRepaired: boolean;
+  /** The alias's staged rollout and this client's place in it, when it has one. */
+  rollout: RolloutChoice | null;
 }
 export interface CacheEntry {
   model: string; version: string; sha256: string; bytes: number;
@@ -331,6 +395,7 @@ pub(super) struct ModelInfo<'a> {
     pub(super) aliases: Option<&'a std::collections::BTreeMap<String, String>>,
     pub(super) aliases_error: Option<&'a str>,
     pub(super) latest: Option<&'a str>,
+    pub(super) rollouts: &'a std::collections::BTreeMap<String, crate::catalogue::Rollout>,
 }
 
 #[derive(Serialize)]
@@ -343,6 +408,7 @@ pub(super) struct Resolution<'a> {
     pub(super) length: u64,
     pub(super) sha256: Option<String>,
     pub(super) card: Option<&'a serde_json::Value>,
+    pub(super) rollout: Option<&'a crate::catalogue::RolloutChoice>,
 }
 
 pub(super) fn resolution(r: &Resolved) -> Resolution<'_> {
@@ -354,6 +420,7 @@ pub(super) fn resolution(r: &Resolved) -> Resolution<'_> {
         length: r.model.target.length,
         sha256: r.model.sha256(),
         card: r.model.card(),
+        rollout: r.rollout.as_ref(),
     }
 }
 
@@ -371,6 +438,7 @@ pub(super) struct FetchResult<'a> {
     pub(super) offline: bool,
     pub(super) expired: bool,
     pub(super) cache_repaired: bool,
+    pub(super) rollout: Option<&'a crate::catalogue::RolloutChoice>,
 }
 
 pub(super) fn fetched_to_js(f: &Fetched, bytes: Option<Uint8Array>) -> JsResult<JsValue> {
@@ -386,6 +454,7 @@ pub(super) fn fetched_to_js(f: &Fetched, bytes: Option<Uint8Array>) -> JsResult<
         offline: f.offline,
         expired: f.expired,
         cache_repaired: f.cache_repaired,
+        rollout: f.rollout.as_ref(),
     })?;
     if let Some(b) = bytes {
         Reflect::set(&obj, &JsValue::from_str("bytes"), &b)
