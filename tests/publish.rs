@@ -295,6 +295,97 @@ everywhere_async! {
         assert!(!repo.remove_alias("iris", "staging").unwrap());
     }
 
+    async fn a_staged_rollout_is_started_advanced_paused_and_ended_by_signed_edits() {
+        use edge_registry::catalogue::{ModelRef, RolloutClient};
+        use edge_registry::publish::{Advanced, RolloutPlan};
+        let mut fx = create();
+        edit(&mut fx, NOW, |r| {
+            r.publish(&iris_release("1", &["production"]), NOW).unwrap();
+            r.publish(&iris_release("2", &[]), NOW).unwrap();
+        });
+        let plan = RolloutPlan {
+            to: "2".into(),
+            stages: vec![1000, 5000, 10_000],
+            start: NOW,
+            every: Some(DAY),
+            salt: "s".into(),
+            gate: false,
+            min_client: None,
+        };
+        edit(&mut fx, NOW, |r| {
+            assert!(r.start_rollout("iris", "production", &plan).unwrap());
+            assert_eq!(r.start_rollout("iris", "production", &plan).unwrap_err().code(), "NAME_CONFLICT");
+            // The alias moves only through the rollout.
+            assert_eq!(r.set_alias("iris", "production", "2").unwrap_err().code(), "NAME_CONFLICT");
+            assert_eq!(r.remove_alias("iris", "production").unwrap_err().code(), "NAME_CONFLICT");
+            let bad = |f: fn(&mut RolloutPlan)| {
+                let mut p = plan.clone();
+                f(&mut p);
+                p
+            };
+            for (p, code) in [
+                (bad(|p| p.to = "9".into()), "NOT_FOUND"),
+                (bad(|p| p.stages = vec![5000, 1000]), "INVALID_ARGUMENT"),
+                (bad(|p| p.stages = vec![0]), "INVALID_ARGUMENT"),
+                (bad(|p| p.stages = vec![10_001]), "INVALID_ARGUMENT"),
+                (bad(|p| p.gate = true), "INVALID_ARGUMENT"), // iris 2's card declares no gates
+                (bad(|p| p.salt = "a b".into()), "INVALID_ARGUMENT"),
+            ] {
+                let mut other = r.clone();
+                other.abort_rollout("iris", "production").unwrap();
+                assert_eq!(other.start_rollout("iris", "production", &p).unwrap_err().code(), code, "{p:?}");
+            }
+            assert_eq!(r.start_rollout("iris", "nope", &plan).unwrap_err().code(), "NOT_FOUND");
+        });
+        let mut u = client(&fx, NOW);
+        let cat = catalogue(&mut u).await;
+        let share = |cat: &Catalogue, now: i64| {
+            (0..1000)
+                .filter(|i| {
+                    let id = format!("c{i}");
+                    let c = RolloutClient { id: Some(&id), version: None, now };
+                    cat.resolve_for(&ModelRef::parse("iris").unwrap(), Some(&c)).unwrap().model.version == "2"
+                })
+                .count()
+        };
+        let day0 = share(&cat, NOW + 1);
+        assert!((50..=150).contains(&day0), "{day0} of 1000 at 10 %");
+        assert!((400..=600).contains(&share(&cat, NOW + DAY + 1)));
+        assert_eq!(share(&cat, NOW + 2 * DAY), 1000);
+        // Pause on day 0: later dates stay in stage 1; resuming a day later moves the rest.
+        edit(&mut fx, NOW + 10, |r| assert!(r.pause_rollout("iris", "production", NOW + 10).unwrap()));
+        serve(&u, &fx);
+        let cat = catalogue(&mut u).await;
+        assert_eq!(share(&cat, NOW + 5 * DAY), day0);
+        assert_eq!(cat.models["iris"].rollouts["production"].paused_at.as_deref(), Some("2027-01-15T08:00:10Z"));
+        edit(&mut fx, NOW + DAY + 10, |r| {
+            assert_eq!(r.advance_rollout("iris", "production", NOW + DAY + 10).unwrap_err().code(), "NAME_CONFLICT");
+            assert!(r.resume_rollout("iris", "production", NOW + DAY + 10).unwrap());
+            assert!(!r.resume_rollout("iris", "production", NOW + DAY + 10).unwrap());
+            let stages = &r.rollout("iris", "production").unwrap().stages;
+            assert_eq!(stages[1].start.as_deref(), Some("2027-01-17T08:00:00Z"), "moved a day later");
+            // Advance: stage 2 now, then stage 3, then the end (the alias names the candidate).
+            assert_eq!(r.advance_rollout("iris", "production", NOW + DAY + 20).unwrap(), Advanced::Stage(1));
+            assert_eq!(r.advance_rollout("iris", "production", NOW + DAY + 30).unwrap(), Advanced::Stage(2));
+            assert_eq!(r.advance_rollout("iris", "production", NOW + DAY + 40).unwrap(), Advanced::Completed("2".into()));
+            assert!(r.rollout("iris", "production").is_none());
+        });
+        serve(&u, &fx);
+        let cat = catalogue(&mut u).await;
+        assert_eq!(cat.models["iris"].resolve(&Selector::Default).unwrap().model.version, "2");
+        assert!(cat.models["iris"].rollouts.is_empty());
+        // Abort: the alias keeps its version.
+        edit(&mut fx, NOW + 2 * DAY, |r| {
+            r.publish(&iris_release("3", &[]), NOW).unwrap();
+            r.start_rollout("iris", "production", &RolloutPlan { to: "3".into(), ..plan.clone() }).unwrap();
+            assert!(r.abort_rollout("iris", "production").unwrap());
+            assert_eq!(r.abort_rollout("iris", "production").unwrap_err().code(), "NOT_FOUND");
+        });
+        serve(&u, &fx);
+        let cat = catalogue(&mut u).await;
+        assert_eq!(cat.models["iris"].resolve(&Selector::Default).unwrap().model.version, "2");
+    }
+
     async fn a_team_signs_only_its_namespace() {
         let mut fx = create();
         let team = key("team-vision");

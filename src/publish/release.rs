@@ -403,12 +403,7 @@ impl Repository {
         catalogue::check_model_name(name)?;
         catalogue::check_alias(alias)?;
         catalogue::check_version(version)?;
-        let role = self
-            .model_role(name)
-            .ok_or_else(|| PublishError::NotFound {
-                what: "model",
-                name: name.to_string(),
-            })?;
+        let role = self.signing_role(name)?;
         let versions = self.versions(name);
         if !versions.iter().any(|v| v == version) {
             return Err(PublishError::NotFound {
@@ -435,12 +430,7 @@ impl Repository {
 
     /// Removes `alias` of model `name`. Returns whether it existed.
     pub fn remove_alias(&mut self, name: &str, alias: &str) -> Result<bool, PublishError> {
-        let role = self
-            .model_role(name)
-            .ok_or_else(|| PublishError::NotFound {
-                what: "model",
-                name: name.to_string(),
-            })?;
+        let role = self.signing_role(name)?;
         let mut doc = match self.aliases(name) {
             Some(d) => d.clone(),
             None => return Ok(false),
@@ -451,6 +441,14 @@ impl Repository {
         refuse_during_rollout(&doc, alias)?;
         doc.aliases.remove(alias);
         self.write_aliases(&role, doc)
+    }
+
+    /// The role that signs model `name` (`NOT_FOUND` when it is not published).
+    pub(super) fn signing_role(&self, name: &str) -> Result<String, PublishError> {
+        self.model_role(name).ok_or_else(|| PublishError::NotFound {
+            what: "model",
+            name: name.to_string(),
+        })
     }
 
     pub(super) fn write_aliases(&mut self, role: &str, doc: Aliases) -> Result<bool, PublishError> {

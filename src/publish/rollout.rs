@@ -48,12 +48,7 @@ impl Repository {
         name: &str,
         alias: &str,
     ) -> Result<(String, catalogue::Aliases), PublishError> {
-        let role = self
-            .model_role(name)
-            .ok_or_else(|| PublishError::NotFound {
-                what: "model",
-                name: name.to_string(),
-            })?;
+        let role = self.signing_role(name)?;
         let doc = self
             .aliases(name)
             .cloned()
@@ -65,14 +60,22 @@ impl Repository {
         Ok((role, doc))
     }
 
-    fn active_rollout(&self, name: &str, alias: &str) -> Result<Rollout, PublishError> {
-        self.aliases(name)
-            .and_then(|d| d.rollouts.get(alias))
+    /// The signing role, the aliases document and the running rollout of `name@alias`.
+    fn running(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<(String, catalogue::Aliases, Rollout), PublishError> {
+        let (role, doc) = self.rollout_doc(name, alias)?;
+        let r = doc
+            .rollouts
+            .get(alias)
             .cloned()
             .ok_or_else(|| PublishError::NotFound {
                 what: "rollout",
                 name: format!("{name}@{alias}"),
-            })
+            })?;
+        Ok((role, doc, r))
     }
 
     /// The rollout of `name@alias`, if one runs.
@@ -187,8 +190,7 @@ impl Repository {
         alias: &str,
         now: UnixSeconds,
     ) -> Result<Advanced, PublishError> {
-        let (role, mut doc) = self.rollout_doc(name, alias)?;
-        let mut r = self.active_rollout(name, alias)?;
+        let (role, mut doc, mut r) = self.running(name, alias)?;
         if r.paused_at.is_some() {
             return Err(PublishError::Conflict(format!(
                 "{name}@{alias}: the rollout is paused; resume it first"
@@ -223,8 +225,7 @@ impl Repository {
         alias: &str,
         now: UnixSeconds,
     ) -> Result<bool, PublishError> {
-        let (role, doc) = self.rollout_doc(name, alias)?;
-        let mut r = self.active_rollout(name, alias)?;
+        let (role, doc, mut r) = self.running(name, alias)?;
         if r.paused_at.is_some() {
             return Ok(false);
         }
@@ -240,8 +241,7 @@ impl Repository {
         alias: &str,
         now: UnixSeconds,
     ) -> Result<bool, PublishError> {
-        let (role, doc) = self.rollout_doc(name, alias)?;
-        let mut r = self.active_rollout(name, alias)?;
+        let (role, doc, mut r) = self.running(name, alias)?;
         let Some(paused) = r.paused_at.take().as_deref().and_then(parse_expires) else {
             return Ok(false);
         };
@@ -258,8 +258,7 @@ impl Repository {
 
     /// Ends the rollout without moving the alias: every client goes back to its version.
     pub fn abort_rollout(&mut self, name: &str, alias: &str) -> Result<bool, PublishError> {
-        let (role, doc) = self.rollout_doc(name, alias)?;
-        self.active_rollout(name, alias)?;
+        let (role, doc, _) = self.running(name, alias)?;
         self.write_rollout(&role, doc, alias, None)
     }
 }

@@ -99,7 +99,7 @@ fn merge(a: MergeArgs) -> Result<(), String> {
         let doc = if doc.get("payloadType").is_some() && doc.get("signatures").is_some() {
             let Some(keys) = &keys else {
                 return Err(format!(
-                    "{} is an attestation envelope: give --pubkey to verify it",
+                    "{} is an attestation envelope: give --pubkey to verify it (INVALID_ARGUMENT)",
                     path.display()
                 ));
             };
