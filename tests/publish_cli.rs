@@ -7,43 +7,16 @@ use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::cli::{fixture, ok, run};
 use common::server::Server;
 use edge_registry::tuf::keys::Ed25519Signer;
 use edge_registry::tuf::repo::sign_metadata;
 use edge_registry::tuf::time::parse_expires;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_edge-registry");
 const DAY: i64 = 86_400;
-
-fn models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models")
-}
-
-fn fixture(rel: &str) -> String {
-    models_dir().join(rel).to_str().unwrap().to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run edge-registry")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Runs a command that must fail with exit 1; returns standard error.
 fn failed(args: &[&str]) -> String {

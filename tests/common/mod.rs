@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod cli;
 pub mod registry_fixtures;
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod server;
