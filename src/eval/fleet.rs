@@ -175,18 +175,16 @@ impl ValueSketch {
             .sum()
     }
 
-    /// Each entry's value (the midpoint of a bucket) repeated by its count `col`, ascending.
-    pub fn expand(&self, col: usize) -> Vec<f64> {
-        let mut out = Vec::new();
-        for e in &self.entries {
-            let v = representative(e);
-            let c = e.2.get(col).copied().unwrap_or(0);
-            out.extend(std::iter::repeat_n(v, c as usize));
-        }
-        out
+    /// Each entry's value (the midpoint of a bucket) with its count `col`, ascending: the list
+    /// of [`num::Counted`], never written out (the counts are untrusted).
+    pub fn counts(&self, col: usize) -> Vec<(f64, u64)> {
+        self.entries
+            .iter()
+            .map(|e| (representative(e), e.2.get(col).copied().unwrap_or(0)))
+            .collect()
     }
 
-    /// Half the widest entry: the most a quantile read from [`ValueSketch::expand`] can be off.
+    /// Half the widest entry: the most a quantile read from [`ValueSketch::counts`] can be off.
     pub fn half_width(&self) -> f64 {
         self.entries
             .iter()
@@ -1281,7 +1279,7 @@ impl Ctx<'_> {
                     Some(r.abs_err.half_width()),
                 );
             }
-            let median = num::median_sorted(&r.abs_err.expand(0));
+            let median = num::Counted::new(&r.abs_err.counts(0)).median();
             return Results {
                 classification: None,
                 regression: Some(regression::from_sums(&sums, median)),
@@ -1320,13 +1318,16 @@ impl Ctx<'_> {
             );
         }
         if quantile {
-            let mut vals: Vec<f64> = Vec::new();
-            for v in &s.values {
-                let x = v.number.unwrap_or(f64::NAN);
-                vals.extend(std::iter::repeat_n(x, v.results.n() as usize));
-            }
-            num::sort_f64(&mut vals);
-            let edges = slices::quantile_edges(&vals, cfg.quantile_bins);
+            // Each distinct value with its row count: the rows are never written out (a
+            // summary's counts are untrusted and may be large).
+            let mut vals: Vec<(f64, u64)> = s
+                .values
+                .iter()
+                .map(|v| (v.number.unwrap_or(f64::NAN), v.results.n()))
+                .collect();
+            vals.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            let edges =
+                slices::quantile_edges_counted(&num::Counted::new(&vals), cfg.quantile_bins);
             let nb = edges.len().saturating_sub(1).max(1);
             let mut bins: Vec<MetricSummary> = vec![MetricSummary::default(); nb];
             for v in &s.values {
@@ -1446,7 +1447,11 @@ pub fn fleet_report(summary: &Summary) -> Result<FleetReport, EvalError> {
                 Some(l.batch_ms.half_width()),
             );
         }
-        latency::from_sorted(&l.batch_ms.expand(0), l.rows, l.total_ms)
+        latency::from_counted(
+            &num::Counted::new(&l.batch_ms.counts(0)),
+            l.rows,
+            l.total_ms,
+        )
     });
     Ok(FleetReport {
         report_format: FLEET_REPORT_FORMAT.into(),

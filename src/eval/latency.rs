@@ -82,16 +82,37 @@ impl LatencyRecorder {
 
 /// The distribution of sorted batch times (`total` is their sum, `rows` the rows predicted).
 pub(crate) fn from_sorted(s: &[f64], rows: u64, total: f64) -> LatencyReport {
-    let q = |p: f64| num::quantile_sorted(s, p).unwrap_or(0.0);
+    report(
+        s.len() as u64,
+        |p| num::quantile_sorted(s, p),
+        s.last().copied(),
+        rows,
+        total,
+    )
+}
+
+/// [`from_sorted`] of batch times given as counts (a merged fleet summary's sketch).
+pub(crate) fn from_counted(s: &num::Counted<'_>, rows: u64, total: f64) -> LatencyReport {
+    report(s.len(), |p| s.quantile(p), s.last(), rows, total)
+}
+
+fn report(
+    batches: u64,
+    quantile: impl Fn(f64) -> Option<f64>,
+    max: Option<f64>,
+    rows: u64,
+    total: f64,
+) -> LatencyReport {
+    let q = |p: f64| quantile(p).unwrap_or(0.0);
     LatencyReport {
-        batches: s.len() as u64,
+        batches,
         rows,
         total_ms: total,
-        mean_ms: total / s.len().max(1) as f64,
+        mean_ms: total / batches.max(1) as f64,
         p50_ms: q(0.5),
         p90_ms: q(0.9),
         p99_ms: q(0.99),
-        max_ms: s.last().copied().unwrap_or(0.0),
+        max_ms: max.unwrap_or(0.0),
         rows_per_second: (total > 0.0).then(|| rows as f64 / (total / 1000.0)),
     }
 }

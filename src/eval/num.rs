@@ -134,17 +134,97 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
         return Some(a);
     }
     let b = *sorted.get(i + 1)?;
-    // numpy's `_lerp`: a + (b - a) * t, computed from the nearer end for t >= 0.5.
+    Some(lerp(a, b, frac))
+}
+
+/// A sorted list given as `(value, count)` pairs, ascending by value: the list in which each
+/// value stands `count` times, read by position without being written out (a merged summary's
+/// counts are untrusted and may be larger than any memory). Its quantiles and median are those
+/// of [`quantile_sorted`] and [`median_sorted`] on the written-out list, bit for bit.
+pub struct Counted<'a> {
+    values: &'a [(f64, u64)],
+    ends: Vec<u64>,
+}
+
+impl<'a> Counted<'a> {
+    /// The list of `values` (ascending by value).
+    pub fn new(values: &'a [(f64, u64)]) -> Self {
+        let mut total = 0u64;
+        let ends = values
+            .iter()
+            .map(|&(_, c)| {
+                total = total.saturating_add(c);
+                total
+            })
+            .collect();
+        Counted { values, ends }
+    }
+
+    /// How many values the list has.
+    pub fn len(&self) -> u64 {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value at position `k`.
+    pub fn get(&self, k: u64) -> Option<f64> {
+        let j = self.ends.partition_point(|&end| end <= k);
+        self.values.get(j).map(|&(v, _)| v)
+    }
+
+    /// The last (largest) value.
+    pub fn last(&self) -> Option<f64> {
+        self.len().checked_sub(1).and_then(|k| self.get(k))
+    }
+
+    /// [`quantile_sorted`] of the list.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let n = self.len();
+        if n == 0 {
+            return None;
+        }
+        let q = q.clamp(0.0, 1.0);
+        let pos = q * (n - 1) as f64;
+        let lo = pos.floor();
+        let frac = pos - lo;
+        let i = (lo as u64).min(n - 1);
+        let a = self.get(i)?;
+        if i + 1 >= n {
+            return Some(a);
+        }
+        Some(lerp(a, self.get(i + 1)?, frac))
+    }
+
+    /// [`median_sorted`] of the list.
+    pub fn median(&self) -> Option<f64> {
+        let n = self.len();
+        if n == 0 {
+            return None;
+        }
+        if n % 2 == 1 {
+            self.get(n / 2)
+        } else {
+            Some((self.get(n / 2 - 1)? + self.get(n / 2)?) / 2.0)
+        }
+    }
+}
+
+/// numpy's `_lerp`: a + (b - a) * t, computed from the nearer end for t >= 0.5.
+fn lerp(a: f64, b: f64, frac: f64) -> f64 {
     let diff = b - a;
     if !diff.is_finite() && a.is_finite() && b.is_finite() {
         // b - a overflowed (values near ±f64::MAX): the convex combination stays finite.
-        return Some(a * (1.0 - frac) + b * frac);
+        return a * (1.0 - frac) + b * frac;
     }
-    Some(if frac >= 0.5 {
+    if frac >= 0.5 {
         b - diff * (1.0 - frac)
     } else {
         a + diff * frac
-    })
+    }
 }
 
 /// Median of sorted values as `np.median` (mean of the two middle values for even `n`).
@@ -216,6 +296,40 @@ impl Xoshiro256 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counted_lists_read_like_the_written_out_list_and_are_never_written_out() {
+        let mut rng = Xoshiro256::new(7);
+        for case in 0..200u64 {
+            let pairs: Vec<(f64, u64)> = (0..1 + case % 9)
+                .map(|i| (i as f64 * 0.37 - 1.0, rng.below(5)))
+                .collect();
+            let mut expanded = Vec::new();
+            for &(v, c) in &pairs {
+                expanded.extend(std::iter::repeat_n(v, c as usize));
+            }
+            for q in [0.0, 0.1, 0.25, 0.5, 0.77, 0.9, 1.0] {
+                let want = quantile_sorted(&expanded, q).map(f64::to_bits);
+                let got = Counted::new(&pairs).quantile(q).map(f64::to_bits);
+                assert_eq!(got, want, "{pairs:?} {q}");
+            }
+            let counted = Counted::new(&pairs);
+            assert_eq!(
+                counted.median().map(f64::to_bits),
+                median_sorted(&expanded).map(f64::to_bits)
+            );
+            assert_eq!(counted.len(), expanded.len() as u64);
+            assert_eq!(counted.last(), expanded.last().copied());
+        }
+        // Counts no memory could hold: answered from the counts.
+        let huge = [(1.0, u64::MAX / 4), (2.0, u64::MAX / 4)];
+        let counted = Counted::new(&huge);
+        assert_eq!(
+            (counted.quantile(0.0), counted.quantile(1.0)),
+            (Some(1.0), Some(2.0))
+        );
+        assert_eq!(counted.median(), Some(1.5));
+    }
 
     #[test]
     fn order_key_sorts_like_total_cmp() {

@@ -332,9 +332,23 @@ pub(crate) fn flag_metric(cfg: &SliceConfig, regression: bool) -> String {
 
 /// `np.quantile(values, [0, 1/q, …, 1])` of sorted values, duplicate edges merged.
 pub(crate) fn quantile_edges(sorted: &[f64], q: usize) -> Vec<f64> {
-    let mut edges: Vec<f64> = (0..=q)
-        .filter_map(|i| num::quantile_sorted(sorted, i as f64 / q as f64))
-        .collect();
+    dedup_edges(
+        (0..=q)
+            .filter_map(|i| num::quantile_sorted(sorted, i as f64 / q as f64))
+            .collect(),
+    )
+}
+
+/// [`quantile_edges`] of a list given as counts (a merged summary's distinct values).
+pub(crate) fn quantile_edges_counted(sorted: &num::Counted<'_>, q: usize) -> Vec<f64> {
+    dedup_edges(
+        (0..=q)
+            .filter_map(|i| sorted.quantile(i as f64 / q as f64))
+            .collect(),
+    )
+}
+
+fn dedup_edges(mut edges: Vec<f64>) -> Vec<f64> {
     edges.dedup();
     edges
 }
