@@ -32,6 +32,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod fetch;
+pub mod modelsig;
 pub mod publish;
 pub mod registry;
 pub mod store;
