@@ -43,6 +43,13 @@ mod hosts;
 #[path = "limits.rs"]
 mod limits;
 
+#[path = "model_signing.rs"]
+mod model_signing;
+
+#[cfg(feature = "cli")]
+#[path = "model_signing_cli.rs"]
+mod model_signing_cli;
+
 #[path = "operator_sweep.rs"]
 mod operator_sweep;
 
@@ -61,6 +68,9 @@ mod registry_web;
 
 #[path = "regressions.rs"]
 mod regressions;
+
+#[path = "sigstore_tuf.rs"]
+mod sigstore_tuf;
 
 #[path = "tuf_attacks.rs"]
 mod tuf_attacks;

@@ -4,7 +4,9 @@
 use crate::engine::EngineError;
 use crate::error::{Code, ErrorCode};
 use crate::eval::EvalError;
+use crate::modelsig::ModelSigError;
 use crate::registry::RegistryError;
+use crate::tuf::TufError;
 
 /// Errors of [`crate::app`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -38,6 +40,15 @@ pub enum AppError {
         /// The evaluation error.
         source: EvalError,
     },
+    /// Reading and verifying a TUF repository other than a registry (Sigstore's trusted root)
+    /// failed; its code (`EXPIRED`, `HASH_MISMATCH`, `SIGNATURE_THRESHOLD`, ...).
+    #[error(transparent)]
+    Tuf(#[from] TufError),
+    /// The model's author signature (an OpenSSF model-signing bundle) is missing or does not
+    /// verify under the caller's policy; its code (`MODEL_SIGNATURE_REQUIRED`,
+    /// `MODEL_SIGNATURE`, `MODEL_SIGNATURE_IDENTITY`, `MODEL_SIGNATURE_MISMATCH`, ...).
+    #[error(transparent)]
+    ModelSignature(#[from] ModelSigError),
 }
 
 impl From<crate::catalogue::CatalogueError> for AppError {
@@ -54,6 +65,8 @@ impl ErrorCode for AppError {
             AppError::BadCard { .. } => Code::BadCard,
             AppError::Eval(e) => e.error_code(),
             AppError::Evaluation { source, .. } => source.error_code(),
+            AppError::Tuf(e) => e.error_code(),
+            AppError::ModelSignature(e) => e.error_code(),
         }
     }
 

@@ -14,6 +14,7 @@ use crate::error::{Code, ErrorCode};
 use crate::eval::gates::GateReport;
 use crate::eval::{evaluate_model, DataFormat, EvalError, ModelIdentity, ReportContext};
 use crate::fetch::Fetch;
+use crate::modelsig::{Policy, VerifiedModel};
 use crate::registry::{
     CacheWrite, Committed, FetchOptions, Fetched, Phase, Progress, Registry, Status,
 };
@@ -36,6 +37,9 @@ pub struct LoadOptions<'a> {
     /// Called when a gated rollout's candidate failed on this device and the alias's own
     /// version was loaded instead (the choice, with [`RolloutChoice::rollback`] set).
     pub on_rollback: Option<&'a dyn Fn(&RolloutChoice)>,
+    /// Require the version's author signature (its OpenSSF model-signing bundle) to verify
+    /// under this policy before the engine loads the model ([`super::model_signature`]).
+    pub model_signature: Option<&'a Policy>,
 }
 
 /// The cache write a [`load`] with [`LoadOptions::defer_cache_write`] left to finish, with the
@@ -79,6 +83,8 @@ pub struct LoadedModel {
     pub gates: Option<GateReport>,
     /// The cache write left to finish ([`LoadOptions::defer_cache_write`]).
     pub cache_write: Option<PendingCacheWrite>,
+    /// The author signature, when [`LoadOptions::model_signature`] required one (it verified).
+    pub model_signature: Option<VerifiedModel>,
 }
 
 impl LoadedModel {
@@ -269,6 +275,13 @@ async fn load_verified<F: Fetch, S: Store, C: Clock>(
             ));
         }
     };
+    let model_signature = match opts.model_signature {
+        Some(policy) => Some(
+            super::model_signature::verify_fetched(reg, &fetched, bytes, policy, opts.fetch)
+                .await?,
+        ),
+        None => None,
+    };
     compile(Status::Initiate, 0);
     let model = Model::load(bytes, Some(&schema))?;
     compile(Status::Done, bytes.len() as u64);
@@ -293,6 +306,7 @@ async fn load_verified<F: Fetch, S: Store, C: Clock>(
         reported,
         gates: None,
         cache_write: None,
+        model_signature,
     };
     if opts.verify_gate {
         loaded.gates = Some(verify_gates(reg, &loaded, opts.fetch).await?);

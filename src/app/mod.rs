@@ -6,6 +6,8 @@
 //!   device.
 //! - [`evaluate`]: score recorded predictions, run one model over local data, or compare a
 //!   champion with a challenger on the same rows.
+//! - [`sigstore_root`]: Sigstore's `trusted_root.json`, read and verified from Sigstore's TUF
+//!   repository with this crate's TUF client, from a pinned root.
 //!
 //! May import every core module (`registry`, `catalogue`, `engine`, `eval`, `tuf`, `store`,
 //! `fetch`); never `wasm`, `web_sys`, `js_sys` or the CLI (`scripts/check-imports`).
@@ -13,6 +15,8 @@
 mod error;
 pub mod evaluate;
 pub mod load;
+pub mod model_signature;
+pub mod sigstore_root;
 
 pub use error::AppError;
 pub use evaluate::{Contender, Evaluation, Subject};

@@ -22,6 +22,7 @@ mod attest_cmd;
 mod check_cmd;
 mod eval_cmd;
 mod fleet_cmd;
+mod modelsig_cmd;
 mod publish_cmd;
 mod registry_cmd;
 mod remote;
@@ -111,6 +112,10 @@ enum Command {
     Models(registry_cmd::ModelsArgs),
     /// Signed evaluation attestations: keygen, sign a report, verify an envelope.
     Attest(attest_cmd::AttestArgs),
+    /// Verify an OpenSSF model-signing bundle (what `model_signing sign` writes) against a
+    /// model file or directory: by public key, by CA certificate, or by Sigstore identity.
+    /// Prints the signer and the signed manifest; exit 1 with the error code on refusal.
+    VerifyModelSignature(modelsig_cmd::VerifyModelSignatureArgs),
 }
 
 fn main() -> ExitCode {
@@ -182,6 +187,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => registry_cmd::verify(args),
         Command::Models(args) => registry_cmd::models(args),
         Command::Attest(args) => attest_cmd::run(args),
+        Command::VerifyModelSignature(args) => modelsig_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -405,6 +405,11 @@ pub struct PublishArgs {
     /// Extra file of the version (repeatable), published under its file name.
     #[arg(long = "file", value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// The model's author signature: an OpenSSF model-signing bundle of the model file
+    /// (`model_signing sign model.onnx`), checked against the model and published as model.sig,
+    /// so clients can require it (`requireModelSignature`).
+    #[arg(long, value_name = "BUNDLE")]
+    model_signature: Option<PathBuf>,
     /// Training data (CSV or JSON): its reference profile is published as profile.json.
     #[arg(long, value_name = "train.csv")]
     profile: Option<PathBuf>,
@@ -476,10 +481,20 @@ pub fn publish(a: PublishArgs) -> Result<(), String> {
     for p in &a.files {
         files.push(FileBytes::new(file_name(p)?, read_file(p)?));
     }
+    let model = read_file(&a.model)?;
+    if let Some(p) = &a.model_signature {
+        let bundle = read_file(p)?;
+        edge_registry::app::model_signature::verify_model_file(&bundle, None, &model)
+            .map_err(|e| format!("{}: {}: {e}", e.code(), p.display()))?;
+        files.push(FileBytes::new(
+            edge_registry::app::model_signature::MODEL_SIGNATURE_FILE,
+            bundle,
+        ));
+    }
     let release = Release {
         name: a.name.clone(),
         version: a.version.clone(),
-        model: read_file(&a.model)?,
+        model,
         card,
         files,
         aliases: a.aliases.clone(),

@@ -34,6 +34,21 @@ pub struct RegistryArgs {
     /// directory, so this machine keeps its version from run to run).
     #[arg(long, value_name = "ID", requires = "registry")]
     pub client_id: Option<String>,
+    /// Require the model's author signature (its OpenSSF model-signing bundle, model.sig)
+    /// from this public key (PEM; ECDSA P-256/P-384 or Ed25519).
+    #[arg(long, value_name = "PEM", requires = "registry")]
+    pub require_signature_key: Option<PathBuf>,
+    /// Require the author signature from a certificate issued under this CA (PEM,
+    /// repeatable).
+    #[arg(long, value_name = "PEM", requires = "registry")]
+    pub require_signature_ca: Vec<PathBuf>,
+    /// Require a Sigstore author signature by this identity (with
+    /// --require-signature-issuer).
+    #[arg(long, value_name = "IDENTITY", requires = "require_signature_issuer")]
+    pub require_signature_identity: Option<String>,
+    /// The OIDC issuer of --require-signature-identity.
+    #[arg(long, value_name = "URL", requires = "require_signature_identity")]
+    pub require_signature_issuer: Option<String>,
 }
 
 /// 128 random bits as hex (the CLI's fresh client id).
@@ -48,6 +63,7 @@ type Client = Registry<NativeFetch, FsStore, SystemClock>;
 /// A refreshed registry client.
 pub struct Remote {
     reg: Client,
+    model_signature: Option<edge_registry::modelsig::Policy>,
 }
 
 fn coded(e: &dyn ErrorCode) -> String {
@@ -106,14 +122,41 @@ impl Remote {
                 n.code, n.message
             );
         }
-        Ok(Some(Remote { reg }))
+        let model_signature = crate::modelsig_cmd::policy_from(
+            a.require_signature_key.as_deref(),
+            &a.require_signature_ca,
+            a.require_signature_identity
+                .as_deref()
+                .zip(a.require_signature_issuer.as_deref()),
+            None,
+        )?;
+        Ok(Some(Remote {
+            reg,
+            model_signature,
+        }))
     }
 
     /// Fetches (cache or network, verified) and loads the model `reference` names, checked
     /// against its signed card ([`app::load()`]); says on stderr what was loaded from where.
     pub fn load(&self, reference: &str) -> Result<LoadedModel, String> {
-        let loaded = pollster::block_on(app::load(&self.reg, reference, LoadOptions::default()))
+        let opts = LoadOptions {
+            model_signature: self.model_signature.as_ref(),
+            ..LoadOptions::default()
+        };
+        let loaded = pollster::block_on(app::load(&self.reg, reference, opts))
             .map_err(|e| format!("{reference}: {}", coded(&e)))?;
+        if let Some(v) = &loaded.model_signature {
+            let s = &v.signature.signer;
+            eprintln!(
+                "{reference}: author signature ({}) by {}{}",
+                s.method,
+                s.identity,
+                s.issuer
+                    .as_deref()
+                    .map(|i| format!(" from {i}"))
+                    .unwrap_or_default()
+            );
+        }
         let f = &loaded.fetched;
         eprintln!(
             "{reference}: {}@{} ({} bytes from {}, sha256 {})",
