@@ -231,12 +231,30 @@ def seed_cards(corpus):
     add(corpus, "catalog_card", b"\x01" + b'{"name":"digits","aliases":{"bad alias":"1"}}')
 
 
+def seed_model_signature(corpus):
+    base = FIX / "model-signing"
+    for b in sorted((base / "bundles").rglob("*.sig")):
+        body = b.read_bytes()
+        for selector in (0x00, 0x01, 0x04, 0x05, 0x08):
+            add(corpus, "model_signature", bytes([selector]) + body)
+        try:
+            import base64
+            payload = base64.b64decode(json.loads(body)["dsseEnvelope"]["payload"])
+            add(corpus, "model_signature", b"\x02" + payload)
+        except (ValueError, KeyError, TypeError):
+            pass
+    for t in sorted((base / "sigstore").rglob("trusted_root.json")):
+        add(corpus, "model_signature", b"\x03" + t.read_bytes())
+    for pem in sorted((base / "ca").rglob("*.pem")) + sorted((base / "keys").glob("*.pub.pem")):
+        add(corpus, "model_signature", b"\x03" + pem.read_bytes())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=str(ROOT / "fuzz" / "corpus"))
     corpus = Path(ap.parse_args().corpus)
     for seed in (seed_digest, seed_paths, seed_metadata, seed_refresh, seed_onnx, seed_eval,
-                 seed_profile, seed_cards):
+                 seed_profile, seed_cards, seed_model_signature):
         seed(corpus)
     for target in ("digest_stream", "tuf_path", "tuf_metadata", "tuf_refresh", "onnx_model"):
         for p in regressions(target):

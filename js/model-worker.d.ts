@@ -4,7 +4,9 @@ import type {
   GateReport, LoadOptions, ModelCard, ModelCardSchema, ModelInfo, PrefetchResult, RefreshResult,
   RegistryOptions, Resolution, ResolveOptions, Tensor, TensorInput, TensorSpec,
 } from "./edge_registry.js";
-import type { AttestationStatementOptions, DsseEnvelope, VerifiedAttestation } from "./edge_registry.js";
+import type {
+  AttestationStatementOptions, DsseEnvelope, ModelSignaturePolicy, VerifiedAttestation, VerifiedModelSignature,
+} from "./edge_registry.js";
 import type { AttestationVerifyKeys } from "./attest.js";
 
 /** What a model in the worker is: its schema, card and digest; for a registry load also where
@@ -45,6 +47,9 @@ export declare class ModelWorker {
    * the model subjects against that registry's signed versions. */
   verifyAttestation(envelope: DsseEnvelope | string | Uint8Array, keys: AttestationVerifyKeys,
     options?: { threshold?: number; registry?: WorkerRegistry }): Promise<VerifiedAttestation>;
+  /** Verifies an OpenSSF model-signing bundle (`verifyModelSignature`) in the worker. */
+  verifyModelSignature(model: Uint8Array | Record<string, Uint8Array>, bundle: string | Uint8Array | object,
+    policy: ModelSignaturePolicy): Promise<VerifiedModelSignature>;
   /** Stops the worker; pending calls reject with WORKER_FAILED. */
   terminate(): void;
 }

@@ -159,6 +159,13 @@ export class ModelWorker {
     return this.call("verifyAttestation", { handle: registry?.handle, envelope, keys, options: rest });
   }
 
+  /** `verifyModelSignature` in the worker: an OpenSSF model-signing bundle checked against the
+   * model's bytes (or `{ path: bytes }` for a directory) under `policy` (`{ key }`, `{ ca }` or
+   * `{ identity, issuer, trustedRoot? }`). */
+  verifyModelSignature(model, bundle, policy) {
+    return this.call("verifyModelSignature", { model, bundle, policy });
+  }
+
   /** Stops the worker; pending calls reject. */
   terminate() {
     this.terminated = true;
@@ -228,7 +235,7 @@ export class WorkerRegistry {
     return this.#call("fetchFile", { reference, file }, options);
   }
 
-  /** As `Registry.load` (`{ onProgress, signal, verifyGate, clientId }`): resolves to a
+  /** As `Registry.load` (`{ onProgress, signal, verifyGate, clientId, requireModelSignature }`): resolves to a
    * WorkerModel whose `info` says where the bytes came from (`source`, `sha256`, `offline`,
    * `expired`), the engine's `loadMs`, `gates` when checked, and `rollout` (with `rollback`
    * when a gated rollout's candidate failed here; `onRollback` does not cross to the worker). */

@@ -131,6 +131,10 @@ const handlers = {
   verifyAttestation: async ({ handle, envelope, keys, options }) =>
     [await attest.verifyAttestation(envelope, keys, { ...options, registry: handle === undefined ? undefined : get(handle) })],
 
+  // OpenSSF model-signing bundles: the model's bytes (or { path: bytes }) come in, the
+  // verified signer and manifest go out.
+  verifyModelSignature: ({ model, bundle, policy }) => [lib.verifyModelSignature(model, bundle, policy)],
+
   // Registries.
   openRegistry: async ({ options }) => {
     const registry = await lib.Registry.open(options);
@@ -143,7 +147,7 @@ const handlers = {
     const fetched = await get(handle).fetchModel(reference, { onProgress: progress, signal });
     return [fetched, [fetched.bytes.buffer]];
   },
-  loadFromRegistry: async ({ handle, reference, verifyGate, clientId }, progress, signal) => {
+  loadFromRegistry: async ({ handle, reference, verifyGate, clientId, requireModelSignature }, progress, signal) => {
     const registry = get(handle);
     // The engine's load time, from the compile phase's events.
     let compileStart, loadMs;
@@ -152,7 +156,7 @@ const handlers = {
       if (p.phase === "compile" && p.status === "done") loadMs = performance.now() - compileStart;
       progress(p);
     };
-    const model = await registry.load(reference, { onProgress, signal, verifyGate, clientId });
+    const model = await registry.load(reference, { onProgress, signal, verifyGate, clientId, requireModelSignature });
     return [loaded(model, { ...model.fetched, loadMs })];
   },
   compareInRegistry: async ({ handle, champion, challenger, data, options }, progress, signal) => {

@@ -174,9 +174,31 @@ function showModels() {
         el("button", { type: "button", class: "load", "data-ref": `${m.name}@${v.version}`, onclick: () => loadModel(`${m.name}@${v.version}`) },
           `Load v${v.version}`),
         " ", (aliasOf[v.version] ?? []).map((a) => el("span", { class: "badge" }, a)),
-        " ", el("span", { class: "muted" }, `${fmtBytes(v.length)}, signed by ${v.role}`)))),
+        " ", el("span", { class: "muted" }, `${fmtBytes(v.length)}, signed by ${v.role}`),
+        v.files?.["model.sig"]
+          ? el("span", { class: "badge author", title: "carries its author's OpenSSF model-signing bundle (model.sig), verified at load" }, "author-signed")
+          : null))),
       cardDetails(card));
   }));
+}
+
+/** The catalogue entry of the version `ref` names (exact versions; aliases through the catalogue). */
+function versionOf(ref) {
+  const [name, v] = ref.split("@");
+  const m = state.catalogue?.find((x) => x.name === name);
+  const version = m?.aliases?.[v] ?? v;
+  return m?.versions.find((x) => x.version === version);
+}
+
+/** The author's public key for model signatures, published beside the pinned root. */
+async function authorKey() {
+  if (!state.authorKey) {
+    const url = state.rootUrl.replace(/trusted-root\.json$/, "author-key.pem");
+    const resp = await fetch(url);
+    if (!resp.ok) throw Object.assign(new Error(`the author's key ${url} answered HTTP ${resp.status}`), { code: "NETWORK" });
+    state.authorKey = await resp.text();
+  }
+  return state.authorKey;
 }
 
 const REASONS = {
@@ -270,7 +292,12 @@ async function loadModel(ref) {
       const pct = p.total ? Math.round((100 * p.loaded) / p.total) : 100;
       $("load-text").textContent = `${fmtBytes(p.loaded)} of ${fmtBytes(p.total)} (${pct}%) from ${p.source}`;
     };
-    const model = await cancellable(signal, (s) => state.registry.load(ref, { onProgress, signal: s }),
+    // A version that carries its author's model-signing bundle (model.sig) must also be signed
+    // by that author: the worker verifies the bundle against the verified bytes before the
+    // engine loads them (the author's public key is published beside the pinned root).
+    const authorSigned = versionOf(ref)?.files?.["model.sig"];
+    const requireModelSignature = authorSigned ? { key: await authorKey() } : undefined;
+    const model = await cancellable(signal, (s) => state.registry.load(ref, { onProgress, signal: s, requireModelSignature }),
       { late: (m) => m.dispose() });
     if (ctl.superseded()) {
       model.dispose();
@@ -288,6 +315,11 @@ async function loadModel(ref) {
       el("dt", {}, "Source"), el("dd", { id: "load-source" }, i.source === "cache" ? "cache (re-verified on read)" : "network (verified while downloading)"),
       el("dt", {}, "Verified sha256"), el("dd", { id: "load-sha" }, el("code", {}, i.sha256)),
       el("dt", {}, "Target"), el("dd", {}, el("code", {}, i.path)),
+      el("dt", {}, "Registry signature"), el("dd", { id: "load-registry-signature" },
+        `TUF role ${versionOf(ref)?.role ?? "targets"} (threshold of its keys, under the pinned root)`),
+      ...(i.modelSignature ? [el("dt", {}, "Author signature"), el("dd", { id: "load-author-signature" },
+        `verified: OpenSSF model-signing bundle, ${i.modelSignature.method} ${i.modelSignature.identity.slice(0, 16)}…, ` +
+        `${i.modelSignature.resources} file (${i.modelSignature.manifest.modelName})`)] : []),
       el("dt", {}, "Engine load"), el("dd", {}, `${i.loadMs.toFixed(1)} ms (parse + optimise)`),
       ...(i.rollout ? [el("dt", {}, "Rollout"), el("dd", { id: "load-rollout" }, i.rollout.rollback
         ? `${i.rollout.alias}: version ${i.rollout.rollback.from} failed on this device (${i.rollout.rollback.code}); fell back to ${i.rollout.baseline}`

@@ -346,7 +346,7 @@ impl JsModel {
     /// undefined for a model made from bytes.
     #[wasm_bindgen(
         getter,
-        unchecked_return_type = "Omit<FetchModelResult, \"bytes\"> | undefined"
+        unchecked_return_type = "(Omit<FetchModelResult, \"bytes\"> & { modelSignature?: VerifiedModelSignature }) | undefined"
     )]
     pub fn fetched(&self) -> JsValue {
         self.fetched.clone().unwrap_or(JsValue::UNDEFINED)

@@ -10,6 +10,7 @@ mod engine;
 mod error;
 mod eval;
 mod fleet;
+pub(crate) mod modelsig;
 mod panic;
 mod registry;
 #[cfg(feature = "test-hooks")]
@@ -27,6 +28,7 @@ pub use engine::JsModel;
 pub use error::{js_error, JsResult};
 pub use eval::evaluate_predictions;
 pub use fleet::merge_reports;
+pub use modelsig::verify_model_signature;
 pub use registry::{JsRegistry, JsRegistryCache};
 
 /// Installs the panic hook: a Rust panic is reported on the console with its message and

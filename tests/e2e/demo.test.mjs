@@ -157,6 +157,13 @@ test("loading a model shows progress to 100% and the verified sha256", async () 
   assert.match(await page.locator("#load-text").textContent(), /\(100%\) from network/);
   const want = createHash("sha256").update(readFileSync(targetFile(sample, "models/digits/1", "model.onnx"))).digest("hex");
   assert.equal((await page.locator("#load-sha").textContent()).trim(), want);
+  // digits@1 carries its author's model-signing bundle: verified in the worker beside the
+  // registry's signature (the bundle's key hint is the SHA-256 of the author's PEM).
+  assert.match(await page.locator("#load-registry-signature").textContent(), /TUF role targets/);
+  const hint = createHash("sha256").update(readFileSync(join(sample, "author-key.pem"))).digest("hex");
+  assert.equal(await page.locator("#load-author-signature").textContent(),
+    `verified: OpenSSF model-signing bundle, key ${hint.slice(0, 16)}…, 1 file (single.onnx)`);
+  assert.equal(await page.locator('article[data-model="digits"] .badge.author').count(), 1);
   await shot("02-loaded");
 });
 

@@ -43,6 +43,9 @@ type Inner = Registry<WebFetch, AnyStore, AnyClock>;
 struct Shared {
     reg: Inner,
     kind: &'static str,
+    /// `requireModelSignature` of `Registry.open`: every load's author signature policy
+    /// (a call's own option wins).
+    model_signature: Option<crate::modelsig::Policy>,
     /// Cache writes of loaded models still running in the background ([`Shared::settle`]).
     writes: RefCell<Vec<SharedFuture<LocalBoxFuture<'static, ()>>>>,
 }
@@ -155,6 +158,7 @@ impl JsRegistry {
             inner: Rc::new(Shared {
                 reg,
                 kind,
+                model_signature: call.model_signature.clone(),
                 writes: RefCell::new(Vec::new()),
             }),
         })
@@ -518,6 +522,10 @@ async fn load_model(inner: &Rc<Shared>, reference: &str, call: &CallOptions) -> 
         defer_cache_write: true,
         client_id: call.client_id.as_deref(),
         on_rollback: Some(&on_rollback),
+        model_signature: call
+            .model_signature
+            .as_ref()
+            .or(inner.model_signature.as_ref()),
     };
     let mut l = app::load(&inner.reg, reference, opts)
         .await
@@ -527,7 +535,15 @@ async fn load_model(inner: &Rc<Shared>, reference: &str, call: &CallOptions) -> 
     }
     let mut m = JsModel::new(l.model, l.card, l.reported);
     m.gates = l.gates;
-    m.fetched = Some(fetched_to_js(&l.fetched, None)?);
+    let fetched = fetched_to_js(&l.fetched, None)?;
+    if let Some(v) = &l.model_signature {
+        let _ = js_sys::Reflect::set(
+            &fetched,
+            &JsValue::from_str("modelSignature"),
+            &to_js(&v.to_json())?,
+        );
+    }
+    m.fetched = Some(fetched);
     Ok(m)
 }
 

@@ -210,6 +210,8 @@ pub(super) struct CallOptions {
     pub(super) client_id: Option<String>,
     /// `onRollback`: hears a gated rollout's candidate fail on this device.
     pub(super) on_rollback: Option<Function>,
+    /// `requireModelSignature`: the author signature this call's loads must carry.
+    pub(super) model_signature: Option<crate::modelsig::Policy>,
     /// The file progress events name (the resolved target path).
     pub(super) file: RefCell<String>,
 }
@@ -294,6 +296,7 @@ impl CallOptions {
             verify_gate: false,
             client_id: None,
             on_rollback: None,
+            model_signature: None,
             file: RefCell::new(String::new()),
         };
         if options.is_undefined() || options.is_null() {
@@ -319,6 +322,10 @@ impl CallOptions {
                 f.dyn_into()
                     .map_err(|_| bad_arg("onRollback must be a function"))?,
             );
+        }
+        let m = get(options, "requireModelSignature");
+        if !m.is_undefined() && !m.is_null() {
+            out.model_signature = Some(crate::wasm::modelsig::policy_of(&m)?);
         }
         let (signal, listener) = watch_signal(options, &out.flag)?;
         out.signal = signal;

@@ -60,6 +60,9 @@ export interface RegistryOptions {
   /** The app's version, for a rollout's `min_client` rule (without it, rollouts with a
    * minimum keep this client on the alias's version). */
   clientVersion?: string;
+  /** Every `load` of this client requires the model's author signature under this policy
+   * (see `LoadOptions.requireModelSignature`; a call's own option wins). */
+  requireModelSignature?: ModelSignaturePolicy;
   /** Where verified models and trusted metadata are kept. Default: "indexeddb" where
    * `indexedDB` exists and opens, else "memory". */
   cache?: "indexeddb" | "memory" | RegistryStore;
@@ -219,6 +222,11 @@ export interface LoadOptions extends FetchModelOptions {
   /** Hears a gated rollout's candidate fail on this device; the alias's own version is
    * loaded instead (and `model.fetched.rollout.rollback` says why). */
   onRollback?: (choice: RolloutChoice) => void;
+  /** Load only a version whose author signature (its OpenSSF model-signing bundle,
+   * `model.sig`) verifies under this policy, before the engine reads it:
+   * `MODEL_SIGNATURE_REQUIRED` when the version has none, `MODEL_SIGNATURE*` when it does not
+   * verify. `model.fetched.modelSignature` then says who signed. */
+  requireModelSignature?: ModelSignaturePolicy;
 }
 export interface FetchModelResult {
   bytes: Uint8Array;
