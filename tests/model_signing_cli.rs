@@ -144,6 +144,39 @@ fn publish_keeps_the_author_signature_and_clients_can_require_it() {
         stderr.contains("digits@1: author signature (key) by "),
         "{stderr}"
     );
+    // The bundle is kept in the cache store by its signed hash: with the registry's copy gone,
+    // the stored one is used (re-hashed); a stored copy another writer changed is not.
+    for entry in std::fs::read_dir(repo.join("targets/models/digits/1")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.to_string_lossy().ends_with("model.sig") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let out = run(&good);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bundle = std::fs::read(sig_fixture("bundles/key-p256-single.sig")).unwrap();
+    let mut stored = Vec::new();
+    let mut stack = vec![cache.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p).unwrap() == bundle {
+                stored.push(p);
+            }
+        }
+    }
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let mut changed = bundle.clone();
+    let at = changed.len() / 2;
+    changed[at] ^= 1;
+    std::fs::write(&stored[0], &changed).unwrap();
+    let out = run(&good);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("author signature ("));
+    std::fs::write(&stored[0], &bundle).unwrap();
+
     // Another author's key, a version with no author signature, a Sigstore identity for a
     // key-signed model: refused before the engine loads anything.
     let args = eval("digits@1", &["--require-signature-key", &other]);

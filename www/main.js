@@ -295,7 +295,9 @@ async function loadModel(ref) {
     // A version that carries its author's model-signing bundle (model.sig) must also be signed
     // by that author: the worker verifies the bundle against the verified bytes before the
     // engine loads them (the author's public key is published beside the pinned root).
-    const authorSigned = versionOf(ref)?.files?.["model.sig"];
+    // (The version this device gets: an alias under a staged rollout resolves per device.)
+    const resolved = await state.registry.resolve(ref);
+    const authorSigned = versionOf(`${resolved.name}@${resolved.version}`)?.files?.["model.sig"];
     const requireModelSignature = authorSigned ? { key: await authorKey() } : undefined;
     const model = await cancellable(signal, (s) => state.registry.load(ref, { onProgress, signal: s, requireModelSignature }),
       { late: (m) => m.dispose() });
@@ -316,7 +318,7 @@ async function loadModel(ref) {
       el("dt", {}, "Verified sha256"), el("dd", { id: "load-sha" }, el("code", {}, i.sha256)),
       el("dt", {}, "Target"), el("dd", {}, el("code", {}, i.path)),
       el("dt", {}, "Registry signature"), el("dd", { id: "load-registry-signature" },
-        `TUF role ${versionOf(ref)?.role ?? "targets"} (threshold of its keys, under the pinned root)`),
+        `TUF role ${versionOf(`${i.name}@${i.version}`)?.role ?? "targets"} (threshold of its keys, under the pinned root)`),
       ...(i.modelSignature ? [el("dt", {}, "Author signature"), el("dd", { id: "load-author-signature" },
         `verified: OpenSSF model-signing bundle, ${i.modelSignature.method} ${i.modelSignature.identity.slice(0, 16)}…, ` +
         `${i.modelSignature.resources} file (${i.modelSignature.manifest.modelName})`)] : []),
@@ -933,8 +935,10 @@ async function offlineShell() {
         if (installing.state === "redundant") reject(new Error("the service worker could not keep the page (a file missing?)"));
       });
     });
-    // The shell list cannot know which WebAssembly build this browser runs, or the root.
-    const urls = [here(`./pkg/${wasmFile}`).href, ...(state.rootUrl ? [state.rootUrl] : [])];
+    // The shell list cannot know which WebAssembly build this browser runs, the root, or the
+    // key of the models' author (both are the app's configuration, which it ships).
+    const urls = [here(`./pkg/${wasmFile}`).href,
+      ...(state.rootUrl ? [state.rootUrl, state.rootUrl.replace(/trusted-root\.json$/, "author-key.pem")] : [])];
     const { failed } = await askServiceWorker(reg.active, { type: "cache", urls });
     if (failed.length) setState(out, "warn", `partly ready: ${failed.join("; ")}`);
     else setState(out, "ok", "ready: a service worker keeps this page, so it opens without a network; cached models run offline");

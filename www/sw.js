@@ -2,8 +2,9 @@
 // JS and WebAssembly) so the page opens without a network once it has been visited. It does not
 // keep registry metadata or models: the library caches those in IndexedDB and verifies them
 // again from the pinned root whenever it reads them, so registry requests go to the network
-// untouched. The one registry file kept here is the pinned root (trusted-root.json), which a
-// real application would ship with its code, as it ships this page.
+// untouched. The registry files kept here are the pinned root (trusted-root.json) and the key of
+// the models' author (author-key.pem), which a real application would ship with its code, as it
+// ships this page.
 //
 // Network first: while online every file comes from the server (a rebuilt package is picked
 // up at once) and the copy here is refreshed; offline the copy here answers.
@@ -32,7 +33,7 @@ function keyOf(request) {
     return page ? index : null;
   }
   const plain = `${url.origin}${url.pathname}`;
-  if (url.pathname.endsWith("/trusted-root.json")) return plain;
+  if (url.pathname.endsWith("/trusted-root.json") || url.pathname.endsWith("/author-key.pem")) return plain;
   if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return null;
   const rel = url.pathname.slice(scope.pathname.length);
   return shellPaths.has(url.pathname) || /^pkg\/[^/]+\.(js|wasm)$/.test(rel) ? plain : null;

@@ -5,7 +5,9 @@
 //! by its author.
 //!
 //! The bundle is fetched like every signed file of the version (length and hash from the
-//! targets metadata), then verified against the policy and the model's verified bytes.
+//! targets metadata) and kept in the registry's store by its signed SHA-256, so an offline load
+//! of a cached model can check it too (a stored copy is re-hashed before use: the store is
+//! untrusted); then it is verified against the policy and the model's verified bytes.
 
 use super::AppError;
 use crate::clock::Clock;
@@ -79,9 +81,34 @@ pub async fn verify_fetched<F: Fetch, S: Store, C: Clock>(
         ))
         .into());
     }
-    let mut bundle = Vec::new();
-    reg.fetch_file_into(&label, MODEL_SIGNATURE_FILE, &mut bundle, opts)
-        .await?;
+    let signed = resolved
+        .model
+        .files
+        .get(MODEL_SIGNATURE_FILE)
+        .map(|f| (f.target.hashes.get("sha256").cloned(), f.target.length));
+    let stored = match &signed {
+        Some((Some(sha), length)) => reg
+            .cache()
+            .get_signed_file(sha, *length)
+            .await
+            .ok()
+            .flatten(),
+        _ => None,
+    };
+    let bundle = match stored {
+        Some(bytes) => bytes,
+        None => {
+            let mut bytes = Vec::new();
+            let target = reg
+                .fetch_file_into(&label, MODEL_SIGNATURE_FILE, &mut bytes, opts)
+                .await?;
+            if let Some(sha) = target.hashes.get("sha256") {
+                // Not keeping it only means an offline load cannot check it.
+                let _ = reg.cache().put_signed_file(sha, &bytes).await;
+            }
+            bytes
+        }
+    };
     let verified = verify_model_file(&bundle, Some(policy), model)?;
     verified.ok_or_else(|| ModelSigError::Required(label).into())
 }

@@ -54,6 +54,8 @@ use crate::store::{Op, StorageEstimate, Store, StoreError};
 /// Prefix of the trusted TUF metadata.
 pub const TUF_PREFIX: &str = "tuf/";
 const ALIAS: &str = "alias/";
+/// Small signed files kept for offline use (a model's author-signature bundle), by SHA-256.
+const FILE: &str = "file/";
 const BLOB: &str = "blob/";
 const CHUNK: &str = "chunk/";
 /// Bytes of chunks written per store transaction.
@@ -333,12 +335,38 @@ impl<S: Store, C: Clock> Cache<S, C> {
         sha: &str,
         length: u64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(bytes) = self.store.get(&format!("{ALIAS}{sha}")).await? else {
+        self.get_hashed(ALIAS, sha, length).await
+    }
+
+    /// The bytes under `prefix` + `sha` if they have this length and digest (the store is
+    /// untrusted: anything else is as good as absent).
+    async fn get_hashed(
+        &self,
+        prefix: &str,
+        sha: &str,
+        length: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(bytes) = self.store.get(&format!("{prefix}{sha}")).await? else {
             return Ok(None);
         };
         let ok = u64::try_from(bytes.len()).ok() == Some(length)
             && Sha256Digest::of(&bytes).to_hex() == sha;
         Ok(ok.then_some(bytes))
+    }
+
+    /// A stored small signed file (a model's author-signature bundle) with this digest and
+    /// length, re-hashed.
+    pub async fn get_signed_file(
+        &self,
+        sha: &str,
+        length: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_hashed(FILE, sha, length).await
+    }
+
+    /// Stores a small signed file that verified against its signed hash.
+    pub async fn put_signed_file(&self, sha: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.store.put(&format!("{FILE}{sha}"), bytes).await
     }
 
     /// Stores a verified aliases document.
@@ -1065,7 +1093,7 @@ impl<S: Store, C: Clock> Cache<S, C> {
     /// trusted metadata (the rollback reference) and aliases documents.
     pub async fn clear_artifacts(&self) -> Result<(), StoreError> {
         let mut keys = Vec::new();
-        for prefix in [BLOB, VER, PIN, STAGE, CHUNK] {
+        for prefix in [BLOB, VER, PIN, STAGE, CHUNK, FILE] {
             keys.extend(self.store.keys(prefix).await?);
         }
         self.delete_blob_records_first(keys).await
