@@ -56,7 +56,7 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
 
   // Types: a strict TypeScript program using every entry, resolved through the package's exports.
   writeFileSync(join(app, "typed.ts"), `
-    import init, { Model, Tensor, EdgeRegistryError, Registry, type ErrorCode } from "edge-registry";
+    import init, { Model, Tensor, EdgeRegistryError, Registry, verifyModelSignature, type ErrorCode } from "edge-registry";
     import * as nodeEntry from "edge-registry/node.js";
     import * as denoEntry from "edge-registry/deno.js";
     import { cacheApiStore, resilient } from "edge-registry/workerd.js";
@@ -102,7 +102,12 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
       console.log(envelope.signatures[0].keyid, attested.keyids, attested.models?.[0]?.signedBy, attested.statement.subject[0].digest.sha256);
       const worker = new ModelWorker();
       const wreg = await worker.openRegistry({ url: "https://example.invalid/r", trustedRoot: "{}" });
-      const wmodel = await wreg.load("digits", { verifyGate: true, onProgress, signal: ctl.signal });
+      const wmodel = await wreg.load("digits", { verifyGate: true, onProgress, signal: ctl.signal, requireModelSignature: { key: "pem" } });
+      const signedBy = verifyModelSignature(new Uint8Array(1), "{}", { identity: "a@example.com", issuer: "https://example.com" });
+      const wsigned = await worker.verifyModelSignature({ "a.onnx": new Uint8Array(1) }, new Uint8Array(1), { ca: ["pem"] });
+      const strict = await Registry.open({ url: "https://example.invalid/r", trustedRoot: "{}", requireModelSignature: { key: new Uint8Array(1) } });
+      const sigLoad = await strict.load("digits", { requireModelSignature: { ca: "pem" } });
+      console.log(signedBy.manifest.resources[0].sha256, signedBy.logIndex, wsigned.method, sigLoad.fetched?.modelSignature?.identity);
       const wbytes = (await wreg.fetchModel("digits", { signal: ctl.signal })).bytes;
       const duel = await wreg.compare("digits@1", "digits@2", new Blob(["a"]), { signal: ctl.signal });
       console.log(wmodel.gates, wbytes.length, duel, await wreg.cache.has("digits"), (await wreg.cache.prefetch("digits")).length);
