@@ -153,7 +153,11 @@ fn publish_keeps_the_author_signature_and_clients_can_require_it() {
         }
     }
     let out = run(&good);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bundle = std::fs::read(sig_fixture("bundles/key-p256-single.sig")).unwrap();
     let mut stored = Vec::new();
     let mut stack = vec![cache.clone()];

@@ -143,3 +143,26 @@ test("a registry client can require the author's signature on every load", { ski
     server.stop();
   }
 });
+
+test("fetchSigstoreTrustedRoot reads Sigstore's trusted root with our TUF client (a real copy of Sigstore's repository)", async () => {
+  const repo = new URL("tests/fixtures/sigstore-tuf/", root).pathname;
+  // Served as Sigstore serves it: metadata at the base URL, targets under /targets.
+  const server = await startServer([`${repo}metadata`, "--mount", `/targets=${repo}targets`, "--quiet"]);
+  try {
+    const pinnedRoot = readFileSync(`${repo}metadata/6.root.json`);
+    const now = Date.UTC(2023, 3, 2, 12);
+    const bytes = await pkg.fetchSigstoreTrustedRoot({ url: server.url, pinnedRoot, now });
+    const target = readdirSync(`${repo}targets`).find((n) => n.endsWith(".trusted_root.json"));
+    assert.deepEqual(Buffer.from(bytes), readFileSync(`${repo}targets/${target}`));
+    assert.equal(createHash("sha256").update(bytes).digest("hex"), target.split(".")[0]);
+    // Its timestamp expired on 2023-04-15; a pinned root that is not JSON is refused.
+    await assert.rejects(pkg.fetchSigstoreTrustedRoot({ url: server.url, pinnedRoot, now: Date.UTC(2023, 3, 16) }),
+      { code: "EXPIRED" });
+    await assert.rejects(pkg.fetchSigstoreTrustedRoot({ url: server.url, pinnedRoot: "{", now }), (e) => typeof e.code === "string");
+    // The built-in pinned root (Sigstore's production root v15) does not sign this old copy's
+    // root chain forward: refused, never silently trusted.
+    await assert.rejects(pkg.fetchSigstoreTrustedRoot({ url: server.url, now }), (e) => typeof e.code === "string");
+  } finally {
+    server.stop();
+  }
+});

@@ -56,7 +56,7 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
 
   // Types: a strict TypeScript program using every entry, resolved through the package's exports.
   writeFileSync(join(app, "typed.ts"), `
-    import init, { Model, Tensor, EdgeRegistryError, Registry, verifyModelSignature, type ErrorCode } from "edge-registry";
+    import init, { Model, Tensor, EdgeRegistryError, Registry, verifyModelSignature, fetchSigstoreTrustedRoot, type ErrorCode } from "edge-registry";
     import * as nodeEntry from "edge-registry/node.js";
     import * as denoEntry from "edge-registry/deno.js";
     import { cacheApiStore, resilient } from "edge-registry/workerd.js";
@@ -107,6 +107,8 @@ test("npm pack of pkg/ installs into an empty project, runs a model there and ty
       const wsigned = await worker.verifyModelSignature({ "a.onnx": new Uint8Array(1) }, new Uint8Array(1), { ca: ["pem"] });
       const strict = await Registry.open({ url: "https://example.invalid/r", trustedRoot: "{}", requireModelSignature: { key: new Uint8Array(1) } });
       const sigLoad = await strict.load("digits", { requireModelSignature: { ca: "pem" } });
+      const sigRoot: Uint8Array = await fetchSigstoreTrustedRoot({ url: "https://example.invalid", now: new Date() });
+      verifyModelSignature(new Uint8Array(1), "{}", { identity: "a", issuer: "b", trustedRoot: sigRoot });
       console.log(signedBy.manifest.resources[0].sha256, signedBy.logIndex, wsigned.method, sigLoad.fetched?.modelSignature?.identity);
       const wbytes = (await wreg.fetchModel("digits", { signal: ctl.signal })).bytes;
       const duel = await wreg.compare("digits@1", "digits@2", new Blob(["a"]), { signal: ctl.signal });

@@ -26,6 +26,7 @@ mod attest;
 mod cache;
 mod options;
 mod results;
+mod sigstore;
 
 pub(crate) use options::{abort_error, watch_signal};
 
