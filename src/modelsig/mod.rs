@@ -280,6 +280,11 @@ pub fn verify_signature(
             identity,
             issuer,
         } => {
+            if !bundle.has_certificates() {
+                return Err(ModelSigError::Identity(
+                    "the bundle is signed with a key, the policy names a Sigstore identity".into(),
+                ));
+            }
             let checked = sigstore::verify(bundle, trusted_root, identity, issuer)?;
             verify_envelope_with(&bundle.envelope, &pae, &checked.key, Compat::None)?;
             Signer {

@@ -133,7 +133,7 @@ test("a registry client can require the author's signature on every load", { ski
     await assert.rejects(reg.load("digits@1", { requireModelSignature: { key: readFileSync(path("keys/p256-other.pub.pem"), "utf8") } }),
       { code: "MODEL_SIGNATURE_IDENTITY" });
     await assert.rejects(reg.load("digits@1", { requireModelSignature: { identity: "a@example.com", issuer: "https://example.com" } }),
-      { code: /^MODEL_SIGNATURE/ });
+      { code: "MODEL_SIGNATURE_IDENTITY" });
     await assert.rejects(reg.load("digits@1", { requireModelSignature: { nothing: 1 } }), { code: "INVALID_ARGUMENT" });
     // Without a policy, an unsigned version loads as before.
     const plain = await pkg.Registry.open({ url: server.url, trustedRoot });
