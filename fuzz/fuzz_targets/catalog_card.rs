@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use edge_registry::card::ModelCard;
-use edge_registry::catalog::{card_number, without_floats, Aliases, Catalogue};
+use edge_registry::catalogue::ModelCard;
+use edge_registry::catalogue::{card_number, without_floats, Aliases, Catalogue};
 use edge_registry::tuf::canonical::to_canonical;
 use edge_registry::tuf::TargetInfo;
 use edge_registry_fuzz::Input;
@@ -66,7 +66,10 @@ fuzz_target!(|data: &[u8]| {
             role: "targets".into(),
         },
     ];
-    let mut catalogue = Catalogue::from_targets(targets.iter());
+    let mut catalogue = Catalogue::from_targets(targets.iter().map(|t| edge_registry::catalogue::SignedFile {
+        target: t.clone(),
+        url: String::new(),
+    }));
     if let Ok(doc) = Aliases::from_bytes(&aliases_path, body) {
         catalogue.set_aliases(doc);
     }

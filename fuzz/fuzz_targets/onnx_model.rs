@@ -18,6 +18,8 @@ fn zeros(dtype: DType, n: usize) -> TensorData {
     match dtype {
         DType::F32 => TensorData::F32(vec![0.0; n]),
         DType::F64 => TensorData::F64(vec![0.0; n]),
+        DType::F16 => TensorData::F16(vec![0; n]),
+        DType::I8 => TensorData::I8(vec![0; n]),
         DType::I32 => TensorData::I32(vec![0; n]),
         DType::I64 => TensorData::I64(vec![0; n]),
         DType::U8 => TensorData::U8(vec![0; n]),

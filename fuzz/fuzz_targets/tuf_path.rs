@@ -3,9 +3,9 @@
 //! arbitrary strings. Besides "no panic", checks the properties callers rely on.
 #![no_main]
 
-use edge_registry::catalog::{
+use edge_registry::catalogue::{
     self, check_alias, check_file_name, check_model_name, check_team, check_version,
-    compare_versions, CatalogPath,
+    compare_versions, CataloguePath,
 };
 use edge_registry::tuf::metadata::{DelegatedRole, SuccinctRoles};
 use edge_registry::tuf::path::{check_target_path, path_matches, quote};
@@ -107,21 +107,21 @@ fuzz_target!(|data: &[u8]| {
     assert!(key.starts_with("prefix/") && !key["prefix/".len()..].contains('/'));
 
     // The catalogue convention: parsed paths are rebuilt exactly; name checks never panic.
-    match catalog::parse_path(&path) {
-        Some(CatalogPath::Model { name, version }) => {
-            assert_eq!(catalog::model_path(&name, &version), path);
+    match catalogue::parse_path(&path) {
+        Some(CataloguePath::Model { name, version }) => {
+            assert_eq!(catalogue::model_path(&name, &version), path);
             assert!(check_target_path("targets", &path).is_ok(), "{path:?}");
         }
-        Some(CatalogPath::File {
+        Some(CataloguePath::File {
             name,
             version,
             file,
         }) => {
-            assert_eq!(catalog::file_path(&name, &version, &file), path);
+            assert_eq!(catalogue::file_path(&name, &version, &file), path);
             assert!(check_target_path("targets", &path).is_ok(), "{path:?}");
         }
-        Some(CatalogPath::Aliases { name }) => {
-            assert_eq!(catalog::aliases_path(&name), path);
+        Some(CataloguePath::Aliases { name }) => {
+            assert_eq!(catalogue::aliases_path(&name), path);
             assert!(check_target_path("targets", &path).is_ok(), "{path:?}");
         }
         None => {}
@@ -136,7 +136,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = check(&pattern);
     }
     if check_team(&pattern).is_ok() {
-        for p in catalog::team_patterns(&pattern) {
+        for p in catalogue::team_patterns(&pattern) {
             let _ = path_matches(&p, &path);
         }
     }

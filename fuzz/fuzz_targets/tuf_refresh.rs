@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use edge_registry::catalog::{Aliases, Catalogue};
+use edge_registry::catalogue::{Aliases, Catalogue};
 use edge_registry::clock::FixedClock;
 use edge_registry::digest::Sha256Digest;
 use edge_registry::fetch::MemoryFetch;
@@ -82,7 +82,10 @@ async fn exercise(u: &mut Client, paths: &[String]) {
         Ok(l) => l,
         Err(_) => return,
     };
-    let _ = Catalogue::from_targets(listing.targets.iter());
+    let _ = Catalogue::from_targets(listing.targets.iter().map(|t| edge_registry::catalogue::SignedFile {
+        target: t.clone(),
+        url: String::new(),
+    }));
     for info in listing.targets.iter().take(8) {
         download(u, info).await;
     }

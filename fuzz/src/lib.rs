@@ -580,8 +580,8 @@ pub mod eval_harness {
     /// A reference profile of the same data (what `publish --profile` computes), round-tripped
     /// through its JSON form.
     fn profile_of(format: DataFormat, body: &[u8], cfg: &EvalConfig, all: bool) -> Option<Profile> {
-        let (names, rows) =
-            read_all(format, ColumnSelection::All, cfg.limits.clone(), body).ok()?;
+        let table = read_all(format, ColumnSelection::All, cfg.limits.clone(), body).ok()?;
+        let (names, rows) = (table.columns, table.rows);
         let names: Vec<String> = if all {
             names
         } else {
