@@ -1088,29 +1088,10 @@ pub(crate) fn check_body(
     match (kind, version) {
         ("dsse", "0.0.1") => {
             check_payload_hash(spec, &env.payload)?;
-            let sigs = get(spec, "signatures", "spec")
-                .map_err(body_mismatch_s)?
-                .as_array()
-                .ok_or_else(|| body_mismatch("its signatures are not a list"))?;
-            if sigs.len() != env.signatures.len() {
-                return Err(body_mismatch("it lists another number of signatures"));
-            }
-            for (logged, sig) in sigs.iter().zip(&env.signatures) {
-                let logged = obj(logged, "a signature").map_err(body_mismatch_s)?;
-                let s = opt(logged, "signature")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let v = opt(logged, "verifier")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                if Base64::decode_vec(s).ok().as_deref() != Some(sig.as_slice()) {
-                    return Err(body_mismatch("its signatures are not the envelope's"));
-                }
-                if !is_pem_of(v, leaf_der) {
-                    return Err(body_mismatch("its verifier is not the signing certificate"));
-                }
-            }
-            Ok(())
+            let sigs = get(spec, "signatures", "spec").map_err(body_mismatch_s)?;
+            check_logged_signatures(sigs, env, leaf_der, "signature", "verifier", |s| {
+                Base64::decode_vec(s).ok()
+            })
         }
         ("intoto", "0.0.2") => {
             let content = obj(
@@ -1127,37 +1108,49 @@ pub(crate) fn check_body(
             if opt(e, "payloadType").and_then(Value::as_str) != Some(env.payload_type.as_str()) {
                 return Err(body_mismatch("its payload type is not the envelope's"));
             }
-            let sigs = get(e, "signatures", "envelope")
-                .map_err(body_mismatch_s)?
-                .as_array()
-                .ok_or_else(|| body_mismatch("its signatures are not a list"))?;
-            if sigs.len() != env.signatures.len() {
-                return Err(body_mismatch("it lists another number of signatures"));
-            }
-            for (logged, sig) in sigs.iter().zip(&env.signatures) {
-                let logged = obj(logged, "a signature").map_err(body_mismatch_s)?;
-                let s = opt(logged, "sig").and_then(Value::as_str).unwrap_or("");
-                // The intoto type stores the envelope's (base64) signature base64-encoded again.
-                let once = Base64::decode_vec(s).unwrap_or_default();
-                let twice = std::str::from_utf8(&once)
-                    .ok()
-                    .and_then(|t| Base64::decode_vec(t.trim()).ok());
-                if twice.as_deref() != Some(sig.as_slice()) {
-                    return Err(body_mismatch("its signatures are not the envelope's"));
-                }
-                let v = opt(logged, "publicKey")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                if !is_pem_of(v, leaf_der) {
-                    return Err(body_mismatch("its verifier is not the signing certificate"));
-                }
-            }
-            Ok(())
+            let sigs = get(e, "signatures", "envelope").map_err(body_mismatch_s)?;
+            // The intoto type stores the envelope's (base64) signature base64-encoded again.
+            check_logged_signatures(sigs, env, leaf_der, "sig", "publicKey", |s| {
+                let once = Base64::decode_vec(s).ok()?;
+                Base64::decode_vec(std::str::from_utf8(&once).ok()?.trim()).ok()
+            })
         }
         _ => Err(invalid(format!(
             "unsupported DSSE log entry type {kind}/{version}"
         ))),
     }
+}
+
+/// The signatures a log entry's body lists must be the envelope's, in order (`decode` turns a
+/// listed signature into bytes), each with the signing certificate as its verifier.
+fn check_logged_signatures(
+    sigs: &Value,
+    env: &super::bundle::Envelope,
+    leaf_der: &[u8],
+    sig_key: &str,
+    verifier_key: &str,
+    decode: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Result<(), ModelSigError> {
+    let sigs = sigs
+        .as_array()
+        .ok_or_else(|| body_mismatch("its signatures are not a list"))?;
+    if sigs.len() != env.signatures.len() {
+        return Err(body_mismatch("it lists another number of signatures"));
+    }
+    for (logged, sig) in sigs.iter().zip(&env.signatures) {
+        let logged = obj(logged, "a signature").map_err(body_mismatch_s)?;
+        let s = opt(logged, sig_key).and_then(Value::as_str).unwrap_or("");
+        if decode(s).as_deref() != Some(sig.as_slice()) {
+            return Err(body_mismatch("its signatures are not the envelope's"));
+        }
+        let v = opt(logged, verifier_key)
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !is_pem_of(v, leaf_der) {
+            return Err(body_mismatch("its verifier is not the signing certificate"));
+        }
+    }
+    Ok(())
 }
 
 // ---- Verification -----------------------------------------------------------------------

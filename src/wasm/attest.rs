@@ -3,12 +3,12 @@
 //! verification ([`crate::attest`]). `Registry.verifyAttestation` (src/wasm/registry/attest.rs)
 //! also checks the model against the registry's catalogue.
 
-use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
+use js_sys::{Array, Reflect};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::error::{coded_error, js_error, json_from_js, to_js, JsResult};
+use super::error::{bytes_of, coded_error, js_error, json_from_js, to_js, JsResult};
 use crate::attest::{
     self, Envelope, EnvelopeSignature, StatementOptions, TrustedKeys, VerifiedAttestation,
     MAX_SIGNATURES,
@@ -82,15 +82,6 @@ export interface VerifiedAttestation {
 
 fn bad_arg(message: &str) -> JsValue {
     coded_error(Code::InvalidArgument, message)
-}
-
-fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
-    if let Some(a) = value.dyn_ref::<Uint8Array>() {
-        return Some(a.to_vec());
-    }
-    value
-        .dyn_ref::<ArrayBuffer>()
-        .map(|b| Uint8Array::new(b).to_vec())
 }
 
 /// The statement of an evaluation report (the JS API's report or the CLI's document).

@@ -66,6 +66,17 @@ pub(crate) fn json_from_js<T: serde::de::DeserializeOwned>(
         .map_err(|e| coded_error(Code::InvalidArgument, &format!("{what}: {e}")))
 }
 
+/// The bytes of a `Uint8Array` or `ArrayBuffer` (copied into wasm memory), else `None`.
+pub(crate) fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
+    use wasm_bindgen::JsCast;
+    if let Some(a) = value.dyn_ref::<js_sys::Uint8Array>() {
+        return Some(a.to_vec());
+    }
+    value
+        .dyn_ref::<js_sys::ArrayBuffer>()
+        .map(|b| js_sys::Uint8Array::new(b).to_vec())
+}
+
 /// A value as plain JSON-like JavaScript (maps as objects, 64-bit integers as numbers).
 pub(crate) fn to_js<T: serde::Serialize + ?Sized>(v: &T) -> JsResult<JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())

@@ -1,10 +1,10 @@
 //! OpenSSF model-signing bundles from JavaScript ([`crate::modelsig`]): `verifyModelSignature`.
 
-use js_sys::{Array, ArrayBuffer, Object, Uint8Array};
+use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::error::{coded_error, js_error, json_from_js, to_js, JsResult};
+use super::error::{bytes_of, coded_error, js_error, json_from_js, to_js, JsResult};
 use crate::error::Code;
 use crate::modelsig::{self, sigstore::TrustedRoot, x509, Bundle, Policy, PublicKey};
 
@@ -43,15 +43,6 @@ export interface VerifiedModelSignature {
 
 fn bad_arg(message: &str) -> JsValue {
     coded_error(Code::InvalidArgument, message)
-}
-
-fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
-    if let Some(a) = value.dyn_ref::<Uint8Array>() {
-        return Some(a.to_vec());
-    }
-    value
-        .dyn_ref::<ArrayBuffer>()
-        .map(|b| Uint8Array::new(b).to_vec())
 }
 
 /// Bytes from a string (UTF-8), bytes, or a JSON object.
